@@ -1,0 +1,70 @@
+"""The portal: create_app() is the one place that wires everything together."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import load_config
+from portal.extensions import babel, csrf, db, limiter, login_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(load_config(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    if app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
+
+    from portal import i18n, security, sessions
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    sessions.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+
+    from portal.admin.views import bp as admin_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.employer.views import bp as employer_bp
+    from portal.errors import init_app as init_errors
+    from portal.landlord.views import bp as landlord_bp
+    from portal.officer.views import bp as officer_bp
+    from portal.public.views import bp as public_bp
+
+    for bp in (public_bp, auth_bp, landlord_bp, employer_bp, officer_bp, admin_bp):
+        app.register_blueprint(bp)
+    init_errors(app)
+
+    from portal.cli import register as register_cli
+
+    register_cli(app)
+    _install_log_filter()
+    return app
+
+
+def _install_log_filter() -> None:
+    from portal.logfilter import PersonalDataFilter
+
+    for name in ("", "werkzeug", "portal", "gunicorn.access", "gunicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, PersonalDataFilter) for f in logger.filters):
+            logger.addFilter(PersonalDataFilter())
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, PersonalDataFilter) for f in handler.filters):
+            handler.addFilter(PersonalDataFilter())
+
+

@@ -1,0 +1,164 @@
+"""flask commands: database setup, demo data, accounts, the address register."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from portal.db import writing
+from portal.extensions import db
+from portal.models import Role, User
+from portal.services import accounts, addresses
+from portal.services import auth as auth_service
+from portal.services.errors import ValidationFailed
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CSV = ROOT / "data" / "demo_district.csv"
+DEMO_PASSWORD = "demo-password-2026"
+
+
+def _print_errors(failure: ValidationFailed) -> None:
+    for err in failure.errors:
+        click.echo(f"  {err.field or '-'}: {err.message}", err=True)
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Create or upgrade the database schema to the latest migration."""
+        from portal import migrate
+
+        migrate.upgrade(db.engine)
+        click.echo("database is at the latest migration")
+
+    users = click.Group("users", help="Manage accounts.")
+    app.cli.add_command(users)
+
+    @users.command("create")
+    @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+    @click.option("--phone", required=True)
+    @click.option("--name", required=True)
+    @click.option("--station", "station_code", default=None, help="Station code (officers).")
+    @click.option("--beat", "beat_code", default=None, help="Beat code (officers).")
+    @click.option("--id-number", default=None, help="Resident ID number (landlords, employers).")
+    def create_user(role, phone, name, station_code, beat_code, id_number):
+        """Create an account; prints a one-time password that must be changed at first login."""
+        with writing():
+            try:
+                user, initial = accounts.create_account(db.session, role=Role(role), phone=phone, name=name,
+                                                        station_code=station_code, beat_code=beat_code,
+                                                        id_number=id_number)
+            except ValidationFailed as failure:
+                click.echo("The account was not created:", err=True)
+                _print_errors(failure)
+                sys.exit(1)
+        click.echo(f"created {user.role} {user.phone} (id {user.id})")
+        click.echo(f"one-time password: {initial}")
+        click.echo("It must be changed at first sign-in." + (" A TOTP authenticator is set up at first sign-in."
+                                                             if user.role.is_staff else ""))
+
+    @users.command("unlock")
+    @click.option("--phone", required=True)
+    def unlock_user(phone):
+        """Unlock an account locked after failed sign-ins."""
+        with writing():
+            user = db.session.scalar(select(User).where(User.phone == phone))
+            if user is None:
+                click.echo("no such account", err=True)
+                sys.exit(1)
+            auth_service.unlock(db.session, user, auth_service.audit.SYSTEM)
+        click.echo(f"unlocked {phone}")
+
+    addr = click.Group("addresses", help="The standard-address register.")
+    app.cli.add_command(addr)
+
+    @addr.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def import_addresses(file: Path):
+        """Import standard addresses from a CSV file (columns in the README)."""
+        with writing(), file.open("rb") as stream:
+            report = addresses.import_csv(db.session, stream)
+        _print_import_report(report)
+        if report.errors:
+            sys.exit(1)
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
+    def seed_demo(if_empty: bool):
+        """Load the demo district and demo accounts. Refuses to run in production."""
+        if current_app.config["PORTAL_ENV"] == "production":
+            click.echo("seed-demo refuses to run with PORTAL_ENV=production", err=True)
+            sys.exit(1)
+        if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+            click.echo("accounts exist already; demo data not loaded")
+            return
+        with writing(), DEMO_CSV.open("rb") as stream:
+            report = addresses.import_csv(db.session, stream)
+        _print_import_report(report)
+        with writing():
+            rows = seed_demo_accounts()
+        click.echo("\nDemo accounts (demo only, never in production). Password for all: " + DEMO_PASSWORD)
+        for role, phone, name, where, secret in rows:
+            line = f"  {role:<9} {phone}  {name}  {where}"
+            click.echo(line + (f"  TOTP key: {secret}" if secret else ""))
+
+
+def _print_import_report(report) -> None:
+    click.echo(f"addresses: {report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+               f"{len(report.errors)} rows with errors")
+    for err in report.errors[:200]:
+        click.echo(f"  row {err.row}, {err.column}: {err.message}", err=True)
+
+
+def demo_totp_secret(phone: str) -> str:
+    """Demo officers get a key derived from their phone so the README can list it. Demo only."""
+    return base64.b32encode(hashlib.sha256(f"demo-totp:{phone}".encode()).digest()[:20]).decode()
+
+
+DEMO_ACCOUNTS = [
+    # role, phone, name, station code, beat code
+    (Role.admin, "13900000001", "系统管理员", None, None),
+    (Role.auditor, "13900000002", "审计员", None, None),
+    (Role.landlord, "13800000001", "张房东", None, None),
+    (Role.landlord, "13800000002", "李房东", None, None),
+    (Role.employer, "13700000001", "王经理", None, None),
+]
+DEMO_LANDLORD_IDS = {"13800000001": "430302197501011236", "13800000002": "430302198002021231",
+                     "13700000001": "430302198503031235"}
+
+
+def seed_demo_accounts() -> list[tuple[str, str, str, str, str | None]]:
+    from portal.models import Beat, Station
+    from portal.services.identity import check_resident_id
+    from portal.services.passwords import hash_password
+
+    session = db.session
+    wanted = list(DEMO_ACCOUNTS)
+    for n, station in enumerate(session.scalars(select(Station).order_by(Station.code)), start=1):
+        wanted.append((Role.officer, f"139100000{n:02d}", f"{station.name}民警", station.code, None))
+    for n, beat in enumerate(session.scalars(select(Beat).order_by(Beat.code)), start=1):
+        wanted.append((Role.officer, f"139200000{n:02d}", f"{beat.name}社区民警", None, beat.code))
+    hashed = hash_password(DEMO_PASSWORD)
+    out = []
+    for role, phone, name, station_code, beat_code in wanted:
+        user = session.scalar(select(User).where(User.phone == phone))
+        station = session.scalar(select(Station).where(Station.code == station_code)) if station_code else None
+        beat = session.scalar(select(Beat).where(Beat.code == beat_code)) if beat_code else None
+        if user is None:
+            id_number = DEMO_LANDLORD_IDS.get(phone)
+            user = User(role=role, phone=phone, name=name, password_hash=hashed,
+                        id_number=check_resident_id(id_number).number if id_number else None,
+                        station_id=station.id if station else (beat.station_id if beat else None),
+                        beat_id=beat.id if beat else None)
+            if role.is_staff:
+                user.totp_secret, user.totp_confirmed = demo_totp_secret(phone), True
+            session.add(user)
+        where = (station.name if station else "") + (beat.name if beat else "")
+        out.append((str(role), phone, name, where, user.totp_secret if role.is_staff else None))
+    session.commit()
+    return out

@@ -1,0 +1,67 @@
+"""Settings read from the environment, with safe defaults for a laptop."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe configuration."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """Generate a secret once into instance/ so development sessions survive restarts."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: Path) -> dict:
+    env = os.environ.get("PORTAL_ENV", "development")
+    production = env == "production"
+    secret = os.environ.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise ConfigError("SECRET_KEY must be set when PORTAL_ENV=production")
+        secret = _dev_secret_key(instance_path)
+
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.sqlite3'}"
+
+    return {
+        "PORTAL_ENV": env,
+        "SECRET_KEY": secret,
+        "DATABASE_URL": database_url,
+        "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        # Server-side idle/absolute limits, in minutes (SECURITY.md "Sessions").
+        "STAFF_IDLE_MINUTES": _int("STAFF_IDLE_MINUTES", 15),
+        "REPORTER_IDLE_MINUTES": _int("REPORTER_IDLE_MINUTES", 30),
+        "ABSOLUTE_SESSION_HOURS": _int("ABSOLUTE_SESSION_HOURS", 12),
+        "MAX_FAILED_LOGINS": _int("MAX_FAILED_LOGINS", 5),
+        "LOCKOUT_MINUTES": _int("LOCKOUT_MINUTES", 30),
+        "REPORT_DEADLINE_DAYS": _int("REPORT_DEADLINE_DAYS", 3),
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 10) * 1024 * 1024,
+        "PROXY_HOPS": _int("PROXY_HOPS", 0),
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "WTF_CSRF_SSL_STRICT": True,
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
+        "LANGUAGES": ("zh_Hans_CN", "en"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
+    }

@@ -1,0 +1,13 @@
+"""Forms used by more than one blueprint."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SearchField
+from wtforms.validators import Length
+
+
+class AddressSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    q = SearchField(_l("Address"), description=_l("For example 银海花园 13栋 4单元 402, or 韶山中路 88号"),
+                    validators=[Length(max=100, message=_l("Use at most 100 characters."))])

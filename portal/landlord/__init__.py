@@ -1,0 +1,1 @@
+"""The landlord blueprint."""

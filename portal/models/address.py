@@ -1,0 +1,59 @@
+"""The standard-address register (标准地址)."""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base
+from portal.models.jurisdiction import Beat
+
+
+class AddressLevel(enum.StrEnum):
+    door_plate = "door_plate"
+    building = "building"
+    room = "room"
+
+
+class Address(Base):
+    """One door: the components in standard order, plus normalised keys that search uses."""
+
+    __tablename__ = "address"
+    __table_args__ = (
+        UniqueConstraint(
+            "division_code", "township", "road", "door_no", "community", "building", "unit", "room",
+            name="uq_address_components",
+        ),
+        Index("ix_address_room_key", "room_key", "building_key"),
+        Index("ix_address_door_key", "door_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    division_code: Mapped[str] = mapped_column(String(6))
+    division_name: Mapped[str] = mapped_column(String(60), default="")
+    township: Mapped[str] = mapped_column(String(60), default="")
+    road: Mapped[str] = mapped_column(String(60), default="")
+    door_no: Mapped[str] = mapped_column(String(20), default="")
+    community: Mapped[str] = mapped_column(String(60), default="")
+    building: Mapped[str] = mapped_column(String(20), default="")
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    room: Mapped[str] = mapped_column(String(20), default="")
+    level: Mapped[AddressLevel] = mapped_column(Enum(AddressLevel, native_enum=False, length=16))
+    beat_id: Mapped[int] = mapped_column(ForeignKey("beat.id"), index=True)
+    # Normalised forms ("13栋" -> "13") and one searchable text, filled by services.addresses.
+    door_key: Mapped[str] = mapped_column(String(20), default="")
+    building_key: Mapped[str] = mapped_column(String(20), default="")
+    unit_key: Mapped[str] = mapped_column(String(20), default="")
+    room_key: Mapped[str] = mapped_column(String(20), default="")
+    search_text: Mapped[str] = mapped_column(String(400), default="")
+
+    beat: Mapped[Beat] = relationship()
+
+    @property
+    def text(self) -> str:
+        """The address in standard order, as printed on a door plate."""
+        parts = [self.division_name, self.township, self.road + self.door_no, self.community,
+                 self.building, self.unit, self.room]
+        return " ".join(p for p in parts if p)

@@ -1,0 +1,74 @@
+"""Accounts of every role, with the security state that belongs to them."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.jurisdiction import Beat, Station
+
+
+class Role(enum.StrEnum):
+    landlord = "landlord"
+    employer = "employer"
+    officer = "officer"
+    admin = "admin"
+    auditor = "auditor"
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff log in with a second factor and have shorter idle timeouts."""
+        return self in (Role.officer, Role.admin, Role.auditor)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(
+            "role != 'officer' OR station_id IS NOT NULL OR beat_id IS NOT NULL", name="officer_has_jurisdiction"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"), index=True)
+    beat_id: Mapped[int | None] = mapped_column(ForeignKey("beat.id"), index=True)
+
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last accepted TOTP time step: a code is accepted only for a later step (no replay).
+    last_totp_step: Mapped[int | None] = mapped_column(Integer)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped on logout, password or 2FA change and disable: every older session cookie dies.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    station: Mapped[Station | None] = relationship()
+    beat: Mapped[Beat | None] = relationship()
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"

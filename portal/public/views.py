@@ -1,0 +1,48 @@
+"""Pages anyone may open: the start page and the language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from portal.access import public
+from portal.extensions import db
+from portal.i18n import COOKIE
+from portal.services import accounts, addresses
+from portal.web import safe_next
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+@public
+def index():
+    if current_user.is_authenticated:
+        from portal.auth.views import home_url
+
+        return redirect(home_url(current_user))
+    return render_template("public/index.html")
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def set_language():
+    lang = request.form.get("lang", "")
+    target = safe_next(request.form.get("next"), url_for("public.index"))
+    response = redirect(target)
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+        if current_user.is_authenticated:
+            accounts.set_locale(db.session, current_user._get_current_object(), lang)
+    return response
+
+
+@bp.route("/a/<code>")
+@public
+def door_plate(code: str):
+    """The page behind the QR code on a door plate: the address in standard form, and what to do here."""
+    address = addresses.by_code(db.session, code)
+    if address is None:
+        abort(404)
+    return render_template("public/door_plate.html", address=address)

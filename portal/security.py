@@ -1,0 +1,50 @@
+"""Per-request safety: request ids, deny-by-default access tags, write intent, security headers."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, abort, g, request
+from flask_login import current_user
+
+from portal.db import write_intent
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def begin_request():
+        g.request_id = secrets.token_hex(8)
+        g.csp_nonce = secrets.token_urlsafe(16)
+        g.write_token = write_intent.set(request.method in WRITE_METHODS)
+        view = app.view_functions.get(request.endpoint or "")
+        if view is not None and request.endpoint != "static" and not getattr(view, "access", None):
+            abort(404)  # deny by default: a view nobody tagged is reachable by nobody
+
+    @app.teardown_request
+    def end_request(_exc):
+        token = g.pop("write_token", None)
+        if token is not None:
+            write_intent.reset(token)
+
+    @app.after_request
+    def headers(response):
+        h = response.headers
+        nonce = g.get("csp_nonce", "")
+        h["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; "
+            "object-src 'none'; frame-ancestors 'none'"
+        )
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        h["X-Frame-Options"] = "DENY"
+        h["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
+        if app.config["SESSION_COOKIE_SECURE"]:
+            h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        if g.get("request_id"):
+            h["X-Request-Id"] = g.request_id
+        if current_user and current_user.is_authenticated or request.path.startswith(("/auth/", "/api/")):
+            h["Cache-Control"] = "no-store"
+            h["Pragma"] = "no-cache"
+        return response

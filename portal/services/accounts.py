@@ -1,0 +1,141 @@
+"""Creating accounts and changing passwords."""
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.models import Beat, Role, Station, User
+from portal.services import audit, identity, passwords
+from portal.services.errors import FieldError, ValidationFailed
+
+SELF_SERVICE_ROLES = (Role.landlord, Role.employer)
+
+
+def _collect(checks: dict[str, object]) -> tuple[dict[str, object], list[FieldError]]:
+    """Run each field's check; keep every value that passed and every error, per field."""
+    values: dict[str, object] = {}
+    errors: list[FieldError] = []
+    for field, check in checks.items():
+        try:
+            values[field] = check()
+        except FieldError as err:
+            errors.append(err.at(field))
+    return values, errors
+
+
+def sign_up(
+    session: Session, *, role: Role | str, name: str, phone: str, id_number: str, password: str, actor: audit.Actor
+) -> User:
+    """A landlord or employer registers themselves."""
+    role = Role(role)
+    if role not in SELF_SERVICE_ROLES:
+        raise ValueError("only landlords and employers sign themselves up")
+    values, errors = _collect({
+        "name": lambda: identity.check_name(name),
+        "phone": lambda: identity.check_mobile(phone),
+        "id_number": lambda: identity.check_resident_id(id_number).number,
+    })
+    try:
+        passwords.check_new_password(password, user_inputs=(values.get("phone", ""), values.get("id_number", "")))
+    except FieldError as err:
+        errors.append(err.at("password"))
+    if "phone" in values and _phone_taken(session, values["phone"]):
+        errors.append(FieldError("phone_taken", _l("An account with this phone number already exists; sign in instead."),
+                                 "phone"))
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(role=role, name=values["name"], phone=values["phone"], id_number=values["id_number"],
+                password_hash=passwords.hash_password(password))
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:  # two sign-ups with one phone at the same moment
+        session.rollback()
+        raise ValidationFailed([FieldError("phone_taken", _l("An account with this phone number already exists; "
+                                                             "sign in instead."), "phone")]) from None
+    audit.record(session, "account.create", actor, user=user, object_type="user", object_id=user.id,
+                 detail="self sign-up")
+    session.commit()
+    return user
+
+
+def _phone_taken(session: Session, phone: str) -> bool:
+    return session.scalar(select(User.id).where(User.phone == phone)) is not None
+
+
+def create_account(
+    session: Session,
+    *,
+    role: Role,
+    phone: str,
+    name: str,
+    station_code: str | None = None,
+    beat_code: str | None = None,
+    id_number: str | None = None,
+    actor: audit.Actor = audit.SYSTEM,
+) -> tuple[User, str]:
+    """Create an account of any role with a one-time password that must be changed at first login."""
+    role = Role(role)
+    values, errors = _collect({"name": lambda: identity.check_name(name),
+                               "phone": lambda: identity.check_mobile(phone)})
+    if id_number:
+        try:
+            values["id_number"] = identity.check_resident_id(id_number).number
+        except FieldError as err:
+            errors.append(err.at("id_number"))
+    station = beat = None
+    if beat_code:
+        beat = session.scalar(select(Beat).where(Beat.code == beat_code))
+        if beat is None:
+            errors.append(FieldError("unknown_beat", _l("There is no beat with this code."), "beat"))
+    elif station_code:
+        station = session.scalar(select(Station).where(Station.code == station_code))
+        if station is None:
+            errors.append(FieldError("unknown_station", _l("There is no station with this code."), "station"))
+    elif role == Role.officer:
+        errors.append(FieldError("jurisdiction_required", _l("An officer needs a station or a beat."), "station"))
+    if "phone" in values and _phone_taken(session, values["phone"]):
+        errors.append(FieldError("phone_taken", _l("An account with this phone number already exists."), "phone"))
+    if errors:
+        raise ValidationFailed(errors)
+    initial = secrets.token_urlsafe(12)
+    user = User(role=role, phone=values["phone"], name=values["name"], id_number=values.get("id_number"),
+                password_hash=passwords.hash_password(initial), must_change_password=True,
+                station_id=station.id if station else (beat.station_id if beat else None),
+                beat_id=beat.id if beat else None)
+    session.add(user)
+    session.flush()
+    audit.record(session, "account.create", actor, object_type="user", object_id=user.id,
+                 detail=f"role={role}")
+    session.commit()
+    return user, initial
+
+
+def change_password(session: Session, user: User, *, current: str, new: str, actor: audit.Actor) -> None:
+    errors = []
+    if not passwords.verify_password(user.password_hash, current):
+        errors.append(FieldError("wrong_password", _l("Your current password is not right."), "current_password"))
+    try:
+        passwords.check_new_password(new, user_inputs=(user.phone, user.id_number or ""))
+    except FieldError as err:
+        errors.append(err.at("new_password"))
+    if not errors and new == current:
+        errors.append(FieldError("same_password", _l("Choose a password different from the current one."),
+                                 "new_password"))
+    if errors:
+        raise ValidationFailed(errors)
+    session.execute(update(User).where(User.id == user.id).values(
+        password_hash=passwords.hash_password(new), must_change_password=False,
+        session_version=User.session_version + 1))
+    audit.record(session, "password.change", actor, user=user, object_type="user", object_id=user.id)
+    session.commit()
+    session.refresh(user)
+
+
+def set_locale(session: Session, user: User, locale: str) -> None:
+    session.execute(update(User).where(User.id == user.id).values(locale=locale))
+    session.commit()

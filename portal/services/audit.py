@@ -1,0 +1,47 @@
+"""Writing the audit log. Rows are only ever inserted."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting and from where; built by the web layer, or by the CLI with no IP."""
+
+    user: User | None = None
+    ip: str | None = None
+    request_id: str | None = None
+
+
+SYSTEM = Actor()
+
+
+def record(
+    session: Session,
+    action: str,
+    actor: Actor = SYSTEM,
+    *,
+    user: User | None = None,
+    object_type: str | None = None,
+    object_id: object = None,
+    outcome: str = "success",
+    detail: str | None = None,
+) -> AuditEvent:
+    who = user or actor.user
+    event = AuditEvent(
+        actor_id=who.id if who is not None else None,
+        actor_role=str(who.role) if who is not None else None,
+        ip=actor.ip,
+        request_id=actor.request_id,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        outcome=outcome,
+        detail=detail,
+    )
+    session.add(event)
+    return event

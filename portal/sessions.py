@@ -1,0 +1,65 @@
+"""Server-checked sessions: revocable by version, idle and absolute timeouts, forced password change."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from portal.extensions import db, login_manager
+from portal.models import User
+from portal.services import auth as auth_service
+from portal.web import actor
+
+# Endpoints a user who must change their password may still reach.
+PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "public.set_language", "static"}
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Sign in to see this page.")
+    login_manager.session_protection = None  # the server-side session version does this job
+
+    @login_manager.user_loader
+    def load_user(token: str) -> User | None:
+        try:
+            uid, version = (int(p) for p in token.split(":"))
+        except ValueError:
+            return None
+        user = db.session.scalar(select(User).where(User.id == uid))
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return user
+
+    @app.before_request
+    def check_timeouts():
+        if not current_user.is_authenticated:
+            return None
+        now = time.time()
+        idle_minutes = app.config["STAFF_IDLE_MINUTES" if current_user.role.is_staff else "REPORTER_IDLE_MINUTES"]
+        started = session.get("auth_at", 0)
+        seen = session.get("seen_at", started)
+        if now - seen > idle_minutes * 60 or now - started > app.config["ABSOLUTE_SESSION_HOURS"] * 3600:
+            user = current_user._get_current_object()
+            auth_service.end_session(db.session, user, actor(), reason="session.timeout")
+            logout_user()
+            session.clear()
+            flash(_l("You were signed out because you were inactive for a while. Sign in again."), "info")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        session["seen_at"] = now
+        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_EXEMPT:
+            return redirect(url_for("auth.change_password"))
+        return None
+
+
+def start_session(user: User) -> None:
+    """Begin a fresh session: nothing from before sign-in survives (session fixation)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user, remember=False)
+    session.permanent = True
+    session["auth_at"] = session["seen_at"] = time.time()

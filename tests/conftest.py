@@ -1,0 +1,99 @@
+"""Shared fixtures: a migrated real database (SQLite file, or PostgreSQL from PORTAL_TEST_DB),
+one transaction per test rolled back at the end, and clients that behave like browsers."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from portal import create_app, migrate
+from portal.db import make_engine
+from portal.extensions import db
+from tests import factories
+from tests.browser import FormClient
+
+
+def _database_url(tmp_path_factory) -> str:
+    choice = os.environ.get("PORTAL_TEST_DB", "sqlite")
+    if choice == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    return choice
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+def reset_schema(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+    })
+    reset_schema(db.engine)
+    migrate.upgrade(db.engine)
+    with app.app_context():
+        yield app
+    db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):
+    """A session inside one outer transaction, rolled back after the test; commits become savepoints."""
+    connection = db.engine.connect()
+    outer = connection.begin()
+    db.session.remove()
+    db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield db.session
+    finally:
+        db.session.remove()
+        outer.rollback()
+        connection.close()
+        db.session.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture
+def client(app, db_session) -> FormClient:
+    return FormClient(app.test_client())
+
+
+@pytest.fixture
+def district(db_session) -> factories.District:
+    return factories.make_district(db_session)
+
+
+@pytest.fixture
+def landlord(db_session):
+    return factories.make_user(db_session, role="landlord")
+
+
+@pytest.fixture
+def landlord_client(app, db_session, landlord) -> FormClient:
+    c = FormClient(app.test_client())
+    c.sign_in(landlord.phone, factories.PASSWORD)
+    return c
+
+
+@pytest.fixture
+def officer(db_session, district):
+    return factories.make_user(db_session, role="officer", station=district.stations[0])
+
+
+@pytest.fixture
+def officer_client(app, db_session, officer) -> FormClient:
+    c = FormClient(app.test_client())
+    c.sign_in(officer.phone, factories.PASSWORD, totp_secret=officer.totp_secret)
+    return c

@@ -1,0 +1,111 @@
+"""Signing in and out: generic failures, lockout, revocable sessions, timeouts, safe redirects."""
+import time
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import AuditEvent, User
+from tests import factories
+from tests.browser import FormClient, parse
+
+
+def errors_of(response) -> list[str]:
+    return [li.get_text(strip=True) for li in parse(response).select(".error-summary li")]
+
+
+def test_wrong_password_and_unknown_phone_get_the_same_answer(client, landlord):
+    wrong = client.submit("/auth/login", {"phone": landlord.phone, "password": "not the password at all"})
+    unknown = client.submit("/auth/login", {"phone": "13999999999", "password": "not the password at all"})
+    assert wrong.status_code == unknown.status_code == 200
+    assert errors_of(wrong) == errors_of(unknown) and errors_of(wrong)
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(client, db_session, landlord):
+    for _ in range(5):
+        client.submit("/auth/login", {"phone": landlord.phone, "password": "wrong password here"})
+    db_session.refresh(landlord)
+    assert landlord.failed_logins == 5 and landlord.locked_until is not None
+    response = client.submit("/auth/login", {"phone": landlord.phone, "password": factories.PASSWORD})
+    assert response.status_code == 200 and "locked" in " ".join(errors_of(response)).lower() + "锁定"
+    actions = db_session.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == landlord.id)).all()
+    assert actions.count("account.lock") == 1
+    assert client.get("/landlord/").status_code == 302  # still not signed in
+
+
+def test_admin_unlocks_a_locked_account(app, client, db_session, landlord):
+    landlord.failed_logins, landlord.locked_until = 5, factories.far_future()
+    db_session.commit()
+    admin = factories.make_user(db_session, role="admin")
+    admin_client = FormClient(app.test_client())
+    admin_client.sign_in(admin.phone, factories.PASSWORD, totp_secret=admin.totp_secret)
+    response = admin_client.submit("/admin/", {}, form_index=0)
+    assert response.status_code == 302
+    db_session.refresh(landlord)
+    assert landlord.locked_until is None and landlord.failed_logins == 0
+    assert client.sign_in(landlord.phone, factories.PASSWORD).status_code == 302
+
+
+def test_logout_really_ends_the_session(client, landlord_client):
+    cookie = landlord_client.get_cookie("session")
+    assert landlord_client.get("/landlord/").status_code == 200
+    page = parse(landlord_client.get("/landlord/"))
+    token = page.find("form", action="/auth/logout").find("input", attrs={"name": "csrf_token"})["value"]
+    assert landlord_client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
+    # Replaying the cookie from before the logout must not work: the server bumped the session version.
+    client.set_cookie("session", cookie.value, domain=cookie.domain)
+    response = client.get("/landlord/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_changing_the_password_ends_other_sessions(app, db_session, landlord, landlord_client):
+    other = FormClient(app.test_client())
+    other.sign_in(landlord.phone, factories.PASSWORD)
+    response = landlord_client.submit("/auth/change-password", {
+        "current_password": factories.PASSWORD, "new_password": "violet harbour ladder 7",
+        "confirm_password": "violet harbour ladder 7"})
+    assert response.status_code == 302
+    assert landlord_client.get("/landlord/").status_code == 200
+    assert other.get("/landlord/").status_code == 302
+
+
+def test_idle_timeout_is_checked_on_the_server(app, landlord_client, db_session, landlord):
+    with landlord_client.session_transaction() as s:
+        s["seen_at"] = time.time() - 31 * 60
+    response = landlord_client.get("/landlord/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "session.timeout",
+                                                      AuditEvent.actor_id == landlord.id))
+
+
+def test_absolute_timeout(landlord_client):
+    with landlord_client.session_transaction() as s:
+        s["auth_at"] = time.time() - 13 * 3600
+    assert landlord_client.get("/landlord/").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "javascript:alert(1)",
+                                    "https://evil.example/", "/%0d%0aSet-Cookie:x"])
+def test_next_only_allows_same_host_paths(client, landlord, target):
+    response = client.submit(f"/auth/login?next={target}", {"phone": landlord.phone,
+                                                             "password": factories.PASSWORD})
+    location = response.headers["Location"]
+    assert location.endswith("/landlord/") or location == "/landlord/"
+
+
+def test_next_keeps_a_same_host_path(client, landlord):
+    response = client.submit("/auth/login?next=/landlord/addresses", {"phone": landlord.phone,
+                                                                      "password": factories.PASSWORD})
+    assert response.headers["Location"].endswith("/landlord/addresses")
+
+
+def test_account_created_by_command_must_change_password_first(app, client, db_session, district):
+    from portal.services import accounts
+
+    user, initial = accounts.create_account(db_session, role="landlord", phone="13811112222", name="柜台代办")
+    client.sign_in(user.phone, initial)
+    response = client.get("/landlord/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/auth/change-password")
+    client.submit("/auth/change-password", {"current_password": initial, "new_password": "amber kettle summit 9",
+                                            "confirm_password": "amber kettle summit 9"})
+    assert client.get("/landlord/").status_code == 200
+    assert db_session.scalar(select(User.must_change_password).where(User.id == user.id)) is False

@@ -1,0 +1,34 @@
+"""Configuration fails fast in production and never falls back to a shared secret."""
+import pytest
+
+from portal.config import ConfigError, load_config
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        load_config(tmp_path)
+
+
+def test_production_cookies(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    cfg = load_config(tmp_path)
+    assert cfg["SESSION_COOKIE_SECURE"] and cfg["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert cfg["SESSION_COOKIE_HTTPONLY"] and cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_development_generates_one_secret_into_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_ENV", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = load_config(tmp_path)["SECRET_KEY"]
+    assert len(first) >= 64 and load_config(tmp_path)["SECRET_KEY"] == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    other = tmp_path / "other"
+    assert load_config(other)["SECRET_KEY"] != first
+
+
+def test_default_database_is_a_sqlite_file_in_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert load_config(tmp_path)["DATABASE_URL"] == f"sqlite:///{tmp_path / 'portal.sqlite3'}"
