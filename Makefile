@@ -25,8 +25,8 @@ translations: install ## Build the .mo catalogs from the committed .po files
 	$(PYBABEL) compile --use-fuzzy -q -d translations 2>/dev/null || $(PYBABEL) compile -d translations
 
 extract: install ## Re-extract messages.pot and update the .po catalogs (then translate)
-	$(PYBABEL) extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
-	$(PYBABEL) update -q --no-fuzzy-matching -i translations/messages.pot -d translations
+	$(PYBABEL) -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(PYBABEL) -q update --no-fuzzy-matching -i translations/messages.pot -d translations
 
 migrate: install ## Create or upgrade the SQLite (or DATABASE_URL) database
 	$(FLASK) migrate

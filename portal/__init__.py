@@ -26,7 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 
-    from portal import i18n, security, sessions
+    from portal import i18n, security, sessions, templating
 
     db.init_app(app)
     csrf.init_app(app)
@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     sessions.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
+    templating.init_app(app)
 
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp

@@ -6,6 +6,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.services import review
+
 LANGUAGE_NAMES = {"zh_Hans_CN": "中文", "en": "English"}
 HTML_LANG = {"zh_Hans_CN": "zh-Hans-CN", "en": "en"}
 COOKIE = "lang"
@@ -39,4 +41,6 @@ def init_app(app: Flask) -> None:
             "language_names": LANGUAGE_NAMES,
             "level_names": LEVEL_NAMES,
             "role_names": ROLE_NAMES,
+            "status_label": review.status_label,
+            "kind_label": review.kind_label,
         }

@@ -44,8 +44,8 @@ def app(database_url):
     })
     reset_schema(db.engine)
     migrate.upgrade(db.engine)
-    with app.app_context():
-        yield app
+    # No app context stays pushed: each test-client request gets its own, with a fresh `g`, as in production.
+    yield app
     db.engine.dispose()
 
 
@@ -56,9 +56,14 @@ def db_session(app):
     outer = connection.begin()
     db.session.remove()
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    # Requests end with session.remove(); here the test shares the session, so end them with a rollback
+    # of whatever the request left uncommitted, and keep the test's objects attached.
+    real_remove = db.session.remove
+    db.session.remove = db.session.rollback
     try:
         yield db.session
     finally:
+        db.session.remove = real_remove
         db.session.remove()
         outer.rollback()
         connection.close()

@@ -1,20 +1,53 @@
-"""The landlord's pages."""
+"""The landlord's pages: houses, move-in and move-out journeys, receipts, corrections."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import secrets
+
+import segno
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from portal.access import landlord_required
 from portal.extensions import db
 from portal.forms import AddressSearchForm
-from portal.services import addresses
+from portal.landlord.forms import (
+    ActionForm,
+    AnotherForm,
+    HouseCapacityForm,
+    HouseUseForm,
+    MoveInDatesForm,
+    MoveOutForm,
+    PersonForm,
+    SubmitForm,
+)
+from portal.services import addresses, drafts, flags, occupants, reporting, review
+from portal.services.errors import FieldError, NotFound, ValidationFailed
+from portal.web import actor, errors_onto_form
 
 bp = Blueprint("landlord", __name__, url_prefix="/landlord")
+PERSON_FIELDS = ("id_type", "id_number", "name", "phone", "relation", "occupation", "workplace")
 
+
+def _or_404(fn, *args, **kwargs):
+    try:
+        return fn(db.session, current_user, *args, **kwargs)
+    except NotFound:
+        abort(404)
+
+
+def _deadline() -> int:
+    return current_app.config["REPORT_DEADLINE_DAYS"]
+
+
+# --- home, houses, search --------------------------------------------------------------------
 
 @bp.route("/")
 @landlord_required
 def home():
-    return render_template("landlord/home.html")
+    houses = reporting.houses_of(db.session, current_user)
+    rows = [(h, reporting.occupants_of(db.session, h)) for h in houses]
+    return render_template("landlord/home.html", rows=rows, today=reporting.local_today())
 
 
 @bp.route("/addresses")
@@ -23,3 +56,310 @@ def find_address():
     form = AddressSearchForm(request.args)
     results = addresses.search(db.session, form.q.data) if form.q.data and form.validate() else []
     return render_template("landlord/find_address.html", form=form, results=results)
+
+
+@bp.route("/houses/<int:house_id>")
+@landlord_required
+def house(house_id: int):
+    h = _or_404(reporting.house_of, house_id)
+    current = reporting.occupants_of(db.session, h)
+    moving_out = {t.id: reporting.pending_move_out(db.session, t) for t in current}
+    return render_template("landlord/house.html", house=h, occupants=current, moving_out=moving_out,
+                           submissions=reporting.submissions_of(db.session, current_user, house_id=h.id),
+                           today=reporting.local_today())
+
+
+# --- registering a house: use -> capacity -> check -> receipt ------------------------------------
+
+@bp.route("/houses/new")
+@landlord_required
+def new_house():
+    code = request.args.get("address", "")
+    try:
+        address = reporting.registrable_address(db.session, code)
+    except ValidationFailed as failure:
+        flash(failure.errors[0].message, "error")
+        return redirect(url_for("landlord.find_address"))
+    draft = drafts.start(db.session, current_user, "house", {"address_code": address.code,
+                                                             "address": address.text})
+    return redirect(url_for("landlord.house_use", key=draft.key))
+
+
+def _draft(key: str, kind: str):
+    try:
+        return drafts.get(db.session, current_user, key, kind)
+    except NotFound:
+        flash(_l("This report has been sent already, or it has expired. Nothing was lost: your reports are "
+                 "listed below."), "info")
+        return None
+
+
+@bp.route("/drafts/<key>/use", methods=["GET", "POST"])
+@landlord_required
+def house_use(key: str):
+    draft = _draft(key, "house")
+    if draft is None:
+        return redirect(url_for("landlord.home"))
+    form = HouseUseForm(data=draft.data)
+    if form.validate_on_submit():
+        drafts.save(db.session, draft, use=form.use.data)
+        return redirect(url_for("landlord.house_capacity", key=key))
+    return render_template("landlord/house_use.html", form=form, draft=draft)
+
+
+@bp.route("/drafts/<key>/capacity", methods=["GET", "POST"])
+@landlord_required
+def house_capacity(key: str):
+    draft = _draft(key, "house")
+    if draft is None:
+        return redirect(url_for("landlord.home"))
+    form = HouseCapacityForm(data=draft.data)
+    if form.validate_on_submit():
+        try:
+            reporting.check_house_details(draft.data.get("use"), form.max_occupants.data, form.certificate_no.data)
+        except ValidationFailed as failure:
+            errors_onto_form(form, failure)
+        else:
+            drafts.save(db.session, draft, max_occupants=form.max_occupants.data.strip(),
+                        certificate_no=form.certificate_no.data)
+            return redirect(url_for("landlord.house_check", key=key))
+    return render_template("landlord/house_capacity.html", form=form, draft=draft)
+
+
+@bp.route("/drafts/<key>/house-check", methods=["GET", "POST"])
+@landlord_required
+def house_check(key: str):
+    draft = _draft(key, "house")
+    if draft is None:
+        return _sent_already(key)
+    form = SubmitForm(form_key=key)
+    if form.validate_on_submit():
+        d = draft.data
+        try:
+            if d.get("corrects"):
+                filed = reporting.correct_house(db.session, current_user, d["corrects"], use=d.get("use"),
+                                                max_occupants=d.get("max_occupants"),
+                                                certificate_no=d.get("certificate_no"), actor=actor(), form_key=key)
+            else:
+                filed = reporting.register_house(db.session, current_user, address_code=d["address_code"],
+                                                 use=d.get("use"), max_occupants=d.get("max_occupants"),
+                                                 certificate_no=d.get("certificate_no"), actor=actor(),
+                                                 form_key=key)
+        except ValidationFailed as failure:
+            errors_onto_form(form, failure)
+        else:
+            drafts.discard(db.session, draft)
+            return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
+    return render_template("landlord/house_check.html", form=form, draft=draft)
+
+
+def _sent_already(key: str):
+    """The back button or a second click after sending: show the receipt of what was sent."""
+    filed = reporting.filed_with_key(db.session, current_user, key)
+    if filed is not None:
+        return redirect(url_for("landlord.receipt", submission_id=filed.id))
+    return redirect(url_for("landlord.home"))
+
+
+# --- move-in: person (repeat) -> another? -> dates -> check -> receipt ----------------------------
+
+@bp.route("/houses/<int:house_id>/move-in")
+@landlord_required
+def move_in(house_id: int):
+    h = _or_404(reporting.house_of, house_id)
+    draft = drafts.start(db.session, current_user, "move_in", {"house_id": h.id, "address": h.address.text,
+                                                               "people": []})
+    return redirect(url_for("landlord.person", key=draft.key, n=0))
+
+
+@bp.route("/drafts/<key>/person/<int:n>", methods=["GET", "POST"])
+@landlord_required
+def person(key: str, n: int):
+    draft = _draft(key, "move_in")
+    if draft is None:
+        return _sent_already(key)
+    people = list(draft.data.get("people", []))
+    if n > len(people) or n >= reporting.MAX_PEOPLE_PER_REPORT:
+        return redirect(url_for("landlord.person", key=key, n=len(people)))
+    form = PersonForm(data=people[n] if n < len(people) else None)
+    if form.validate_on_submit():
+        raw = {f: (getattr(form, f).data or "").strip() for f in PERSON_FIELDS}
+        _, errors = occupants.check_occupant(raw, today=reporting.local_today())
+        others = [p for i, p in enumerate(people) if i != n]
+        if not errors and any(p["id_type"] == raw["id_type"] and occupants.same_number(p, raw) for p in others):
+            errors = [FieldError("duplicate_person", _l("This person is already in this report."), "id_number")]
+        if errors:
+            errors_onto_form(form, ValidationFailed(errors))
+        else:
+            people[n:n + 1] = [raw]
+            drafts.save(db.session, draft, people=people)
+            return redirect(url_for("landlord.check_move_in", key=key) if request.args.get("change")
+                            else url_for("landlord.another", key=key))
+    return render_template("landlord/person.html", form=form, draft=draft, n=n)
+
+
+@bp.route("/drafts/<key>/person/<int:n>/remove", methods=["POST"])
+@landlord_required
+def remove_person(key: str, n: int):
+    draft = _draft(key, "move_in")
+    if draft is None:
+        return _sent_already(key)
+    if ActionForm().validate_on_submit():
+        people = list(draft.data.get("people", []))
+        if 0 <= n < len(people):
+            del people[n]
+            drafts.save(db.session, draft, people=people)
+    return redirect(url_for("landlord.check_move_in", key=key))
+
+
+@bp.route("/drafts/<key>/another", methods=["GET", "POST"])
+@landlord_required
+def another(key: str):
+    draft = _draft(key, "move_in")
+    if draft is None:
+        return _sent_already(key)
+    form = AnotherForm()
+    if form.validate_on_submit():
+        if form.another.data == "yes":
+            return redirect(url_for("landlord.person", key=key, n=len(draft.data.get("people", []))))
+        return redirect(url_for("landlord.move_in_dates", key=key))
+    return render_template("landlord/another.html", form=form, draft=draft)
+
+
+@bp.route("/drafts/<key>/dates", methods=["GET", "POST"])
+@landlord_required
+def move_in_dates(key: str):
+    draft = _draft(key, "move_in")
+    if draft is None:
+        return _sent_already(key)
+    form = MoveInDatesForm(data=draft.data)
+    if form.validate_on_submit():
+        try:
+            reporting.check_move_in_dates(form.move_in_date.data, form.lease_end_date.data,
+                                          today=reporting.local_today())
+        except ValidationFailed as failure:
+            errors_onto_form(form, failure)
+        else:
+            drafts.save(db.session, draft, move_in_date=form.move_in_date.data.strip(),
+                        lease_end_date=(form.lease_end_date.data or "").strip())
+            return redirect(url_for("landlord.check_move_in", key=key))
+    return render_template("landlord/dates.html", form=form, draft=draft)
+
+
+@bp.route("/drafts/<key>/check", methods=["GET", "POST"])
+@landlord_required
+def check_move_in(key: str):
+    draft = _draft(key, "move_in")
+    if draft is None:
+        return _sent_already(key)
+    form = SubmitForm(form_key=key)
+    d = draft.data
+    if form.validate_on_submit():
+        args = {"occupants": d.get("people", []), "move_in_date": d.get("move_in_date"),
+                "lease_end_date": d.get("lease_end_date") or None, "actor": actor(),
+                "deadline_days": _deadline(), "form_key": key}
+        try:
+            if d.get("corrects"):
+                filed = reporting.correct_move_in(db.session, current_user, d["corrects"], **args)
+            else:
+                filed = reporting.report_move_in(db.session, current_user, d["house_id"], **args)
+        except NotFound:
+            abort(404)
+        except ValidationFailed as failure:
+            errors_onto_form(form, failure)
+        else:
+            drafts.discard(db.session, draft)
+            return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
+    return render_template("landlord/check_move_in.html", form=form, draft=draft, remove_form=ActionForm(),
+                           derived=[occupants.derived(p) for p in d.get("people", [])])
+
+
+# --- move-out: one page, then the receipt ---------------------------------------------------------
+
+@bp.route("/tenancies/<int:tenancy_id>/move-out", methods=["GET", "POST"])
+@landlord_required
+def move_out(tenancy_id: int):
+    tenancy = _or_404(reporting.tenancy_of, tenancy_id)
+    form = MoveOutForm()
+    if request.method == "GET":
+        form.form_key.data = secrets.token_urlsafe(32)
+    if form.validate_on_submit():
+        try:
+            filed = reporting.report_move_out(db.session, current_user, tenancy.id,
+                                              move_out_date=form.move_out_date.data, actor=actor(),
+                                              deadline_days=_deadline(), form_key=form.form_key.data or None)
+        except ValidationFailed as failure:
+            errors_onto_form(form, failure)
+        else:
+            return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
+    return render_template("landlord/move_out.html", form=form, tenancy=tenancy)
+
+
+# --- submissions: status, receipt, correct, withdraw ---------------------------------------------
+
+@bp.route("/submissions")
+@landlord_required
+def submissions():
+    return render_template("landlord/submissions.html",
+                           submissions=reporting.submissions_of(db.session, current_user))
+
+
+@bp.route("/submissions/<int:submission_id>")
+@landlord_required
+def submission(submission_id: int):
+    sub = _or_404(reporting.submission_of, submission_id)
+    return render_template("landlord/submission.html", sub=sub, decisions=review.history(db.session, sub.id),
+                           chain=reporting.chain(db.session, sub), action_form=ActionForm(),
+                           reasons=review.REJECT_REASONS, flag_label=flags.label,
+                           can_correct=sub.kind.value in ("move_in", "house_registration")
+                           and review.allowed(sub.status, "superseded"),
+                           can_withdraw=review.allowed(sub.status, "withdrawn"))
+
+
+@bp.route("/submissions/<int:submission_id>/receipt")
+@landlord_required
+def receipt(submission_id: int):
+    sub = _or_404(reporting.submission_of, submission_id)
+    link = url_for("public.receipt", number=sub.receipt, _external=True)
+    qr = segno.make(link, error="m").svg_data_uri(scale=4, border=2)
+    return render_template("landlord/receipt.html", sub=sub, qr=qr, link=link)
+
+
+@bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
+@landlord_required
+def withdraw(submission_id: int):
+    sub = _or_404(reporting.submission_of, submission_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        reporting.withdraw(db.session, current_user, sub.id, actor())
+    except (ValidationFailed, review.DecidedAlready):
+        flash(_l("This report can no longer be withdrawn: the police have decided on it."), "error")
+    else:
+        flash(_l("Your report has been withdrawn."), "success")
+    return redirect(url_for("landlord.submission", submission_id=sub.id))
+
+
+@bp.route("/submissions/<int:submission_id>/correct", methods=["POST"])
+@landlord_required
+def correct(submission_id: int):
+    sub = _or_404(reporting.submission_of, submission_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not review.allowed(sub.status, "superseded"):
+        flash(_l("Only a report that is waiting or was rejected can be corrected."), "error")
+        return redirect(url_for("landlord.submission", submission_id=sub.id))
+    p = sub.payload
+    if sub.kind.value == "move_in":
+        people = [{f: (o.get(f) or "") for f in PERSON_FIELDS} for o in p["occupants"]]
+        draft = drafts.start(db.session, current_user, "move_in", {
+            "house_id": sub.house_id, "address": p.get("address"), "people": people, "corrects": sub.id,
+            "move_in_date": p.get("move_in_date"), "lease_end_date": p.get("lease_end_date") or ""})
+        return redirect(url_for("landlord.check_move_in", key=draft.key))
+    if sub.kind.value == "house_registration":
+        draft = drafts.start(db.session, current_user, "house", {
+            "address_code": p.get("address_code"), "address": p.get("address"), "use": p.get("use"),
+            "max_occupants": str(p.get("max_occupants")), "certificate_no": p.get("certificate_no") or "",
+            "corrects": sub.id})
+        return redirect(url_for("landlord.house_check", key=draft.key))
+    abort(404)

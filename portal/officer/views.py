@@ -1,21 +1,104 @@
-"""The officer's pages."""
+"""The officer's pages: the verification queue, items, decisions, address search."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import officer_required
 from portal.extensions import db
-from portal.forms import AddressSearchForm
-from portal.services import addresses, jurisdiction
+from portal.forms import AddressSearchForm, choices
+from portal.officer.forms import DecisionForm, QueueFilterForm, RevealForm
+from portal.services import addresses, flags, jurisdiction, queue, review
+from portal.services.errors import NotFound, ValidationFailed
+from portal.web import actor, errors_onto_form
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
+
+
+def _item_or_404(submission_id: int):
+    try:
+        return queue.item(db.session, current_user, submission_id)
+    except NotFound:
+        abort(404)
 
 
 @bp.route("/")
 @officer_required
 def home():
-    return render_template("officer/home.html", where=jurisdiction.describe(current_user))
+    return redirect(url_for("officer.queue_view"))
+
+
+@bp.route("/queue")
+@officer_required
+def queue_view():
+    form = QueueFilterForm(request.args)
+    beats = jurisdiction.beats_for(db.session, current_user)
+    form.beat.choices = choices([("", _l("All beats"))] + [(str(b.id), b.name) for b in beats])
+    filters = queue.Filters()
+    if form.validate():
+        filters = queue.Filters(kind=form.kind.data or None,
+                                beat_id=int(form.beat.data) if form.beat.data else None,
+                                flagged_only=form.flagged.data, late_only=form.late.data)
+    page = queue.queue_page(db.session, current_user, filters, request.args.get("after"))
+    args = {k: v for k, v in request.args.items() if k != "after"}
+    return render_template("officer/queue.html", form=form, page=page, args=args,
+                           where=jurisdiction.describe(current_user),
+                           total=queue.open_count(db.session, current_user), flag_label=flags.label)
+
+
+def _render_item(sub, form=None, revealed=None, status=200):
+    return render_template(
+        "officer/item.html", sub=sub, form=form or DecisionForm(version=sub.version), reveal_form=RevealForm(),
+        history=queue.house_history(db.session, sub), decisions=review.history(db.session, sub.id),
+        elsewhere=queue.other_tenancies(db.session, sub), revealed=revealed or {}, flag_label=flags.label,
+        reasons=review.REJECT_REASONS), status
+
+
+@bp.route("/items/<int:submission_id>")
+@officer_required
+def item(submission_id: int):
+    return _render_item(_item_or_404(submission_id))
+
+
+@bp.route("/items/<int:submission_id>/decide", methods=["POST"])
+@officer_required
+def decide(submission_id: int):
+    sub = _item_or_404(submission_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _render_item(sub, form, status=400)
+    try:
+        review.transition(db.session, sub, form.action.data, current_user, actor(),
+                          expected_version=int(form.version.data), reason_code=form.reason_code.data or None,
+                          reason_text=form.reason_text.data)
+    except review.DecidedAlready as conflict:
+        flash(_l("%(who)s decided this item first (%(status)s, %(when)s). Nothing was changed.",
+                 who=conflict.by or "—", status=review.status_label(conflict.status),
+                 when=conflict.at.strftime("%Y-%m-%d %H:%M UTC") if conflict.at else "—"), "error")
+        return redirect(url_for("officer.item", submission_id=sub.id))
+    except ValidationFailed as failure:
+        errors_onto_form(form, failure)
+        return _render_item(sub, form, status=400)
+    except (ValueError, PermissionError):
+        flash(_l("This decision is not possible for this item any more."), "error")
+        return redirect(url_for("officer.item", submission_id=sub.id))
+    flash(_l("Decision saved."), "success")
+    return redirect(url_for("officer.queue_view"))
+
+
+@bp.route("/items/<int:submission_id>/reveal", methods=["POST"])
+@officer_required
+def reveal(submission_id: int):
+    sub = _item_or_404(submission_id)
+    form = RevealForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        number = queue.reveal_id(db.session, current_user, sub, form.person.data, actor())
+    except NotFound:
+        abort(404)
+    return _render_item(sub, revealed={form.person.data: number})
 
 
 @bp.route("/addresses")

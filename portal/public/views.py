@@ -7,7 +7,7 @@ from flask_login import current_user
 from portal.access import public
 from portal.extensions import db
 from portal.i18n import COOKIE
-from portal.services import accounts, addresses
+from portal.services import accounts, addresses, reporting
 from portal.web import safe_next
 
 bp = Blueprint("public", __name__)
@@ -46,3 +46,13 @@ def door_plate(code: str):
     if address is None:
         abort(404)
     return render_template("public/door_plate.html", address=address)
+
+
+@bp.route("/r/<number>")
+@public
+def receipt(number: str):
+    """The page behind a receipt's QR code: no names, no ID numbers."""
+    found = reporting.public_receipt(db.session, number)
+    if found is None:
+        abort(404)
+    return render_template("public/receipt.html", r=found)

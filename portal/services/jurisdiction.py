@@ -24,3 +24,8 @@ def describe(user: User) -> str:
     if user.station is not None:
         return user.station.name
     return ""
+
+
+def beats_for(session: Session, user: User) -> list[Beat]:
+    ids = beat_ids_for(session, user)
+    return list(session.scalars(select(Beat).where(Beat.id.in_(ids)).order_by(Beat.code))) if ids else []

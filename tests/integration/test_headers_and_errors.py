@@ -19,6 +19,7 @@ def assert_security_headers(response):
                                          ("/static/portal.css", 200)])
 def test_headers_on_every_response(client, path, status):
     response = client.get(path)
+    response.close()
     assert response.status_code == status
     assert_security_headers(response)
 

@@ -14,7 +14,7 @@ def _ids(catalog) -> set:
 
 def test_pot_is_not_stale(tmp_path):
     fresh = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-F", "babel.cfg",
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg",
                     "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(fresh), "."],
                    cwd=ROOT, check=True)
     with fresh.open("rb") as f:

@@ -16,7 +16,7 @@ from portal.services.audit import SYSTEM
 from tests import factories
 from tests.browser import FormClient, parse
 
-OFFICER_PAGES = ["/officer/", "/officer/addresses"]
+OFFICER_PAGES = ["/officer/", "/officer/queue", "/officer/addresses", "/officer/items/1"]
 
 
 def password_step(client, user):
@@ -37,7 +37,7 @@ def test_a_code_is_accepted_once(app, db_session, officer):
     first = FormClient(app.test_client())
     password_step(first, officer)
     assert first.submit("/auth/two-factor", {"code": code}).status_code == 302
-    assert first.get("/officer/").status_code == 200
+    assert first.get("/officer/queue").status_code == 200
 
     second = FormClient(app.test_client())
     password_step(second, officer)
@@ -83,7 +83,7 @@ def test_first_sign_in_enrols_the_authenticator(client, db_session, district):
     assert client.get("/officer/").status_code == 302  # not signed in before a code confirms the key
     response = client.submit("/auth/enrol", {"code": pyotp.TOTP(key).now()})
     assert response.status_code == 302
-    assert client.get("/officer/").status_code == 200
+    assert client.get("/officer/queue").status_code == 200
     db_session.refresh(officer)
     assert officer.totp_confirmed and officer.totp_secret == key
 

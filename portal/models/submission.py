@@ -1,0 +1,88 @@
+"""Declarations and the officers' decisions on them. A submission is never overwritten."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.register import House
+from portal.models.user import User
+
+
+class SubmissionKind(enum.StrEnum):
+    house_registration = "house_registration"
+    move_in = "move_in"
+    move_out = "move_out"
+    unit_registration = "unit_registration"
+    hire = "hire"
+    departure = "departure"
+
+
+class SubmissionStatus(enum.StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    rejected = "rejected"
+    site_visit = "site_visit"
+    superseded = "superseded"
+    withdrawn = "withdrawn"
+
+
+class Submission(Base):
+    __tablename__ = "submission"
+    __table_args__ = (
+        # The officer queues: open items of a beat or a station, oldest first, keyset-paged on
+        # (submitted_at, id). One index range per query, so a page costs the same at any depth.
+        Index("ix_submission_queue_beat", "beat_id", "is_open", "submitted_at", "id"),
+        Index("ix_submission_queue_station", "station_id", "is_open", "submitted_at", "id"),
+        Index("ix_submission_reporter", "reporter_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SubmissionKind] = mapped_column(Enum(SubmissionKind, native_enum=False, length=24))
+    status: Mapped[SubmissionStatus] = mapped_column(Enum(SubmissionStatus, native_enum=False, length=16),
+                                                     default=SubmissionStatus.pending)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    beat_id: Mapped[int] = mapped_column(ForeignKey("beat.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)  # pending or site_visit: in the queue
+    house_id: Mapped[int | None] = mapped_column(ForeignKey("house.id"), index=True)
+    tenancy_id: Mapped[int | None] = mapped_column(ForeignKey("tenancy.id", use_alter=True), index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    receipt: Mapped[str] = mapped_column(String(16), unique=True)
+    # A one-time key issued with the form: a second POST of the same form finds the first submission.
+    form_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+    house: Mapped[House | None] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Decision(Base):
+    """One transition of a submission, by an officer or by its reporter."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    actor: Mapped[User] = relationship()

@@ -1,0 +1,39 @@
+"""Forms for the officer's queue and decisions."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+
+from portal.forms import choices
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, Optional
+
+from portal.services.review import KIND_LABELS, REJECT_REASONS
+
+KIND_CHOICES = [("", _l("All kinds")), *KIND_LABELS.items()]
+
+
+class QueueFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    kind = SelectField(_l("Kind"), choices=choices(KIND_CHOICES), default="", validators=[Optional()])
+    beat = SelectField(_l("Beat"), choices=[], default="", validators=[Optional()])
+    flagged = BooleanField(_l("Flagged only"))
+    late = BooleanField(_l("Late only"))
+
+
+class DecisionForm(FlaskForm):
+    action = RadioField(_l("Decision"), choices=choices([
+                            ("confirmed", _l("Confirm")), ("rejected", _l("Reject")),
+                                                 ("site_visit", _l("Ask for a site visit"))]),
+                        validators=[InputRequired(_l("Choose a decision."))])
+    reason_code = SelectField(_l("Reason for rejecting"),
+                              choices=choices([("", _l("Choose a reason")), *REJECT_REASONS.items()]),
+                              default="", validators=[Optional()])
+    reason_text = TextAreaField(_l("Details for the reporter (optional, required for “Other reason”)"),
+                                validators=[Length(max=500, message=_l("Use at most 500 characters."))])
+    version = HiddenField(validators=[InputRequired()])
+
+
+class RevealForm(FlaskForm):
+    person = IntegerField(validators=[InputRequired()])
+    confirm = HiddenField(validators=[AnyOf(["1"])], default="1")

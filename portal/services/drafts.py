@@ -1,0 +1,49 @@
+"""Server-side drafts for multi-page journeys; the key doubles as the one-time form key."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from portal.models import Draft, User
+from portal.models.base import utcnow
+from portal.services.errors import NotFound
+
+KEEP_DAYS = 7
+
+
+def start(session: Session, owner: User, kind: str, data: dict) -> Draft:
+    draft = Draft(key=secrets.token_urlsafe(32), owner_id=owner.id, kind=kind, data=data)
+    session.add(draft)
+    session.commit()
+    return draft
+
+
+def get(session: Session, owner: User, key: str, kind: str | None = None) -> Draft:
+    """A draft of this owner; anyone else's, or one already submitted and gone, does not exist."""
+    draft = session.scalar(select(Draft).where(Draft.key == key, Draft.owner_id == owner.id))
+    if draft is None or (kind is not None and draft.kind != kind):
+        raise NotFound()
+    return draft
+
+
+def save(session: Session, draft: Draft, **changes) -> Draft:
+    draft.data = {**draft.data, **changes}
+    flag_modified(draft, "data")
+    session.commit()
+    return draft
+
+
+def discard(session: Session, draft: Draft, *, commit: bool = True) -> None:
+    session.execute(delete(Draft).where(Draft.key == draft.key))
+    if commit:
+        session.commit()
+
+
+def purge_old(session: Session) -> int:
+    done = session.execute(delete(Draft).where(Draft.updated_at < utcnow() - timedelta(days=KEEP_DAYS))).rowcount
+    session.commit()
+    return done

@@ -1,0 +1,57 @@
+"""Automatic flags on a declaration: they never block it, they tell the officer where to look."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import House, IdType, Person, RecordStatus, Tenancy
+from portal.services.occupants import age_on
+
+ACTIVE = (RecordStatus.pending, RecordStatus.verified)
+CHILD_AGE = 16
+ADULT_AGE = 18
+
+LABELS = {
+    "other_tenancy": _l("Already living at another house"),
+    "over_capacity": _l("More occupants than the house allows"),
+    "minor_alone": _l("A child under 16 with no adult in the house"),
+    "late": _l("Reported after the deadline"),
+    "unknown_region": _l("ID region code is not a known division"),
+    "other_employment": _l("Already employed at another unit"),
+}
+
+
+def label(code: str):
+    return LABELS.get(code, code)
+
+
+def for_move_in(session: Session, house: House, report, persons: list[Person], current: list[Tenancy], *,
+                today: date, late: bool, ignore_submission: int | None = None) -> list[dict]:
+    found: list[dict] = []
+    if late:
+        found.append({"code": "late"})
+    person_ids = [p.id for p in persons]
+    elsewhere = session.execute(
+        select(Tenancy.person_id, Tenancy.house_id).where(
+            Tenancy.person_id.in_(person_ids), Tenancy.house_id != house.id, Tenancy.move_out_date.is_(None),
+            Tenancy.status.in_(ACTIVE))
+    ).all()
+    for person_id, other_house in elsewhere:
+        found.append({"code": "other_tenancy", "person": person_ids.index(person_id), "house_id": other_house})
+    staying = [t for t in current if ignore_submission is None or t.submission_id != ignore_submission]
+    if house.max_occupants is not None and len(staying) + len(persons) > house.max_occupants:
+        found.append({"code": "over_capacity", "count": len(staying) + len(persons), "max": house.max_occupants})
+    ages = [age_on(p.birth_date, report.move_in_date) for p in persons]
+    ages += [age_on(t.person.birth_date, today) for t in staying]
+    # A person whose document carries no birth date counts as a possible adult: no flag without evidence.
+    has_adult = any(a is None or a >= ADULT_AGE for a in ages)
+    for index, occupant in enumerate(report.occupants):
+        age = age_on(occupant.birth_date, report.move_in_date)
+        if age is not None and age < CHILD_AGE and not has_adult:
+            found.append({"code": "minor_alone", "person": index})
+        if occupant.id_type == IdType.resident_id and not occupant.region_known:
+            found.append({"code": "unknown_region", "person": index})
+    return found

@@ -1,0 +1,454 @@
+"""What landlords declare: houses, move-ins and move-outs. Each declaration is a Submission."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.models import (
+    Address,
+    AddressLevel,
+    Beat,
+    House,
+    HouseUse,
+    Person,
+    RecordStatus,
+    Submission,
+    SubmissionKind,
+    SubmissionStatus,
+    Tenancy,
+    User,
+)
+from portal.models.base import utcnow
+from portal.services import addresses, audit, flags, receipts, review
+from portal.services.errors import FieldError, NotFound, ValidationFailed
+from portal.services.occupants import Occupant, check_event_date, check_occupant
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+ACTIVE = (RecordStatus.pending, RecordStatus.verified)
+MAX_OCCUPANTS_LIMIT = 200
+MAX_PEOPLE_PER_REPORT = 20
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL).date()
+
+
+def due_at(event: date, deadline_days: int) -> datetime:
+    """The end of the last local day on which the event may be reported."""
+    last_day = event + timedelta(days=deadline_days)
+    return datetime.combine(last_day + timedelta(days=1), time(0), LOCAL).astimezone(UTC)
+
+
+# --- scoping: a reporter reaches only their own objects; anything else does not exist --------------
+
+def house_of(session: Session, owner: User, house_id: int) -> House:
+    house = session.scalar(select(House).where(House.id == house_id, House.owner_id == owner.id))
+    if house is None:
+        raise NotFound()
+    return house
+
+
+def houses_of(session: Session, owner: User) -> list[House]:
+    return list(session.scalars(select(House).where(House.owner_id == owner.id,
+                                                    House.status.not_in([RecordStatus.withdrawn,
+                                                                         RecordStatus.superseded]))
+                                .order_by(House.id)))
+
+
+def submission_of(session: Session, reporter: User, submission_id: int) -> Submission:
+    sub = session.scalar(select(Submission).where(Submission.id == submission_id,
+                                                  Submission.reporter_id == reporter.id))
+    if sub is None:
+        raise NotFound()
+    return sub
+
+
+def tenancy_of(session: Session, owner: User, tenancy_id: int) -> Tenancy:
+    tenancy = session.scalar(select(Tenancy).join(House).where(Tenancy.id == tenancy_id,
+                                                               House.owner_id == owner.id))
+    if tenancy is None:
+        raise NotFound()
+    return tenancy
+
+
+def submissions_of(session: Session, reporter: User, *, house_id: int | None = None, limit: int = 100
+                   ) -> list[Submission]:
+    query = select(Submission).where(Submission.reporter_id == reporter.id)
+    if house_id is not None:
+        query = query.where(Submission.house_id == house_id)
+    return list(session.scalars(query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)))
+
+
+def occupants_of(session: Session, house: House) -> list[Tenancy]:
+    """Who lives there now, as declared (pending) or verified."""
+    return list(session.scalars(
+        select(Tenancy).where(Tenancy.house_id == house.id, Tenancy.move_out_date.is_(None),
+                              Tenancy.status.in_(ACTIVE)).order_by(Tenancy.move_in_date, Tenancy.id)))
+
+
+def pending_move_out(session: Session, tenancy: Tenancy) -> Submission | None:
+    return session.scalar(select(Submission).where(
+        Submission.kind == SubmissionKind.move_out, Submission.status.in_(review.OPEN),
+        Submission.tenancy_id == tenancy.id))
+
+
+# --- submitting, idempotently -------------------------------------------------------------------
+
+@dataclass
+class Filed:
+    submission: Submission
+    created: bool  # False when the same form was sent again and the first submission is returned
+
+
+def _existing(session: Session, reporter: User, form_key: str | None) -> Submission | None:
+    if not form_key:
+        return None
+    return session.scalar(select(Submission).where(Submission.form_key == form_key,
+                                                   Submission.reporter_id == reporter.id))
+
+
+def _file(session: Session, reporter: User, sub: Submission, actor: audit.Actor, form_key: str | None,
+          extra: list | None = None) -> Filed:
+    """Add the submission with a fresh receipt; a unique form key turns a double submit into a no-op."""
+    sub.receipt = receipts.new_receipt()
+    sub.station_id = session.scalar(select(Beat.station_id).where(Beat.id == sub.beat_id))
+    sub.form_key = form_key or None
+    sub.reporter_id = reporter.id
+    session.add(sub)
+    for obj in extra or []:
+        session.add(obj)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        first = _existing(session, reporter, form_key)
+        if first is None:
+            raise
+        return Filed(first, False)
+    audit.record(session, "submission.create", actor, user=reporter, object_type="submission", object_id=sub.id,
+                 detail=str(sub.kind))
+    session.commit()
+    return Filed(sub, True)
+
+
+def _guard_form_key(session, reporter, form_key) -> Filed | None:
+    first = _existing(session, reporter, form_key)
+    return Filed(first, False) if first is not None else None
+
+
+# --- houses -------------------------------------------------------------------------------------
+
+@dataclass
+class HouseDetails:
+    use: HouseUse
+    max_occupants: int
+    certificate_no: str | None
+
+
+def check_house_details(use: str | None, max_occupants: object, certificate_no: str | None) -> HouseDetails:
+    errors = []
+    try:
+        use_value = HouseUse(use)
+    except ValueError:
+        errors.append(FieldError("invalid_choice", _l("Choose how the house is used."), "use"))
+    try:
+        n = int(str(max_occupants).strip())
+        if not 0 <= n <= MAX_OCCUPANTS_LIMIT:
+            raise ValueError
+    except ValueError:
+        errors.append(FieldError("invalid_number", _l("Enter a whole number from 0 to %(max)d.",
+                                                      max=MAX_OCCUPANTS_LIMIT), "max_occupants"))
+    cert = (certificate_no or "").strip().upper() or None
+    if cert and (len(cert) > 40 or any(not (c.isalnum() or c in "-()（）号字第 ") for c in cert)):
+        errors.append(FieldError("format", _l("Enter the certificate number as printed, at most 40 characters."),
+                                 "certificate_no"))
+    if errors:
+        raise ValidationFailed(errors)
+    return HouseDetails(use_value, n, cert)
+
+
+def registrable_address(session: Session, code: str) -> Address:
+    address = addresses.by_code(session, code)
+    if address is None:
+        raise ValidationFailed([FieldError("unknown_address", _l("There is no standard address with this code."),
+                                           "address_code")])
+    if address.level == AddressLevel.door_plate:
+        raise ValidationFailed([FieldError("address_level", _l("Choose the room or building, not only the door "
+                                                               "plate."), "address_code")])
+    return address
+
+
+def register_house(session: Session, owner: User, *, address_code: str, use: str, max_occupants: object,
+                   certificate_no: str | None, actor: audit.Actor, form_key: str | None = None) -> Filed:
+    again = _guard_form_key(session, owner, form_key)
+    if again:
+        return again
+    address = registrable_address(session, address_code)
+    details = check_house_details(use, max_occupants, certificate_no)
+    existing = session.scalar(select(House).where(House.address_id == address.id, House.owner_id == owner.id))
+    if existing is not None and existing.status not in (RecordStatus.withdrawn, RecordStatus.rejected):
+        raise ValidationFailed([FieldError("house_exists", _l("You have registered a house at this address "
+                                                              "already."), "address_code")])
+    house = existing or House(address_id=address.id, owner_id=owner.id, beat_id=address.beat_id)
+    house.use, house.max_occupants, house.certificate_no = details.use, details.max_occupants, details.certificate_no
+    house.status = RecordStatus.pending
+    session.add(house)
+    session.flush()
+    sub = Submission(kind=SubmissionKind.house_registration, beat_id=address.beat_id, house_id=house.id,
+                     payload={"address_code": address.code, "address": address.text, "use": str(details.use),
+                              "max_occupants": details.max_occupants, "certificate_no": details.certificate_no},
+                     flags=[], submitted_at=utcnow())
+    return _file(session, owner, sub, actor, form_key)
+
+
+# --- move-ins -----------------------------------------------------------------------------------
+
+@dataclass
+class MoveIn:
+    move_in_date: date
+    lease_end_date: date | None
+    occupants: list[Occupant]
+
+
+def check_move_in(raw_occupants: list[dict], move_in_date: object, lease_end_date: object, *,
+                  today: date) -> MoveIn:
+    """Validate a whole move-in report; every error carries its field (occupants-N-field for people)."""
+    errors: list[FieldError] = []
+    start = end = None
+    try:
+        start = check_event_date(move_in_date, "move_in_date", today=today)
+        if start > today:
+            raise FieldError("future_date", _l("The move-in date cannot be in the future."), "move_in_date")
+    except FieldError as err:
+        errors.append(err)
+        start = None
+    try:
+        end = check_event_date(lease_end_date, "lease_end_date", today=today, required=False)
+        if end and start and end < start:
+            raise FieldError("before_move_in", _l("The lease cannot end before the move-in date."), "lease_end_date")
+    except FieldError as err:
+        errors.append(err)
+    if not raw_occupants:
+        errors.append(FieldError("required", _l("Add at least one person."), "occupants"))
+    if len(raw_occupants) > MAX_PEOPLE_PER_REPORT:
+        errors.append(FieldError("too_many", _l("Report at most %(n)d people at once.", n=MAX_PEOPLE_PER_REPORT),
+                                 "occupants"))
+    people: list[Occupant] = []
+    seen: dict[tuple, int] = {}
+    for index, raw in enumerate(raw_occupants):
+        person, person_errors = check_occupant(raw, today=today)
+        errors.extend(FieldError(e.code, e.message, f"occupants-{index}-{e.field}") for e in person_errors)
+        if person is None:
+            continue
+        key = (person.id_type, person.id_number)
+        if key in seen:
+            errors.append(FieldError("duplicate_person", _l("This person is already in this report as person "
+                                                            "%(n)d.", n=seen[key] + 1), f"occupants-{index}-id_number"))
+            continue
+        seen[key] = index
+        people.append(person)
+    if errors:
+        raise ValidationFailed(errors)
+    return MoveIn(start, end, people)
+
+
+def _person_for(session: Session, occupant: Occupant) -> Person:
+    person = session.scalar(select(Person).where(Person.id_type == occupant.id_type,
+                                                 Person.id_number == occupant.id_number))
+    if person is None:
+        person = Person(id_type=occupant.id_type, id_number=occupant.id_number, name=occupant.name,
+                        sex=occupant.sex, birth_date=occupant.birth_date, phone=occupant.phone)
+        session.add(person)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:  # another report created the same person a moment ago
+            person = session.scalar(select(Person).where(Person.id_type == occupant.id_type,
+                                                         Person.id_number == occupant.id_number))
+    else:
+        person.name, person.phone = occupant.name, occupant.phone or person.phone
+    return person
+
+
+def report_move_in(session: Session, owner: User, house_id: int, *, occupants: list[dict], move_in_date: object,
+                   lease_end_date: object = None, actor: audit.Actor, deadline_days: int,
+                   form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None
+                   ) -> Filed:
+    again = _guard_form_key(session, owner, form_key)
+    if again:
+        return again
+    house = house_of(session, owner, house_id)
+    today = today or local_today()
+    report = check_move_in(occupants, move_in_date, lease_end_date, today=today)
+    current = occupants_of(session, house)
+    living_here = {(t.person.id_type, t.person.id_number) for t in current
+                   if supersedes is None or t.submission_id != supersedes.id}
+    clash = [i for i, p in enumerate(report.occupants) if (p.id_type, p.id_number) in living_here]
+    if clash:
+        raise ValidationFailed([FieldError("already_living_here", _l("This person already lives in this house "
+                                                                     "according to your reports."),
+                                           f"occupants-{i}-id_number") for i in clash])
+    due = due_at(report.move_in_date, deadline_days)
+    now = utcnow()
+    persons = [_person_for(session, p) for p in report.occupants]
+    session.flush()
+    found = flags.for_move_in(session, house, report, persons, current, today=today, late=now > due,
+                              ignore_submission=supersedes.id if supersedes else None)
+    sub = Submission(kind=SubmissionKind.move_in, beat_id=house.beat_id, house_id=house.id,
+                     payload={"address": house.address.text, "move_in_date": report.move_in_date.isoformat(),
+                              "lease_end_date": report.lease_end_date.isoformat() if report.lease_end_date else None,
+                              "occupants": [p.as_payload() for p in report.occupants]},
+                     flags=found, flagged=bool(found), late=now > due, due_at=due, submitted_at=now,
+                     supersedes_id=supersedes.id if supersedes else None)
+    tenancies = [Tenancy(house_id=house.id, person_id=person.id, move_in_date=report.move_in_date,
+                         lease_end_date=report.lease_end_date, relation=p.relation, occupation=p.occupation,
+                         workplace=p.workplace, status=RecordStatus.pending, submission=sub)
+                 for p, person in zip(report.occupants, persons, strict=True)]
+    return _file(session, owner, sub, actor, form_key, extra=tenancies)
+
+
+# --- move-outs ----------------------------------------------------------------------------------
+
+def report_move_out(session: Session, owner: User, tenancy_id: int, *, move_out_date: object,
+                    actor: audit.Actor, deadline_days: int, form_key: str | None = None,
+                    today: date | None = None) -> Filed:
+    again = _guard_form_key(session, owner, form_key)
+    if again:
+        return again
+    tenancy = tenancy_of(session, owner, tenancy_id)
+    today = today or local_today()
+    if tenancy.move_out_date is not None or tenancy.status not in ACTIVE:
+        raise ValidationFailed([FieldError("not_current", _l("This person does not live here any more."),
+                                           "move_out_date")])
+    if pending_move_out(session, tenancy) is not None:
+        raise ValidationFailed([FieldError("already_reported", _l("You have already reported that this person "
+                                                                  "moved out."), "move_out_date")])
+    day = check_event_date(move_out_date, "move_out_date", today=today)
+    errors = []
+    if day > today:
+        errors.append(FieldError("future_date", _l("The move-out date cannot be in the future."), "move_out_date"))
+    elif day < tenancy.move_in_date:
+        errors.append(FieldError("before_move_in", _l("The move-out date cannot be before the move-in date "
+                                                      "(%(date)s).", date=tenancy.move_in_date.isoformat()),
+                                 "move_out_date"))
+    if errors:
+        raise ValidationFailed(errors)
+    due = due_at(day, deadline_days)
+    now = utcnow()
+    found = [{"code": "late"}] if now > due else []
+    sub = Submission(kind=SubmissionKind.move_out, beat_id=tenancy.house.beat_id, house_id=tenancy.house_id,
+                     tenancy_id=tenancy.id,
+                     payload={"address": tenancy.house.address.text, "tenancy_id": tenancy.id,
+                              "move_out_date": day.isoformat(),
+                              "name": tenancy.person.name, "id_type": str(tenancy.person.id_type),
+                              "id_number": tenancy.person.id_number},
+                     flags=found, flagged=bool(found), late=now > due, due_at=due, submitted_at=now)
+    return _file(session, owner, sub, actor, form_key)
+
+
+# --- corrections and withdrawals -----------------------------------------------------------------
+
+def withdraw(session: Session, reporter: User, submission_id: int, actor: audit.Actor) -> Submission:
+    sub = submission_of(session, reporter, submission_id)
+    if not review.allowed(sub.status, SubmissionStatus.withdrawn):
+        raise ValidationFailed([FieldError("not_withdrawable", _l("Only a report still waiting for the police can "
+                                                                  "be withdrawn."))])
+    review.transition(session, sub, SubmissionStatus.withdrawn, reporter, actor)
+    return sub
+
+
+def correct_move_in(session: Session, reporter: User, submission_id: int, *, occupants: list[dict],
+                    move_in_date: object, lease_end_date: object, actor: audit.Actor, deadline_days: int,
+                    form_key: str | None = None, today: date | None = None) -> Filed:
+    """A correction is a new submission that supersedes the old one; both stay in the history."""
+    again = _guard_form_key(session, reporter, form_key)
+    if again:
+        return again
+    old = submission_of(session, reporter, submission_id)
+    if old.kind != SubmissionKind.move_in or not review.allowed(old.status, SubmissionStatus.superseded):
+        raise ValidationFailed([FieldError("not_correctable", _l("Only a report that is waiting or was rejected "
+                                                                 "can be corrected."))])
+    # Validate the new report before the old one is touched, so that bad input changes nothing.
+    check_move_in(occupants, move_in_date, lease_end_date, today=today or local_today())
+    review.transition(session, old, SubmissionStatus.superseded, reporter, actor, commit=False)
+    return report_move_in(session, reporter, old.house_id, occupants=occupants, move_in_date=move_in_date,
+                          lease_end_date=lease_end_date, actor=actor, deadline_days=deadline_days,
+                          form_key=form_key, today=today, supersedes=old)
+
+
+def correct_house(session: Session, reporter: User, submission_id: int, *, use: str, max_occupants: object,
+                  certificate_no: str | None, actor: audit.Actor, form_key: str | None = None) -> Filed:
+    again = _guard_form_key(session, reporter, form_key)
+    if again:
+        return again
+    old = submission_of(session, reporter, submission_id)
+    if old.kind != SubmissionKind.house_registration or not review.allowed(old.status, SubmissionStatus.superseded):
+        raise ValidationFailed([FieldError("not_correctable", _l("Only a report that is waiting or was rejected "
+                                                                 "can be corrected."))])
+    details = check_house_details(use, max_occupants, certificate_no)
+    review.transition(session, old, SubmissionStatus.superseded, reporter, actor, commit=False)
+    house = session.get(House, old.house_id)
+    house.use, house.max_occupants, house.certificate_no = details.use, details.max_occupants, details.certificate_no
+    house.status = RecordStatus.pending
+    sub = Submission(kind=SubmissionKind.house_registration, beat_id=house.beat_id, house_id=house.id,
+                     payload={**old.payload, "use": str(details.use), "max_occupants": details.max_occupants,
+                              "certificate_no": details.certificate_no},
+                     flags=[], submitted_at=utcnow(), supersedes_id=old.id)
+    return _file(session, reporter, sub, actor, form_key)
+
+
+def overdue_hint(sub: Submission, now: datetime | None = None) -> bool:
+    return sub.status in review.OPEN and sub.due_at is not None and (now or utcnow()) > sub.due_at
+
+
+def filed_with_key(session: Session, reporter: User, form_key: str) -> Submission | None:
+    """The submission a journey became, for the back button and second clicks."""
+    return _existing(session, reporter, form_key)
+
+
+def check_move_in_dates(move_in_date: object, lease_end_date: object, *, today: date) -> None:
+    """The date page of the journey: the same date rules as the whole report, without the people."""
+    try:
+        check_move_in([{}], move_in_date, lease_end_date, today=today)
+    except ValidationFailed as failure:
+        date_errors = [e for e in failure.errors if e.field in ("move_in_date", "lease_end_date")]
+        if date_errors:
+            raise ValidationFailed(date_errors) from None
+
+
+def chain(session: Session, sub: Submission) -> list[Submission]:
+    """The corrections history: what this submission replaced, and what replaced it."""
+    older, cursor = [], sub
+    while cursor.supersedes_id is not None and len(older) < 50:
+        cursor = session.get(Submission, cursor.supersedes_id)
+        older.append(cursor)
+    newer = session.scalar(select(Submission).where(Submission.supersedes_id == sub.id))
+    return ([newer] if newer is not None else []) + older
+
+
+@dataclass
+class PublicReceipt:
+    receipt: str
+    kind: str
+    status: str
+    submitted_at: datetime
+    masked_address: str
+
+
+def public_receipt(session: Session, raw_number: str) -> PublicReceipt | None:
+    """What anyone holding a receipt number may learn: that it exists, when, roughly where, its status."""
+    number = receipts.normalise(raw_number)
+    if number is None:
+        return None
+    sub = session.scalar(select(Submission).where(Submission.receipt == number))
+    if sub is None:
+        return None
+    address = session.get(House, sub.house_id).address if sub.house_id else None
+    masked = f"{address.division_name} {address.road}" if address else ""
+    return PublicReceipt(number, str(sub.kind), str(sub.status), sub.submitted_at, masked)

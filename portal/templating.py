@@ -1,0 +1,58 @@
+"""Jinja filters and display names shared by every template."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from portal.services import identity, receipts
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+USE_NAMES = {
+    "whole_rental": _l("Whole rental"),
+    "shared_rental": _l("Shared rental (rooms let separately)"),
+    "owner_occupied_rooms": _l("Owner lives here and lets rooms"),
+    "vacant": _l("Vacant"),
+    "business": _l("Business premises"),
+}
+ID_TYPE_NAMES = {
+    "resident_id": _l("Resident ID card"),
+    "passport": _l("Passport"),
+    "hk_macau_permit": _l("Hong Kong/Macau travel permit"),
+    "taiwan_permit": _l("Taiwan travel permit"),
+    "foreign_permanent_id": _l("Foreign permanent residence ID"),
+}
+RELATION_NAMES = {
+    "main_tenant": _l("Main tenant"),
+    "spouse": _l("Spouse"),
+    "child": _l("Child"),
+    "parent": _l("Parent"),
+    "relative": _l("Other relative"),
+    "roommate": _l("Flatmate"),
+    "other": _l("Other"),
+}
+
+HOUSE_STATUS_NAMES = {
+    "pending": _l("Waiting for the police"),
+    "verified": _l("Verified by the police"),
+    "rejected": _l("Rejected"),
+    "superseded": _l("Replaced by a correction"),
+    "withdrawn": _l("Withdrawn"),
+    "ended": _l("Moved out"),
+}
+
+
+def localtime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        receipt=receipts.display, localtime=localtime, mask_id=identity.mask_id, mask_phone=identity.mask_phone)
+    app.jinja_env.globals.update(use_names=USE_NAMES, id_type_names=ID_TYPE_NAMES, relation_names=RELATION_NAMES,
+                             house_status_names=HOUSE_STATUS_NAMES)
