@@ -3,34 +3,36 @@ one transaction per test rolled back at the end, and clients that behave like br
 from __future__ import annotations
 
 import os
+import secrets
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from portal import create_app, migrate
-from portal.db import make_engine
+from portal.db import make_engine, normalise_url
 from portal.extensions import db
 from tests import factories
 from tests.browser import FormClient
 
 
-def _database_url(tmp_path_factory) -> str:
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A SQLite file, or on PostgreSQL a schema of this run's own, so that runs never meet."""
     choice = os.environ.get("PORTAL_TEST_DB", "sqlite")
     if choice == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    return choice
-
-
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    return _database_url(tmp_path_factory)
-
-
-def reset_schema(engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    schema = f"test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = make_engine(choice)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(normalise_url(choice)).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +44,6 @@ def app(database_url):
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "localhost",
     })
-    reset_schema(db.engine)
     migrate.upgrade(db.engine)
     # No app context stays pushed: each test-client request gets its own, with a fresh `g`, as in production.
     yield app

@@ -1,13 +1,15 @@
 """SQLAlchemy models, one module per part of the domain."""
 from portal.models.address import Address, AddressLevel
+from portal.models.api import ApiToken, IdempotencyRecord
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.draft import Draft
 from portal.models.jurisdiction import Beat, Bureau, Station
 from portal.models.register import House, HouseUse, IdType, Person, RecordStatus, Tenancy
 from portal.models.submission import Decision, Submission, SubmissionKind, SubmissionStatus
+from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, UnitType
 from portal.models.user import Role, User
 
-__all__ = ["Address", "AddressLevel", "AuditEvent", "Base", "Beat", "Bureau", "Decision", "Draft", "House", "HouseUse",
-           "IdType", "Person", "RecordStatus", "Role", "Station", "Submission", "SubmissionKind",
-           "SubmissionStatus", "Tenancy", "User"]
+__all__ = ["Address", "AddressLevel", "ApiToken", "IdempotencyRecord", "AuditEvent", "Base", "Beat", "Bureau", "Decision", "Draft", "Employment", "House", "HouseUse",
+           "IdType", "Person", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind",
+           "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User"]

@@ -50,6 +50,9 @@ class Submission(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)  # pending or site_visit: in the queue
     house_id: Mapped[int | None] = mapped_column(ForeignKey("house.id"), index=True)
     tenancy_id: Mapped[int | None] = mapped_column(ForeignKey("tenancy.id", use_alter=True), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    employment_id: Mapped[int | None] = mapped_column(ForeignKey("employment.id", use_alter=True), index=True)
+    staff_import_id: Mapped[int | None] = mapped_column(ForeignKey("staff_import.id"), index=True)
     payload: Mapped[dict] = mapped_column(JSON)
     flags: Mapped[list] = mapped_column(JSON, default=list)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -13,6 +13,7 @@ Plain functions over a SQLAlchemy session; nothing here knows about a Flask requ
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -35,6 +36,7 @@ from portal.services import audit
 # Longest first, so that "13号楼" loses "号楼" and not only "楼" or "号".
 _KEY_SUFFIXES = ("号楼", "单元", "栋", "幢", "座", "室", "房", "号")
 _WHITESPACE = re.compile(r"\s+")
+_SPACES = re.compile(r"  +")
 
 #: Crockford base32: digits and upper-case letters without I, L, O and U.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -54,10 +56,11 @@ def clean(value: str | None) -> str:
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
 
 
+@functools.lru_cache(maxsize=65536)  # imports normalise the same few hundred components again and again
 def normalise_key(component: str) -> str:
     """The searchable key of one component: "１３栋", "13幢", "13号楼", "13座" -> "13"; "4单元" -> "4";
     "402室" -> "402"; "88号" -> "88". Upper-case, no whitespace."""
-    compact = _WHITESPACE.sub("", unicodedata.normalize("NFKC", component or "")).upper()
+    compact = "".join(unicodedata.normalize("NFKC", component or "").split()).upper()
     for suffix in _KEY_SUFFIXES:
         if compact.endswith(suffix) and len(compact) > len(suffix):
             return compact[: -len(suffix)]
@@ -70,7 +73,11 @@ def make_code(division_code: str, township: str, road: str, door_no: str, commun
     blake2b hash of the cleaned natural key. The same address always gets the same code, on any machine
     and in any import order, and neighbouring doors get unrelated codes."""
     parts = (division_code, township, road, door_no, community, building, unit, room)
-    key = "\x1f".join([_CODE_VERSION, *(clean(p) for p in parts)])
+    return _code_of_clean([clean(p) for p in parts])
+
+
+def _code_of_clean(natural_key: Sequence[str]) -> str:
+    key = "\x1f".join([_CODE_VERSION, *natural_key])
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8, person=_CODE_PERSON).digest()
     number = int.from_bytes(digest, "big") >> (64 - 5 * CODE_LENGTH)
     chars = []
@@ -100,7 +107,7 @@ def level_of(building: str, unit: str, room: str) -> AddressLevel:
 
 
 def _search_text(*parts: str) -> str:
-    text = _WHITESPACE.sub("", unicodedata.normalize("NFKC", "".join(p or "" for p in parts))).upper()
+    text = "".join(unicodedata.normalize("NFKC", "".join(p or "" for p in parts)).split()).upper()
     return text[:400]
 
 
@@ -321,6 +328,7 @@ class _Row:
     key_ok: bool = True  # the natural-key columns are valid
     tree_ok: bool = True  # the bureau/station/beat columns are valid
     code: str = ""  # the code this row will have
+    natural_key: tuple[str, ...] = ()
     existing: tuple | None = None  # the row of the same address in the database
 
     def fail(self, column: str, code: str, message: object) -> None:
@@ -329,10 +337,6 @@ class _Row:
             self.key_ok = False
         if column.startswith(("bureau_", "station_", "beat_")):
             self.tree_ok = False
-
-    @property
-    def natural_key(self) -> tuple[str, ...]:
-        return tuple(self.values[c] for c in NATURAL_KEY)
 
     @property
     def deepest_column(self) -> str:
@@ -375,37 +379,38 @@ def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
         previous = reader.line_num
 
 
-def _bad_characters(value: str) -> str | None:
+@functools.lru_cache(maxsize=65536)  # a file repeats its bureau, roads and communities on every row
+def _clean_field(value: str) -> tuple[str, str | None]:
+    """(cleaned value, error code or None) of one CSV field."""
     if "\x00" in value:
-        return "nul_byte"
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") for c in value):
-        return "control_char"
-    return None
+        return "", "nul_byte"
+    # NFKC turns full-width and no-break spaces into plain ones; whatever is still not printable
+    # (line breaks inside a quoted field, tabs, zero-width and bidi marks) has no place in an address.
+    value = unicodedata.normalize("NFKC", value).strip()
+    if not value.isprintable():
+        return "", "control_char"
+    return _SPACES.sub(" ", value), None
 
 
 def _check_fields(row: _Row, raw: dict[str, str]) -> None:
     for column, value in raw.items():
-        bad = _bad_characters(value.strip())
-        if bad == "nul_byte":
-            row.fail(column, bad, _l("Contains a NUL byte."))
-        elif bad:
-            row.fail(column, bad, _l("Contains a control or invisible character."))
-        else:
-            cleaned = clean(value)
-            limit = _MAX_LEN.get(column, MAX_FIELD)
-            if len(cleaned) > limit:
-                row.fail(column, "too_long", _l("Longer than %(max)d characters.", max=limit))
-            else:
-                row.values[column] = cleaned
-                continue
-        row.values[column] = ""
+        value, error = _clean_field(value) if value else ("", None)
+        limit = _MAX_LEN.get(column, MAX_FIELD)
+        if error == "nul_byte":
+            row.fail(column, error, _l("Contains a NUL byte."))
+        elif error:
+            row.fail(column, error, _l("Contains a control or invisible character."))
+        elif len(value) > limit:
+            row.fail(column, "too_long", _l("Longer than %(max)d characters.", max=limit))
+            value = ""
+        row.values[column] = value
     values = row.values
     for column in _REQUIRED_VALUES:
         if not values[column] and not any(e.column == column for e in row.errors):
             row.fail(column, "required", _l("Required."))
     if values["division_code"] and not _DIVISION_CODE.fullmatch(values["division_code"]):
         row.fail("division_code", "division_code", _l("A division code is exactly 6 digits."))
-    if not values["building"]:
+    if not values["building"] and not any(e.column == "building" for e in row.errors):
         for column in ("unit", "room"):
             if values[column]:
                 row.fail(column, "needs_building", _l("A unit or room needs a building."))
@@ -457,6 +462,7 @@ def _parse(text: str, report: ImportReport) -> list[_Row]:
         raw = {c: (fields[i] if i < len(fields) else "") for c, i in positions.items()}
         raw.setdefault("code", "")
         _check_fields(row, raw)
+        row.natural_key = tuple(row.values[c] for c in NATURAL_KEY)
         rows.append(row)
     return rows
 
@@ -466,22 +472,22 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start:start + size]
 
 
-_EXISTING_COLUMNS = (Address.id, Address.code, *(getattr(Address, c) for c in NATURAL_KEY),
-                     Address.division_name, Address.beat_id, Address.level, Address.door_key,
-                     Address.building_key, Address.unit_key, Address.room_key, Address.search_text)
 _UPDATABLE = ("division_name", "beat_id", "level", "door_key", "building_key", "unit_key", "room_key",
               "search_text")
+# Plain table columns: rows come back as tuples, without the ORM's per-row work.
+_EXISTING_COLUMNS = tuple(Address.__table__.c[c] for c in ("id", "code", *NATURAL_KEY, *_UPDATABLE))
+_UPDATABLE_AT = tuple((10 + i, c) for i, c in enumerate(_UPDATABLE))  # their places in _EXISTING_COLUMNS
 
 
 def _existing_by_key(session: Session, keys: set[tuple[str, ...]]) -> dict[tuple[str, ...], Any]:
     """Addresses already in the register with these natural keys, fetched door by door in chunks (the
     first four key columns lead the unique index)."""
     doors = sorted({k[:4] for k in keys})
-    door_columns = (Address.division_code, Address.township, Address.road, Address.door_no)
+    door_columns = _EXISTING_COLUMNS[2:6]
     found: dict[tuple[str, ...], Any] = {}
     for chunk in _chunks(doors):
         for r in session.execute(select(*_EXISTING_COLUMNS).where(tuple_(*door_columns).in_(chunk))):
-            key = tuple(getattr(r, c) for c in NATURAL_KEY)
+            key = tuple(r[2:10])  # the NATURAL_KEY columns of _EXISTING_COLUMNS
             if key in keys:
                 found[key] = r
     return found
@@ -605,7 +611,7 @@ def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> No
                             code=row.existing.code))
             row.code = row.existing.code
         else:
-            row.code = given or make_code(*row.natural_key)
+            row.code = given or _code_of_clean(row.natural_key)
 
     # The same code twice in the file, or a code that another address in the register has.
     first_by_code: dict[str, int] = {}
@@ -642,12 +648,12 @@ def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> No
         values.update(_derived(v["division_name"], *(v[c] for c in NATURAL_KEY[1:])))
         if row.existing is None:
             inserts.append({"code": row.code, **values})
-        elif any(getattr(row.existing, c) != values[c] for c in _UPDATABLE):
+        elif any(row.existing[i] != values[c] for i, c in _UPDATABLE_AT):
             updates.append({"id": row.existing.id, **{c: values[c] for c in _UPDATABLE}})
         else:
             report.unchanged += 1
     for chunk in _chunks(inserts, 1000):
-        session.execute(insert(Address), list(chunk))
+        session.execute(insert(Address.__table__), list(chunk))
     for chunk in _chunks(updates, 1000):
         session.execute(update(Address), list(chunk))
     report.created, report.updated = len(inserts), len(updates)

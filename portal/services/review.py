@@ -25,6 +25,8 @@ REPORTER_TRANSITIONS = {
     (S.pending, S.withdrawn),
 }
 TRANSITIONS = OFFICER_TRANSITIONS | REPORTER_TRANSITIONS
+OFFICER_TARGETS = {to for _, to in OFFICER_TRANSITIONS}  # confirmed, rejected, site_visit
+REPORTER_TARGETS = {to for _, to in REPORTER_TRANSITIONS}  # superseded, withdrawn
 OPEN = (S.pending, S.site_visit)
 
 REJECT_REASONS = {
@@ -73,15 +75,18 @@ def transition(
     """
     from_status = S(submission.status)
     to_status = S(to_status)
-    if (from_status, to_status) not in TRANSITIONS:
-        raise ValueError(f"no transition {from_status} -> {to_status}")
-    officer_move = (from_status, to_status) in OFFICER_TRANSITIONS
+    officer_move = to_status in OFFICER_TARGETS
     if officer_move and actor_user.role != Role.officer:
         raise PermissionError("only officers decide")
     if officer_move and submission.reporter_id == actor_user.id:
         raise PermissionError("the reviewer of a submission is never its submitter")
-    if not officer_move and submission.reporter_id != actor_user.id:
+    if to_status in REPORTER_TARGETS and submission.reporter_id != actor_user.id:
         raise PermissionError("only the reporter corrects or withdraws")
+    if expected_version is not None and expected_version != submission.version:
+        # The caller decided on a page showing an older state: someone moved the item in between.
+        raise _conflict(session, submission.id, to_status, actor_user, actor)
+    if (from_status, to_status) not in TRANSITIONS:
+        raise ValueError(f"no transition {from_status} -> {to_status}")
     if to_status == S.rejected:
         if reason_code not in REJECT_REASONS:
             raise ValidationFailed([FieldError("required", _l("Choose a reason."), "reason_code")])
@@ -100,11 +105,7 @@ def transition(
         .execution_options(synchronize_session=False)
     ).rowcount
     if done != 1:
-        session.rollback()
-        audit.record(session, f"submission.{to_status}", actor, user=actor_user, object_type="submission",
-                     object_id=submission.id, outcome="conflict")
-        session.commit()
-        raise _who_won(session, submission.id)
+        raise _conflict(session, submission.id, to_status, actor_user, actor)
     decision = Decision(submission_id=submission.id, actor_id=actor_user.id, from_status=str(from_status),
                         to_status=str(to_status), reason_code=reason_code,
                         reason_text=(reason_text or "").strip() or None, at=now)
@@ -118,6 +119,16 @@ def transition(
     if commit:
         session.commit()
     return decision
+
+
+def _conflict(session: Session, submission_id: int, to_status: S, actor_user: User, actor: audit.Actor
+              ) -> DecidedAlready:
+    """Undo this attempt, audit it as a conflict, and say who moved the submission first."""
+    session.rollback()
+    audit.record(session, f"submission.{to_status}", actor, user=actor_user, object_type="submission",
+                 object_id=submission_id, outcome="conflict")
+    session.commit()
+    return _who_won(session, submission_id)
 
 
 def _who_won(session: Session, submission_id: int) -> DecidedAlready:
