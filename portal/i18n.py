@@ -32,6 +32,10 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
+    # Names and labels are globals, so that macros imported without context can use them too.
+    app.jinja_env.globals.update(level_names=LEVEL_NAMES, role_names=ROLE_NAMES,
+                                 status_label=review.status_label, kind_label=review.kind_label)
+
     @app.context_processor
     def language_context():
         locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
@@ -39,8 +43,4 @@ def init_app(app: Flask) -> None:
             "current_locale": locale,
             "html_lang": HTML_LANG.get(locale, "zh-Hans-CN"),
             "language_names": LANGUAGE_NAMES,
-            "level_names": LEVEL_NAMES,
-            "role_names": ROLE_NAMES,
-            "status_label": review.status_label,
-            "kind_label": review.kind_label,
         }

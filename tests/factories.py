@@ -191,3 +191,67 @@ def csrf_token(client) -> str:
 
     page = parse(client.client.get("/", follow_redirects=True))
     return page.find("input", attrs={"name": "csrf_token"})["value"]
+
+
+# --- employers: units, single hires and departures through the services the pages use ----------------
+
+_usccs = itertools.count(1)
+
+
+def uscc() -> str:
+    """A valid unified social credit code, different each call."""
+    from stdnum.cn import uscc as stdnum_uscc
+
+    body = f"91430300MA{next(_usccs):07d}"
+    return body + stdnum_uscc.calc_check_digit(body)
+
+
+def unit_fields(address: Address, **overrides) -> dict:
+    """A unit registration as the form sends it (raw strings)."""
+    return {"uscc": uscc(), "name": "湘潭市雨湖区测试餐饮有限公司", "unit_type": "enterprise", "industry": "餐饮",
+            "special_trade": "", "address_code": address.code, "legal_rep_name": "王法人",
+            "legal_rep_id_number": resident_id("19800101"), "contact_name": "李保卫",
+            "contact_phone": "13812345678", **overrides}
+
+
+def make_unit(session, owner: User, address: Address, *, verified_by: User | None = None, form_key=None,
+              **overrides):
+    """A unit registered by its employer: returns the registration submission (the unit is `.unit_id`).
+    With `verified_by` (an officer), the registration is confirmed, so the unit is verified."""
+    from portal.services import units
+
+    sub = units.register_unit(session, owner, actor=as_actor(owner), form_key=form_key,
+                              **unit_fields(address, **overrides)).submission
+    if verified_by is not None:
+        decide(session, sub, verified_by, "confirmed")
+    return sub
+
+
+def make_hire(session, owner: User, unit_id: int, *, name: str = "赵六", id_number: str | None = None,
+              hire_date: str = "2024-03-05", phone: str = "", position: str = "厨师", form_key=None):
+    from portal.services import units
+
+    return units.report_hire(session, owner, unit_id, name=name, id_number=id_number or resident_id("19950505"),
+                             phone=phone, position=position, hire_date=hire_date, actor=as_actor(owner),
+                             form_key=form_key).submission
+
+
+def make_departure(session, owner: User, unit_id: int, employment_id: int, *, departure_date=None, form_key=None):
+    from portal.services import reporting, units
+
+    return units.report_departure(session, owner, unit_id, employment_id=employment_id,
+                                  departure_date=departure_date or reporting.local_today().isoformat(),
+                                  actor=as_actor(owner), form_key=form_key).submission
+
+
+def staff_csv(rows: list[list[str]], header=("姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期"),
+              encoding: str = "utf-8-sig") -> bytes:
+    """A staff list as Chinese Excel would save it as CSV."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode(encoding)

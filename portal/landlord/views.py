@@ -182,15 +182,19 @@ def person(key: str, n: int):
     if n > len(people) or n >= reporting.MAX_PEOPLE_PER_REPORT:
         return redirect(url_for("landlord.person", key=key, n=len(people)))
     form = PersonForm(data=people[n] if n < len(people) else None)
-    if form.validate_on_submit():
+    if form.is_submitted():
+        # Every problem at once: the service's checks run even when a required field is empty.
+        valid = form.validate()
         raw = {f: (getattr(form, f).data or "").strip() for f in PERSON_FIELDS}
         _, errors = occupants.check_occupant(raw, today=reporting.local_today())
+        errors = [e for e in errors if not getattr(form, e.field).errors]  # one message per field
         others = [p for i, p in enumerate(people) if i != n]
-        if not errors and any(p["id_type"] == raw["id_type"] and occupants.same_number(p, raw) for p in others):
+        if valid and not errors and any(p["id_type"] == raw["id_type"] and occupants.same_number(p, raw)
+                                        for p in others):
             errors = [FieldError("duplicate_person", _l("This person is already in this report."), "id_number")]
         if errors:
             errors_onto_form(form, ValidationFailed(errors))
-        else:
+        elif valid:
             people[n:n + 1] = [raw]
             drafts.save(db.session, draft, people=people)
             return redirect(url_for("landlord.check_move_in", key=key) if request.args.get("change")

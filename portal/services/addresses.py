@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, false, func, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, case, false, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import Address, AddressLevel, Beat, Bureau, Station
@@ -150,7 +150,7 @@ _MAX_TOKENS = 12
 _SUFFIX_FIELD = {"号楼": "building", "栋": "building", "幢": "building", "座": "building", "单元": "unit",
                  "室": "room", "房": "room", "号": "door"}
 _QUERY_TOKEN = re.compile(
-    r"(?P<num>[0-9A-Z]+(?:-[0-9A-Z]+)*)\s*(?P<suf>号楼|单元|栋|幢|座|室|房|号)?"
+    r"(?P<num>[0-9A-Z]+(?:-[0-9A-Z]+)*)(?:\s*(?P<suf>号楼|单元|栋|幢|座|室|房|号))?"
     r"|(?P<text>[^\W0-9A-Z_]+)"
 )
 # Text runs are cut after administrative suffixes so that each level may be typed apart or together.
@@ -165,7 +165,9 @@ class ParsedQuery:
 
     text: list[str] = field(default_factory=list)  # pieces that must occur in search_text
     keys: dict[str, list[str]] = field(default_factory=dict)  # door/building/unit/room -> keys
-    bare: list[str] = field(default_factory=list)  # numbers without a suffix: any key
+    # Numbers without a suffix: any key, or else, when typed glued to text ("第17路", "建设路2段"),
+    # that literal text.
+    bare: list[tuple[str, str]] = field(default_factory=list)  # (key, literal or "")
 
     @property
     def empty(self) -> bool:
@@ -179,31 +181,31 @@ def parse_query(text: str) -> ParsedQuery:
         return query
     value = text[: _MAX_QUERY * 2].encode("utf-8", "replace").decode("utf-8")
     value = unicodedata.normalize("NFKC", value).upper()[:_MAX_QUERY]
-    runs: list[str] = []  # adjacent text, joined back together
-    last_end = -1
-    tokens = 0
+    # [kind, value, start, end]; kind is "text", "bare" or a key field; adjacent text is joined.
+    items: list[list[Any]] = []
     for m in _QUERY_TOKEN.finditer(value):
-        if tokens >= _MAX_TOKENS:
+        if len(items) >= _MAX_TOKENS:
             break
-        num, suffix, run = m.group("num"), m.group("suf"), m.group("text")
-        if num and (suffix or any(c.isdigit() for c in num)):
-            tokens += 1
-            key = normalise_key(num)
-            if suffix:
-                query.keys.setdefault(_SUFFIX_FIELD[suffix], []).append(key)
-            else:
-                query.bare.append(key)
-            last_end = -1
-            continue
-        piece = num or run or ""
-        if runs and m.start() == last_end:
-            runs[-1] += piece
+        num, suffix = m.group("num"), m.group("suf")
+        if num and suffix:
+            items.append([_SUFFIX_FIELD[suffix], normalise_key(num), m.start(), m.end()])
+        elif num and any(c.isdigit() for c in num):
+            items.append(["bare", num, m.start(), m.end()])
+        elif items and items[-1][0] == "text" and items[-1][3] == m.start():
+            items[-1][1] += m.group()
+            items[-1][3] = m.end()
         else:
-            tokens += 1
-            runs.append(piece)
-        last_end = m.end()
-    for run in runs:
-        query.text.extend(p for p in _ADMIN_SPLIT.split(run) if p)
+            items.append(["text", m.group(), m.start(), m.end()])
+    for i, (kind, token, start, end) in enumerate(items):
+        if kind == "text":
+            query.text.extend(p for p in _ADMIN_SPLIT.split(token) if p)
+        elif kind == "bare":
+            prev, nxt = items[i - 1] if i > 0 else None, items[i + 1] if i + 1 < len(items) else None
+            before = prev[1] if prev and prev[0] == "text" and prev[3] == start else ""
+            after = nxt[1] if nxt and nxt[0] == "text" and nxt[2] == end else ""
+            query.bare.append((normalise_key(token), before + token + after if before or after else ""))
+        else:
+            query.keys.setdefault(kind, []).append(token)
     return query
 
 
@@ -240,10 +242,14 @@ def search(session: Session, text: str, *, limit: int = 20, beat_ids: Iterable[i
     for name, values in query.keys.items():
         for value in set(values):
             conditions.append(_KEY_COLUMNS[name] == value)
-    for value in set(query.bare):
-        conditions.append(or_(*(column == value for column in _KEY_COLUMNS.values())))
+    for value, literal in set(query.bare):
+        alternatives = [column == value for column in _KEY_COLUMNS.values()]
+        if literal:
+            alternatives.append(Address.search_text.like(f"%{_escape_like(literal)}%", escape="\\"))
+        conditions.append(or_(*alternatives))
 
-    named = {name: [*query.keys.get(name, []), *query.bare] for name in _KEY_COLUMNS}
+    bare = [value for value, _literal in query.bare]
+    named = {name: [*query.keys.get(name, []), *bare] for name in _KEY_COLUMNS}
     own_level_named = case(
         (and_(Address.level == AddressLevel.room, _named(Address.room_key, named["room"])), 0),
         (and_(Address.level == AddressLevel.building, _named(Address.building_key, named["building"])), 0),
@@ -480,16 +486,21 @@ _UPDATABLE_AT = tuple((10 + i, c) for i, c in enumerate(_UPDATABLE))  # their pl
 
 
 def _existing_by_key(session: Session, keys: set[tuple[str, ...]]) -> dict[tuple[str, ...], Any]:
-    """Addresses already in the register with these natural keys, fetched door by door in chunks (the
-    first four key columns lead the unique index)."""
-    doors = sorted({k[:4] for k in keys})
-    door_columns = _EXISTING_COLUMNS[2:6]
+    """Addresses already in the register with these natural keys: one query per road and up to
+    ``_CHUNK`` door numbers, which the unique index (division, township, road, door, ...) answers."""
+    doors_by_road: dict[tuple[str, ...], set[str]] = {}
+    for key in keys:
+        doors_by_road.setdefault(key[:3], set()).add(key[3])
+    division, township, road, door_no = _EXISTING_COLUMNS[2:6]
     found: dict[tuple[str, ...], Any] = {}
-    for chunk in _chunks(doors):
-        for r in session.execute(select(*_EXISTING_COLUMNS).where(tuple_(*door_columns).in_(chunk))):
-            key = tuple(r[2:10])  # the NATURAL_KEY columns of _EXISTING_COLUMNS
-            if key in keys:
-                found[key] = r
+    for (division_code, township_name, road_name), doors in sorted(doors_by_road.items()):
+        for chunk in _chunks(sorted(doors)):
+            stmt = select(*_EXISTING_COLUMNS).where(division == division_code, township == township_name,
+                                                    road == road_name, door_no.in_(chunk))
+            for r in session.execute(stmt):
+                key = tuple(r[2:10])  # the NATURAL_KEY columns of _EXISTING_COLUMNS
+                if key in keys:
+                    found[key] = r
     return found
 
 
@@ -653,7 +664,7 @@ def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> No
         else:
             report.unchanged += 1
     for chunk in _chunks(inserts, 1000):
-        session.execute(insert(Address.__table__), list(chunk))
+        session.execute(insert(Address.__table__).returning(Address.__table__.c.id), list(chunk))
     for chunk in _chunks(updates, 1000):
         session.execute(update(Address), list(chunk))
     report.created, report.updated = len(inserts), len(updates)

@@ -2,13 +2,24 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from portal.models import House, RecordStatus, Submission, SubmissionKind, SubmissionStatus, Tenancy
+from portal.models import (
+    Employment,
+    House,
+    RecordStatus,
+    Submission,
+    SubmissionKind,
+    SubmissionStatus,
+    Tenancy,
+    Unit,
+)
 
 S = SubmissionStatus
+LOCAL = ZoneInfo("Asia/Shanghai")
 RECORD_STATUS = {
     S.confirmed: RecordStatus.verified,
     S.rejected: RecordStatus.rejected,
@@ -31,3 +42,24 @@ def apply(session: Session, submission: Submission, from_status: S, to_status: S
     elif kind == SubmissionKind.move_out and to_status == S.confirmed:
         session.execute(update(Tenancy).where(Tenancy.id == submission.tenancy_id).values(
             move_out_date=date.fromisoformat(submission.payload["move_out_date"]), status=RecordStatus.ended))
+    elif kind == SubmissionKind.unit_registration:
+        # As with houses: the unit stays when its registration is corrected.
+        if to_status != S.superseded:
+            session.execute(update(Unit).where(Unit.id == submission.unit_id).values(status=record))
+    elif kind == SubmissionKind.hire:
+        # The employment a hire declared points at it; an import may also link it from the submission.
+        link = Employment.submission_id == submission.id
+        if submission.employment_id is not None:
+            link = or_(link, Employment.id == submission.employment_id)
+        session.execute(update(Employment).where(link).values(status=record))
+    elif kind == SubmissionKind.departure and to_status == S.confirmed:
+        session.execute(update(Employment).where(Employment.id == submission.employment_id).values(
+            departure_date=_departure_date(submission), status=RecordStatus.ended))
+
+
+def _departure_date(submission: Submission) -> date:
+    """The declared last day, or (a full staff list that just left someone out) the day it was sent."""
+    declared = (submission.payload or {}).get("departure_date")
+    if declared:
+        return date.fromisoformat(declared)
+    return submission.submitted_at.astimezone(LOCAL).date()

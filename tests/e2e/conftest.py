@@ -48,9 +48,10 @@ def live_server(tmp_path_factory):
            "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
     with log.open("wb") as log_file:
+        database_url = f"sqlite:///{workdir / 'portal.sqlite3'}"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.live_server", f"sqlite:///{workdir / 'portal.sqlite3'}", str(workdir)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL)
+            [sys.executable, "-m", "tests.e2e.live_server", database_url, str(workdir)], cwd=ROOT,
+            env=env, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.PIPE)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT)
         line = proc.stdout.readline() if ready else b""
@@ -68,6 +69,7 @@ def live_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        proc.stdin.close()
         proc.stdout.close()
 
 
@@ -89,8 +91,10 @@ def new_phone(browser, live_server):
     contexts = []
 
     def make():
+        # Not is_mobile: a mobile viewport zooms out to show content that is too wide, which hides the very
+        # overflow the tests look for and moves elements under the pointer after a resize.
         context = browser.new_context(base_url=live_server.url, viewport=PHONE, device_scale_factor=2,
-                                      is_mobile=True, has_touch=True, locale="zh-CN")
+                                      has_touch=True, locale="zh-CN")
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()
@@ -119,3 +123,13 @@ class Totp:
 @pytest.fixture(scope="session")
 def officer_totp(live_server) -> Totp:
     return Totp(live_server.officer_totp_secret)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """When a browser test fails, show what the live server logged (tracebacks of 500s, for one)."""
+    outcome = yield
+    report = outcome.get_result()
+    server = item.funcargs.get("live_server") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(server, LiveServer):
+        report.sections.append(("live server log (tail)", server.log_tail()))

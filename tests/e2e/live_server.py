@@ -3,12 +3,15 @@
 It runs in its own process so that create_app() binding the global `db` to this database never disturbs the
 test suite's own app. It migrates the (fresh) database, seeds a district and one station officer with a known
 TOTP secret, compiles the translation catalogs into DIR (so the Chinese interface is tested even when
-`make translations` has not run), prints one JSON line with what the tests need, and serves until killed.
+`make translations` has not run), prints one JSON line with what the tests need, and serves until killed or
+until its stdin closes (the test process ended).
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -55,7 +58,14 @@ def main(database_url: str, workdir: str) -> None:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     info["port"] = server.server_port
     print(json.dumps(info, ensure_ascii=False), flush=True)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
     server.serve_forever()
+
+
+def _exit_with_parent() -> None:
+    """The test process holds our stdin open; when it ends, even killed, stdin closes and so do we."""
+    sys.stdin.read()
+    os._exit(0)
 
 
 if __name__ == "__main__":

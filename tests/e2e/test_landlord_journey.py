@@ -17,21 +17,23 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.e2e
 
 NARROW = {"width": 360, "height": 800}
-RECEIPT_SCREENSHOT = "/tmp/e2e-receipt.png"
+RECEIPT_SCREENSHOT = "/tmp/e2e-receipt.png"  # noqa: S108 - a fixed place to look at it after a run
 RECEIPT_NUMBER = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}$")
 
-# The elements sticking out past the right edge, to say what overflows when a page scrolls sideways.
+# The innermost elements whose box or content sticks out past the right edge: what makes a page too wide.
 OVERFLOW_JS = """(limit) => {
-  const out = [];
+  const wide = [];
   for (const el of document.querySelectorAll('body *')) {
     const r = el.getBoundingClientRect();
-    if (r.width && r.right > limit + 0.5) {
-      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-               (el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\\s+/g, '.') : '') +
-               ' right=' + Math.round(r.right));
-    }
+    if (!r.width) continue;
+    const visible = getComputedStyle(el).overflowX === 'visible';
+    const right = visible ? Math.max(r.right, r.left + el.scrollWidth) : r.right;
+    if (right > limit + 0.5) wide.push([el, Math.round(right)]);
   }
-  return out.slice(0, 8);
+  return wide.filter(([el]) => !wide.some(([other]) => other !== el && el.contains(other)))
+    .slice(0, 8).map(([el, right]) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+      (typeof el.className === 'string' && el.className.trim()
+        ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' right=' + right);
 }"""
 
 
@@ -39,15 +41,23 @@ def resident_id(body17: str) -> str:
     return body17 + ric.calc_check_digit(body17 + "0")
 
 
-def submit(page, selector: str = "main button.button[type=submit]") -> None:
-    """Press a form's button and wait for the page that the POST (and its redirect) leads to."""
-    with page.expect_navigation():
-        page.click(selector)
-
-
 def follow(page, selector: str) -> None:
-    with page.expect_navigation():
+    """Click a link or a form's button and wait for the page it leads to (after any redirect)."""
+    with page.expect_navigation() as navigation:
         page.click(selector)
+    response = navigation.value
+    status = response.status if response else None
+    assert response is not None and response.ok, f"{selector} led to {page.url}: HTTP {status}"
+
+
+def submit(page, selector: str = "main button.button[type=submit]") -> None:
+    """Press the page's main button (POST, then Post/Redirect/Get)."""
+    follow(page, selector)
+
+
+def goto(page, url: str) -> None:
+    response = page.goto(url)
+    assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
 
 
 def assert_no_problem(page) -> None:
@@ -69,6 +79,7 @@ class WidthCheck:
         if width > NARROW["width"]:
             culprits = page.evaluate(OVERFLOW_JS, NARROW["width"])
             self.overflowing.append(f"{name} ({page.url}): scrollWidth {width}; {culprits}")
+            print("scrolls sideways at 360 px:", self.overflowing[-1])  # shown even if a later step fails
         page.set_viewport_size(PHONE)
 
 
@@ -79,7 +90,7 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
 
     # --- the landlord signs up on a phone ------------------------------------------------------------
     landlord = new_phone()
-    landlord.goto("/auth/sign-up/landlord")
+    goto(landlord, "/auth/sign-up/landlord")
     assert landlord.locator("html").get_attribute("lang") == "zh-Hans-CN"  # Chinese unless asked otherwise
     fits(landlord, "sign-up")
     landlord.fill("#name", "张房东")
@@ -177,7 +188,7 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
     assert RECEIPT_NUMBER.match(receipt_number), receipt_number
     assert landlord.locator("main .summary-list dd.status").inner_text() == "Waiting for the police"
     landlord.set_viewport_size(NARROW)
-    landlord.screenshot(path="/tmp/e2e-receipt.png", full_page=True)
+    landlord.screenshot(path=RECEIPT_SCREENSHOT, full_page=True)
     landlord.set_viewport_size(PHONE)
     fits(landlord, "move-in: receipt")
     follow(landlord, "main a[href*='/landlord/submissions/']:not([href$='/receipt'])")
@@ -187,14 +198,14 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
 
     # The receipt's public page (behind its QR code) shows the status but nobody's name or ID number.
     public = landlord.context.new_page()
-    public.goto(f"/r/{receipt_number.replace('-', '')}")
+    goto(public, f"/r/{receipt_number.replace('-', '')}")
     public_text = public.locator("main").inner_text()
     assert tenant_name not in public_text and tenant_id not in public_text
     public.close()
 
     # --- an officer signs in with a password and a TOTP code, confirms both reports -------------------
     officer = new_phone()
-    officer.goto("/auth/login")
+    goto(officer, "/auth/login")
     officer.fill("#phone", live_server.officer_phone)
     officer.fill("#password", PASSWORD)
     submit(officer)
@@ -219,13 +230,14 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
     assert officer.locator("#open-count").inner_text() == "0"
 
     # --- the landlord reloads the report and sees it confirmed ---------------------------------------
-    landlord.goto(submission_url)
-    landlord.reload()
+    assert landlord.url == submission_url
+    response = landlord.reload()
+    assert response is not None and response.ok
     assert landlord.locator("main .summary-list dd.status").inner_text() in ("Confirmed", "已确认")
     assert landlord.locator("main .summary-list dd.status").inner_text() == "Confirmed"  # English was chosen
     assert landlord.locator("form[action$='/withdraw']").count() == 0  # decided: no withdrawing any more
     fits(landlord, "move-in: submission page, confirmed")
-    landlord.goto(house_url)
+    goto(landlord, house_url)
     assert "Verified by the police" in landlord.locator("main p.caption").inner_text()
     occupant = landlord.locator("main .card-list .card").filter(has_text=tenant_name)
     assert occupant.locator(".status").inner_text() == "Verified by the police"

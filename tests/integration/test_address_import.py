@@ -17,7 +17,8 @@ from portal.services import addresses
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo_district.csv"
 HEADER = list(addresses.COLUMNS)
-TREE = ["430302000000", "湘潭市公安局雨湖分局", "430302510000", "云塘派出所", "430302510001", "云塘第一警务区"]
+TREE = ["430302000000", "湘潭市公安局雨湖分局", "430302510000", "云塘派出所", "430302510001",
+        "云塘第一警务区"]
 
 
 def _count(session, model, *where) -> int:
@@ -31,8 +32,8 @@ def _import(session, path: Path) -> addresses.ImportReport:
 
 def _row(road="韶山中路", door_no="88号", community="银海花园", building="", unit="", room="", *,
          division_code="430302", township="云塘街道", code="", tree=TREE) -> list[str]:
-    return [*tree, division_code, "湖南省湘潭市雨湖区", township, road, door_no, community, building, unit, room,
-            code]
+    return [*tree, division_code, "湖南省湘潭市雨湖区", township, road, door_no, community, building, unit,
+            room, code]
 
 
 def _write(path: Path, rows: list[list[str]], *, encoding="utf-8", header=HEADER) -> Path:
@@ -79,8 +80,8 @@ def test_import_demo_district(db_session):
     room = db_session.scalar(select(Address).where(Address.road == "韶山中路", Address.door_no == "88号",
                                                    Address.building == "13栋", Address.unit == "4单元",
                                                    Address.room == "402"))
-    assert room.code == addresses.make_code("430302", "云塘街道", "韶山中路", "88号", "银海花园", "13栋", "4单元",
-                                            "402")
+    assert room.code == addresses.make_code("430302", "云塘街道", "韶山中路", "88号", "银海花园", "13栋",
+                                            "4单元", "402")
     assert room.search_text == "湖南省湘潭市雨湖区云塘街道韶山中路88号银海花园13栋4单元402"
     assert room.beat.code == "430302510001" and room.beat.station.name == "云塘派出所"
     assert addresses.by_code(db_session, room.code.lower()) is room
@@ -101,7 +102,8 @@ def test_search_over_the_demo_district(db_session):
     assert addresses.search(db_session, "银海花园１３栋４单元４０２")[0] is room
 
     results = addresses.search(db_session, "雨湖区 韶山中路 88号", limit=30)
-    assert (results[0].road, results[0].door_no, results[0].level) == ("韶山中路", "88号", AddressLevel.door_plate)
+    assert (results[0].road, results[0].door_no, results[0].level) == ("韶山中路", "88号",
+                                                                       AddressLevel.door_plate)
     assert [a.building for a in results[1:17]] == [f"{n}栋" for n in range(1, 17)]
     assert all(a.level == AddressLevel.room for a in results[17:])
 
@@ -168,7 +170,8 @@ def test_columns_in_any_order_and_full_width_values(db_session, tmp_path):
 
 
 def test_malformed_rows_are_reported_and_valid_rows_imported(db_session, tmp_path):
-    _import(db_session, _write(tmp_path / "before.csv", [_row(road="人民路", door_no="1号", code="ABCDEF12")]))
+    before = [_row(road="人民路", door_no="1号", code="ABCDEF12")]
+    _import(db_session, _write(tmp_path / "before.csv", before))
     rows = [
         _row(),                                                              # 2 ok
         _row(division_code="43030"),                                         # 3

@@ -95,6 +95,7 @@ def register(db_session):
     made["plate"] = _add(db_session, beat_a, "韶山中路", "88号", "银海花园")
     made["shop"] = _add(db_session, beat_a, "韶山中路", "402号")
     made["shop_block"] = _add(db_session, beat_a, "韶山中路", "402号", "", "1栋")
+    made["numbered_road"] = _add(db_session, beat_b, "建设路2段", "3号", township="城正街街道")
     made["other_road"] = _add(db_session, beat_b, "人民路", "88号", township="城正街街道")
     made["other_room"] = _add(db_session, beat_b, "人民路", "88号", "", "13栋", "4单元", "402",
                               township="城正街街道")
@@ -185,3 +186,16 @@ def test_search_wildcards_are_not_wildcards(db_session, register):
     assert addresses.search(db_session, "%") == []
     assert addresses.search(db_session, "_") == []
     assert addresses.search(db_session, "7%") == []  # "7" names no key; "%" is not "anything"
+
+
+@pytest.mark.parametrize("query", ["建设路2段3号", "建设路2段 3号", "城正街街道建设路2段"])
+def test_search_numbers_inside_names(db_session, register, query):
+    # "2" is no key of this address: it is part of the road's name.
+    assert addresses.search(db_session, query)[0] is register["numbered_road"]
+
+
+def test_parse_query():
+    q = addresses.parse_query("雨湖区韶山中路88号 银海花园１３栋4单元402 建设路2段")
+    assert q.text == ["雨湖区", "韶山中路", "银海花园", "建设路", "段"]
+    assert q.keys == {"door": ["88"], "building": ["13"], "unit": ["4"]}
+    assert q.bare == [("402", ""), ("2", "建设路2段")]

@@ -1,0 +1,688 @@
+"""Fill an empty database with a realistic city for the queue benchmark (issue 3, item 13).
+
+    .venv/bin/python bench/generate.py --url sqlite:///bench/out/bench.sqlite3
+    .venv/bin/python bench/generate.py --url postgresql:///bench
+
+Creates the schema with portal.migrate.upgrade (the app's own migrations), then bulk-loads a jurisdiction
+tree, room-level standard addresses, landlords, houses, persons with valid resident ID numbers,
+tenancies, submissions (the open ones in the officers' queues and the decided history) and decisions.
+Rows are built in Python with explicit ids, then written with SQLAlchemy Core executemany in large
+batches on SQLite, and with COPY on PostgreSQL (secondary indexes and foreign keys are dropped for the
+load and re-created afterwards, which also re-checks every reference). Prints the time of each phase.
+
+The data is deterministic for a given --seed (receipts and TOTP keys included). Benchmark data only: the
+officer accounts have a published password and TOTP key (bench/bench_common.py).
+"""
+from __future__ import annotations
+
+import argparse
+import bisect
+import itertools
+import json
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common  # noqa: E402
+
+bench_common.fix_sys_path()
+
+from sqlalchemy import create_engine, inspect, text  # noqa: E402
+from stdnum.cn import ric  # noqa: E402
+from stdnum.iso7064 import mod_37_36  # noqa: E402
+
+from portal import migrate  # noqa: E402
+from portal.db import make_engine, normalise_url  # noqa: E402
+from portal.models import Base  # noqa: E402
+from portal.services import addresses, identity, receipts  # noqa: E402
+from portal.services.passwords import hash_password  # noqa: E402
+from portal.services.reporting import due_at  # noqa: E402
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+DEADLINE_DAYS = 3  # REPORT_DEADLINE_DAYS default
+
+# --- names and places ----------------------------------------------------------------------------
+
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强志明永红海燕小红玉兰春梅文军"
+         "晓东晓明俊杰子轩浩然梓涵欣怡雨涵一诺思远佳怡宇航泽宇博文婷婷丹丹鹏飞国强红梅金凤凤英德华")
+FOREIGN_NAMES = ("JOHN SMITH", "MARIA GARCIA", "KIM MIN-JUN", "NGUYEN VAN AN", "TANAKA HIROSHI", "ANNA MÜLLER",
+                 "DAVID O'BRIEN", "PRIYA SHARMA")
+OCCUPATIONS = ("工人", "教师", "司机", "厨师", "护士", "销售", "快递员", "程序员", "个体经营", "学生", "退休", "服务员")
+WORKPLACES = ("湘潭钢铁集团", "湘潭大学", "雨湖区人民医院", "步步高超市", "顺丰速运湘潭分部", "吉利汽车湘潭基地",
+              "湘潭市第一中学", "万达广场", "中国移动湘潭分公司", "湖南科技大学")
+RELATIONS = ("spouse", "child", "parent", "relative", "roommate", "other")
+ROADS = ("韶山中路", "韶山西路", "建设北路", "雨湖路", "人民路", "解放北路", "和平路", "车站路", "书院路", "白石路",
+         "宝塔路", "平政路", "羊牯塘路", "桃园路", "福星路", "芙蓉路", "大埠桥路", "滴水埠路", "楠竹山路", "鹤岭路")
+COMMUNITY_HEAD = ("银海", "金域", "碧桂", "湘江", "龙湾", "紫荆", "翠竹", "锦绣", "华府", "阳光", "盘龙", "枫林", "丽景",
+                  "东方", "天易", "福星", "恒大", "万科", "保利", "中建")
+COMMUNITY_TAIL = ("花园", "小区", "新村", "名苑", "公寓", "家园", "豪庭", "雅居")
+STATIONS = ("云塘", "雨湖路", "城正街", "广场", "窑湾", "先锋", "昭潭", "楠竹山", "长城", "姜畲", "鹤岭", "护潭")
+# Division codes of Hunan that stdnum knows (checked at start-up): where the people's IDs were issued.
+REGIONS = ("430302", "430304", "430321", "430381", "430382", "430102", "430103", "430104", "430105", "430111",
+           "430202", "430203", "430204", "430211", "430402", "430405", "430406", "430407", "430408", "430421",
+           "430521", "430602", "430702", "430802", "430902", "431002", "431102", "431202", "431302", "433101",
+           "440106", "420102", "360102", "450103", "500103", "510104")
+USES = ("whole_rental", "shared_rental", "owner_occupied_rooms", "vacant", "business")
+USE_WEIGHTS = (45, 30, 15, 7, 3)
+REJECT_CODES = ("identity_mismatch", "not_living_here", "wrong_address", "duplicate", "incomplete")
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, float]] = []
+        self.start = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, name: str):
+        print(f"  {name} ...", flush=True)
+        t0 = time.perf_counter()
+        yield
+        took = time.perf_counter() - t0
+        self.phases.append((name, took))
+        print(f"  {name}: {took:.1f} s", flush=True)
+
+    def total(self) -> float:
+        return time.perf_counter() - self.start
+
+
+class Table:
+    """Rows of one table: column names and tuples in that order, ids assigned by the generator."""
+
+    def __init__(self, name: str, columns: list[str]) -> None:
+        self.name, self.columns, self.rows = name, columns, []
+
+
+# --- the generator ------------------------------------------------------------------------------
+
+class City:
+    def __init__(self, args) -> None:
+        self.a = args
+        self.rng = random.Random(args.seed)
+        self.now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+        self.today = self.now.astimezone(LOCAL).date()
+        self.tables: dict[str, Table] = {}
+        self.password_hash = hash_password(bench_common.PASSWORD)
+
+    def table(self, name: str, columns: str) -> Table:
+        t = self.tables[name] = Table(name, columns.split())
+        return t
+
+    def ago(self, low_days: float, high_days: float) -> datetime:
+        """A random moment between high_days and low_days ago, to the microsecond (keyset ties are rare)."""
+        return self.now - timedelta(seconds=self.rng.uniform(low_days * 86400, high_days * 86400))
+
+    # -- jurisdiction and accounts --
+
+    def jurisdiction(self) -> None:
+        a, rng = self.a, self.rng
+        bureau = self.table("bureau", "id code name")
+        bureau.rows.append((1, "430302000000", "湘潭市公安局雨湖分局"))
+        stations = self.table("station", "id code name bureau_id")
+        beats = self.table("beat", "id code name station_id")
+        self.station_of_beat: dict[int, int] = {}
+        self.township: dict[int, str] = {}
+        self.beat_weight: list[float] = []
+        beat_id = 0
+        for s in range(1, a.stations + 1):
+            short = STATIONS[(s - 1) % len(STATIONS)] + ("" if s <= len(STATIONS) else str(s))
+            stations.rows.append((s, f"43030251{s:02d}00", f"{short}派出所", 1))
+            self.township[s] = f"{short}街道"
+            for b in range(1, a.beats_per_station + 1):
+                beat_id += 1
+                beats.rows.append((beat_id, f"43030251{s:02d}{b:02d}", f"{short}第{b}警务区", s))
+                self.station_of_beat[beat_id] = s
+                self.beat_weight.append(rng.uniform(0.5, 1.6))  # some beats are busier than others
+        self.beat_ids = list(range(1, beat_id + 1))
+
+    def random_ric(self, seen: set, adult: bool = False) -> tuple[str, str, date]:
+        rng = self.rng
+        while True:
+            if adult:
+                age_days = rng.uniform(20 * 365.25, 70 * 365.25)
+            else:
+                r = rng.random()
+                age_days = rng.uniform(0.5, 17.9) if r < 0.08 else rng.uniform(66, 85) if r > 0.95 else \
+                    rng.uniform(18, 65)
+                age_days *= 365.25
+            birth = self.today - timedelta(days=int(age_days))
+            body = f"{rng.choice(REGIONS)}{birth:%Y%m%d}{rng.randrange(1000):03d}"
+            number = body + ric.calc_check_digit(body + "0")  # stdnum wants the 18 characters
+            if number not in seen:
+                seen.add(number)
+                return number, ("M" if int(body[16]) % 2 else "F"), birth
+
+    def chinese_name(self) -> str:
+        rng = self.rng
+        return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+
+    def accounts(self) -> None:
+        """Landlords first (ids 1..L), then one officer per station and one per beat."""
+        a, rng = self.a, self.rng
+        users = self.table("user_account", "id role phone name id_number password_hash must_change_password "
+                                           "active station_id beat_id totp_secret totp_confirmed failed_logins "
+                                           "session_version created_at")
+        seen: set[str] = set()
+        for i in range(1, a.landlords + 1):
+            number, _sex, _birth = self.random_ric(seen, adult=True)
+            users.rows.append((i, "landlord", f"138{i:08d}", self.chinese_name(), number, self.password_hash,
+                               False, True, None, None, None, False, 0, 1, self.ago(400, 2000)))
+        # Landlords own very different numbers of houses (a few own hundreds).
+        self.landlord_cum = list(itertools.accumulate(rng.paretovariate(1.2) for _ in range(a.landlords)))
+        self.station_officer = {s: a.landlords + s for s in range(1, a.stations + 1)}
+        self.beat_officer = {b: a.landlords + a.stations + b for b in self.beat_ids}
+
+    def officer_rows(self, open_by_station: Counter, open_by_beat: Counter) -> None:
+        """Phones are given by busyness: the benchmark signs in at the busiest station and beat."""
+        users = self.tables["user_account"]
+        ranked = sorted(self.station_officer, key=lambda s: (-open_by_station[s], s))
+        for rank, s in enumerate(ranked, start=1):
+            phone = f"1391000{rank:04d}"
+            users.rows.append((self.station_officer[s], "officer", phone, f"{self.township[s][:-2]}所民警{rank}", None,
+                               self.password_hash, False, True, s, None, bench_common.totp_secret(phone), True, 0,
+                               1, self.ago(400, 2000)))
+        top_station = ranked[0]
+        beats = sorted(self.beat_officer, key=lambda b: (self.station_of_beat[b] != top_station, -open_by_beat[b], b))
+        for rank, b in enumerate(beats, start=1):
+            phone = f"1392000{rank:04d}"
+            users.rows.append((self.beat_officer[b], "officer", phone, f"社区民警{rank}", None, self.password_hash,
+                               False, True, self.station_of_beat[b], b, bench_common.totp_secret(phone), True, 0, 1,
+                               self.ago(400, 2000)))
+        self.top_station, self.top_beat = top_station, beats[0]
+
+    # -- addresses and houses --
+
+    def places(self) -> None:
+        a, rng = self.a, self.rng
+        addr = self.table("address", "id code division_code division_name township road door_no community building "
+                                     "unit room level beat_id door_key building_key unit_key room_key search_text")
+        houses = self.table("house", "id address_id owner_id beat_id use max_occupants certificate_no status "
+                                     "created_at")
+        per_beat = Counter(rng.choices(self.beat_ids, weights=self.beat_weight, k=a.houses))
+        codes: set[str] = set()
+        door_counter: Counter = Counter()
+        community_counter = 0
+        next_id = 1
+        self.house_beat: list[int] = [0]  # index = house id
+        self.house_text: list[str] = [""]
+        self.house_code: list[str] = [""]
+        division_name = "湖南省湘潭市雨湖区"
+        for beat in self.beat_ids:
+            station = self.station_of_beat[beat]
+            township = self.township[station]
+            remaining = per_beat[beat]
+            while remaining > 0:
+                community_counter += 1
+                door_counter[station] += rng.randint(1, 6)
+                road = ROADS[(community_counter * 7 + station) % len(ROADS)]
+                door_no = f"{door_counter[station]}号"
+                community = COMMUNITY_HEAD[community_counter % len(COMMUNITY_HEAD)] + \
+                    COMMUNITY_TAIL[(community_counter // len(COMMUNITY_HEAD)) % len(COMMUNITY_TAIL)]
+                n_buildings, n_units = rng.randint(8, 30), rng.randint(1, 4)
+                n_floors, n_rooms = rng.randint(6, 33), rng.randint(2, 4)
+                for bno, uno, floor, rno in itertools.product(range(1, n_buildings + 1), range(1, n_units + 1),
+                                                              range(1, n_floors + 1), range(1, n_rooms + 1)):
+                    if remaining == 0:
+                        break
+                    remaining -= 1
+                    building, unit, room = f"{bno}栋", f"{uno}单元", f"{floor}{rno:02d}"
+                    code = addresses.make_code("430302", township, road, door_no, community, building, unit, room)
+                    if code in codes:  # 50-bit hash: practically never; skip the door rather than fail
+                        remaining += 1
+                        continue
+                    codes.add(code)
+                    d = addresses.fill_derived(SimpleNamespace(
+                        division_name=division_name, township=township, road=road, door_no=door_no,
+                        community=community, building=building, unit=unit, room=room))
+                    addr.rows.append((next_id, code, "430302", division_name, township, road, door_no, community,
+                                      building, unit, room, str(d.level), beat, d.door_key, d.building_key,
+                                      d.unit_key, d.room_key, d.search_text))
+                    # Address.text: the address in standard order, as the reporting service stores it.
+                    self.house_text.append(" ".join(p for p in (division_name, township, road + door_no, community,
+                                                                building, unit, room) if p))
+                    self.house_beat.append(beat)
+                    self.house_code.append(code)
+                    next_id += 1
+        # One house per address; owners drawn from the skewed landlord weights.
+        total = self.landlord_cum[-1]
+        self.house_owner = [0]
+        self.house_max: list[int] = [0]
+        for hid in range(1, next_id):
+            owner = bisect.bisect_left(self.landlord_cum, rng.random() * total) + 1
+            use = rng.choices(USES, weights=USE_WEIGHTS)[0]
+            max_occ = rng.choice((2, 3, 4, 4, 5, 6, 8))
+            cert = f"湘({rng.randint(2010, 2025)})湘潭市不动产权第{rng.randrange(10**7):07d}号" \
+                if rng.random() < 0.4 else None
+            houses.rows.append([hid, hid, owner, self.house_beat[hid], use, max_occ, cert, "verified",
+                                self.ago(1100, 2500)])
+            self.house_owner.append(owner)
+            self.house_max.append(max_occ)
+        self.n_houses = next_id - 1
+
+    # -- people --
+
+    def people(self) -> None:
+        a, rng = self.a, self.rng
+        persons = self.table("person", "id id_type id_number name sex birth_date phone created_at")
+        seen: set[str] = set()
+        self.person_doc: list[tuple] = [()]  # id -> (id_type, id_number, name, sex, birth_date, phone)
+        for pid in range(1, a.persons + 1):
+            r = rng.random()
+            if r < 0.98:
+                number, sex, birth = self.random_ric(seen)
+                id_type, name = "resident_id", self.chinese_name()
+            else:
+                sex = birth = None
+                name = rng.choice(FOREIGN_NAMES)
+                if r < 0.99:
+                    id_type, number = "passport", f"E{pid:08d}"
+                elif r < 0.995:
+                    id_type, number = "hk_macau_permit", f"H{pid:08d}"
+                elif r < 0.998:
+                    id_type, number = "taiwan_permit", f"{pid:08d}"
+                else:
+                    id_type, number = "foreign_permanent_id", f"USA{pid:012d}"
+            phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}" if rng.random() < 0.7 else None
+            persons.rows.append((pid, id_type, number, name, sex, birth, phone, self.ago(30, 1100)))
+            self.person_doc.append((id_type, number, name, sex, birth, phone))
+
+    # -- tenancies, submissions, decisions --
+
+    def occupancy(self) -> None:
+        """Who lives where: distinct people in most houses, some living at two houses at once, and the
+        tenancies that ended. Each move-in report (one or several people) becomes one submission."""
+        a, rng = self.a, self.rng
+        n_active = round(0.90 * a.persons)
+        n_dual = round(0.02 * a.persons)
+        n_ended = a.persons - n_active - n_dual
+        counts = rng.choices(range(7), weights=(15, 33, 28, 13, 7, 3, 1), k=self.n_houses)
+        counts.insert(0, 0)
+        total = sum(counts)
+        while total != n_active:  # nudge random houses until the total is right
+            h = rng.randint(1, self.n_houses)
+            if total > n_active and counts[h] > 0:
+                counts[h] -= 1
+                total -= 1
+            elif total < n_active and counts[h] < 8:
+                counts[h] += 1
+                total += 1
+        pool = list(range(1, a.persons + 1))
+        rng.shuffle(pool)
+        active_people = pool[:n_active]
+        # tenancy: [house, person, relation, report index]; reports: [house, [tenancy indices], state]
+        self.ten: list[list] = []
+        self.reports: list[list] = []
+        it = iter(active_people)
+        for h in range(1, self.n_houses + 1):
+            people = [next(it) for _ in range(counts[h])]
+            if not people:
+                continue
+            groups = [people] if rng.random() < 0.65 else [[p] for p in people]
+            for g in groups:
+                r = len(self.reports)
+                idx = []
+                for j, p in enumerate(g):
+                    idx.append(len(self.ten))
+                    relation = "main_tenant" if j == 0 else rng.choice(RELATIONS)
+                    self.ten.append([h, p, relation, r])
+                self.reports.append([h, idx, "active"])
+        self.empty_houses = [h for h in range(1, self.n_houses + 1) if counts[h] == 0]
+        home = {t[1]: t[0] for t in self.ten}
+        for _ in range(n_dual):  # someone already living elsewhere is reported at a second house
+            p = rng.choice(active_people)
+            h = rng.randint(1, self.n_houses)
+            if h == home[p]:
+                h = h % self.n_houses + 1
+            r = len(self.reports)
+            self.ten.append([h, p, "main_tenant", r])
+            self.reports.append([h, [len(self.ten) - 1], "active"])
+        for _ in range(n_ended):  # history: anyone may have lived somewhere before
+            p = rng.randint(1, a.persons)
+            h = rng.randint(1, self.n_houses)
+            r = len(self.reports)
+            self.ten.append([h, p, "main_tenant", r])
+            self.reports.append([h, [len(self.ten) - 1], "ended"])
+
+    def submissions(self) -> None:
+        a, rng = self.a, self.rng
+        n_open = a.pending
+        n_move_out = round(0.04 * n_open)
+        n_house_reg = round(0.08 * n_open)
+        n_move_in = n_open - n_move_out - n_house_reg
+        active_reports = [i for i, r in enumerate(self.reports) if r[2] == "active"]
+        pending_reports = set(rng.sample(active_reports, n_move_in))
+        # Per tenancy: status, move_in, lease_end, move_out, occupation, workplace
+        n = len(self.ten)
+        t_status = ["verified"] * n
+        t_in: list[date | None] = [None] * n
+        t_lease: list[date | None] = [None] * n
+        t_out: list[date | None] = [None] * n
+        subs: list[dict] = []
+        decided_reports_rejected = 0
+
+        def occupant_payload(ti: int) -> dict:
+            _h, p, relation, _r = self.ten[ti]
+            id_type, number, name, sex, birth, phone = self.person_doc[p]
+            occupation = rng.choice(OCCUPATIONS) if rng.random() < 0.6 else None
+            workplace = rng.choice(WORKPLACES) if occupation and rng.random() < 0.6 else None
+            self.ten[ti].extend((occupation, workplace))
+            return {"id_type": id_type, "id_number": number, "name": name, "sex": sex,
+                    "birth_date": birth.isoformat() if birth else None, "phone": phone,
+                    "occupation": occupation, "workplace": workplace, "relation": relation}
+
+        for r, (h, idx, state) in enumerate(self.reports):
+            if r in pending_reports:
+                submitted = self.ago(0, 30)
+                status = "site_visit" if rng.random() < 0.01 else "pending"
+            elif state == "active":
+                submitted = self.ago(31, 1000)
+                status = "rejected" if rng.random() < 0.02 else "confirmed"
+            else:
+                submitted = self.ago(700, 1090)
+                status = "confirmed"
+            moved_in = submitted.astimezone(LOCAL).date() - timedelta(days=rng.choice((0, 0, 1, 1, 2, 3, 5, 9)))
+            lease_end = moved_in + timedelta(days=rng.choice((180, 365, 730))) if rng.random() < 0.7 else None
+            due = due_at(moved_in, DEADLINE_DAYS)
+            for ti in idx:
+                t_in[ti], t_lease[ti] = moved_in, lease_end
+                if state == "ended":
+                    t_status[ti] = "ended"
+                    t_out[ti] = min(moved_in + timedelta(days=rng.randint(60, 600)), self.today - timedelta(days=40))
+                elif status in ("pending", "site_visit"):
+                    t_status[ti] = "pending"
+                elif status == "rejected":
+                    t_status[ti] = "rejected"
+                    decided_reports_rejected += 1
+            payload = {"address": self.house_text[h], "move_in_date": moved_in.isoformat(),
+                       "lease_end_date": lease_end.isoformat() if lease_end else None,
+                       "occupants": [occupant_payload(ti) for ti in idx]}
+            subs.append({"kind": "move_in", "status": status, "house": h, "tenancy": None, "payload": payload,
+                         "flags": [], "late": submitted > due, "due_at": due, "submitted_at": submitted,
+                         "report": r})
+
+        # Flags of the open move-ins, computed as the reporting service does at submission.
+        active_by_person: dict[int, list[int]] = defaultdict(list)
+        active_by_house: dict[int, list[int]] = defaultdict(list)
+        for ti, (h, p, *_rest) in enumerate(self.ten):
+            if t_status[ti] in ("pending", "verified"):
+                active_by_person[p].append(h)
+                active_by_house[h].append(ti)
+        for s in subs:
+            if s["status"] not in ("pending", "site_visit"):
+                continue
+            h, idx = self.reports[s["report"]][0], self.reports[s["report"]][1]
+            found = [{"code": "late"}] if s["late"] else []
+            people = [self.ten[ti][1] for ti in idx]
+            for j, p in enumerate(people):
+                for other in active_by_person[p]:
+                    if other != h:
+                        found.append({"code": "other_tenancy", "person": j, "house_id": other})
+            staying = [ti for ti in active_by_house[h] if ti not in idx]
+            if len(staying) + len(idx) > self.house_max[h]:
+                found.append({"code": "over_capacity", "count": len(staying) + len(idx), "max": self.house_max[h]})
+            moved_in = date.fromisoformat(s["payload"]["move_in_date"])
+            births = [self.person_doc[self.ten[ti][1]][4] for ti in idx + staying]
+            ages = [None if b is None else moved_in.year - b.year - ((moved_in.month, moved_in.day) < (b.month, b.day))
+                    for b in births]
+            if not any(x is None or x >= 18 for x in ages):
+                found += [{"code": "minor_alone", "person": j} for j in range(len(idx)) if ages[j] < 16]
+            s["flags"] = found
+
+        # Open move-outs of verified, current tenancies.
+        verified = [ti for ti in range(n) if t_status[ti] == "verified" and t_out[ti] is None]
+        for ti in rng.sample(verified, n_move_out):
+            h, p = self.ten[ti][0], self.ten[ti][1]
+            submitted = self.ago(0, 30)
+            day = max(submitted.astimezone(LOCAL).date() - timedelta(days=rng.choice((0, 1, 2, 4, 8))), t_in[ti])
+            due = due_at(day, DEADLINE_DAYS)
+            id_type, number, name, *_ = self.person_doc[p]
+            late = submitted > due
+            subs.append({"kind": "move_out", "status": "site_visit" if rng.random() < 0.01 else "pending",
+                         "house": h, "tenancy": ti,
+                         "payload": {"address": self.house_text[h], "tenancy_id": None, "move_out_date": day.isoformat(),
+                                     "name": name, "id_type": id_type, "id_number": number},
+                         "flags": [{"code": "late"}] if late else [], "late": late, "due_at": due,
+                         "submitted_at": submitted, "report": None})
+
+        # House registrations: the open ones on houses nobody has been reported in, and some old ones.
+        pending_houses = set(rng.sample(self.empty_houses, min(n_house_reg, len(self.empty_houses))))
+        while len(pending_houses) < n_house_reg:
+            pending_houses.add(rng.randint(1, self.n_houses))
+        house_rows = self.tables["house"].rows
+        old = rng.sample(range(1, self.n_houses + 1), self.n_houses // 6)
+        for h, is_open in itertools.chain(((h, True) for h in sorted(pending_houses)),
+                                          ((h, False) for h in old if h not in pending_houses)):
+            row = house_rows[h - 1]
+            if is_open:
+                row[8] = self.ago(0, 30)
+                row[7] = "pending"
+            payload = {"address_code": self.house_code[h], "address": self.house_text[h], "use": row[4],
+                       "max_occupants": row[5], "certificate_no": row[6]}
+            subs.append({"kind": "house_registration",
+                         "status": ("site_visit" if rng.random() < 0.01 else "pending") if is_open else "confirmed",
+                         "house": h, "tenancy": None, "payload": payload, "flags": [], "late": False, "due_at": None,
+                         "submitted_at": row[8], "report": None})
+
+        # Ids in order of filing, as a live system would have given them.
+        subs.sort(key=lambda s: s["submitted_at"])
+        table = self.table("submission", "id kind status reporter_id beat_id station_id is_open house_id tenancy_id "
+                                         "payload flags flagged late due_at submitted_at receipt version decided_at "
+                                         "decided_by_id")
+        decisions = self.table("decision", "id submission_id actor_id from_status to_status reason_code "
+                                           "reason_text at")
+        receipt_seen: set[str] = set()
+        report_sub: dict[int, int] = {}
+        self.open_by_station: Counter = Counter()
+        self.open_by_beat: Counter = Counter()
+        for sid, s in enumerate(subs, start=1):
+            h = s["house"]
+            beat = self.house_beat[h]
+            station = self.station_of_beat[beat]
+            while True:  # receipts.new_receipt with the seeded generator: same format and check character
+                body = "".join(rng.choices(receipts.ALPHABET, k=receipts.LENGTH - 1))
+                receipt = body + mod_37_36.calc_check_digit(body, alphabet=receipts.ALPHABET)
+                if receipt not in receipt_seen:
+                    receipt_seen.add(receipt)
+                    break
+            status = s["status"]
+            is_open = status in ("pending", "site_visit")
+            decided_at = decided_by = None
+            if status != "pending":
+                decided_by = self.station_officer[station] if rng.random() < 0.5 else self.beat_officer[beat]
+                decided_at = min(s["submitted_at"] + timedelta(hours=rng.uniform(0.5, 96)), self.now)
+                reason = rng.choice(REJECT_CODES) if status == "rejected" else None
+                decisions.rows.append((len(decisions.rows) + 1, sid, decided_by, "pending", status, reason, None,
+                                       decided_at))
+            if is_open:
+                self.open_by_station[station] += 1
+                self.open_by_beat[beat] += 1
+            tenancy_id = s["tenancy"] + 1 if s["tenancy"] is not None else None
+            if tenancy_id is not None:
+                s["payload"]["tenancy_id"] = tenancy_id
+            if s["report"] is not None:
+                report_sub[s["report"]] = sid
+            table.rows.append((sid, s["kind"], status, self.house_owner[h], beat, station, is_open, h, tenancy_id,
+                               s["payload"], s["flags"], bool(s["flags"]), s["late"], s["due_at"], s["submitted_at"],
+                               receipt, 1 if status == "pending" else 2, decided_at, decided_by))
+        self.decided_rejected = decided_reports_rejected
+
+        tenancies = self.table("tenancy", "id house_id person_id submission_id move_in_date lease_end_date "
+                                          "move_out_date relation occupation workplace status")
+        for ti, row in enumerate(self.ten):
+            h, p, relation, r, occupation, workplace = row
+            tenancies.rows.append((ti + 1, h, p, report_sub[r], t_in[ti], t_lease[ti], t_out[ti], relation,
+                                   occupation, workplace, t_status[ti]))
+        self.ten = None  # free memory
+
+    def build(self, timer: Timer) -> None:
+        with timer("generate: jurisdiction, landlords"):
+            self.jurisdiction()
+            self.accounts()
+        with timer("generate: addresses and houses"):
+            self.places()
+        with timer("generate: persons"):
+            self.people()
+        with timer("generate: tenancies"):
+            self.occupancy()
+        with timer("generate: submissions, decisions"):
+            self.submissions()
+            self.officer_rows(self.open_by_station, self.open_by_beat)
+
+
+ORDER = ("bureau", "station", "beat", "user_account", "address", "house", "person", "submission", "tenancy",
+         "decision")
+
+
+def batches(rows: list, size: int):
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+# --- loaders ----------------------------------------------------------------------------------------
+
+def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
+    """Core executemany through the models' column types (the same storage format as the ORM's), with
+    journaling and fsync off for the load only; WAL is switched back on at the end."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        for pragma in ("foreign_keys=OFF", "journal_mode=OFF", "synchronous=OFF", "cache_size=-1048576",
+                       "temp_store=MEMORY"):
+            conn.exec_driver_sql(f"PRAGMA {pragma}")
+        for name in ORDER:
+            t = city.tables[name]
+            stmt = Base.metadata.tables[name].insert()
+            with timer(f"load {name} ({len(t.rows):,} rows)"):
+                cols = t.columns
+                for chunk in batches(t.rows, batch):
+                    conn.execute(stmt, [dict(zip(cols, r, strict=True)) for r in chunk])
+                conn.commit()
+        with timer("check foreign keys (PRAGMA foreign_key_check)"):
+            bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if bad:
+                raise SystemExit(f"foreign key violations: {bad[:10]}")
+        with timer("ANALYZE"):
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        print(f"  journal_mode is {mode} again (synchronous=FULL is set per connection by portal.db.make_engine)")
+    engine.dispose()
+
+
+def load_postgresql(url: str, city: City, timer: Timer) -> None:
+    """COPY into the tables with their secondary indexes and foreign keys dropped, then re-create them
+    (as pg_restore does); re-adding the foreign keys re-checks every reference. One transaction."""
+    engine = make_engine(url)
+    names = list(ORDER)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET synchronous_commit = off")
+        conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+        fks = conn.execute(text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid::regclass::text = ANY(:t)"), {"t": names}).all()
+        indexes = conn.execute(text(
+            "SELECT c.relname, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY(:t) "
+            "AND c.relnamespace = current_schema()::regnamespace "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"), {"t": names}).all()
+        with timer(f"drop {len(fks)} foreign keys and {len(indexes)} secondary indexes for the load"):
+            for table, name, _ in fks:
+                conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+            for _table, name, _ in indexes:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        raw = conn.connection.driver_connection
+        for name in ORDER:
+            t = city.tables[name]
+            json_cols = [i for i, c in enumerate(t.columns)
+                         if Base.metadata.tables[name].c[c].type.__class__.__name__ == "JSON"]
+            with timer(f"COPY {name} ({len(t.rows):,} rows)"):
+                with raw.cursor() as cur, cur.copy(f'COPY "{name}" ({", ".join(t.columns)}) FROM STDIN') as copy:
+                    if json_cols:
+                        for row in t.rows:
+                            row = list(row)
+                            for i in json_cols:
+                                row[i] = json.dumps(row[i])
+                            copy.write_row(row)
+                    else:
+                        for row in t.rows:
+                            copy.write_row(row)
+        with timer("re-create secondary indexes"):
+            for _table, _name, ddl in indexes:
+                conn.exec_driver_sql(ddl)
+        with timer("re-add foreign keys (checks every reference)"):
+            for table, name, ddl in fks:
+                conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {ddl}')
+        for name in ORDER:
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
+                              f"(SELECT coalesce(max(id), 1) FROM \"{name}\"))"))
+        with timer("commit"):
+            conn.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, \
+            timer("VACUUM (ANALYZE) of the loaded tables (what autovacuum would do after a bulk load)"):
+        for name in ORDER:
+            conn.exec_driver_sql(f'VACUUM (ANALYZE) "{name}"')
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--url", required=True, help="sqlite:///path or postgresql:///dbname (an empty database)")
+    p.add_argument("--persons", type=int, default=1_000_000)
+    p.add_argument("--houses", type=int, default=600_000)
+    p.add_argument("--pending", type=int, default=100_000, help="open submissions (in the queues)")
+    p.add_argument("--landlords", type=int, default=5_000)
+    p.add_argument("--stations", type=int, default=10)
+    p.add_argument("--beats-per-station", type=int, default=4)
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--batch", type=int, default=20_000, help="rows per executemany on SQLite")
+    args = p.parse_args(argv)
+    url = normalise_url(args.url)
+    for region in REGIONS:
+        assert identity.region_known(region), region
+
+    timer = Timer()
+    print(f"database: {bench_common.describe_url(url)}")
+    engine = make_engine(url)
+    existing = inspect(engine).get_table_names()
+    if existing:
+        raise SystemExit(f"the database is not empty ({len(existing)} tables): give a new one")
+    with timer("schema: portal.migrate.upgrade (alembic head)"):
+        migrate.upgrade(engine)
+    engine.dispose()
+
+    city = City(args)
+    city.build(timer)
+    if url.startswith("sqlite"):
+        load_sqlite(url, city, timer, args.batch)
+    else:
+        load_postgresql(url, city, timer)
+
+    counts = {n: len(city.tables[n].rows) for n in ORDER}
+    print("\nrows: " + ", ".join(f"{n} {c:,}" for n, c in counts.items()))
+    print(f"open submissions: {sum(city.open_by_station.values()):,}; busiest station {city.top_station} has "
+          f"{city.open_by_station[city.top_station]:,}, its busiest beat {city.top_beat} has "
+          f"{city.open_by_beat[city.top_beat]:,}")
+    print(f"station officer {bench_common.STATION_OFFICER_PHONE}, beat officer {bench_common.BEAT_OFFICER_PHONE}, "
+          f"password {bench_common.PASSWORD!r}, TOTP key bench_common.totp_secret(phone)")
+    print(f"total: {timer.total():.1f} s")
+    bench_common.OUT.mkdir(parents=True, exist_ok=True)
+    summary = {"url": bench_common.describe_url(url), "args": vars(args), "rows": counts,
+               "open_by_station": dict(city.open_by_station), "top_station": city.top_station,
+               "top_station_open": city.open_by_station[city.top_station], "top_beat": city.top_beat,
+               "top_beat_open": city.open_by_beat[city.top_beat],
+               "phases": timer.phases, "total_seconds": timer.total()}
+    kind = "sqlite" if url.startswith("sqlite") else "postgresql"
+    (bench_common.OUT / f"generate-{kind}.json").write_text(json.dumps(summary, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Bearer-token access for the API: one decorator that authenticates, rate-limits per token and tags views.
+
+API requests carry no session: neither a session cookie nor CSRF applies under /api/, and nothing under
+/api/ ever sets a cookie.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Blueprint, Flask, current_app, g, request
+from flask.sessions import SessionInterface
+
+from portal.api.problems import ApiProblem, is_api_path
+from portal.extensions import db, limiter
+from portal.services import audit, tokens
+
+DEFAULT_RATE_LIMIT = "600 per minute"
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT
+
+
+def _token_key() -> str:
+    token = g.get("api_token")
+    return f"token:{token.id}" if token is not None else "token:none"
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def api_token_required(view: Callable) -> Callable:
+    """The caller is the owner of a live token, acting exactly as in the owner's web session."""
+    limited = limiter.shared_limit(_rate_limit, scope="api", key_func=_token_key)(view)
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        raw = _bearer()
+        token = tokens.authenticate(db.session, raw)
+        if token is None:
+            header = 'Bearer realm="api"' + (', error="invalid_token"' if raw else "")
+            raise ApiProblem("unauthorized", headers={"WWW-Authenticate": header})
+        g.api_token, g.api_user = token, token.user
+        return limited(*args, **kwargs)
+
+    wrapper.access = "api"
+    return wrapper
+
+
+def api_user():
+    return g.api_user
+
+
+def current_token_id() -> int:
+    return g.api_token.id
+
+
+def api_actor() -> audit.Actor:
+    return audit.Actor(user=g.api_user, ip=request.remote_addr, request_id=g.get("request_id"))
+
+
+class _NoSessionUnderApi(SessionInterface):
+    """The app's own session handling everywhere but under /api/, where every request gets a null session:
+    a browser's session cookie neither authenticates an API call nor is refreshed by one."""
+
+    def __init__(self, inner: SessionInterface) -> None:
+        self.inner = inner
+
+    def open_session(self, app, request):
+        if is_api_path(request.path):
+            return self.make_null_session(app)
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        return self.inner.save_session(app, session, response)
+
+    def make_null_session(self, app):
+        return self.inner.make_null_session(app)
+
+    def is_null_session(self, obj) -> bool:
+        return self.inner.is_null_session(obj)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def init_blueprint(bp: Blueprint) -> None:
+    def install(state) -> None:
+        app: Flask = state.app
+        if not isinstance(app.session_interface, _NoSessionUnderApi):
+            app.session_interface = _NoSessionUnderApi(app.session_interface)
+
+    bp.record_once(install)

@@ -1,0 +1,208 @@
+"""The OpenAPI 3.1 description of the API, served at /api/v1/openapi.json and kept true by a test against
+the app's routes."""
+from __future__ import annotations
+
+import copy
+from functools import cache
+
+from portal.api import schemas
+from portal.api.auth import DEFAULT_RATE_LIMIT
+from portal.api.paging import PAGE_SIZE
+from portal.services.idempotency import HEADER as IDEMPOTENCY_HEADER
+
+VERSION = "1.0.0"
+
+DESCRIPTION = f"""\
+The API of the resident reporting portal (一标三实) for property managers and employers' HR systems.
+
+**Authentication.** Create a personal API token in your account settings (网上账户 → API tokens) and send it
+as `Authorization: Bearer <token>`. A token acts as its owner, with exactly the owner's rights: it reaches
+only the owner's houses, units and reports. Only landlord and employer accounts may hold tokens. Cookies
+are neither needed nor used.
+
+**Retries never duplicate.** Every POST accepts an `{IDEMPOTENCY_HEADER}` header (1 to 200 visible ASCII
+characters, for example a UUID). The first response to a key is stored for 7 days; sending the same request
+with the same key again returns that response (with `Idempotent-Replayed: true`) and changes nothing. While
+the first request is still running, a duplicate gets 409; the same key with a different request gets 422.
+
+**Errors** are `application/problem+json` (RFC 9457). `errors` lists every problem found, each with a
+stable lower-case `code` and a `message`, and either the `field` at fault (a dotted path into the JSON body,
+such as `occupants.0.id_number`, or a query parameter or header name) or, for file uploads, the spreadsheet
+`row` (the header is row 1) and `column`. Nothing is saved when a request has errors.
+
+**Language.** Messages follow `Accept-Language`: Chinese by default, English for `en`.
+
+**Rate limit.** {DEFAULT_RATE_LIMIT} per token by default; beyond it, 429 with `Retry-After`.
+
+**Lists.** `GET /submissions` returns pages of {PAGE_SIZE}, newest first; pass `next_cursor` back as
+`cursor` until it is null.
+"""
+
+PROBLEM_STATUSES = {
+    400: "The body is not valid JSON, or the Idempotency-Key header is malformed.",
+    401: "No token, or a revoked or unknown token.",
+    404: "Nothing here, or it belongs to another account.",
+    409: "A request with this Idempotency-Key is still running.",
+    413: "The body or file is too large.",
+    415: "The body is not of the content type this operation accepts.",
+    422: "The request has errors, listed in `errors`; or the Idempotency-Key was used for another request.",
+    429: "Too many requests from this token.",
+    500: "Something went wrong on our side.",
+    503: "The service is busy; try again in a moment.",
+}
+READ = (401, 429, 500, 503)
+WRITE = (400, 401, 409, 413, 415, 422, 429, 500, 503)
+
+
+def _problem(status: int) -> dict:
+    out: dict = {"description": PROBLEM_STATUSES[status],
+                 "content": {"application/problem+json": {"schema": schemas.ref("Problem")}}}
+    if status in (429, 503, 409):
+        out["headers"] = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+    return out
+
+
+def _ok(description: str, schema: dict, *, replayable: bool = False) -> dict:
+    out: dict = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if replayable:
+        out["headers"] = {"Idempotent-Replayed": {"description": "Present (true) when this is the stored "
+                                                                 "response to an earlier request with this key.",
+                                                  "schema": {"type": "string", "enum": ["true"]}}}
+    return out
+
+
+def _operation(operation_id: str, summary: str, *, ok: tuple[int, dict], errors: tuple[int, ...],
+               parameters: list | None = None, body: dict | None = None, description: str | None = None,
+               secure: bool = True) -> dict:
+    status, response = ok
+    op: dict = {"operationId": operation_id, "summary": summary, "tags": [operation_id.split("_")[0]],
+                "parameters": parameters or [], "responses": {str(status): response}}
+    if description:
+        op["description"] = description
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": body}
+        op["parameters"] = [*op["parameters"], IDEMPOTENCY_KEY]
+    for code in errors:
+        op["responses"][str(code)] = _problem(code)
+    if not secure:
+        op["security"] = []
+    return op
+
+
+def _path_id(name: str, what: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": f"The id of the {what}.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+
+
+def _json_body(schema_name: str) -> dict:
+    return {"application/json": {"schema": schemas.ref(schema_name)}}
+
+
+IDEMPOTENCY_KEY = {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                   "description": "Makes a retry of this request harmless: see the introduction.",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e]+$"}}
+
+
+def _units_paths() -> dict:
+    return {
+        "/units": {
+            "get": _operation("units_list", "Your units", errors=READ,
+                              ok=(200, _ok("Your units.", {"type": "array", "items": schemas.ref("Unit")}))),
+            "post": _operation("units_register", "Register a unit (实有单位)", errors=WRITE,
+                               body=_json_body("UnitRequest"),
+                               ok=(201, _ok("The unit and its registration report.", schemas.ref("UnitCreated"),
+                                            replayable=True))),
+        },
+        "/units/{unit_id}/staff-imports": {
+            "post": _operation(
+                "units_staff_import", "Upload a staff list (CSV or XLSX)", errors=(*WRITE, 404),
+                description="The whole file is checked before anything is written. With `dry_run=true` nothing "
+                            "is written and the response says what the import would do. With `full_list=true` "
+                            "(the default) people on the unit's current list who are missing from the file are "
+                            "reported as departures; with `false` the file only adds people. Importing the same "
+                            "content twice changes nothing. Row numbers count the header as row 1.",
+                parameters=[_path_id("unit_id", "unit"),
+                            {"name": "dry_run", "in": "query", "required": False,
+                             "schema": {"type": "string", "enum": ["true", "false"], "default": "false"}},
+                            {"name": "full_list", "in": "query", "required": False,
+                             "schema": {"type": "string", "enum": ["true", "false"], "default": "true"}}],
+                body={"multipart/form-data": {
+                    "schema": {"type": "object", "required": ["file"], "additionalProperties": False,
+                               "properties": {"file": {"type": "string", "contentMediaType":
+                                                       "application/octet-stream",
+                                                       "description": "The staff list, .csv or .xlsx."}}}}},
+                ok=(200, _ok("What the file holds and what the import did (or would do).",
+                             schemas.ref("StaffImportResult"), replayable=True))),
+        },
+    }
+
+
+@cache
+def _document(with_units: bool) -> dict:
+    paths = {
+        "/openapi.json": {"get": {
+            "operationId": "openapi_document", "summary": "This document", "tags": ["openapi"], "security": [],
+            "responses": {"200": {"description": "The OpenAPI 3.1 document.",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        "/addresses": {"get": _operation(
+            "addresses_search", "Find standard addresses", errors=(*READ, 422),
+            description="Free text such as `银海花园 13栋 4单元 402`, or an address code from a door plate's QR "
+                        "code. Register houses at a room or building, not at a door plate.",
+            parameters=[{"name": "q", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1,
+                                                                                  "pattern": "\\S"}}],
+            ok=(200, _ok("Matching addresses, best first (at most 20).",
+                         {"type": "array", "items": schemas.ref("Address")})))},
+        "/houses": {
+            "get": _operation("houses_list", "Your houses and who lives in them", errors=READ,
+                              ok=(200, _ok("Your houses.", {"type": "array", "items": schemas.ref("House")}))),
+            "post": _operation("houses_register", "Register a house (实有房屋)", errors=WRITE,
+                               body=_json_body("HouseRequest"),
+                               ok=(201, _ok("The house and its registration report.", schemas.ref("HouseCreated"),
+                                            replayable=True))),
+        },
+        "/houses/{house_id}/move-ins": {"post": _operation(
+            "houses_move_in", "Report people moving in", errors=(*WRITE, 404),
+            description="Report within the deadline (3 days by default); a late report is accepted and marked "
+                        "late. Flags never block a report: they tell the officer where to look.",
+            parameters=[_path_id("house_id", "house")], body=_json_body("MoveInRequest"),
+            ok=(201, _ok("The move-in report.", schemas.ref("MoveInCreated"), replayable=True)))},
+        "/tenancies/{tenancy_id}/move-out": {"post": _operation(
+            "tenancies_move_out", "Report that a person moved out", errors=(*WRITE, 404),
+            parameters=[_path_id("tenancy_id", "tenancy (see GET /houses)")], body=_json_body("MoveOutRequest"),
+            ok=(201, _ok("The move-out report.", schemas.ref("MoveOutCreated"), replayable=True)))},
+        "/submissions": {"get": _operation(
+            "submissions_list", "Your reports, newest first", errors=(*READ, 422),
+            parameters=[{"name": "status", "in": "query", "required": False,
+                         "schema": {"type": "string", "enum": schemas.STATUSES}},
+                        {"name": "kind", "in": "query", "required": False,
+                         "schema": {"type": "string", "enum": schemas.KINDS}},
+                        {"name": "cursor", "in": "query", "required": False,
+                         "description": "`next_cursor` of the previous page.", "schema": {"type": "string"}}],
+            ok=(200, _ok("One page of reports.", schemas.ref("SubmissionPage"))))},
+        "/submissions/{submission_id}": {"get": _operation(
+            "submissions_get", "One report and the police's decision", errors=(*READ, 404),
+            parameters=[_path_id("submission_id", "report")],
+            ok=(200, _ok("The report.", schemas.ref("Submission"))))},
+    }
+    if with_units:
+        paths.update(_units_paths())
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Resident Reporting Portal API", "version": VERSION, "description": DESCRIPTION},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                               "description": "A personal API token (ptk_…)."}},
+            "schemas": {**schemas.REQUESTS, **schemas.RESPONSES},
+        },
+    }
+
+
+def document(*, with_units: bool | None = None) -> dict:
+    if with_units is None:
+        from portal.api import views
+
+        with_units = views.UNITS_AVAILABLE
+    return copy.deepcopy(_document(with_units))

@@ -1,0 +1,58 @@
+"""Objects as the API shows them: only what the schemas in portal.api.schemas describe."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from portal.services import flags, identity, review
+
+
+def when(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def address_json(address) -> dict:
+    return {"code": address.code, "text": address.text, "level": str(address.level)}
+
+
+def tenancy_json(tenancy) -> dict:
+    person = tenancy.person
+    return {"id": tenancy.id, "submission_id": tenancy.submission_id, "name": person.name,
+            "id_type": str(person.id_type), "id_number_masked": identity.mask_id(person.id_number),
+            "move_in_date": day(tenancy.move_in_date), "lease_end_date": day(tenancy.lease_end_date),
+            "record_status": str(tenancy.status)}
+
+
+def house_json(house, tenancies) -> dict:
+    return {"id": house.id, "address_code": house.address.code, "address": house.address.text,
+            "use": str(house.use), "max_occupants": house.max_occupants, "certificate_no": house.certificate_no,
+            "record_status": str(house.status), "tenancies": [tenancy_json(t) for t in tenancies]}
+
+
+def flag_json(flag: dict) -> dict:
+    # Only the code and which person: details such as another owner's house id are for officers.
+    person = flag.get("person")
+    return {"code": flag.get("code"), "message": str(flags.label(flag.get("code"))),
+            "person": person if isinstance(person, int) else None}
+
+
+def decision_json(decision) -> dict | None:
+    if decision is None:
+        return None
+    reason = None
+    if decision.reason_code or decision.reason_text:
+        label = review.REJECT_REASONS.get(decision.reason_code) if decision.reason_code else None
+        reason = {"code": decision.reason_code, "message": str(label) if label is not None else None,
+                  "text": decision.reason_text}
+    return {"status": decision.to_status, "reason": reason, "decided_at": when(decision.at)}
+
+
+def submission_json(sub, *, decision, fields: tuple[str, ...] | None = None) -> dict:
+    out = {"id": sub.id, "kind": str(sub.kind), "status": str(sub.status), "receipt": sub.receipt,
+           "submitted_at": when(sub.submitted_at), "due_at": when(sub.due_at), "late": bool(sub.late),
+           "flags": [flag_json(f) for f in sub.flags or []], "house_id": sub.house_id, "unit_id": sub.unit_id,
+           "decision": decision_json(decision)}
+    return {k: out[k] for k in fields} if fields else out

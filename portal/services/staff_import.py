@@ -1,0 +1,755 @@
+"""Staff lists uploaded by employers: read, check every row, compare with the roster, then commit.
+
+``preview`` writes nothing: it reads the file (XLSX or CSV, see ``spreadsheets``), checks every row,
+and compares the valid rows with the unit's current roster (employments pending or verified, not yet
+ended). ``commit`` then files, in one transaction, a hire submission (with a pending Employment) for
+every new person and a departure submission for every person on the roster who is not in a full list.
+The same content committed twice in a row changes nothing the second time.
+
+Excel damages staff lists in known ways, and each has its own message: an 18-digit ID number stored as
+a number has lost its last digits (4.30302E+17, or 430302199001011000 in a CSV); a CSV saved by Chinese
+Excel is GB18030; dates come as 2024/3/5, 2024-03-05, 2024.3.5, 2024年3月5日 or real date cells (an
+Excel serial number in a CSV is not a date); input methods type full-width digits (NFKC fixes them).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, contains_eager
+from stdnum.cn import ric
+
+from portal.models import (
+    Beat,
+    Employment,
+    IdType,
+    Person,
+    RecordStatus,
+    StaffImport,
+    Submission,
+    SubmissionKind,
+    SubmissionStatus,
+    Unit,
+    User,
+)
+from portal.models.base import utcnow
+from portal.services import audit, identity, receipts, spreadsheets
+from portal.services.errors import FieldError
+from portal.services.spreadsheets import MAX_BYTES, FileRejected, cell_text
+
+__all__ = ["COLUMNS", "COLUMN_LABELS", "FileRejected", "Preview", "RowError", "StaffRow", "commit", "error_csv",
+           "preview", "read_table", "template_csv", "template_xlsx"]
+
+read_table = spreadsheets.read_table
+
+ACTIVE = (RecordStatus.pending, RecordStatus.verified)
+OPEN = (SubmissionStatus.pending, SubmissionStatus.site_visit)
+MAX_FIELD = 200  # characters in any cell of a known column
+MAX_POSITION = 60  # Employment.position
+_CHUNK = 500  # ids per IN (...) query
+
+COLUMNS = ("name", "sex", "id_number", "phone", "position", "hire_date")
+REQUIRED = ("name", "id_number")
+COLUMN_LABELS = {
+    "name": _l("Full name"),
+    "sex": _l("Sex"),
+    "id_number": _l("ID number"),
+    "phone": _l("Mobile phone"),
+    "position": _l("Position"),
+    "hire_date": _l("Hire date"),
+}
+# Header names people use, in Chinese and English; matched after NFKC, trimming and lower-casing.
+ALIASES = {
+    "name": ("姓名", "员工姓名", "name", "full name", "fullname", "employee name"),
+    "sex": ("性别", "sex", "gender"),
+    "id_number": ("身份证号码", "身份证号", "证件号码", "身份证", "公民身份号码", "id_number", "id number", "id no",
+                  "id no.", "resident id", "resident id number", "id card number"),
+    "phone": ("手机号码", "手机", "电话", "手机号", "联系电话", "phone", "mobile", "mobile phone",
+              "mobile number", "phone number"),
+    "position": ("岗位", "职务", "职位", "position", "job", "job title", "post"),
+    "hire_date": ("入职日期", "入职时间", "hire_date", "hire date", "date of hire", "start date"),
+}
+_ROW_LABEL = _l("Row")
+_ERRORS_LABEL = _l("Errors")
+# Columns that are expected and carry nothing to import: a running number, and what error_csv adds.
+_IGNORED = ("序号", "编号", "行号", "原行号", "错误", "错误说明", "错误原因", "no", "no.", "#", "row", "errors",
+            "error")
+
+_MESSAGES = {
+    "numeric_id_cell": _l("Excel stored this ID number as a number, so its last digits are already lost. "
+                          "Format the ID column as Text (select the column, Format Cells, Text), type the "
+                          "numbers again in full and upload the file again."),
+    "duplicate_in_file": "",  # built with the earlier row number
+    "invalid_date": _l("Enter a real date, like 2024-03-05, 2024/3/5 or 2024年3月5日."),
+    "serial_date": _l("This is a number, not a date. Format the column as a date in Excel, or type the date "
+                      "like 2024-03-05."),
+    "future_date": _l("The hire date cannot be in the future."),
+    "invalid_sex": _l("Enter 男 or 女 (or M or F)."),
+    "sex_mismatch": _l("The sex does not match the ID number."),
+    "nul_byte": _l("This cell contains a NUL character. Remove it and upload the file again."),
+    "field_too_long": _l("This cell has more than %(n)d characters.", n=MAX_FIELD),
+    "position_too_long": _l("Use at most %(n)d characters.", n=MAX_POSITION),
+    "invalid_chars": _l("Remove the invisible or control characters."),
+    "id_type": _l("Enter the ID number as text."),
+}
+
+
+@dataclass
+class RowError:
+    row: int  # the spreadsheet row number; the header is row 1
+    column: str | None  # one of COLUMNS, or None when the error is not about a known column
+    code: str
+    message: object  # a lazy string, rendered in the reader's language
+    header: str | None = None  # the column's header as written in the file
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "header": self.header, "code": self.code,
+                "message": str(self.message)}
+
+
+@dataclass
+class StaffRow:
+    row: int
+    name: str
+    sex: str | None  # "M" or "F"; from the ID number when the file has no sex
+    id_number: str
+    phone: str | None
+    position: str | None
+    hire_date: date | None
+    birth_date: date | None = None
+    region_known: bool = True
+
+
+@dataclass
+class Preview:
+    filename: str
+    full_list: bool
+    rows: int  # non-blank data rows
+    valid: list[StaffRow]
+    errors: list[RowError]
+    unknown_columns: list[str]
+    hires: list[StaffRow]
+    departures: list[Employment]
+    unchanged: list[StaffRow]
+    digest: str
+    already_imported: StaffImport | None
+    header: list[str] = field(default_factory=list)  # as in the file
+    columns: dict[str, int] = field(default_factory=dict)  # known column -> index in header
+    error_cells: dict[int, list] = field(default_factory=dict)  # row number -> original cells
+    # On the roster, not among the valid rows, but possibly one of the rows with errors (same ID, same
+    # first 15 digits of a damaged ID, or same name): not reported as departed.
+    held_back: list[Employment] = field(default_factory=list)
+    _error_keys: tuple = ((), (), ())  # (ids, id prefixes, names) of the rows with errors
+
+    @property
+    def invalid(self) -> int:
+        return len({e.row for e in self.errors})
+
+    def errors_by_row(self) -> dict[int, list[RowError]]:
+        out: dict[int, list[RowError]] = {}
+        for e in self.errors:
+            out.setdefault(e.row, []).append(e)
+        return out
+
+
+# --- headers ---------------------------------------------------------------------------------------
+
+_PARENTHETICAL = re.compile(r"\s*(\(.*\)|\[.*\]|【.*】)\s*$")
+
+
+def header_key(text: object) -> str:
+    value = unicodedata.normalize("NFKC", cell_text(text)).strip().lower().replace("_", " ")
+    value = value.strip("*").strip()
+    value = _PARENTHETICAL.sub("", value)  # 姓名（必填）, Hire date (YYYY-MM-DD)
+    return " ".join(value.split()).strip("*: ")
+
+
+def _alias_map() -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for column, names in ALIASES.items():
+        for name in names:
+            mapping[header_key(name)] = column
+    for column, label in COLUMN_LABELS.items():  # the template's headers in the current language
+        mapping.setdefault(header_key(str(label)), column)
+    return mapping
+
+
+def _ignored() -> set[str]:
+    return {header_key(n) for n in _IGNORED} | {header_key(str(_ROW_LABEL)), header_key(str(_ERRORS_LABEL))}
+
+
+def map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Known column -> index (the first of two alike wins), and the headers not recognised."""
+    aliases, ignored = _alias_map(), _ignored()
+    columns: dict[str, int] = {}
+    unknown: list[str] = []
+    for index, text in enumerate(header):
+        key = header_key(text)
+        if not key or key in ignored:
+            continue
+        column = aliases.get(key)
+        if column is None or column in columns:
+            unknown.append(text)
+        else:
+            columns[column] = index
+    return columns, unknown
+
+
+def _looks_like_header(cells: list) -> bool:
+    aliases = _alias_map()
+    found = {aliases.get(header_key(c)) for c in cells}
+    return "id_number" in found or "name" in found
+
+
+class _Joined:
+    """Column labels joined when the message is rendered, so they appear in the reader's language."""
+
+    def __init__(self, labels: Iterable[object]) -> None:
+        self.labels = list(labels)
+
+    def __str__(self) -> str:
+        return "、".join(str(label) for label in self.labels)
+
+
+# --- cells -----------------------------------------------------------------------------------------
+
+_SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E[+]?[0-9]+", re.I)
+_DECIMAL_ID = re.compile(r"[0-9]{15,18}\.[0-9]*")
+_ZEROED = re.compile(r"[0-9]{15}000")
+_DATE_SEP = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?")
+_DATE_CN = re.compile(r"([0-9]{4})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日?")
+_SPACES = re.compile(r"\s+")
+_SEX = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F", "男性": "M", "女性": "F"}
+
+
+def _text(value: object) -> str:
+    return unicodedata.normalize("NFKC", cell_text(value)).strip()
+
+
+def _id_text(value: str) -> str:
+    text = _SPACES.sub("", value)
+    if text[:1] in ("'", "`"):  # a leading quote typed to force text in Excel or in a CSV
+        text = text[1:]
+    return text.upper()
+
+
+def _zeroed_and_wrong(text: str) -> bool:
+    """18 digits ending in 000 whose check digit is wrong: what a number-formatted ID column leaves."""
+    return bool(_ZEROED.fullmatch(text)) and ric.calc_check_digit(text) != text[17]
+
+
+def _numeric_id(value: object, text: str, damaged_column: bool) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    if _SCIENTIFIC.fullmatch(text) or _DECIMAL_ID.fullmatch(text):
+        return True
+    # A CSV written from a number-formatted column keeps 15 significant digits and pads with 000. A real
+    # number can end in 000 too (about one in 1,100), so only a wrong check digit, or other such rows in
+    # the same file, give the damage away.
+    return bool(_ZEROED.fullmatch(text)) and (damaged_column or _zeroed_and_wrong(text))
+
+
+def parse_date(value: object, *, today: date) -> date:
+    """A hire date from a date cell or from text in one of the accepted forms; raises FieldError."""
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        raise FieldError("invalid_date", _MESSAGES["serial_date"])
+    elif isinstance(value, time | timedelta | bool):
+        raise FieldError("invalid_date", _MESSAGES["invalid_date"])
+    else:
+        text = _text(value)
+        if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+            raise FieldError("invalid_date", _MESSAGES["serial_date"])
+        match = _DATE_SEP.fullmatch(text)
+        parts = (match.group(1), match.group(3), match.group(4)) if match else None
+        if parts is None:
+            cn = _DATE_CN.fullmatch(text)
+            parts = cn.groups() if cn else None
+        if parts is None:
+            raise FieldError("invalid_date", _MESSAGES["invalid_date"])
+        try:
+            day = date(int(parts[0]), int(parts[1]), int(parts[2]))
+        except ValueError:
+            raise FieldError("invalid_date", _MESSAGES["invalid_date"]) from None
+    if day.year < 1900:
+        raise FieldError("invalid_date", _MESSAGES["invalid_date"])
+    if day > today:
+        raise FieldError("future_date", _MESSAGES["future_date"])
+    return day
+
+
+def _free_text(value: str, limit: int) -> str | None:
+    if not value:
+        return None
+    if len(value) > limit:
+        raise FieldError("too_long", _MESSAGES["position_too_long"])
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise FieldError("invalid_chars", _MESSAGES["invalid_chars"])
+    return value
+
+
+def _phone_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return cell_text(value)
+
+
+# --- rows ------------------------------------------------------------------------------------------
+
+@dataclass
+class _Checked:
+    row: StaffRow | None
+    errors: list[RowError]
+    id_number: str | None  # a valid ID number, even when another cell of the row is wrong
+    id_prefix: str | None  # the 15 digits that survive in a damaged (numeric) ID
+    name: str | None
+
+
+def check_row(number: int, cells: list, columns: dict[str, int], header: list[str], *, today: date,
+              damaged_column: bool = False) -> _Checked:
+    errors: list[RowError] = []
+
+    def fail(column: str | None, code: str, message: object, index: int | None = None) -> None:
+        if index is None and column is not None:
+            index = columns.get(column)
+        head = header[index] if index is not None and index < len(header) else None
+        errors.append(RowError(number, column, code, message, head))
+
+    known = {i: c for c, i in columns.items()}
+    raw: dict[str, object] = {}
+    for index, value in enumerate(cells):
+        column = known.get(index)
+        if isinstance(value, str) and "\x00" in value:
+            fail(column, "nul_byte", _MESSAGES["nul_byte"], index)
+            continue
+        if column is None:
+            continue
+        if isinstance(value, str) and len(value) > MAX_FIELD:
+            fail(column, "field_too_long", _MESSAGES["field_too_long"], index)
+            continue
+        raw[column] = value
+    bad = {e.column for e in errors}
+
+    rid = None
+    id_number = id_prefix = None
+    if "id_number" not in bad:
+        value = raw.get("id_number")
+        text = _id_text(_text(value))
+        if isinstance(value, bool | date | time | timedelta):
+            fail("id_number", "format", _MESSAGES["id_type"])
+        elif _numeric_id(value, text, damaged_column):
+            fail("id_number", "numeric_id_cell", _MESSAGES["numeric_id_cell"])
+            id_prefix = _surviving_digits(value, text)
+        else:
+            try:
+                rid = identity.check_resident_id(text, today=today)
+                id_number = rid.number
+            except FieldError as err:
+                fail("id_number", err.code, err.message)
+
+    name = None
+    if "name" not in bad:
+        try:
+            name = identity.check_name(cell_text(raw.get("name")))
+        except FieldError as err:
+            fail("name", err.code, err.message)
+
+    sex = None
+    if "sex" not in bad:
+        text = _text(raw.get("sex")).lower()
+        if text:
+            sex = _SEX.get(text)
+            if sex is None:
+                fail("sex", "invalid_sex", _MESSAGES["invalid_sex"])
+            elif rid is not None and sex != rid.sex:
+                fail("sex", "sex_mismatch", _MESSAGES["sex_mismatch"])
+    phone = None
+    if "phone" not in bad:
+        text = _phone_text(raw.get("phone")).strip()
+        if text:
+            try:
+                phone = identity.check_mobile(text)
+            except FieldError as err:
+                fail("phone", err.code, err.message)
+    position = None
+    if "position" not in bad:
+        try:
+            position = _free_text(_text(raw.get("position")), MAX_POSITION)
+        except FieldError as err:
+            fail("position", err.code, err.message)
+    hire_date = None
+    if "hire_date" not in bad:
+        value = raw.get("hire_date")
+        if value is not None and (not isinstance(value, str) or value.strip()):
+            try:
+                hire_date = parse_date(value, today=today)
+            except FieldError as err:
+                fail("hire_date", err.code, err.message)
+
+    name_key = name or _text(raw.get("name")) or None
+    if errors or rid is None or name is None:
+        return _Checked(None, errors, id_number, id_prefix, name_key)
+    row = StaffRow(row=number, name=name, sex=sex or rid.sex, id_number=rid.number, phone=phone,
+                   position=position, hire_date=hire_date, birth_date=rid.birth_date,
+                   region_known=rid.region_known)
+    return _Checked(row, [], id_number, None, name)
+
+
+def _surviving_digits(value: object, text: str) -> str | None:
+    """The first 15 digits of an ID that went through a number format: all that is left of it."""
+    if isinstance(value, int | float) or _SCIENTIFIC.fullmatch(text):
+        try:
+            number = float(value) if isinstance(value, int | float) else float(text)
+            prefix = str(round(number / 1000))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return prefix if len(prefix) == 15 else None
+    digits = text.split(".", 1)[0]
+    return digits[:15] if len(digits) >= 15 and digits.isdigit() else None
+
+
+def _damaged_column(rows: list[tuple[int, list]], index: int | None) -> bool:
+    """Evidence that the ID column went through a number format: a row whose ID ends in 000 and fails
+    its check digit. Then every ID ending in 000 in the file is suspect, however its check digit falls."""
+    if index is None:
+        return False
+    for _number, cells in rows:
+        if index < len(cells) and isinstance(cells[index], str):
+            text = _id_text(_text(cells[index]))
+            if _zeroed_and_wrong(text):
+                return True
+    return False
+
+
+# --- preview ---------------------------------------------------------------------------------------
+
+def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_list: bool = True,
+            max_rows: int = 50_000, today: date | None = None, max_bytes: int = MAX_BYTES) -> Preview:
+    """Read and check a staff list and compare it with the unit's roster. Writes nothing.
+
+    Raises FileRejected when the file as a whole cannot be used; row problems are in ``errors``.
+    """
+    today = today or _local_today()
+    header, rows = read_table(data, filename, max_rows=max_rows, max_bytes=max_bytes, is_header=_looks_like_header)
+    columns, unknown = map_header(header)
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise FileRejected("missing_columns",
+                           _l("The file has no column for: %(columns)s. Name the columns as in the template "
+                              "(for example 姓名 and 身份证号码).",
+                              columns=_Joined(COLUMN_LABELS[c] for c in missing)),
+                           columns=missing)
+    damaged = _damaged_column(rows, columns.get("id_number"))
+    valid: list[StaffRow] = []
+    errors: list[RowError] = []
+    error_cells: dict[int, list] = {}
+    seen: dict[str, int] = {}
+    error_ids: set[str] = set()
+    error_prefixes: set[str] = set()
+    error_names: set[str] = set()
+    for number, cells in rows:
+        checked = check_row(number, cells, columns, header, today=today, damaged_column=damaged)
+        row_errors = checked.errors
+        if checked.id_number is not None:
+            first = seen.setdefault(checked.id_number, number)
+            if first != number:
+                row_errors = [*row_errors, RowError(number, "id_number", "duplicate_in_file",
+                                                    _l("This ID number is already in row %(row)d.", row=first),
+                                                    _header_at(header, columns.get("id_number")))]
+        if row_errors:
+            errors.extend(row_errors)
+            error_cells[number] = list(cells)
+            if checked.id_number:
+                error_ids.add(checked.id_number)
+            if checked.id_prefix:
+                error_prefixes.add(checked.id_prefix)
+            if checked.name:
+                error_names.add(checked.name)
+        elif checked.row is not None:
+            valid.append(checked.row)
+    digest = content_digest(valid, full_list)
+    diff = _diff(session, unit, valid, full_list, (error_ids, error_prefixes, error_names))
+    return Preview(filename=filename, full_list=full_list, rows=len(rows), valid=valid, errors=errors,
+                   unknown_columns=unknown, hires=diff.hires, departures=diff.departures,
+                   unchanged=diff.unchanged, digest=digest, already_imported=_latest_if_same(session, unit, digest),
+                   header=header, columns=columns, error_cells=error_cells, held_back=diff.held_back,
+                   _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)))
+
+
+def _header_at(header: list[str], index: int | None) -> str | None:
+    return header[index] if index is not None and index < len(header) else None
+
+
+def _local_today() -> date:
+    from portal.services.reporting import local_today
+
+    return local_today()
+
+
+def content_digest(valid: list[StaffRow], full_list: bool) -> str:
+    """SHA-256 of the valid rows as normalised, in ID order, and of the full-list choice: the same
+    content in another file, another order or another encoding has the same digest."""
+    h = hashlib.sha256(b"staff-list/1\n" + (b"full\n" if full_list else b"partial\n"))
+    for r in sorted(valid, key=lambda r: r.id_number):
+        fields = (r.id_number, r.name, r.sex or "", r.phone or "", r.position or "",
+                  r.hire_date.isoformat() if r.hire_date else "")
+        h.update("\x1f".join(fields).encode("utf-8") + b"\x1e")
+    return h.hexdigest()
+
+
+def _latest_if_same(session: Session, unit: Unit, digest: str) -> StaffImport | None:
+    latest = session.scalar(select(StaffImport).where(StaffImport.unit_id == unit.id)
+                            .order_by(StaffImport.id.desc()).limit(1))
+    return latest if latest is not None and latest.content_digest == digest else None
+
+
+@dataclass
+class _Diff:
+    hires: list[StaffRow]
+    departures: list[Employment]
+    unchanged: list[StaffRow]
+    held_back: list[Employment]
+
+
+def roster(session: Session, unit: Unit) -> list[Employment]:
+    """Who works for the unit now, declared (pending) or verified, with their person loaded."""
+    return list(session.scalars(
+        select(Employment).join(Employment.person).options(contains_eager(Employment.person))
+        .where(Employment.unit_id == unit.id, Employment.departure_date.is_(None), Employment.status.in_(ACTIVE))
+        .order_by(Employment.id)))
+
+
+def _diff(session: Session, unit: Unit, valid: list[StaffRow], full_list: bool, error_keys) -> _Diff:
+    current = roster(session, unit)
+    on_roster = {e.person.id_number for e in current if e.person.id_type == IdType.resident_id}
+    hires = [r for r in valid if r.id_number not in on_roster]
+    unchanged = [r for r in valid if r.id_number in on_roster]
+    departures: list[Employment] = []
+    held_back: list[Employment] = []
+    if full_list:
+        in_file = {r.id_number for r in valid}
+        leaving = [e for e in current if e.person.id_type == IdType.resident_id  # a list holds only resident IDs
+                   and e.person.id_number not in in_file]
+        reported = _departure_reported(session, [e.id for e in leaving])
+        ids, prefixes, names = (set(k) for k in error_keys)
+        for e in leaving:
+            if e.id in reported:
+                continue
+            number = e.person.id_number
+            if number in ids or number[:15] in prefixes or e.person.name in names:
+                held_back.append(e)
+            else:
+                departures.append(e)
+    return _Diff(hires, departures, unchanged, held_back)
+
+
+def _departure_reported(session: Session, employment_ids: list[int]) -> set[int]:
+    """Employments whose departure is already waiting for the police."""
+    found: set[int] = set()
+    for chunk in _chunks(employment_ids):
+        found.update(session.scalars(select(Submission.employment_id).where(
+            Submission.kind == SubmissionKind.departure, Submission.status.in_(OPEN),
+            Submission.employment_id.in_(chunk))))
+    return found
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --- commit ----------------------------------------------------------------------------------------
+
+def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor) -> StaffImport:
+    """File the hires and departures of a preview in one transaction and commit it.
+
+    The roster is compared again inside the transaction (another upload may have changed it since the
+    preview). When the unit's latest import has the same content digest, nothing is created and that
+    import is returned. The returned StaffImport has a plain attribute ``created`` (False in that case).
+    Any failure rolls everything back and is raised again.
+    """
+    try:
+        # One committer per unit at a time: PostgreSQL locks the unit row; SQLite has one writer anyway.
+        session.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update())
+        earlier = _latest_if_same(session, unit, pv.digest)
+        if earlier is not None:
+            audit.record(session, "staff_import.commit", actor, user=uploader, object_type="staff_import",
+                         object_id=earlier.id, outcome="duplicate", detail="same content as the latest import")
+            session.commit()
+            earlier.created = False
+            return earlier
+        imp = _commit(session, unit, uploader, pv, actor)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    imp.created = True
+    return imp
+
+
+def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor) -> StaffImport:
+    today = _local_today()
+    diff = _diff(session, unit, pv.valid, pv.full_list, pv._error_keys)
+    beat_id = unit.address.beat_id if unit.address is not None else unit.beat_id
+    station_id = session.scalar(select(Beat.station_id).where(Beat.id == beat_id))
+    imp = StaffImport(unit_id=unit.id, uploader_id=uploader.id, filename=(pv.filename or "")[:200],
+                      content_digest=pv.digest, full_list=pv.full_list, rows=pv.rows, valid=len(pv.valid),
+                      invalid=pv.invalid, hires=len(diff.hires), departures=len(diff.departures),
+                      unchanged=len(diff.unchanged), errors=[e.as_dict() for e in pv.errors])
+    session.add(imp)
+    session.flush()
+    now = utcnow()
+    common = {"status": SubmissionStatus.pending, "reporter_id": uploader.id, "beat_id": beat_id,
+              "station_id": station_id, "is_open": True, "unit_id": unit.id, "staff_import_id": imp.id,
+              "late": False, "submitted_at": now, "version": 1}
+    address = unit.address.text if unit.address is not None else None
+
+    if diff.hires:
+        persons = _persons_for(session, diff.hires)
+        elsewhere = _employed_elsewhere(session, unit, list(persons.values()))
+        subs = [_hire_submission(r, persons[r.id_number], elsewhere, unit, address, common) for r in diff.hires]
+        sub_ids = list(session.scalars(insert(Submission).returning(Submission.id, sort_by_parameter_order=True),
+                                       subs))
+        employments = [{"unit_id": unit.id, "person_id": persons[r.id_number], "submission_id": sid,
+                        "position": r.position, "hire_date": r.hire_date, "status": RecordStatus.pending}
+                       for r, sid in zip(diff.hires, sub_ids, strict=True)]
+        emp_ids = list(session.scalars(insert(Employment).returning(Employment.id, sort_by_parameter_order=True),
+                                       employments))
+        table = Submission.__table__
+        session.execute(update(table).where(table.c.id == bindparam("sid")).values(employment_id=bindparam("eid")),
+                        [{"sid": s, "eid": e} for s, e in zip(sub_ids, emp_ids, strict=True)])
+    if diff.departures:
+        session.execute(insert(Submission), [_departure_submission(e, unit, address, common, today)
+                                             for e in diff.departures])
+    audit.record(session, "staff_import.commit", actor, user=uploader,
+                 object_type="staff_import", object_id=imp.id,
+                 detail=f"hires={imp.hires} departures={imp.departures} unchanged={imp.unchanged} "
+                        f"invalid={imp.invalid}")
+    session.flush()
+    return imp
+
+
+def _persons_for(session: Session, rows: list[StaffRow]) -> dict[str, int]:
+    """Person ids by ID number, creating the people not yet in the register."""
+    numbers = [r.id_number for r in rows]
+    found = _person_ids(session, numbers)
+    new = [r for r in rows if r.id_number not in found]
+    if new:
+        stmt = _insert_ignoring_conflicts(session)
+        session.execute(stmt, [{"id_type": IdType.resident_id, "id_number": r.id_number, "name": r.name,
+                                "sex": r.sex, "birth_date": r.birth_date, "phone": r.phone,
+                                "created_at": utcnow()} for r in new])
+        found.update(_person_ids(session, [r.id_number for r in new]))
+    return found
+
+
+def _insert_ignoring_conflicts(session: Session):
+    """INSERT that skips a person another upload created a moment ago (unique type + number)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(Person.__table__).on_conflict_do_nothing(index_elements=["id_type", "id_number"])
+
+
+def _person_ids(session: Session, numbers: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(numbers):
+        for pid, number in session.execute(select(Person.id, Person.id_number).where(
+                Person.id_type == IdType.resident_id, Person.id_number.in_(chunk))):
+            found[number] = pid
+    return found
+
+
+def _employed_elsewhere(session: Session, unit: Unit, person_ids: list[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for chunk in _chunks(person_ids):
+        for pid, other in session.execute(select(Employment.person_id, Employment.unit_id).where(
+                Employment.person_id.in_(chunk), Employment.unit_id != unit.id,
+                Employment.departure_date.is_(None), Employment.status.in_(ACTIVE))):
+            out.setdefault(pid, []).append(other)
+    return out
+
+
+def _hire_submission(r: StaffRow, person_id: int, elsewhere: dict[int, list[int]], unit: Unit,
+                     address: str | None, common: dict) -> dict:
+    flags = [{"code": "other_employment", "unit_id": other} for other in sorted(set(elsewhere.get(person_id, ())))]
+    if not r.region_known:
+        flags.append({"code": "unknown_region"})
+    payload = {"name": r.name, "id_type": str(IdType.resident_id), "id_number": r.id_number, "sex": r.sex,
+               "birth_date": r.birth_date.isoformat() if r.birth_date else None, "phone": r.phone,
+               "position": r.position, "hire_date": r.hire_date.isoformat() if r.hire_date else None,
+               "row": r.row, "unit_name": unit.name, "address": address}
+    return {**common, "kind": SubmissionKind.hire, "payload": payload, "flags": flags, "flagged": bool(flags),
+            "receipt": receipts.new_receipt()}
+
+
+def _departure_submission(e: Employment, unit: Unit, address: str | None, common: dict, today: date) -> dict:
+    person = e.person
+    payload = {"name": person.name, "id_type": str(person.id_type), "id_number": person.id_number,
+               "employment_id": e.id, "position": e.position,
+               "hire_date": e.hire_date.isoformat() if e.hire_date else None,
+               # The list says only that the person is gone by the day it was uploaded.
+               "departure_date": today.isoformat(), "reason": "not_in_full_list",
+               "unit_name": unit.name, "address": address}
+    return {**common, "kind": SubmissionKind.departure, "employment_id": e.id, "payload": payload, "flags": [],
+            "flagged": False, "receipt": receipts.new_receipt()}
+
+
+# --- files for the employer ------------------------------------------------------------------------
+
+def error_csv(pv: Preview, *, locale_headers: bool = True) -> bytes:
+    """The rows with errors, their cells as uploaded, and an error column: fix them and upload again.
+
+    UTF-8 with BOM; every cell that a spreadsheet could run as a formula is neutralised. With
+    ``locale_headers`` the known columns are named in the current language (the importer recognises
+    both), otherwise as in the uploaded file.
+    """
+    labels = {i: c for c, i in pv.columns.items()}
+    header = list(pv.header)
+    width = max([len(header), *(len(c) for c in pv.error_cells.values())], default=len(header))
+    names = []
+    for index in range(width):
+        original = header[index] if index < len(header) else ""
+        names.append(str(COLUMN_LABELS[labels[index]]) if locale_headers and index in labels else original)
+    out = [[str(_ROW_LABEL) if locale_headers else "row", *names,
+            str(_ERRORS_LABEL) if locale_headers else "errors"]]
+    for number, row_errors in sorted(pv.errors_by_row().items()):
+        cells = list(pv.error_cells.get(number, []))
+        cells += [None] * (width - len(cells))
+        text = "; ".join(_error_text(e) for e in row_errors)
+        out.append([number, *cells, text])
+    return spreadsheets.write_csv(out)
+
+
+def _error_text(e: RowError) -> str:
+    if e.column in COLUMN_LABELS:
+        return f"{COLUMN_LABELS[e.column]}: {e.message}"
+    if e.header:
+        return f"{e.header}: {e.message}"
+    return str(e.message)
+
+
+def template_headers() -> list[str]:
+    return [str(COLUMN_LABELS[c]) for c in COLUMNS]
+
+
+def template_csv() -> bytes:
+    return spreadsheets.write_csv([template_headers()])
+
+
+def template_xlsx() -> bytes:
+    """The header row in the current language; ID number and phone columns formatted as Text ('@') so
+    Excel keeps all 18 digits; the hire date column formatted as a date."""
+    id_col, phone_col, date_col = (COLUMNS.index(c) for c in ("id_number", "phone", "hire_date"))
+    return spreadsheets.write_xlsx([template_headers()], text_columns=(id_col, phone_col), date_columns=(date_col,),
+                                   widths={0: 14, 1: 8, id_col: 22, phone_col: 16, 4: 16, date_col: 14})

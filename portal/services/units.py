@@ -1,0 +1,504 @@
+"""What employers declare: their units, single hires and departures, and uploaded staff lists in waiting."""
+from __future__ import annotations
+
+import os
+import secrets
+import unicodedata
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from portal.models import (
+    Address,
+    Draft,
+    Employment,
+    IdType,
+    Person,
+    RecordStatus,
+    StaffImport,
+    Submission,
+    SubmissionKind,
+    Unit,
+    UnitType,
+    User,
+)
+from portal.models import SpecialTrade as Trade
+from portal.models.base import utcnow
+from portal.services import addresses, audit, drafts, identity, review, staff_import
+from portal.services.errors import FieldError, NotFound, ValidationFailed
+from portal.services.occupants import Occupant, check_event_date
+from portal.services.reporting import Filed, _file, _guard_form_key, _person_for, local_today
+
+ACTIVE = (RecordStatus.pending, RecordStatus.verified)
+GONE = (RecordStatus.withdrawn, RecordStatus.superseded)
+UPLOAD_DRAFT = "staff_upload"
+
+UNIT_TYPE_NAMES = {
+    "enterprise": _l("Enterprise"),
+    "individual_business": _l("Individual business"),
+    "public_institution": _l("Public institution"),
+    "social_organisation": _l("Social organisation"),
+}
+SPECIAL_TRADE_NAMES = {
+    "hotel": _l("Hotel or lodging"),
+    "seal_engraving": _l("Seal engraving"),
+    "locksmith": _l("Lock-smithing"),
+    "scrap_metal": _l("Scrap-metal purchase"),
+    "pawn": _l("Pawn shop"),
+    "used_vehicles": _l("Second-hand vehicles"),
+    "entertainment": _l("Entertainment venue"),
+}
+UNIT_STATUS_NAMES = {
+    "pending": _l("Waiting for the police"),
+    "verified": _l("Verified by the police"),
+    "rejected": _l("Rejected"),
+    "superseded": _l("Replaced by a correction"),
+    "withdrawn": _l("Withdrawn"),
+    "ended": _l("Left"),
+}
+
+
+# --- scoping: an employer reaches only their own units; anything else does not exist ---------------
+
+def units_of(session: Session, owner: User) -> list[Unit]:
+    return list(session.scalars(select(Unit).where(Unit.owner_id == owner.id, Unit.status.not_in(GONE))
+                                .order_by(Unit.id)))
+
+
+def unit_of(session: Session, owner: User, unit_id: int) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.id == unit_id, Unit.owner_id == owner.id))
+    if unit is None:
+        raise NotFound()
+    return unit
+
+
+def employment_of(session: Session, owner: User, employment_id: int) -> Employment:
+    found = session.scalar(select(Employment).join(Unit).where(Employment.id == employment_id,
+                                                               Unit.owner_id == owner.id))
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def import_of(session: Session, owner: User, import_id: int) -> StaffImport:
+    found = session.scalar(select(StaffImport).join(Unit).where(StaffImport.id == import_id,
+                                                                Unit.owner_id == owner.id))
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def pending_departures(session: Session, unit: Unit) -> dict[int, Submission]:
+    """Open departure reports of this unit, by the employment they end."""
+    subs = session.scalars(select(Submission).where(Submission.unit_id == unit.id,
+                                                    Submission.kind == SubmissionKind.departure,
+                                                    Submission.is_open.is_(True)))
+    return {s.employment_id: s for s in subs}
+
+
+def imports_of(session: Session, unit: Unit, limit: int = 50) -> list[StaffImport]:
+    return list(session.scalars(select(StaffImport).where(StaffImport.unit_id == unit.id)
+                                .order_by(StaffImport.created_at.desc(), StaffImport.id.desc()).limit(limit)))
+
+
+def submissions_of_unit(session: Session, unit: Unit, *, staff_import_id: int | None = None,
+                        limit: int = 100) -> list[Submission]:
+    query = select(Submission).where(Submission.unit_id == unit.id)
+    if staff_import_id is not None:
+        query = query.where(Submission.staff_import_id == staff_import_id)
+    return list(session.scalars(query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)))
+
+
+@dataclass
+class UnitSummary:
+    unit: Unit
+    staff: int
+    open_items: int
+
+
+def summaries(session: Session, owner: User) -> list[UnitSummary]:
+    """The employer's home page: each unit with its head count and what still waits for the police."""
+    units = units_of(session, owner)
+    ids = [u.id for u in units]
+    if not ids:
+        return []
+    staff = dict(session.execute(
+        select(Employment.unit_id, func.count()).where(Employment.unit_id.in_(ids), Employment.departure_date.is_(None),
+                                                       Employment.status.in_(ACTIVE))
+        .group_by(Employment.unit_id)).all())
+    waiting = dict(session.execute(
+        select(Submission.unit_id, func.count()).where(Submission.unit_id.in_(ids), Submission.is_open.is_(True))
+        .group_by(Submission.unit_id)).all())
+    return [UnitSummary(u, staff.get(u.id, 0), waiting.get(u.id, 0)) for u in units]
+
+
+# --- registering a unit --------------------------------------------------------------------------
+
+def _text(raw: str | None, limit: int, field: str, required) -> str | None:
+    """Free text (unit name, industry, position): NFKC, trimmed, no control or invisible characters."""
+    value = unicodedata.normalize("NFKC", raw or "").strip()
+    if not value:
+        if required:
+            raise FieldError("required", required, field)
+        return None
+    if len(value) > limit:
+        raise FieldError("too_long", _l("Use at most %(n)d characters.", n=limit), field)
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise FieldError("invalid_chars", _l("Remove the invisible or control characters."), field)
+    return value
+
+
+def _named(check: Callable[[str | None], object], raw: str | None, missing) -> Callable[[], object]:
+    """identity's checks say 'Enter the name.'; a form that asks for several names says which one."""
+    def run():
+        if not unicodedata.normalize("NFKC", raw or "").strip():
+            raise FieldError("required", missing)
+        return check(raw)
+    return run
+
+
+@dataclass
+class UnitDetails:
+    uscc: str
+    name: str
+    unit_type: UnitType
+    industry: str
+    special_trade: Trade | None
+    address: Address
+    legal_rep_name: str
+    legal_rep_id_number: str
+    legal_rep_region_known: bool
+    contact_name: str
+    contact_phone: str
+
+    def as_payload(self) -> dict:
+        return {"uscc": self.uscc, "name": self.name, "unit_type": str(self.unit_type), "industry": self.industry,
+                "special_trade": str(self.special_trade) if self.special_trade else None,
+                "address_code": self.address.code, "address": self.address.text,
+                "legal_rep_name": self.legal_rep_name, "legal_rep_id_number": self.legal_rep_id_number,
+                "contact_name": self.contact_name, "contact_phone": self.contact_phone}
+
+
+def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | None, unit_type: str | None,
+               industry: str | None, special_trade: str | None, address_code: str | None,
+               legal_rep_name: str | None, legal_rep_id_number: str | None, contact_name: str | None,
+               contact_phone: str | None, today: date | None = None) -> UnitDetails:
+    """Validate a whole unit registration; every bad field is reported at once, each at its field."""
+    errors: list[FieldError] = []
+    values: dict = {}
+
+    def attempt(field: str, check: Callable[[], object]) -> None:
+        try:
+            values[field] = check()
+        except FieldError as err:
+            errors.append(err.at(field))
+
+    attempt("uscc", lambda: identity.check_uscc(uscc))
+    attempt("name", lambda: _text(name, 100, "name", _l("Enter the name of the unit.")))
+    attempt("unit_type", lambda: _choice(UnitType, unit_type, _l("Choose the type of unit.")))
+    attempt("industry", lambda: _text(industry, 60, "industry", _l("Enter the industry.")))
+    attempt("special_trade", lambda: _choice(Trade, special_trade, _l("Choose a special trade from the list."))
+            if special_trade else None)
+    attempt("address_code", lambda: _address(session, address_code))
+    attempt("legal_rep_name", _named(identity.check_name, legal_rep_name,
+                                     _l("Enter the name of the legal representative.")))
+    attempt("legal_rep_id_number", _named(lambda raw: identity.check_resident_id(raw, today=today),
+                                          legal_rep_id_number, _l("Enter the ID number of the legal representative.")))
+    attempt("contact_name", _named(identity.check_name, contact_name, _l("Enter the name of the security contact.")))
+    attempt("contact_phone", lambda: identity.check_mobile(contact_phone))
+    if "uscc" in values:
+        taken = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == values["uscc"],
+                                                  Unit.status.not_in((RecordStatus.withdrawn, RecordStatus.rejected))))
+        if taken is not None:
+            errors.append(FieldError("unit_exists", _l("You have registered a unit with this code already: %(name)s.",
+                                                       name=taken.name), "uscc"))
+    if errors:
+        raise ValidationFailed(errors)
+    rid = values["legal_rep_id_number"]
+    return UnitDetails(uscc=values["uscc"], name=values["name"], unit_type=values["unit_type"],
+                       industry=values["industry"], special_trade=values["special_trade"],
+                       address=values["address_code"], legal_rep_name=values["legal_rep_name"],
+                       legal_rep_id_number=rid.number, legal_rep_region_known=rid.region_known,
+                       contact_name=values["contact_name"], contact_phone=values["contact_phone"])
+
+
+def _choice(enum_cls, raw: str | None, message):
+    try:
+        return enum_cls(raw)
+    except ValueError:
+        raise FieldError("invalid_choice", message) from None
+
+
+def _address(session: Session, code: str | None) -> Address:
+    address = addresses.by_code(session, code or "")
+    if address is None:
+        raise FieldError("unknown_address", _l("There is no standard address with this code."))
+    return address
+
+
+def register_unit(session: Session, owner: User, *, uscc: str | None, name: str | None, unit_type: str | None,
+                  industry: str | None, special_trade: str | None, address_code: str | None,
+                  legal_rep_name: str | None, legal_rep_id_number: str | None, contact_name: str | None,
+                  contact_phone: str | None, actor: audit.Actor, form_key: str | None = None,
+                  today: date | None = None) -> Filed:
+    """A new unit, pending until an officer verifies its registration submission."""
+    again = _guard_form_key(session, owner, form_key)
+    if again:
+        return again
+    details = check_unit(session, owner, uscc=uscc, name=name, unit_type=unit_type, industry=industry,
+                         special_trade=special_trade, address_code=address_code, legal_rep_name=legal_rep_name,
+                         legal_rep_id_number=legal_rep_id_number, contact_name=contact_name,
+                         contact_phone=contact_phone, today=today)
+    # A rejected or withdrawn registration of the same code is registered again on the same row.
+    unit = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == details.uscc)) or \
+        Unit(owner_id=owner.id, uscc=details.uscc)
+    unit.name, unit.unit_type, unit.industry = details.name, details.unit_type, details.industry
+    unit.special_trade, unit.address_id, unit.beat_id = details.special_trade, details.address.id, \
+        details.address.beat_id
+    unit.legal_rep_name, unit.legal_rep_id_number = details.legal_rep_name, details.legal_rep_id_number
+    unit.contact_name, unit.contact_phone = details.contact_name, details.contact_phone
+    unit.status = RecordStatus.pending
+    session.add(unit)
+    session.flush()
+    found = [] if details.legal_rep_region_known else [{"code": "unknown_region", "field": "legal_rep_id_number"}]
+    sub = Submission(kind=SubmissionKind.unit_registration, beat_id=unit.beat_id, unit_id=unit.id,
+                     payload=details.as_payload(), flags=found, flagged=bool(found), submitted_at=utcnow())
+    return _file(session, owner, sub, actor, form_key)
+
+
+# --- staff: single hires and departures, with the rules the staff-list import uses -----------------
+
+roster = staff_import.roster  # who works there now: employments pending or verified, not ended
+
+
+def check_staff_member(raw: dict, *, today: date) -> staff_import.StaffRow:
+    """One worker from the single hire form, checked by the very code that checks an uploaded row."""
+    columns = {c: i for i, c in enumerate(staff_import.COLUMNS)}
+    cells = ["" if raw.get(c) is None else str(raw.get(c)) for c in staff_import.COLUMNS]
+    checked = staff_import.check_row(0, cells, columns, list(staff_import.COLUMNS), today=today)
+    errors = [FieldError(e.code, e.message, e.column) for e in checked.errors]
+    if not (raw.get("hire_date") or "").strip():  # optional in a list, but a single hire says when
+        errors.append(FieldError("required", _l("Enter the date they started."), "hire_date"))
+    if errors:
+        raise ValidationFailed(errors)
+    return checked.row
+
+
+def current_employment(session: Session, unit: Unit, *, employment_id: int | None = None,
+                       id_number: str | None = None) -> Employment | None:
+    """One person on the roster (see `roster`), by employment or by resident ID number."""
+    query = select(Employment).where(Employment.unit_id == unit.id, Employment.departure_date.is_(None),
+                                     Employment.status.in_(ACTIVE))
+    if employment_id is not None:
+        query = query.where(Employment.id == employment_id)
+    if id_number is not None:
+        query = query.join(Employment.person).where(Person.id_type == IdType.resident_id,
+                                                    Person.id_number == id_number)
+    return session.scalars(query.limit(1)).first()
+
+
+@contextmanager
+def _just_before_commit(session: Session, add: Callable[[Session], None]):
+    """Let `add` write rows that need the new submission's id in the transaction that files it.
+
+    reporting._file flushes the submission and then commits; Employment has no relationship to its
+    submission that would let one flush order the two rows, so the employment is added as that commit
+    begins (SQLAlchemy flushes what before_commit adds). `session` is the real Session, not the proxy.
+    """
+    event.listen(session, "before_commit", add)
+    try:
+        yield
+    finally:
+        if event.contains(session, "before_commit", add):
+            event.remove(session, "before_commit", add)
+
+
+def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None, id_number: str | None,
+                phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
+                form_key: str | None = None, today: date | None = None) -> Filed:
+    """One new worker: a hire submission and a pending employment, flagged as an imported hire is."""
+    again = _guard_form_key(session, owner, form_key)
+    if again:
+        return again
+    unit = unit_of(session, owner, unit_id)
+    if unit.status not in ACTIVE:
+        raise ValidationFailed([FieldError("unit_not_active", _l("This unit's registration was rejected or "
+                                                                 "withdrawn: register it again first."))])
+    today = today or local_today()
+    row = check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
+                              "hire_date": hire_date}, today=today)
+    if current_employment(session, unit, id_number=row.id_number) is not None:
+        raise ValidationFailed([FieldError("already_employed", _l("This person is already on the staff list "
+                                                                  "of this unit."), "id_number")])
+    person = _person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number, name=row.name,
+                                           sex=row.sex, birth_date=row.birth_date, phone=row.phone))
+    session.flush()
+    elsewhere = staff_import._employed_elsewhere(session, unit, [person.id])
+    values = staff_import._hire_submission(row, person.id, elsewhere, unit, unit.address.text,
+                                           {"unit_id": unit.id, "beat_id": unit.beat_id, "submitted_at": utcnow()})
+    values.pop("receipt")  # _file gives it one
+    values["payload"].pop("row")  # no spreadsheet row behind a single hire
+    sub = Submission(**values)
+
+    def add_employment(real: Session) -> None:
+        if sub.id is None or sub not in real:
+            return
+        employment = Employment(unit_id=unit.id, person_id=person.id, submission_id=sub.id, position=row.position,
+                                hire_date=row.hire_date, status=RecordStatus.pending)
+        real.add(employment)
+        real.flush()
+        # Link it from the submission too, as an import does; a Core UPDATE leaves the version alone.
+        table = Submission.__table__
+        real.execute(update(table).where(table.c.id == sub.id).values(employment_id=employment.id))
+        set_committed_value(sub, "employment_id", employment.id)
+
+    with _just_before_commit(object_session(unit), add_employment):
+        return _file(session, owner, sub, actor, form_key)
+
+
+def employment_of_submission(session: Session, sub: Submission) -> Employment | None:
+    """The employment a hire declared, or a departure ends."""
+    if sub.employment_id:
+        return session.get(Employment, sub.employment_id)
+    return session.scalar(select(Employment).where(Employment.submission_id == sub.id))
+
+
+def pending_departure(session: Session, employment: Employment) -> Submission | None:
+    return session.scalar(select(Submission).where(
+        Submission.kind == SubmissionKind.departure, Submission.status.in_(review.OPEN),
+        Submission.employment_id == employment.id))
+
+
+def report_departure(session: Session, owner: User, unit_id: int, *, employment_id: object,
+                     departure_date: object, actor: audit.Actor, form_key: str | None = None,
+                     today: date | None = None) -> Filed:
+    """One worker who left: chosen from the current roster, on or after their hire date."""
+    again = _guard_form_key(session, owner, form_key)
+    if again:
+        return again
+    unit = unit_of(session, owner, unit_id)
+    today = today or local_today()
+    errors: list[FieldError] = []
+    chosen = str(employment_id or "").strip()
+    employment = current_employment(session, unit, employment_id=int(chosen)) if chosen.isdigit() else None
+    if employment is None:
+        errors.append(FieldError("required", _l("Choose who left."), "employment"))
+    elif pending_departure(session, employment) is not None:
+        errors.append(FieldError("already_reported", _l("You have already reported that this person left."),
+                                 "employment"))
+    day = None
+    try:
+        day = check_event_date(departure_date, "departure_date", today=today)
+        if day > today:
+            raise FieldError("future_date", _l("The departure date cannot be in the future."))
+        if employment is not None and employment.hire_date and day < employment.hire_date:
+            raise FieldError("before_hire", _l("The departure date cannot be before the hire date (%(date)s).",
+                                               date=employment.hire_date.isoformat()))
+    except FieldError as err:
+        errors.append(err.at("departure_date"))
+    if errors:
+        raise ValidationFailed(errors)
+    person = employment.person
+    sub = Submission(kind=SubmissionKind.departure, beat_id=unit.beat_id, unit_id=unit.id,
+                     employment_id=employment.id, flags=[], flagged=False, submitted_at=utcnow(),
+                     payload={"name": person.name, "id_type": str(person.id_type), "id_number": person.id_number,
+                              "employment_id": employment.id, "position": employment.position,
+                              "hire_date": employment.hire_date.isoformat() if employment.hire_date else None,
+                              "departure_date": day.isoformat(), "reason": "reported",
+                              "unit_name": unit.name, "address": unit.address.text})
+    return _file(session, owner, sub, actor, form_key)
+
+
+# --- staff-list uploads between preview and commit ------------------------------------------------
+#
+# The uploaded bytes wait in a file named after the upload's draft key, never in the cookie; the draft
+# (owner-scoped) is the only way to reach the file, and both go when the list is committed or discarded.
+
+@dataclass
+class Upload:
+    draft_key: str
+    unit: Unit
+    filename: str
+    full_list: bool
+    data: bytes
+
+
+def _path(directory: Path, key: str) -> Path:
+    if not key or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in key):
+        raise NotFound()
+    return Path(directory) / key
+
+
+def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filename: str, *, full_list: bool,
+                directory: Path) -> Upload:
+    """Keep an upload that previewed without being refused, for the preview page and the commit."""
+    unit = unit_of(session, owner, unit_id)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = _safe_filename(filename)
+    draft = drafts.start(session, owner, UPLOAD_DRAFT, {"unit_id": unit.id, "filename": name,
+                                                        "full_list": bool(full_list)})
+    target = _path(directory, draft.key)
+    partial = target.with_name(f".{draft.key}.{secrets.token_hex(4)}.part")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        drafts.discard(session, draft)
+        raise
+    return Upload(draft.key, unit, name, bool(full_list), data)
+
+
+def kept_upload(session: Session, owner: User, key: str, directory: Path) -> Upload:
+    """The owner's upload waiting under this key; gone, expired or someone else's is NotFound."""
+    draft = drafts.get(session, owner, key, UPLOAD_DRAFT)
+    unit = unit_of(session, owner, draft.data["unit_id"])
+    try:
+        data = _path(directory, key).read_bytes()
+    except OSError:
+        drafts.discard(session, draft)
+        raise NotFound() from None
+    return Upload(key, unit, draft.data.get("filename") or "", bool(draft.data.get("full_list", True)), data)
+
+
+def drop_upload(session: Session, owner: User, key: str, directory: Path) -> None:
+    """Forget a kept upload: its file and its draft. Harmless when they are gone already."""
+    try:
+        draft = drafts.get(session, owner, key, UPLOAD_DRAFT)
+    except NotFound:
+        return
+    try:
+        _path(directory, key).unlink(missing_ok=True)
+    finally:
+        drafts.discard(session, draft)
+
+
+def purge_uploads(session: Session, directory: Path) -> int:
+    """Delete kept files whose draft no longer exists (expired drafts are purged by drafts.purge_old)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0
+    keys = set(session.scalars(select(Draft.key).where(Draft.kind == UPLOAD_DRAFT)))
+    removed = 0
+    for path in directory.iterdir():
+        if path.is_file() and path.name not in keys:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _safe_filename(filename: str | None) -> str:
+    """Only for display and the import record: the base name, printable, at most 200 characters."""
+    base = unicodedata.normalize("NFKC", filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if unicodedata.category(c)[0] not in ("C",)).strip()
+    return base[-200:] or "staff"

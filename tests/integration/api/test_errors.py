@@ -1,0 +1,172 @@
+"""Every error under /api/ is application/problem+json with the status that means it; the HTML error pages
+elsewhere stay as they are; messages follow Accept-Language (Chinese by default)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from portal.models import IdempotencyRecord
+from portal.services import idempotency, reporting
+from tests.browser import parse
+from tests.integration.api.conftest import codes, occupant, problem
+
+
+def test_400_malformed_json(api, house):
+    for raw in (b"{", b"{'a': 1}", b"\xff\xfe", b"", b"[1,]"):
+        body = problem(api.post("/api/v1/houses", data=raw, content_type="application/json"), 400)
+        assert body["type"] == "urn:portal:problem:malformed_json"
+
+
+def test_400_malformed_idempotency_key(api, house):
+    body = problem(api.post("/api/v1/houses", json={}, key="x" * 201), 400)
+    assert codes(body) == {("Idempotency-Key", "invalid_idempotency_key")}
+    problem(api.post("/api/v1/houses", json={}, headers={"Idempotency-Key": ""}), 400)
+
+
+def test_401(anonymous):
+    body = problem(anonymous.post("/api/v1/houses", json={}), 401)
+    assert body["type"] == "urn:portal:problem:unauthorized"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v1/houses/abc/move-ins", "/api/v2/houses", "/api",
+                                  "/api/", "/api/v1/submissions/0"])
+def test_404_for_unknown_api_paths(api, path):
+    problem(api.get(path), 404)
+
+
+def test_405_lists_the_allowed_methods(api):
+    response = api.open("/api/v1/houses", method="DELETE")
+    problem(response, 405)
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    problem(api.get("/api/v1/tenancies/1/move-out"), 405)
+
+
+def test_409_while_the_first_request_with_a_key_runs(api, db_session, landlord, house):
+    """A record without a response is a request still running: its duplicate must not run too."""
+    from portal.services import tokens
+
+    token = tokens.tokens_of(db_session, landlord)[0]
+    payload = {"move_out_date": reporting.local_today().isoformat()}
+    url = "/api/v1/tenancies/1/move-out"
+    # The fingerprint of exactly the request below, stored as the views compute it.
+    fingerprint = idempotency.fingerprint("POST", url, b"", "application/json",
+                                          json.dumps(payload, sort_keys=True, separators=(",", ":")).encode())
+    db_session.add(IdempotencyRecord(token_id=token.id, key="running", request_hash=fingerprint))
+    db_session.commit()
+    response = api.post(url, json=payload, key="running")
+    body = problem(response, 409)
+    assert body["type"] == "urn:portal:problem:in_progress" and response.headers["Retry-After"]
+
+
+def test_413_too_large(app, api, house):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = api.post("/api/v1/houses", data=b" " * (limit + 1), content_type="application/json")
+    problem(response, 413)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                                          "application/xml", None])
+def test_415_wrong_content_type(api, house, content_type):
+    kwargs = {"data": b'{"move_out_date": "2026-01-01"}'}
+    if content_type:
+        kwargs["content_type"] = content_type
+    problem(api.post("/api/v1/houses", **kwargs), 415)
+
+
+def test_json_with_a_charset_or_a_json_suffix_is_accepted(api, district):
+    data = json.dumps({"address_code": district.addresses[0].code, "use": "vacant", "max_occupants": 0})
+    response = api.post("/api/v1/houses", data=data, content_type="application/json; charset=utf-8")
+    assert response.status_code == 201
+
+
+def test_422_lists_every_error(api, house):
+    body = problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json={
+        "move_in_date": "soon", "occupants": [{"id_type": "resident_id", "id_number": "1", "name": "x1"}]}), 422)
+    assert body["type"] == "urn:portal:problem:validation_failed"
+    assert {e["field"] for e in body["errors"]} == {"move_in_date", "occupants.0.id_number", "occupants.0.name"}
+    assert all(set(e) == {"field", "code", "message"} for e in body["errors"])
+
+
+def test_500_is_a_problem_and_tells_nothing(api, house, monkeypatch):
+    def boom(*_a, **_k):
+        raise RuntimeError("secret detail 430302199001011238")
+
+    monkeypatch.setattr(reporting, "houses_of", boom)
+    response = api.get("/api/v1/houses")
+    problem(response, 500)
+    assert "secret" not in response.get_data(as_text=True)
+
+
+def test_503_when_the_database_is_locked(api, house, monkeypatch):
+    def locked(*_a, **_k):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(reporting, "report_move_in", locked)
+    response = api.post(f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": "2026-01-01",
+                                                                      "occupants": [occupant()]})
+    problem(response, 503)
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_html_error_pages_elsewhere_are_unchanged(client, landlord_client):
+    for response in (client.get("/no-such-page"), landlord_client.open("/landlord/", method="DELETE"),
+                     client.get("/apiary")):
+        assert response.mimetype == "text/html"
+        assert parse(response).h1 is not None
+
+
+def test_messages_follow_accept_language(api, house):
+    def first_message(lang):
+        headers = {"Accept-Language": lang} if lang else {}
+        r = api.post(f"/api/v1/houses/{house.id}/move-ins", headers=headers,
+                     json={"move_in_date": "2026-02-30", "occupants": [occupant()]})
+        return problem(r, 422), r.headers["Content-Language"]
+
+    en, en_lang = first_message("en-GB,en;q=0.9")
+    zh, zh_lang = first_message(None)
+    assert en["errors"][0]["message"] == "Enter a real date, like 2026-03-05." and en_lang == "en"
+    assert zh_lang == "zh-Hans-CN" and zh["errors"][0]["message"] != en["errors"][0]["message"]
+    assert zh["errors"][0]["code"] == en["errors"][0]["code"] == "invalid_date"
+
+
+RATE_LIMITED_APP = textwrap.dedent("""
+    import json, sys
+    from portal import create_app, migrate
+    from portal.extensions import db
+    from portal.services import audit, tokens
+    app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "rate-limit-test", "RATELIMIT_ENABLED": True,
+                      "API_RATE_LIMIT": "3 per minute"})
+    migrate.upgrade(db.engine)
+    from tests import factories
+    with app.app_context():
+        a = factories.make_user(db.session, role="landlord")
+        b = factories.make_user(db.session, role="landlord")
+        secrets = [tokens.create(db.session, u, "t", audit.SYSTEM).secret for u in (a, b)]
+    c = app.test_client()
+    out = []
+    for secret in [secrets[0]] * 4 + [secrets[1]]:
+        r = c.get("/api/v1/houses", headers={"Authorization": "Bearer " + secret})
+        out.append([r.status_code, r.mimetype, r.headers.get("Retry-After"), r.get_json(force=True)])
+    print(json.dumps(out))
+""")
+
+
+def test_429_per_token(tmp_path):
+    """Rate limits are per token: the fourth request of one token in a minute is refused, another token's is
+    not. Its own process, because the test app runs with rate limits off."""
+    from portal import ROOT
+
+    db_url = f"sqlite:///{tmp_path / 'rate.sqlite3'}"
+    result = subprocess.run([sys.executable, "-c", RATE_LIMITED_APP, db_url], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [o[0] for o in out] == [200, 200, 200, 429, 200]
+    status, mimetype, retry_after, body = out[3]
+    assert mimetype == "application/problem+json" and int(retry_after) > 0
+    assert body["type"] == "urn:portal:problem:too_many_requests" and body["status"] == 429
