@@ -3,6 +3,7 @@
 Benchmark data only: the password and TOTP keys below are published on purpose and must never exist in a
 real database.
 """
+
 from __future__ import annotations
 
 import base64
@@ -14,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"  # git-ignored
 
-PASSWORD = "bench-password-2026-not-for-production"
+PASSWORD = "bench-password-2026-not-for-production"  # noqa: S105 (published on purpose)
 STATION_OFFICER_PHONE = "13910000001"  # the station officer of the busiest station
 BEAT_OFFICER_PHONE = "13920000001"  # the beat officer of the busiest beat of that station
 

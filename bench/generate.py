@@ -34,7 +34,7 @@ import bench_common  # noqa: E402
 
 bench_common.fix_sys_path()
 
-from sqlalchemy import create_engine, inspect, text  # noqa: E402
+from sqlalchemy import create_engine, func, inspect, select, text  # noqa: E402
 from stdnum.cn import ric  # noqa: E402
 from stdnum.iso7064 import mod_37_36  # noqa: E402
 
@@ -50,22 +50,24 @@ DEADLINE_DAYS = 3  # REPORT_DEADLINE_DAYS default
 
 # --- names and places ----------------------------------------------------------------------------
 
-SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
-GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强志明永红海燕小红玉兰春梅文军"
-         "晓东晓明俊杰子轩浩然梓涵欣怡雨涵一诺思远佳怡宇航泽宇博文婷婷丹丹鹏飞国强红梅金凤凤英德华")
-FOREIGN_NAMES = ("JOHN SMITH", "MARIA GARCIA", "KIM MIN-JUN", "NGUYEN VAN AN", "TANAKA HIROSHI", "ANNA MÜLLER",
-                 "DAVID O'BRIEN", "PRIYA SHARMA")
-OCCUPATIONS = ("工人", "教师", "司机", "厨师", "护士", "销售", "快递员", "程序员", "个体经营", "学生", "退休", "服务员")
-WORKPLACES = ("湘潭钢铁集团", "湘潭大学", "雨湖区人民医院", "步步高超市", "顺丰速运湘潭分部", "吉利汽车湘潭基地",
-              "湘潭市第一中学", "万达广场", "中国移动湘潭分公司", "湖南科技大学")
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
+            "叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶"
+            "黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强志明永红海燕小红玉"
+         "兰春梅文军晓东晓明俊杰子轩浩然梓涵欣怡雨涵一诺思远佳怡宇航泽宇博文婷婷丹丹鹏飞国强红梅"
+         "金凤凤英德华")
+FOREIGN_NAMES = ("JOHN SMITH", "MARIA GARCIA", "KIM MIN-JUN", "NGUYEN VAN AN", "TANAKA HIROSHI",
+                 "ANNA MÜLLER", "DAVID O'BRIEN", "PRIYA SHARMA")
+OCCUPATIONS = "工人 教师 司机 厨师 护士 销售 快递员 程序员 个体经营 学生 退休 服务员".split()
+WORKPLACES = ("湘潭钢铁集团 湘潭大学 雨湖区人民医院 步步高超市 顺丰速运湘潭分部 吉利汽车湘潭基地 "
+              "湘潭市第一中学 万达广场 中国移动湘潭分公司 湖南科技大学").split()
 RELATIONS = ("spouse", "child", "parent", "relative", "roommate", "other")
-ROADS = ("韶山中路", "韶山西路", "建设北路", "雨湖路", "人民路", "解放北路", "和平路", "车站路", "书院路", "白石路",
-         "宝塔路", "平政路", "羊牯塘路", "桃园路", "福星路", "芙蓉路", "大埠桥路", "滴水埠路", "楠竹山路", "鹤岭路")
-COMMUNITY_HEAD = ("银海", "金域", "碧桂", "湘江", "龙湾", "紫荆", "翠竹", "锦绣", "华府", "阳光", "盘龙", "枫林", "丽景",
-                  "东方", "天易", "福星", "恒大", "万科", "保利", "中建")
-COMMUNITY_TAIL = ("花园", "小区", "新村", "名苑", "公寓", "家园", "豪庭", "雅居")
-STATIONS = ("云塘", "雨湖路", "城正街", "广场", "窑湾", "先锋", "昭潭", "楠竹山", "长城", "姜畲", "鹤岭", "护潭")
+ROADS = ("韶山中路 韶山西路 建设北路 雨湖路 人民路 解放北路 和平路 车站路 书院路 白石路 宝塔路 平政路 "
+         "羊牯塘路 桃园路 福星路 芙蓉路 大埠桥路 滴水埠路 楠竹山路 鹤岭路").split()
+COMMUNITY_HEAD = ("银海 金域 碧桂 湘江 龙湾 紫荆 翠竹 锦绣 华府 阳光 盘龙 枫林 丽景 东方 天易 福星 恒大 "
+                  "万科 保利 中建").split()
+COMMUNITY_TAIL = "花园 小区 新村 名苑 公寓 家园 豪庭 雅居".split()
+STATIONS = "云塘 雨湖路 城正街 广场 窑湾 先锋 昭潭 楠竹山 长城 姜畲 鹤岭 护潭".split()
 # Division codes of Hunan that stdnum knows (checked at start-up): where the people's IDs were issued.
 REGIONS = ("430302", "430304", "430321", "430381", "430382", "430102", "430103", "430104", "430105", "430111",
            "430202", "430203", "430204", "430211", "430402", "430405", "430406", "430407", "430408", "430421",
@@ -167,9 +169,10 @@ class City:
     def accounts(self) -> None:
         """Landlords first (ids 1..L), then one officer per station and one per beat."""
         a, rng = self.a, self.rng
-        users = self.table("user_account", "id role phone name id_number password_hash must_change_password "
-                                           "active station_id beat_id totp_secret totp_confirmed failed_logins "
-                                           "session_version created_at")
+        users = self.table("user_account",
+                           "id role phone name id_number password_hash must_change_password active "
+                           "station_id beat_id totp_secret totp_confirmed failed_logins session_version "
+                           "created_at")
         seen: set[str] = set()
         for i in range(1, a.landlords + 1):
             number, _sex, _birth = self.random_ric(seen, adult=True)
@@ -186,24 +189,26 @@ class City:
         ranked = sorted(self.station_officer, key=lambda s: (-open_by_station[s], s))
         for rank, s in enumerate(ranked, start=1):
             phone = f"1391000{rank:04d}"
-            users.rows.append((self.station_officer[s], "officer", phone, f"{self.township[s][:-2]}所民警{rank}", None,
-                               self.password_hash, False, True, s, None, bench_common.totp_secret(phone), True, 0,
-                               1, self.ago(400, 2000)))
+            users.rows.append((self.station_officer[s], "officer", phone, f"派出所民警{rank}", None,
+                               self.password_hash, False, True, s, None, bench_common.totp_secret(phone),
+                               True, 0, 1, self.ago(400, 2000)))
         top_station = ranked[0]
-        beats = sorted(self.beat_officer, key=lambda b: (self.station_of_beat[b] != top_station, -open_by_beat[b], b))
+        beats = sorted(self.beat_officer,
+                       key=lambda b: (self.station_of_beat[b] != top_station, -open_by_beat[b], b))
         for rank, b in enumerate(beats, start=1):
             phone = f"1392000{rank:04d}"
-            users.rows.append((self.beat_officer[b], "officer", phone, f"社区民警{rank}", None, self.password_hash,
-                               False, True, self.station_of_beat[b], b, bench_common.totp_secret(phone), True, 0, 1,
-                               self.ago(400, 2000)))
+            users.rows.append((self.beat_officer[b], "officer", phone, f"社区民警{rank}", None,
+                               self.password_hash, False, True, self.station_of_beat[b], b,
+                               bench_common.totp_secret(phone), True, 0, 1, self.ago(400, 2000)))
         self.top_station, self.top_beat = top_station, beats[0]
 
     # -- addresses and houses --
 
     def places(self) -> None:
         a, rng = self.a, self.rng
-        addr = self.table("address", "id code division_code division_name township road door_no community building "
-                                     "unit room level beat_id door_key building_key unit_key room_key search_text")
+        addr = self.table("address",
+                          "id code division_code division_name township road door_no community building unit "
+                          "room level beat_id door_key building_key unit_key room_key search_text")
         houses = self.table("house", "id address_id owner_id beat_id use max_occupants certificate_no status "
                                      "created_at")
         per_beat = Counter(rng.choices(self.beat_ids, weights=self.beat_weight, k=a.houses))
@@ -228,13 +233,15 @@ class City:
                     COMMUNITY_TAIL[(community_counter // len(COMMUNITY_HEAD)) % len(COMMUNITY_TAIL)]
                 n_buildings, n_units = rng.randint(8, 30), rng.randint(1, 4)
                 n_floors, n_rooms = rng.randint(6, 33), rng.randint(2, 4)
-                for bno, uno, floor, rno in itertools.product(range(1, n_buildings + 1), range(1, n_units + 1),
-                                                              range(1, n_floors + 1), range(1, n_rooms + 1)):
+                rooms = itertools.product(range(1, n_buildings + 1), range(1, n_units + 1),
+                                          range(1, n_floors + 1), range(1, n_rooms + 1))
+                for bno, uno, floor, rno in rooms:
                     if remaining == 0:
                         break
                     remaining -= 1
                     building, unit, room = f"{bno}栋", f"{uno}单元", f"{floor}{rno:02d}"
-                    code = addresses.make_code("430302", township, road, door_no, community, building, unit, room)
+                    code = addresses.make_code("430302", township, road, door_no, community, building, unit,
+                                               room)
                     if code in codes:  # 50-bit hash: practically never; skip the door rather than fail
                         remaining += 1
                         continue
@@ -242,12 +249,12 @@ class City:
                     d = addresses.fill_derived(SimpleNamespace(
                         division_name=division_name, township=township, road=road, door_no=door_no,
                         community=community, building=building, unit=unit, room=room))
-                    addr.rows.append((next_id, code, "430302", division_name, township, road, door_no, community,
-                                      building, unit, room, str(d.level), beat, d.door_key, d.building_key,
-                                      d.unit_key, d.room_key, d.search_text))
+                    addr.rows.append((next_id, code, "430302", division_name, township, road, door_no,
+                                      community, building, unit, room, str(d.level), beat, d.door_key,
+                                      d.building_key, d.unit_key, d.room_key, d.search_text))
                     # Address.text: the address in standard order, as the reporting service stores it.
-                    self.house_text.append(" ".join(p for p in (division_name, township, road + door_no, community,
-                                                                building, unit, room) if p))
+                    parts = (division_name, township, road + door_no, community, building, unit, room)
+                    self.house_text.append(" ".join(p for p in parts if p))
                     self.house_beat.append(beat)
                     self.house_code.append(code)
                     next_id += 1
@@ -366,7 +373,6 @@ class City:
         t_lease: list[date | None] = [None] * n
         t_out: list[date | None] = [None] * n
         subs: list[dict] = []
-        decided_reports_rejected = 0
 
         def occupant_payload(ti: int) -> dict:
             _h, p, relation, _r = self.ten[ti]
@@ -388,19 +394,20 @@ class City:
             else:
                 submitted = self.ago(700, 1090)
                 status = "confirmed"
-            moved_in = submitted.astimezone(LOCAL).date() - timedelta(days=rng.choice((0, 0, 1, 1, 2, 3, 5, 9)))
+            delay = rng.choice((0, 0, 1, 1, 2, 3, 5, 9))  # days from moving in to reporting it
+            moved_in = submitted.astimezone(LOCAL).date() - timedelta(days=delay)
             lease_end = moved_in + timedelta(days=rng.choice((180, 365, 730))) if rng.random() < 0.7 else None
             due = due_at(moved_in, DEADLINE_DAYS)
             for ti in idx:
                 t_in[ti], t_lease[ti] = moved_in, lease_end
                 if state == "ended":
                     t_status[ti] = "ended"
-                    t_out[ti] = min(moved_in + timedelta(days=rng.randint(60, 600)), self.today - timedelta(days=40))
+                    t_out[ti] = min(moved_in + timedelta(days=rng.randint(60, 600)),
+                                    self.today - timedelta(days=40))
                 elif status in ("pending", "site_visit"):
                     t_status[ti] = "pending"
                 elif status == "rejected":
                     t_status[ti] = "rejected"
-                    decided_reports_rejected += 1
             payload = {"address": self.house_text[h], "move_in_date": moved_in.isoformat(),
                        "lease_end_date": lease_end.isoformat() if lease_end else None,
                        "occupants": [occupant_payload(ti) for ti in idx]}
@@ -427,10 +434,12 @@ class City:
                         found.append({"code": "other_tenancy", "person": j, "house_id": other})
             staying = [ti for ti in active_by_house[h] if ti not in idx]
             if len(staying) + len(idx) > self.house_max[h]:
-                found.append({"code": "over_capacity", "count": len(staying) + len(idx), "max": self.house_max[h]})
+                found.append({"code": "over_capacity", "count": len(staying) + len(idx),
+                              "max": self.house_max[h]})
             moved_in = date.fromisoformat(s["payload"]["move_in_date"])
             births = [self.person_doc[self.ten[ti][1]][4] for ti in idx + staying]
-            ages = [None if b is None else moved_in.year - b.year - ((moved_in.month, moved_in.day) < (b.month, b.day))
+            ages = [None if b is None else
+                    moved_in.year - b.year - ((moved_in.month, moved_in.day) < (b.month, b.day))
                     for b in births]
             if not any(x is None or x >= 18 for x in ages):
                 found += [{"code": "minor_alone", "person": j} for j in range(len(idx)) if ages[j] < 16]
@@ -441,14 +450,16 @@ class City:
         for ti in rng.sample(verified, n_move_out):
             h, p = self.ten[ti][0], self.ten[ti][1]
             submitted = self.ago(0, 30)
-            day = max(submitted.astimezone(LOCAL).date() - timedelta(days=rng.choice((0, 1, 2, 4, 8))), t_in[ti])
+            delay = rng.choice((0, 1, 2, 4, 8))
+            day = max(submitted.astimezone(LOCAL).date() - timedelta(days=delay), t_in[ti])
             due = due_at(day, DEADLINE_DAYS)
             id_type, number, name, *_ = self.person_doc[p]
             late = submitted > due
             subs.append({"kind": "move_out", "status": "site_visit" if rng.random() < 0.01 else "pending",
                          "house": h, "tenancy": ti,
-                         "payload": {"address": self.house_text[h], "tenancy_id": None, "move_out_date": day.isoformat(),
-                                     "name": name, "id_type": id_type, "id_number": number},
+                         "payload": {"address": self.house_text[h], "tenancy_id": None,
+                                     "move_out_date": day.isoformat(), "name": name, "id_type": id_type,
+                                     "id_number": number},
                          "flags": [{"code": "late"}] if late else [], "late": late, "due_at": due,
                          "submitted_at": submitted, "report": None})
 
@@ -466,16 +477,17 @@ class City:
                 row[7] = "pending"
             payload = {"address_code": self.house_code[h], "address": self.house_text[h], "use": row[4],
                        "max_occupants": row[5], "certificate_no": row[6]}
-            subs.append({"kind": "house_registration",
-                         "status": ("site_visit" if rng.random() < 0.01 else "pending") if is_open else "confirmed",
-                         "house": h, "tenancy": None, "payload": payload, "flags": [], "late": False, "due_at": None,
+            status = ("site_visit" if rng.random() < 0.01 else "pending") if is_open else "confirmed"
+            subs.append({"kind": "house_registration", "status": status, "house": h, "tenancy": None,
+                         "payload": payload, "flags": [], "late": False, "due_at": None,
                          "submitted_at": row[8], "report": None})
 
         # Ids in order of filing, as a live system would have given them.
         subs.sort(key=lambda s: s["submitted_at"])
-        table = self.table("submission", "id kind status reporter_id beat_id station_id is_open house_id tenancy_id "
-                                         "payload flags flagged late due_at submitted_at receipt version decided_at "
-                                         "decided_by_id")
+        table = self.table("submission",
+                           "id kind status reporter_id beat_id station_id is_open house_id tenancy_id "
+                           "payload flags flagged late due_at submitted_at receipt version decided_at "
+                           "decided_by_id")
         decisions = self.table("decision", "id submission_id actor_id from_status to_status reason_code "
                                            "reason_text at")
         receipt_seen: set[str] = set()
@@ -499,8 +511,8 @@ class City:
                 decided_by = self.station_officer[station] if rng.random() < 0.5 else self.beat_officer[beat]
                 decided_at = min(s["submitted_at"] + timedelta(hours=rng.uniform(0.5, 96)), self.now)
                 reason = rng.choice(REJECT_CODES) if status == "rejected" else None
-                decisions.rows.append((len(decisions.rows) + 1, sid, decided_by, "pending", status, reason, None,
-                                       decided_at))
+                decisions.rows.append((len(decisions.rows) + 1, sid, decided_by, "pending", status, reason,
+                                       None, decided_at))
             if is_open:
                 self.open_by_station[station] += 1
                 self.open_by_beat[beat] += 1
@@ -509,10 +521,10 @@ class City:
                 s["payload"]["tenancy_id"] = tenancy_id
             if s["report"] is not None:
                 report_sub[s["report"]] = sid
-            table.rows.append((sid, s["kind"], status, self.house_owner[h], beat, station, is_open, h, tenancy_id,
-                               s["payload"], s["flags"], bool(s["flags"]), s["late"], s["due_at"], s["submitted_at"],
-                               receipt, 1 if status == "pending" else 2, decided_at, decided_by))
-        self.decided_rejected = decided_reports_rejected
+            table.rows.append((sid, s["kind"], status, self.house_owner[h], beat, station, is_open, h,
+                               tenancy_id, s["payload"], s["flags"], bool(s["flags"]), s["late"], s["due_at"],
+                               s["submitted_at"], receipt, 1 if status == "pending" else 2, decided_at,
+                               decided_by))
 
         tenancies = self.table("tenancy", "id house_id person_id submission_id move_in_date lease_end_date "
                                           "move_out_date relation occupation workplace status")
@@ -574,7 +586,7 @@ def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
         conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         conn.exec_driver_sql("PRAGMA synchronous=FULL")
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-        print(f"  journal_mode is {mode} again (synchronous=FULL is set per connection by portal.db.make_engine)")
+        print(f"  journal_mode is {mode} again (portal.db.make_engine sets synchronous=FULL per connection)")
     engine.dispose()
 
 
@@ -593,7 +605,8 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
             "SELECT c.relname, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY(:t) "
             "AND c.relnamespace = current_schema()::regnamespace "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"), {"t": names}).all()
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"),
+            {"t": names}).all()
         with timer(f"drop {len(fks)} foreign keys and {len(indexes)} secondary indexes for the load"):
             for table, name, _ in fks:
                 conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
@@ -604,8 +617,9 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
             t = city.tables[name]
             json_cols = [i for i, c in enumerate(t.columns)
                          if Base.metadata.tables[name].c[c].type.__class__.__name__ == "JSON"]
+            sql = f'COPY "{name}" ({", ".join(t.columns)}) FROM STDIN'
             with timer(f"COPY {name} ({len(t.rows):,} rows)"):
-                with raw.cursor() as cur, cur.copy(f'COPY "{name}" ({", ".join(t.columns)}) FROM STDIN') as copy:
+                with raw.cursor() as cur, cur.copy(sql) as copy:
                     if json_cols:
                         for row in t.rows:
                             row = list(row)
@@ -621,9 +635,9 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
         with timer("re-add foreign keys (checks every reference)"):
             for table, name, ddl in fks:
                 conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {ddl}')
-        for name in ORDER:
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
-                              f"(SELECT coalesce(max(id), 1) FROM \"{name}\"))"))
+        for name in ORDER:  # the ids were given explicitly: move each sequence past them
+            top = conn.scalar(select(func.coalesce(func.max(Base.metadata.tables[name].c.id), 1)))
+            conn.execute(text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"), {"t": name, "v": top})
         with timer("commit"):
             conn.commit()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, \
@@ -671,8 +685,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"open submissions: {sum(city.open_by_station.values()):,}; busiest station {city.top_station} has "
           f"{city.open_by_station[city.top_station]:,}, its busiest beat {city.top_beat} has "
           f"{city.open_by_beat[city.top_beat]:,}")
-    print(f"station officer {bench_common.STATION_OFFICER_PHONE}, beat officer {bench_common.BEAT_OFFICER_PHONE}, "
-          f"password {bench_common.PASSWORD!r}, TOTP key bench_common.totp_secret(phone)")
+    print(f"station officer {bench_common.STATION_OFFICER_PHONE}, beat officer "
+          f"{bench_common.BEAT_OFFICER_PHONE}, password {bench_common.PASSWORD!r}, "
+          "TOTP key bench_common.totp_secret(phone)")
     print(f"total: {timer.total():.1f} s")
     bench_common.OUT.mkdir(parents=True, exist_ok=True)
     summary = {"url": bench_common.describe_url(url), "args": vars(args), "rows": counts,

@@ -16,7 +16,8 @@ signs in as the station officer of the busiest station through the real login an
 
 Each request's SQL is recorded (statements and time inside cursor.execute). Then every SELECT that the
 timed pages run is EXPLAINed (EXPLAIN QUERY PLAN on SQLite, EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL),
-and plans that scan or sort a large table are marked. Results go to bench/out/queue-<database>.json.
+and statements that scan, sort or filter more than 1000 rows of a large table, or take more than 5 ms, are
+marked. Results go to bench/out/queue-<database>.json (git-ignored).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ from portal.models import Submission, User  # noqa: E402
 from tests.browser import FormClient  # noqa: E402
 
 TARGET_MS = 50.0
+SLOW_STATEMENT_MS = 5.0
 BIG_TABLES = ("submission", "tenancy", "person", "house", "address", "decision", "audit_event")
 NEXT_LINK = re.compile(r'href="([^"]*[?&](?:amp;)?after=[^"]*)"')
 ITEM_LINK = re.compile(r'href="/officer/items/(\d+)"')
@@ -94,6 +96,7 @@ class Result:
     sql_counts: list[int]
     sql_ms: list[float]
     statements: list[Statement]  # of the last timed request
+    cpu_ms: list[float] = field(default_factory=list)  # this process's CPU time per request
 
     def summary(self) -> dict:
         s = sorted(self.samples_ms)
@@ -101,7 +104,8 @@ class Result:
         return {"name": self.name, "url": self.url, "n": len(s), "median_ms": statistics.median(s),
                 "p95_ms": p95, "min_ms": s[0], "max_ms": s[-1],
                 "sql_statements": statistics.median(self.sql_counts) if self.sql_counts else 0,
-                "sql_ms_median": statistics.median(self.sql_ms) if self.sql_ms else 0.0}
+                "sql_ms_median": statistics.median(self.sql_ms) if self.sql_ms else 0.0,
+                "cpu_ms_median": statistics.median(self.cpu_ms) if self.cpu_ms else 0.0}
 
 
 def timed_get(client, recorder: Recorder, url: str, name: str, repeat: int, warmup: int, status: int = 200
@@ -109,19 +113,21 @@ def timed_get(client, recorder: Recorder, url: str, name: str, repeat: int, warm
     for _ in range(warmup):
         response = client.get(url)
         assert response.status_code == status, (url, response.status_code)
-    samples, counts, sql_ms = [], [], []
+    samples, counts, sql_ms, cpu_ms = [], [], [], []
     statements: list[Statement] = []
     for _ in range(repeat):
         recorder.start()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         response = client.get(url)
         took = (time.perf_counter() - t0) * 1000
+        cpu_ms.append((time.process_time() - c0) * 1000)
         statements = recorder.stop()
         assert response.status_code == status, (url, response.status_code)
         samples.append(took)
         counts.append(len(statements))
         sql_ms.append(sum(s.ms for s in statements))
-    return Result(name, url, samples, counts, sql_ms, statements)
+    return Result(name, url, samples, counts, sql_ms, statements, cpu_ms)
 
 
 def next_url(page_html: str) -> str | None:
@@ -146,7 +152,8 @@ def sign_in(app, phone: str) -> FormClient:
     if an earlier run used the current one."""
     with app.app_context():
         last = db.session.scalar(select(User.last_totp_step).where(User.phone == phone))
-        if last is None and db.session.scalar(select(func.count()).select_from(User).where(User.phone == phone)) == 0:
+        exists = db.session.scalar(select(func.count()).select_from(User).where(User.phone == phone))
+        if not exists:
             raise SystemExit(f"no account {phone}: run bench/generate.py on this database first")
         db.session.remove()
     while last is not None and int(time.time()) // 30 <= last:
@@ -164,24 +171,27 @@ def sign_in(app, phone: str) -> FormClient:
 
 def orm_pk_read(app, recorder: Recorder, user_id: int, repeat: int, warmup: int) -> Result:
     """db.session.get(User, id) in a fresh request-scoped session: pool checkout, BEGIN, one SELECT."""
-    samples, counts, sql_ms = [], [], []
+    samples, counts, sql_ms, cpu_ms = [], [], [], []
     statements: list[Statement] = []
     with app.test_request_context("/"):
         for i in range(warmup + repeat):
             db.session.remove()
             recorder.start()
+            c0 = time.process_time()
             t0 = time.perf_counter()
             user = db.session.get(User, user_id)
             took = (time.perf_counter() - t0) * 1000
+            cpu = (time.process_time() - c0) * 1000
             statements = recorder.stop()
             assert user is not None
             if i >= warmup:
                 samples.append(took)
+                cpu_ms.append(cpu)
                 counts.append(len(statements))
                 sql_ms.append(sum(s.ms for s in statements))
         db.session.remove()
     return Result("baseline: ORM primary-key read (db.session.get(User, id))", "-", samples, counts, sql_ms,
-                  statements)
+                  statements, cpu_ms)
 
 
 # --- query plans ------------------------------------------------------------------------------------
@@ -200,20 +210,27 @@ def explain(engine, statements: list[Statement]) -> list[dict]:
                 rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, st.params).all()
                 lines = [r[0] for r in rows]
                 bad = [ln.strip() for ln in lines
-                       if re.search(r"Seq Scan on (%s)\b" % "|".join(BIG_TABLES), ln)
-                       or re.search(r"\bSort\b(?! Key| Method)", ln) and "rows=" in ln
-                       and _pg_rows(ln) > 1000]
+                       if re.search(rf"Seq Scan on ({'|'.join(BIG_TABLES)})\b", ln)
+                       or re.search(r"\bSort\b(?! Key| Method)", ln) and _pg_rows(ln) > 1000
+                       or _removed(ln) > 1000]
             else:
                 rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, st.params).all()
                 lines = [("  " * _depth(rows, r)) + r[3] for r in rows]
                 big = "|".join(BIG_TABLES)
-                scans = [r[3] for r in rows if re.match(r"SCAN (%s)\b" % big, r[3])]
+                scans = [r[3] for r in rows if re.match(rf"SCAN ({big})\b", r[3])]
                 # A sort is a problem only when its input is a whole large table, not one index range.
                 bad = scans + ([r[3] for r in rows if "TEMP B-TREE" in r[3]] if scans else [])
+            if st.ms > SLOW_STATEMENT_MS:
+                bad.append(f"took {st.ms:.1f} ms in the timed request")
             out.append({"sql": sql, "params": _jsonable(st.params), "plan": lines, "suspicious": bad,
                         "ms_in_request": round(st.ms, 3)})
         conn.rollback()
     return out
+
+
+def _removed(line: str) -> int:
+    m = re.search(r"Rows Removed by (?:Filter|Index Recheck): (\d+)", line)
+    return int(m.group(1)) if m else 0
 
 
 def _pg_rows(line: str) -> int:
@@ -266,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--depth", type=int, default=50, help="pages deep for the deep-page measurement")
     p.add_argument("--distinct", type=int, default=50, help="different item pages, timed once each")
     p.add_argument("--no-explain", action="store_true")
+    p.add_argument("--out", default=None,
+                   help="name of the results file in bench/out (default: queue-<database>)")
     args = p.parse_args(argv)
     url = normalise_url(args.url)
     kind = "postgresql" if url.startswith("postgresql") else "sqlite"
@@ -284,29 +303,31 @@ def main(argv: list[str] | None = None) -> None:
     print(f"database: {bench_common.describe_url(url)} ({env['database'].split(' on ')[0]})")
     print(f"machine: {env['cores']} cores, {env['cpu']}; Python {env['python']}; "
           f"load average {' '.join(f'{x:.2f}' for x in env['load_average'])}")
-    print(f"submissions: {total:,}, open: {open_total:,}; repeat {args.repeat} after {args.warmup} warm-up requests")
+    print(f"submissions: {total:,}, open: {open_total:,}; "
+          f"repeat {args.repeat} after {args.warmup} warm-up requests")
 
     results: list[Result] = []
-    pages: dict[str, str] = {}
 
-    def run(client, name: str, url_: str, key: str | None = None, status: int = 200) -> Result:
+    def report(r: Result) -> None:
+        s = r.summary()
+        print(f"  {r.name:<46} median {s['median_ms']:7.2f} ms  p95 {s['p95_ms']:7.2f} ms  "
+              f"({s['sql_statements']:.0f} SQL, {s['sql_ms_median']:.2f} ms in SQL, "
+              f"CPU {s['cpu_ms_median']:.1f} ms)", flush=True)
+
+    def run(client, name: str, url_: str, status: int = 200) -> Result:
         r = timed_get(client, recorder, url_, name, args.repeat, args.warmup, status)
         results.append(r)
-        s = r.summary()
-        print(f"  {name:<46} median {s['median_ms']:7.2f} ms  p95 {s['p95_ms']:7.2f} ms  "
-              f"({s['sql_statements']:.0f} SQL, {s['sql_ms_median']:.2f} ms in SQL)", flush=True)
-        if key:
-            pages[key] = url_
+        report(r)
         return r
 
     print("\nstation officer of the busiest station")
     station = sign_in(app, bench_common.STATION_OFFICER_PHONE)
-    first = run(station, "queue: first page", "/officer/queue", "queue_first")
+    run(station, "queue: first page", "/officer/queue")
     deep_url = follow(station, "/officer/queue", args.depth)
-    deep = run(station, f"queue: page {args.depth + 1} ({args.depth} pages deep)", deep_url, "queue_deep")
+    deep = run(station, f"queue: page {args.depth + 1} ({args.depth} pages deep)", deep_url)
     deep_html = station.get(deep_url).get_data(as_text=True)
     item_id = int(ITEM_LINK.search(deep_html).group(1))
-    run(station, "item page", f"/officer/items/{item_id}", "item")
+    run(station, "item page", f"/officer/items/{item_id}")
     # Different items, once each (no warm cache of the same rows).
     ids = [int(i) for i in ITEM_LINK.findall(station.get("/officer/queue").get_data(as_text=True))]
     url_ = next_url(station.get("/officer/queue").get_data(as_text=True))
@@ -314,49 +335,49 @@ def main(argv: list[str] | None = None) -> None:
         page_html = station.get(url_).get_data(as_text=True)
         ids += [int(i) for i in ITEM_LINK.findall(page_html)]
         url_ = next_url(page_html)
-    samples, counts, sql_ms = [], [], []
+    samples, counts, sql_ms, cpu_ms = [], [], [], []
     for i in ids[:args.distinct]:
         recorder.start()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         response = station.get(f"/officer/items/{i}")
         samples.append((time.perf_counter() - t0) * 1000)
+        cpu_ms.append((time.process_time() - c0) * 1000)
         st = recorder.stop()
         assert response.status_code == 200
         counts.append(len(st))
         sql_ms.append(sum(s.ms for s in st))
-    r = Result(f"item pages, {len(samples)} different, once each", "/officer/items/<id>", samples, counts, sql_ms, [])
-    results.append(r)
-    s = r.summary()
-    print(f"  {r.name:<46} median {s['median_ms']:7.2f} ms  p95 {s['p95_ms']:7.2f} ms  "
-          f"({s['sql_statements']:.0f} SQL, {s['sql_ms_median']:.2f} ms in SQL)")
+    results.append(Result(f"item pages, {len(samples)} different, once each", "/officer/items/<id>", samples,
+                          counts, sql_ms, [], cpu_ms))
+    report(results[-1])
 
     print("\nqueue filters (station officer)")
     for label, query in (("filter: flagged only", "flagged=y"), ("filter: late only", "late=y"),
                          ("filter: kind move-out (4% of items)", "kind=move_out"),
                          ("filter: kind hire (no item of this kind)", "kind=hire")):
-        run(station, label, f"/officer/queue?{query}", "filter_" + query)
+        run(station, label, f"/officer/queue?{query}")
 
     print("\nbeat officer of the busiest beat")
     beat = sign_in(app, bench_common.BEAT_OFFICER_PHONE)
-    run(beat, "beat queue: first page", "/officer/queue", "beat_first")
+    run(beat, "beat queue: first page", "/officer/queue")
     try:
         beat_deep = follow(beat, "/officer/queue", args.depth)
-        run(beat, f"beat queue: page {args.depth + 1}", beat_deep, "beat_deep")
+        run(beat, f"beat queue: page {args.depth + 1}", beat_deep)
     except SystemExit as short:
         print(f"  beat queue: {short}")
 
     print("\nbaselines")
     results.append(orm_pk_read(app, recorder, officer_id, args.repeat * 4, args.warmup))
-    s = results[-1].summary()
-    print(f"  {results[-1].name:<46} median {s['median_ms']:7.3f} ms  p95 {s['p95_ms']:7.3f} ms")
+    report(results[-1])
     run(station, "baseline: GET /officer/ (signed in, 302)", "/officer/", status=302)
 
     summaries = [r.summary() for r in results]
-    print("\nsummary (target: median < %.0f ms for the queue's first page, a deep page and an item page)" % TARGET_MS)
-    print(f"  {'page':<48}{'median':>10}{'p95':>10}{'SQL':>6}{'SQL ms':>9}")
+    print(f"\nsummary (target: median < {TARGET_MS:.0f} ms for the queue's first page, a deep page and an "
+          "item page)")
+    print(f"  {'page':<58}{'median':>10}{'p95':>10}{'SQL':>6}{'SQL ms':>9}{'CPU ms':>9}")
     for s in summaries:
-        print(f"  {s['name']:<48}{s['median_ms']:>8.2f}ms{s['p95_ms']:>8.2f}ms{s['sql_statements']:>6.0f}"
-              f"{s['sql_ms_median']:>9.2f}")
+        print(f"  {s['name']:<58}{s['median_ms']:>8.2f}ms{s['p95_ms']:>8.2f}ms{s['sql_statements']:>6.0f}"
+              f"{s['sql_ms_median']:>9.2f}{s['cpu_ms_median']:>9.2f}")
     targets = [s for s in summaries if s["name"].startswith(("queue: ", "item page"))]
     missed = [s["name"] for s in targets if s["median_ms"] >= TARGET_MS]
     print("  targets: " + ("all met" if not missed else "MISSED: " + ", ".join(missed)))
@@ -373,24 +394,26 @@ def main(argv: list[str] | None = None) -> None:
             plans[label] = explain(db.engine, r.statements)
             print(f"\n=== {label}: {r.url}")
             for pl in plans[label]:
-                flag = "  <-- SCAN/SORT OF A LARGE TABLE" if pl["suspicious"] else ""
-                print(f"--- {_short(pl['sql'])}{flag}")
+                flag = "  <-- SCANS/SORTS/FILTERS MANY ROWS OR SLOW" if pl["suspicious"] else ""
+                print(f"--- [{pl['ms_in_request']:.2f} ms] {_short(pl['sql'])}{flag}")
                 print(f"    params: {pl['params']}")
                 for line in pl["plan"]:
                     print("    " + line)
         suspicious = {label: [pl for pl in v if pl["suspicious"]] for label, v in plans.items()}
         found = {k: v for k, v in suspicious.items() if v}
-        print("\nplans that scan or sort a large table: " + ("none" if not found else ""))
+        print("\nstatements that scan, sort or filter more than 1000 rows of a large table, or took more "
+              f"than {SLOW_STATEMENT_MS:.0f} ms: " + ("none" if not found else ""))
         for label, v in found.items():
             for pl in v:
                 print(f"  {label}: {_short(pl['sql'])}: {pl['suspicious']}")
 
     bench_common.OUT.mkdir(parents=True, exist_ok=True)
-    out = bench_common.OUT / f"queue-{kind}.json"
+    out = bench_common.OUT / f"{args.out or 'queue-' + kind}.json"
     env["load_average_after"] = __import__("os").getloadavg()
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in env['load_average_after'])}")
-    out.write_text(json.dumps({"environment": env, "url": bench_common.describe_url(url), "repeat": args.repeat,
-                               "warmup": args.warmup, "depth": args.depth, "results": summaries,
+    out.write_text(json.dumps({"environment": env, "url": bench_common.describe_url(url),
+                               "repeat": args.repeat, "warmup": args.warmup, "depth": args.depth,
+                               "results": summaries,
                                "samples": {r.name: r.samples_ms for r in results}, "plans": plans},
                               indent=1, ensure_ascii=False, default=str))
     print(f"\nwritten: {out.relative_to(bench_common.ROOT)}")

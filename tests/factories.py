@@ -89,8 +89,8 @@ def as_actor(user):
     return audit.Actor(user=user)
 
 
-def occupant(*, birth: str = "19900101", region: str = "430302", name: str = "张三", id_number: str | None = None,
-             **extra) -> dict:
+def occupant(*, birth: str = "19900101", region: str = "430302", name: str = "张三",
+             id_number: str | None = None, **extra) -> dict:
     """One person as the move-in form sends it (raw strings)."""
     return {"id_type": "resident_id", "id_number": id_number or resident_id(birth, region), "name": name,
             "relation": "main_tenant", **extra}
@@ -255,3 +255,20 @@ def staff_csv(rows: list[list[str]], header=("姓名", "性别", "身份证号�
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue().encode(encoding)
+
+
+def make_staff_import(session, owner: User, unit_id: int, rows: list[list[str]], *, full_list: bool = True,
+                      filename: str = "staff.csv"):
+    """A staff list uploaded and committed through the import service; returns the StaffImport."""
+    from portal.models import Unit
+    from portal.services import staff_import
+
+    unit = session.get(Unit, unit_id)
+    pv = staff_import.preview(session, unit, staff_csv(rows), filename, full_list=full_list)
+    return staff_import.commit(session, unit, owner, pv, as_actor(owner))
+
+
+def staff_row(name: str, *, birth: str = "19900101", region: str = "430302", id_number: str | None = None,
+              position: str = "店员", hire_date: str = "2024-03-05") -> list[str]:
+    """One row of a staff list (the sex column left empty: it is read from the ID number)."""
+    return [name, "", id_number or resident_id(birth, region), "", position, hire_date]

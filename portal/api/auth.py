@@ -13,6 +13,7 @@ from flask.sessions import SessionInterface
 
 from portal.api.problems import ApiProblem, is_api_path
 from portal.extensions import db, limiter
+from portal.models import Role
 from portal.services import audit, tokens
 
 DEFAULT_RATE_LIMIT = "600 per minute"
@@ -35,8 +36,11 @@ def _bearer() -> str | None:
     return value.strip() or None
 
 
-def api_token_required(view: Callable) -> Callable:
-    """The caller is the owner of a live token, acting exactly as in the owner's web session."""
+def api_token_required(view: Callable | None = None, *, roles: tuple[Role, ...] = tokens.API_ROLES):
+    """The caller is the owner of a live token and acts exactly as in the owner's web session: a view for
+    other roles is a 404, as the web pages of another role are. Tags the view "api"."""
+    if view is None:
+        return lambda v: api_token_required(v, roles=roles)
     limited = limiter.shared_limit(_rate_limit, scope="api", key_func=_token_key)(view)
 
     @wraps(view)
@@ -47,10 +51,16 @@ def api_token_required(view: Callable) -> Callable:
             header = 'Bearer realm="api"' + (', error="invalid_token"' if raw else "")
             raise ApiProblem("unauthorized", headers={"WWW-Authenticate": header})
         g.api_token, g.api_user = token, token.user
+        if token.user.role not in roles:
+            raise ApiProblem("not_found")
         return limited(*args, **kwargs)
 
     wrapper.access = "api"
     return wrapper
+
+
+landlord_token_required = api_token_required(roles=(Role.landlord,))
+employer_token_required = api_token_required(roles=(Role.employer,))
 
 
 def api_user():

@@ -73,7 +73,7 @@ def _ok(description: str, schema: dict, *, replayable: bool = False) -> dict:
 
 def _operation(operation_id: str, summary: str, *, ok: tuple[int, dict], errors: tuple[int, ...],
                parameters: list | None = None, body: dict | None = None, description: str | None = None,
-               secure: bool = True) -> dict:
+               secure: bool = True, also: dict | None = None) -> dict:
     status, response = ok
     op: dict = {"operationId": operation_id, "summary": summary, "tags": [operation_id.split("_")[0]],
                 "parameters": parameters or [], "responses": {str(status): response}}
@@ -82,6 +82,8 @@ def _operation(operation_id: str, summary: str, *, ok: tuple[int, dict], errors:
     if body is not None:
         op["requestBody"] = {"required": True, "content": body}
         op["parameters"] = [*op["parameters"], IDEMPOTENCY_KEY]
+    for code, extra in (also or {}).items():
+        op["responses"][str(code)] = extra
     for code in errors:
         op["responses"][str(code)] = _problem(code)
     if not secure:
@@ -131,14 +133,17 @@ def _units_paths() -> dict:
                                "properties": {"file": {"type": "string", "contentMediaType":
                                                        "application/octet-stream",
                                                        "description": "The staff list, .csv or .xlsx."}}}}},
-                ok=(200, _ok("What the file holds and what the import did (or would do).",
-                             schemas.ref("StaffImportResult"), replayable=True))),
+                ok=(201, _ok("The list was imported: what it held and what the import filed.",
+                             schemas.ref("StaffImportResult"), replayable=True)),
+                also={200: _ok("Nothing was written: a dry run, or the unit's latest import had the same "
+                               "content. The counts say what the list holds and what it would change.",
+                               schemas.ref("StaffImportResult"), replayable=True)}),
         },
     }
 
 
 @cache
-def _document(with_units: bool) -> dict:
+def _document() -> dict:
     paths = {
         "/openapi.json": {"get": {
             "operationId": "openapi_document", "summary": "This document", "tags": ["openapi"], "security": [],
@@ -184,8 +189,7 @@ def _document(with_units: bool) -> dict:
             parameters=[_path_id("submission_id", "report")],
             ok=(200, _ok("The report.", schemas.ref("Submission"))))},
     }
-    if with_units:
-        paths.update(_units_paths())
+    paths.update(_units_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Resident Reporting Portal API", "version": VERSION, "description": DESCRIPTION},
@@ -200,9 +204,5 @@ def _document(with_units: bool) -> dict:
     }
 
 
-def document(*, with_units: bool | None = None) -> dict:
-    if with_units is None:
-        from portal.api import views
-
-        with_units = views.UNITS_AVAILABLE
-    return copy.deepcopy(_document(with_units))
+def document() -> dict:
+    return copy.deepcopy(_document())

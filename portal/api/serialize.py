@@ -50,9 +50,28 @@ def decision_json(decision) -> dict | None:
     return {"status": decision.to_status, "reason": reason, "decided_at": when(decision.at)}
 
 
-def submission_json(sub, *, decision, fields: tuple[str, ...] | None = None) -> dict:
+def submission_json(sub, *, decision=None, fields: tuple[str, ...] | None = None) -> dict:
     out = {"id": sub.id, "kind": str(sub.kind), "status": str(sub.status), "receipt": sub.receipt,
            "submitted_at": when(sub.submitted_at), "due_at": when(sub.due_at), "late": bool(sub.late),
            "flags": [flag_json(f) for f in sub.flags or []], "house_id": sub.house_id, "unit_id": sub.unit_id,
            "decision": decision_json(decision)}
     return {k: out[k] for k in fields} if fields else out
+
+
+def unit_json(unit) -> dict:
+    return {"id": unit.id, "uscc": unit.uscc, "name": unit.name, "unit_type": str(unit.unit_type),
+            "industry": unit.industry, "special_trade": str(unit.special_trade) if unit.special_trade else None,
+            "address_code": unit.address.code, "address": unit.address.text, "record_status": str(unit.status)}
+
+
+def import_json(pv, *, done=None) -> dict:
+    """What a staff list holds and what its import did: the counts of the committed import `done`, else of
+    the preview (a dry run, or a list that was imported already and changed nothing now). `row` counts the
+    header as row 1."""
+    counts = done if done is not None else pv
+    size = (lambda v: v) if done is not None else len
+    return {"rows": pv.rows, "valid": size(counts.valid), "invalid": pv.invalid, "hires": size(counts.hires),
+            "departures": size(counts.departures), "unchanged": size(counts.unchanged),
+            "committed": done is not None,
+            "errors": [{"row": e.row, "column": e.column, "code": e.code, "message": str(e.message)}
+                       for e in pv.errors]}

@@ -191,7 +191,8 @@ def person(key: str, n: int):
         others = [p for i, p in enumerate(people) if i != n]
         if valid and not errors and any(p["id_type"] == raw["id_type"] and occupants.same_number(p, raw)
                                         for p in others):
-            errors = [FieldError("duplicate_person", _l("This person is already in this report."), "id_number")]
+            errors = [FieldError("duplicate_person", _l("This person is already in this report."),
+                                 "id_number")]
         if errors:
             errors_onto_form(form, ValidationFailed(errors))
         elif valid:

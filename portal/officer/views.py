@@ -4,16 +4,23 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from portal.access import officer_required
 from portal.extensions import db
 from portal.forms import AddressSearchForm, choices
 from portal.officer.forms import DecisionForm, QueueFilterForm, RevealForm
-from portal.services import addresses, flags, jurisdiction, queue, review
+from portal.services import addresses, flags, jurisdiction, queue, review, units
 from portal.services.errors import NotFound, ValidationFailed
 from portal.web import actor, errors_onto_form
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
+
+
+@bp.context_processor
+def unit_names():
+    return {"unit_type_names": units.UNIT_TYPE_NAMES, "special_trade_names": units.SPECIAL_TRADE_NAMES,
+            "unit_status_names": units.UNIT_STATUS_NAMES}
 
 
 def _item_or_404(submission_id: int):
@@ -40,11 +47,13 @@ def queue_view():
         filters = queue.Filters(kind=form.kind.data or None,
                                 beat_id=int(form.beat.data) if form.beat.data else None,
                                 flagged_only=form.flagged.data, late_only=form.late.data)
+    filters.staff_import_id = request.args.get("upload", type=int)  # the rows of one staff-list upload
     page = queue.queue_page(db.session, current_user, filters, request.args.get("after"))
     args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template("officer/queue.html", form=form, page=page, args=args,
                            where=jurisdiction.describe(current_user),
-                           total=queue.open_count(db.session, current_user), flag_label=flags.label)
+                           total=queue.open_count(db.session, current_user), flag_label=flags.label,
+                           upload_id=filters.staff_import_id)
 
 
 def _render_item(sub, form=None, revealed=None, status=200):
@@ -52,7 +61,8 @@ def _render_item(sub, form=None, revealed=None, status=200):
         "officer/item.html", sub=sub, form=form or DecisionForm(version=sub.version), reveal_form=RevealForm(),
         history=queue.house_history(db.session, sub), decisions=review.history(db.session, sub.id),
         elsewhere=queue.other_tenancies(db.session, sub), revealed=revealed or {}, flag_label=flags.label,
-        reasons=review.REJECT_REASONS), status
+        reasons=review.REJECT_REASONS, unit=queue.unit_of_item(db.session, sub),
+        other_jobs=queue.other_employments(db.session, sub)), status
 
 
 @bp.route("/items/<int:submission_id>")
@@ -110,3 +120,37 @@ def find_address():
         results = addresses.search(db.session, form.q.data,
                                    beat_ids=jurisdiction.beat_ids_for(db.session, current_user))
     return render_template("officer/find_address.html", form=form, results=results)
+
+
+# --- staff-list uploads: one upload's rows together ----------------------------------------------
+
+class ConfirmCleanForm(FlaskForm):
+    """The one button that confirms an upload's clean rows; needs only the CSRF token."""
+
+
+@bp.route("/uploads/<int:staff_import_id>")
+@officer_required
+def upload(staff_import_id: int):
+    try:
+        group = queue.upload_group(db.session, current_user, staff_import_id)
+    except NotFound:
+        abort(404)
+    return render_template("officer/upload.html", group=group, form=ConfirmCleanForm(), flag_label=flags.label)
+
+
+@bp.route("/uploads/<int:staff_import_id>/confirm-clean", methods=["POST"])
+@officer_required
+def confirm_clean(staff_import_id: int):
+    if not ConfirmCleanForm().validate_on_submit():
+        abort(400)
+    try:
+        done = queue.confirm_clean(db.session, current_user, staff_import_id, actor())
+    except NotFound:
+        abort(404)
+    flash(_l("%(n)d rows confirmed.", n=done.confirmed), "success")
+    if done.conflicts:
+        flash(_l("%(n)d rows were decided by someone else in the meantime and were left as they decided.",
+                 n=done.conflicts), "info")
+    if done.flagged_left:
+        flash(_l("%(n)d rows with flags are left for you to decide one by one.", n=done.flagged_left), "info")
+    return redirect(url_for("officer.upload", staff_import_id=staff_import_id))

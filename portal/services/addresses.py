@@ -222,10 +222,12 @@ def search(session: Session, text: str, *, limit: int = 20, beat_ids: Iterable[i
     """Addresses matching a free-text query, best first.
 
     Numbers with a suffix are matched against their key column (栋/幢/号楼/座 building, 单元 unit,
-    室/房 room, 号 door), a bare number against any of them, and every other piece of text must occur in
-    the address. The best match is the address whose own level is named by the query (a room number
-    finds the room, "韶山中路 88号" the door plate before its buildings), then the one with fewer
-    components the query did not name, then address order. ``beat_ids`` restricts the result to those
+    室/房 room, 号 door), a bare number against any of them (or, typed inside a name as in
+    "建设路2段", against that text), and every other piece of text must occur in the address.
+
+    The best match is the address whose own level is named by the query (a room number finds the
+    room, "韶山中路 88号" the door plate before its buildings), then the one with fewer components the
+    query did not name, then address order. ``beat_ids`` restricts the result to those
     beats (an empty list finds nothing); None means no restriction. Never raises on any string.
     """
     query = parse_query(text)
@@ -271,15 +273,11 @@ def search(session: Session, text: str, *, limit: int = 20, beat_ids: Iterable[i
 
 
 def _address_order() -> list[Any]:
-    """Standard order, with numeric keys in number order (2栋 before 13栋)."""
-    out: list[Any] = [Address.division_code, Address.township, Address.road]
-    for column in (Address.door_key, Address.community, Address.building_key, Address.unit_key,
-                   Address.room_key):
-        if column is not Address.community:
-            out.append(func.length(column))
-        out.append(column)
-    out.append(Address.id)
-    return out
+    """Standard order, with numeric keys in number order (2栋 before 13栋: shorter first)."""
+    a = Address
+    return [a.division_code, a.township, a.road, func.length(a.door_key), a.door_key, a.community,
+            func.length(a.building_key), a.building_key, func.length(a.unit_key), a.unit_key,
+            func.length(a.room_key), a.room_key, a.id]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -335,7 +333,7 @@ class _Row:
     tree_ok: bool = True  # the bureau/station/beat columns are valid
     code: str = ""  # the code this row will have
     natural_key: tuple[str, ...] = ()
-    existing: tuple | None = None  # the row of the same address in the database
+    existing: Any = None  # the row (id, code, *NATURAL_KEY, *_UPDATABLE) of this address in the database
 
     def fail(self, column: str, code: str, message: object) -> None:
         self.errors.append(RowError(self.line, column, code, message))
@@ -385,7 +383,6 @@ def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
         previous = reader.line_num
 
 
-@functools.lru_cache(maxsize=65536)  # a file repeats its bureau, roads and communities on every row
 def _clean_field(value: str) -> tuple[str, str | None]:
     """(cleaned value, error code or None) of one CSV field."""
     if "\x00" in value:
@@ -398,9 +395,16 @@ def _clean_field(value: str) -> tuple[str, str | None]:
     return _SPACES.sub(" ", value), None
 
 
+# A file repeats its bureau, roads and communities on every row; only short values are worth keeping.
+_clean_short_field = functools.lru_cache(maxsize=65536)(_clean_field)
+
+
 def _check_fields(row: _Row, raw: dict[str, str]) -> None:
     for column, value in raw.items():
-        value, error = _clean_field(value) if value else ("", None)
+        if not value:
+            value, error = "", None
+        else:
+            value, error = (_clean_short_field if len(value) <= 2 * MAX_FIELD else _clean_field)(value)
         limit = _MAX_LEN.get(column, MAX_FIELD)
         if error == "nul_byte":
             row.fail(column, error, _l("Contains a NUL byte."))
@@ -664,7 +668,7 @@ def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> No
         else:
             report.unchanged += 1
     for chunk in _chunks(inserts, 1000):
-        session.execute(insert(Address.__table__).returning(Address.__table__.c.id), list(chunk))
+        session.execute(insert(Address.__table__), list(chunk))
     for chunk in _chunks(updates, 1000):
         session.execute(update(Address), list(chunk))
     report.created, report.updated = len(inserts), len(updates)

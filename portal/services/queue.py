@@ -7,7 +7,19 @@ from datetime import datetime
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from portal.models import House, Person, RecordStatus, Submission, SubmissionKind, Tenancy, User
+from portal.models import (
+    Employment,
+    House,
+    Person,
+    RecordStatus,
+    StaffImport,
+    Submission,
+    SubmissionKind,
+    SubmissionStatus,
+    Tenancy,
+    Unit,
+    User,
+)
 from portal.services import audit, jurisdiction
 from portal.services.errors import NotFound
 
@@ -20,6 +32,7 @@ class Filters:
     beat_id: int | None = None
     flagged_only: bool = False
     late_only: bool = False
+    staff_import_id: int | None = None  # the rows of one staff-list upload
 
 
 @dataclass
@@ -68,6 +81,8 @@ def queue_page(session: Session, officer: User, filters: Filters, cursor: str | 
         query = query.where(Submission.flagged.is_(True))
     if filters.late_only:
         query = query.where(Submission.late.is_(True))
+    if filters.staff_import_id is not None:
+        query = query.where(Submission.staff_import_id == filters.staff_import_id)
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(tuple_(Submission.submitted_at, Submission.id) > tuple_(*after))
@@ -127,3 +142,121 @@ def reveal_id(session: Session, officer: User, sub: Submission, person_index: in
                  detail=f"person={person_index}")
     session.commit()
     return people[person_index]["id_number"]
+
+
+# --- staff-list uploads: one upload's rows together, the clean ones confirmed in one action ---------
+
+@dataclass
+class UploadGroup:
+    staff_import: StaffImport
+    unit: Unit
+    registration: Submission | None  # the unit's latest registration, when it is in the officer's area
+    items: list[Submission]  # the first `limit` rows of the upload, in file order
+    total: int
+    by_status: dict[str, int]
+    clean: int  # waiting, without flags: what "confirm all clean rows" would confirm
+    flagged_open: int  # open, with flags: to be decided one by one
+
+
+def _upload_in_scope(session: Session, officer: User, staff_import_id: int) -> tuple[StaffImport, list[int]]:
+    """An upload of a unit in the officer's jurisdiction; anything else does not exist for them."""
+    beat_ids = jurisdiction.beat_ids_for(session, officer)
+    found = session.scalar(select(StaffImport).join(Unit, Unit.id == StaffImport.unit_id)
+                           .where(StaffImport.id == staff_import_id, Unit.beat_id.in_(beat_ids)))
+    if found is None:
+        raise NotFound()
+    return found, beat_ids
+
+
+def _upload_rows(staff_import_id: int, beat_ids: list[int]) -> tuple:
+    return (Submission.staff_import_id == staff_import_id, Submission.beat_id.in_(beat_ids))
+
+
+def _clean_rows(staff_import_id: int, beat_ids: list[int]) -> tuple:
+    # Waiting rows only: a row sent for a site visit waits for what the visit finds.
+    return (*_upload_rows(staff_import_id, beat_ids), Submission.status == SubmissionStatus.pending,
+            Submission.flagged.is_(False))
+
+
+def _count(session: Session, *where) -> int:
+    return session.scalar(select(func.count()).select_from(Submission).where(*where))
+
+
+def upload_group(session: Session, officer: User, staff_import_id: int, *, limit: int = 500) -> UploadGroup:
+    imp, beat_ids = _upload_in_scope(session, officer, staff_import_id)
+    rows = _upload_rows(imp.id, beat_ids)
+    by_status = {str(status): n for status, n in session.execute(
+        select(Submission.status, func.count()).where(*rows).group_by(Submission.status))}
+    items = list(session.scalars(select(Submission).where(*rows).order_by(Submission.id).limit(limit)))
+    registration = session.scalar(select(Submission).where(
+        Submission.unit_id == imp.unit_id, Submission.kind == SubmissionKind.unit_registration,
+        Submission.beat_id.in_(beat_ids)).order_by(Submission.id.desc()).limit(1))
+    return UploadGroup(imp, session.get(Unit, imp.unit_id), registration, items, sum(by_status.values()),
+                       by_status, clean=_count(session, *_clean_rows(imp.id, beat_ids)),
+                       flagged_open=_count(session, *rows, Submission.is_open.is_(True), Submission.flagged.is_(True)))
+
+
+@dataclass
+class BulkOutcome:
+    confirmed: int
+    conflicts: int  # rows someone else decided in the meantime: left as they decided
+    flagged_left: int
+
+
+def confirm_clean(session: Session, officer: User, staff_import_id: int, actor: audit.Actor, *,
+                  batch: int = 200) -> BulkOutcome:
+    """Confirm every waiting, unflagged row of one upload, each through review.transition.
+
+    Rows are confirmed a batch per transaction. When another officer decides a row of a batch first,
+    transition rolls the batch back; the batch is then gone through again one row per transaction,
+    so that only the rows decided by someone else are left out (and each conflict is audited).
+    """
+    from portal.services import review
+
+    imp, beat_ids = _upload_in_scope(session, officer, staff_import_id)
+    ids = list(session.scalars(select(Submission.id).where(*_clean_rows(imp.id, beat_ids)).order_by(Submission.id)))
+    confirmed = conflicts = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        subs = list(session.scalars(select(Submission).where(Submission.id.in_(chunk)).order_by(Submission.id)))
+        try:
+            for sub in subs:
+                review.transition(session, sub, SubmissionStatus.confirmed, officer, actor, commit=False)
+            session.commit()
+            confirmed += len(subs)
+        except review.DecidedAlready:
+            for sub_id in chunk:
+                sub = session.get(Submission, sub_id)
+                if sub is None or sub.status != SubmissionStatus.pending or sub.flagged:
+                    conflicts += 1
+                    continue
+                try:
+                    review.transition(session, sub, SubmissionStatus.confirmed, officer, actor)
+                    confirmed += 1
+                except review.DecidedAlready:
+                    conflicts += 1
+    flagged_left = _count(session, *_upload_rows(imp.id, beat_ids), Submission.is_open.is_(True),
+                          Submission.flagged.is_(True))
+    audit.record(session, "staff_import.confirm_clean", actor, user=officer, object_type="staff_import",
+                 object_id=imp.id, detail=f"confirmed={confirmed} conflicts={conflicts} flagged_left={flagged_left}")
+    session.commit()
+    return BulkOutcome(confirmed, conflicts, flagged_left)
+
+
+def other_employments(session: Session, sub: Submission) -> list[Employment]:
+    """Active employments at other units of the person a hire or departure names."""
+    if sub.kind not in (SubmissionKind.hire, SubmissionKind.departure) or not sub.payload.get("id_number"):
+        return []
+    person_id = session.scalar(select(Person.id).where(Person.id_type == sub.payload.get("id_type", "resident_id"),
+                                                       Person.id_number == sub.payload["id_number"]))
+    if person_id is None:
+        return []
+    return list(session.scalars(
+        select(Employment).where(Employment.person_id == person_id, Employment.unit_id != (sub.unit_id or 0),
+                                 Employment.departure_date.is_(None),
+                                 Employment.status.in_((RecordStatus.pending, RecordStatus.verified)))
+        .order_by(Employment.id).limit(50)))
+
+
+def unit_of_item(session: Session, sub: Submission) -> Unit | None:
+    return session.get(Unit, sub.unit_id) if sub.unit_id else None

@@ -22,15 +22,20 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import posixpath
 import re
+import traceback
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from flask_babel import lazy_gettext as _l
+
+log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 MAX_BYTES = 10 * MB  # the default upload limit (MAX_UPLOAD_MB)
@@ -125,7 +130,11 @@ def read_table(data: bytes, filename: str, *, max_rows: int, max_bytes: int = MA
         raise
     except MemoryError:
         raise FileRejected("too_large") from None
-    except BaseException:  # noqa: BLE001 - a Rust panic in the reader is a BaseException; nothing may escape
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic in the reader is a BaseException
+        # Nothing may escape as a 500. Log the kind and place only: messages may quote cell contents.
+        frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        where = f"{Path(frame[0].filename).name}:{frame[0].lineno}" if frame else "?"
+        log.warning("spreadsheet refused as corrupt after %s at %s", type(exc).__name__, where)
         raise FileRejected("corrupt") from None
 
 
@@ -242,6 +251,8 @@ _DTD = (b"<!doctype", b"<!entity")
 _NS_PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _C_TAG = re.compile(rb"<" + _NS_PREFIX + rb"c[\s/>]")
 _C_REF = re.compile(rb"<" + _NS_PREFIX + rb"c\s[^>]*?\br\s*=\s*[\"']([A-Za-z]{1,3})([0-9]{1,7})[\"']")
+# Excel's own form, <c r="B7" ...>, found fast; any cell it misses sends the scan down the general path.
+_C_REF_PLAIN = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 _ROW_OR_C = re.compile(rb"<" + _NS_PREFIX + rb"(row|c)(?=[\s/>])([^>]*)>")
 _R_ATTR = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])(.*?)\1""", re.S)
 _PLAIN_REF = re.compile(rb"([A-Za-z]{0,3})([0-9]{0,7})")
@@ -399,16 +410,21 @@ def _column_number(letters: bytes) -> int:
 def sheet_extent(xml: bytes) -> tuple[int, int]:
     """An upper bound of (last row, last column) of the cells in a sheet, as the reader will place them.
 
-    Fast path: every cell carries a plain A1 reference. Otherwise cells are placed as the format says
-    (a cell without a reference follows the previous one; a row without one follows the previous row),
-    and any reference that is not plain A1 text (entities, say) makes the file refused as damaged.
+    Fast path: every cell carries a plain A1 reference (as Excel writes them). Otherwise cells are placed
+    as the format says (a cell without a reference follows the previous one; a row without one follows
+    the previous row), and a reference that is not plain A1 text (entities, say) is refused as damaged.
     """
-    tags = len(_C_TAG.findall(xml))
-    refs = _C_REF.findall(xml)
+    ends = (b" ", b">", b"/", b"\t", b"\n", b"\r")
+    if any(b":c" + end in xml for end in ends):  # namespace-prefixed cells (<x:c>): the general pattern
+        tags = len(_C_TAG.findall(xml))
+        refs = _C_REF.findall(xml)
+    else:
+        tags = sum(xml.count(b"<c" + end) for end in ends)
+        refs = _C_REF_PLAIN.findall(xml)
     if len(refs) == tags:
         if not refs:
             return 0, 0
-        rows = max(int(r) for _, r in refs)
+        rows = max(map(int, {r for _, r in refs}))
         columns = max(_column_number(c) for c in {c for c, _ in refs})
         return rows, columns
     row = column = max_row = max_column = 0
@@ -451,9 +467,10 @@ def shared_string_expansion(sheet_xml: bytes, tables: list[list[int]], *,
     if not tables:
         return 0
     longest = max(max(t) for t in tables)
+    values = sheet_xml.count(b"<v") + sheet_xml.count(b":v")  # every reference needs a <v>: a cheap bound
+    if values * longest <= limit:
+        return values * longest
     references = len(_S_CELL.findall(sheet_xml))
-    if references * longest <= limit:
-        return references * longest
     size = max(len(t) for t in tables)
     per_index = tables[0] if len(tables) == 1 else [max(t[i] if i < len(t) else 0 for t in tables)
                                                      for i in range(size)]

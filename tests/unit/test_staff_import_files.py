@@ -67,6 +67,15 @@ def test_an_ole_container_is_reported_as_password_protected():
     assert fixture("encrypted.xlsx")[:4] == b"\xd0\xcf\x11\xe0"
 
 
+def test_other_ole_documents_are_not_called_encrypted():
+    from tests.fixtures.staff import make_fixtures
+
+    word = make_fixtures._cfb({"WordDocument": b"\xec\xa5" + bytes(100)})
+    with pytest.raises(FileRejected) as info:
+        read_table(word, "a.xlsx", max_rows=5)
+    assert info.value.code == "unsupported_type"
+
+
 def test_the_type_comes_from_the_content_not_the_name():
     header, rows = read_table(fixture("valid.xlsx"), "staff.csv", max_rows=10)
     assert header == HEADER_ZH and len(rows) == 5
@@ -126,6 +135,12 @@ def test_ratio_limit_applies_to_entries_of_a_megabyte_or_more():
         spreadsheets.check_xlsx(zeros)
     assert info.value.code == "zip_bomb"
     assert spreadsheets.check_xlsx(zeros, max_ratio=2000)
+    # One bomb entry hidden among incompressible ones: the archive as a whole has a ratio under 2.
+    hidden = _zip({**_valid_parts(), "xl/media/a.bin": random.Random(2).randbytes(4 * 1024 * 1024),
+                   "xl/media/b.bin": bytes(2 * 1024 * 1024)})
+    with pytest.raises(FileRejected) as info:
+        spreadsheets.check_xlsx(hidden)
+    assert info.value.code == "zip_bomb"
 
 
 def test_xlsm_content_without_the_vba_part_name_is_still_refused_for_macro_sheets():

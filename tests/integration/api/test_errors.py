@@ -8,7 +8,11 @@ import sys
 import textwrap
 
 import pytest
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
+
+from portal.api.problems import KINDS
 
 from portal.models import IdempotencyRecord
 from portal.services import idempotency, reporting
@@ -120,17 +124,25 @@ def test_html_error_pages_elsewhere_are_unchanged(client, landlord_client):
         assert parse(response).h1 is not None
 
 
-def test_messages_follow_accept_language(api, house):
-    def first_message(lang):
+def test_messages_follow_accept_language(app, api, house):
+    def first_error(lang):
         headers = {"Accept-Language": lang} if lang else {}
         r = api.post(f"/api/v1/houses/{house.id}/move-ins", headers=headers,
                      json={"move_in_date": "2026-02-30", "occupants": [occupant()]})
         return problem(r, 422), r.headers["Content-Language"]
 
-    en, en_lang = first_message("en-GB,en;q=0.9")
-    zh, zh_lang = first_message(None)
-    assert en["errors"][0]["message"] == "Enter a real date, like 2026-03-05." and en_lang == "en"
-    assert zh_lang == "zh-Hans-CN" and zh["errors"][0]["message"] != en["errors"][0]["message"]
+    def in_locale(locale, message):
+        with app.test_request_context(), force_locale(locale):
+            return str(message)
+
+    en, en_lang = first_error("en-GB,en;q=0.9")
+    zh, zh_lang = first_error(None)
+    assert (en_lang, zh_lang) == ("en", "zh-Hans-CN")
+    assert en["errors"][0]["message"] == "Enter a real date, like 2026-03-05."
+    # Whatever the catalog holds today: exactly what the zh catalog says, for the problem and the errors.
+    assert zh["errors"][0]["message"] == in_locale("zh_Hans_CN", _l("Enter a real date, like 2026-03-05."))
+    assert zh["title"] == in_locale("zh_Hans_CN", KINDS["validation_failed"][1])
+    assert en["title"] == "The request has errors"
     assert zh["errors"][0]["code"] == en["errors"][0]["code"] == "invalid_date"
 
 

@@ -119,7 +119,8 @@ def test_register_house_twice_with_one_form_key(db_session, district, landlord):
     first = reporting.register_house(db_session, landlord, **args)
     second = reporting.register_house(db_session, landlord, **args)
     assert (first.created, second.created) == (True, False)
-    assert second.submission.id == first.submission.id and second.submission.receipt == first.submission.receipt
+    assert second.submission.id == first.submission.id
+    assert second.submission.receipt == first.submission.receipt
     assert count(db_session) == 1
     # Without the key the second is a new attempt, refused because the house exists.
     with pytest.raises(ValidationFailed) as failure:

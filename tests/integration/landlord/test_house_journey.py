@@ -34,8 +34,9 @@ def test_landlord_registers_a_house_and_gets_a_receipt(landlord_client, db_sessi
     use_url = start(landlord_client, district.addresses[0])
     capacity_url = location(landlord_client.submit(use_url, {"use": "shared_rental"}))
     assert capacity_url.endswith("/capacity")
+    certificate = "湘(2020)雨湖区不动产权第0001234号"
     check_url = location(landlord_client.submit(capacity_url, {"max_occupants": " 3 ",
-                                                               "certificate_no": "湘(2020)雨湖区不动产权第0001234号"}))
+                                                               "certificate_no": certificate}))
     assert check_url.endswith("/house-check")
 
     check = parse(landlord_client.get(check_url))
@@ -58,7 +59,7 @@ def test_landlord_registers_a_house_and_gets_a_receipt(landlord_client, db_sessi
     house = db_session.get(House, sub.house_id)
     assert (house.owner_id, house.address_id, house.use, house.max_occupants, house.status) == (
         landlord.id, district.addresses[0].id, "shared_rental", 3, RecordStatus.pending)
-    assert house.certificate_no == "湘(2020)雨湖区不动产权第0001234号"
+    assert house.certificate_no == certificate
     assert sub.payload["max_occupants"] == 3 and sub.payload["address_code"] == district.addresses[0].code
 
     home = parse(landlord_client.get("/landlord/"))
@@ -73,9 +74,12 @@ def test_the_use_step_needs_a_choice(landlord_client, db_session, district):
     assert field_error(parse(response), "use") == "Choose how the house is used."
 
 
+WHOLE_NUMBER = "Enter a whole number from 0 to 200."
+
+
 @pytest.mark.parametrize(("typed", "field", "message"), [
-    ({"max_occupants": "three", "certificate_no": "A-123"}, "max_occupants", "Enter a whole number from 0 to 200."),
-    ({"max_occupants": "500", "certificate_no": "A-123"}, "max_occupants", "Enter a whole number from 0 to 200."),
+    ({"max_occupants": "three", "certificate_no": "A-123"}, "max_occupants", WHOLE_NUMBER),
+    ({"max_occupants": "500", "certificate_no": "A-123"}, "max_occupants", WHOLE_NUMBER),
     ({"max_occupants": "", "certificate_no": "A-123"}, "max_occupants",
      "Enter the largest number of people who can live here."),
     ({"max_occupants": "4", "certificate_no": "<b>1</b>"}, "certificate_no",
@@ -112,7 +116,8 @@ def test_the_same_house_cannot_be_registered_twice(landlord_client, db_session, 
 
 def test_a_door_plate_cannot_be_registered_without_the_room(landlord_client, db_session, district):
     english(landlord_client)
-    plate = factories.make_address(db_session, district.beats[0], road="韶山中路", door_no="90号", community="")
+    plate = factories.make_address(db_session, district.beats[0], road="韶山中路", door_no="90号",
+                                   community="")
     db_session.commit()
     page = parse(landlord_client.get(f"/a/{plate.code}"))
     assert page.find("a", href=lambda h: h and h.startswith("/landlord/houses/new")) is None

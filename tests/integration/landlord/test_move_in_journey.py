@@ -32,8 +32,9 @@ def location(response) -> str:
 
 
 def person_form(p: dict, **changes) -> dict:
-    return {"id_type": "resident_id", "phone": "", "relation": "main_tenant", "occupation": "", "workplace": "",
-            **p, **changes}
+    empty = {"id_type": "resident_id", "phone": "", "relation": "main_tenant", "occupation": "",
+             "workplace": ""}
+    return {**empty, **p, **changes}
 
 
 @pytest.fixture
@@ -50,6 +51,14 @@ def start(client, house) -> str:
     url = location(client.get(f"/landlord/houses/{house.id}/move-in"))
     assert url.endswith("/person/0")
     return url
+
+
+def tenancies_of(session, sub) -> list[Tenancy]:
+    return session.scalars(select(Tenancy).where(Tenancy.submission_id == sub.id).order_by(Tenancy.id)).all()
+
+
+def of_kind(session, kind) -> list[Submission]:
+    return session.scalars(select(Submission).where(Submission.kind == kind)).all()
 
 
 def draft_url(person_url: str, step: str) -> str:
@@ -69,7 +78,8 @@ def test_two_people_move_in(landlord_en, db_session, house, landlord):
     dates = location(landlord_en.submit(another, {"another": "no"}))
     assert dates == draft_url(person0, "dates")
     lease_end = (today + timedelta(days=365)).isoformat()
-    check = location(landlord_en.submit(dates, {"move_in_date": today.isoformat(), "lease_end_date": lease_end}))
+    check = location(landlord_en.submit(dates, {"move_in_date": today.isoformat(),
+                                                "lease_end_date": lease_end}))
     assert check == draft_url(person0, "check")
 
     page = parse(landlord_en.get(check))
@@ -87,7 +97,7 @@ def test_two_people_move_in(landlord_en, db_session, house, landlord):
     assert (sub.status, sub.house_id, sub.reporter_id) == (S.pending, house.id, landlord.id)
     assert sub.payload["move_in_date"] == today.isoformat() and sub.payload["lease_end_date"] == lease_end
     assert [o["name"] for o in sub.payload["occupants"]] == ["李四", "王芳"]
-    tenancies = db_session.scalars(select(Tenancy).where(Tenancy.submission_id == sub.id).order_by(Tenancy.id)).all()
+    tenancies = tenancies_of(db_session, sub)
     assert [(t.person.name, t.status, t.move_in_date, t.relation) for t in tenancies] == [
         ("李四", RecordStatus.pending, today, "main_tenant"), ("王芳", RecordStatus.pending, today, "spouse")]
     li = db_session.scalar(select(Person).where(Person.id_number == first["id_number"]))
@@ -125,7 +135,8 @@ def test_person_errors_are_shown_at_each_field(landlord_en, db_session, house):
     page = parse(response)
     assert field_error(page, "id_number") == "An ID number has 17 digits followed by a digit or X."
     assert field_error(page, "name") == "Enter the name."
-    assert field_error(page, "phone") == "Enter a mainland China mobile number of 11 digits, like 13812345678."
+    assert field_error(page, "phone") == \
+        "Enter a mainland China mobile number of 11 digits, like 13812345678."
     assert (field_value(page, "id_number"), field_value(page, "phone")) == ("12345", "0731-1234")
     assert [a["href"] for a in page.select(".error-summary a")] == ["#id_number", "#name", "#phone"]
 
@@ -153,7 +164,8 @@ def _to_dates(client, house) -> str:
 def test_a_future_move_in_date_is_refused_and_values_kept(landlord_en, db_session, house):
     today = reporting.local_today()
     tomorrow, later = (today + timedelta(days=1)).isoformat(), (today + timedelta(days=90)).isoformat()
-    response = landlord_en.submit(_to_dates(landlord_en, house), {"move_in_date": tomorrow, "lease_end_date": later})
+    response = landlord_en.submit(_to_dates(landlord_en, house), {"move_in_date": tomorrow,
+                                                                  "lease_end_date": later})
     assert response.status_code == 200
     page = parse(response)
     assert field_error(page, "move_in_date") == "The move-in date cannot be in the future."
@@ -187,7 +199,7 @@ def living(db_session, house, landlord, officer):
                                                                   factories.occupant(name="王芳")],
                                  move_in_date=day.isoformat())
     factories.decide(db_session, sub, officer, S.confirmed)
-    return db_session.scalars(select(Tenancy).where(Tenancy.submission_id == sub.id).order_by(Tenancy.id)).all()
+    return tenancies_of(db_session, sub)
 
 
 def test_report_a_move_out(landlord_en, db_session, house, living):
@@ -207,13 +219,15 @@ def test_report_a_move_out(landlord_en, db_session, house, living):
     # A second move-out for the same person is refused at the field.
     response = landlord_en.submit(link["href"], {"move_out_date": day})
     assert response.status_code == 200
-    assert field_error(parse(response), "move_out_date") == "You have already reported that this person moved out."
-    assert len(db_session.scalars(select(Submission).where(Submission.kind == SubmissionKind.move_out)).all()) == 1
+    assert field_error(parse(response), "move_out_date") == \
+        "You have already reported that this person moved out."
+    assert len(of_kind(db_session, SubmissionKind.move_out)) == 1
 
 
 def test_a_move_out_before_the_move_in_is_refused_and_the_value_kept(landlord_en, db_session, house, living):
     too_early = (living[0].move_in_date - timedelta(days=1)).isoformat()
-    response = landlord_en.submit(f"/landlord/tenancies/{living[0].id}/move-out", {"move_out_date": too_early})
+    url = f"/landlord/tenancies/{living[0].id}/move-out"
+    response = landlord_en.submit(url, {"move_out_date": too_early})
     assert response.status_code == 200
     page = parse(response)
     assert field_error(page, "move_out_date") == \
@@ -239,8 +253,9 @@ def pending_move_in(db_session, house, landlord):
 
 
 @pytest.mark.parametrize("rejected_first", [False, True], ids=["pending", "rejected"])
-def test_a_correction_supersedes_the_old_report_and_both_stay_readable(landlord_en, db_session, landlord, officer,
-                                                                        pending_move_in, rejected_first):
+def test_a_correction_supersedes_the_old_report_and_both_stay_readable(landlord_en, db_session, landlord,
+                                                                        officer, pending_move_in,
+                                                                        rejected_first):
     old = pending_move_in
     if rejected_first:
         factories.decide(db_session, old, officer, S.rejected, reason_code="identity_mismatch")
@@ -294,7 +309,7 @@ def test_a_bad_correction_changes_nothing(landlord_en, db_session, pending_move_
     assert field_error(parse(response), "move_in_date") == "The move-in date cannot be in the future."
     db_session.expire_all()
     assert db_session.get(Submission, old.id).status == S.pending
-    assert len(db_session.scalars(select(Submission).where(Submission.kind == SubmissionKind.move_in)).all()) == 1
+    assert len(of_kind(db_session, SubmissionKind.move_in)) == 1
 
 
 def test_withdraw_a_pending_report(landlord_en, db_session, landlord, pending_move_in):

@@ -88,7 +88,8 @@ def test_landlord_b_cannot_post_to_a_s_objects(landlord_b, db_session, a_world):
         (f"/landlord/submissions/{w['move_in'].id}/withdraw", {}),
         (f"/landlord/submissions/{w['move_in'].id}/correct", {}),
         (f"/landlord/submissions/{w['registration'].id}/correct", {}),
-        (f"/landlord/tenancies/{w['tenancy'].id}/move-out", {"move_out_date": "2024-01-01", "form_key": "x" * 43}),
+        (f"/landlord/tenancies/{w['tenancy'].id}/move-out",
+         {"move_out_date": "2024-01-01", "form_key": "x" * 43}),
     ]
     for url, data in posts:
         assert landlord_b.post(url, data={"csrf_token": token, **data}).status_code == 404, url
@@ -118,6 +119,7 @@ def test_a_s_house_draft_sends_b_away(landlord_b, db_session, a_world, step):
 def test_b_cannot_send_or_change_a_s_draft(landlord_b, landlord_client, db_session, a_world):
     token = factories.csrf_token(landlord_b)
     root, key = a_world["draft_root"], a_world["draft_root"].rsplit("/", 1)[1]
+    house_root = a_world["house_draft_root"]
     before = _state(db_session)
     posts = [
         (root + "/check", {"form_key": key}),
@@ -125,8 +127,8 @@ def test_b_cannot_send_or_change_a_s_draft(landlord_b, landlord_client, db_sessi
                               "relation": "main_tenant"}),
         (root + "/person/0/remove", {}),
         (root + "/dates", {"move_in_date": "2024-01-01"}),
-        (a_world["house_draft_root"] + "/house-check", {"form_key": a_world["house_draft_root"].rsplit("/", 1)[1]}),
-        (a_world["house_draft_root"] + "/use", {"use": "vacant"}),
+        (house_root + "/house-check", {"form_key": house_root.rsplit("/", 1)[1]}),
+        (house_root + "/use", {"use": "vacant"}),
     ]
     for url, data in posts:
         response = landlord_b.post(url, data={"csrf_token": token, **data})

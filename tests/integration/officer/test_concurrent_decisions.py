@@ -50,21 +50,39 @@ def _cleanup(ids: dict) -> None:
 
 
 def _setup(ids: dict) -> tuple[list[int], int, int]:
-    """Committed: a district, a landlord with ROUNDS pending house registrations, two officers of station 1."""
+    """Committed: a district, a landlord with ROUNDS pending house registrations, two officers of
+    station 1."""
     with Session(db.engine) as s:
         d = factories.make_district(s)
-        ids.update(bureaus=[d.bureau.id], stations=[st.id for st in d.stations], beats=[b.id for b in d.beats],
-                   users=[])
+        ids.update(bureaus=[d.bureau.id], stations=[st.id for st in d.stations],
+                   beats=[b.id for b in d.beats], users=[])
         landlord = factories.make_user(s, role="landlord")
         ids["users"].append(landlord.id)
         first = factories.make_user(s, role="officer", station=d.stations[0], name="甲警官")
         second = factories.make_user(s, role="officer", station=d.stations[0], name="乙警官")
         ids["users"] += [first.id, second.id]
-        addresses = [factories.make_address(s, d.beats[i % 2], building="9栋", unit="1单元", room=f"{100 + i}")
-                     for i in range(ROUNDS)]
+        addresses = [factories.make_address(s, d.beats[i % 2], building="9栋", unit="1单元",
+                                            room=f"{100 + i}") for i in range(ROUNDS)]
         s.commit()
         subs = [factories.make_house(s, landlord, a).id for a in addresses]
         return subs, first.id, second.id
+
+
+def _attempt(barrier, results: dict, sub_id: int, seen: int, officer_id: int, to_status,
+             reason: dict) -> None:
+    """One officer's POST: its own connection, the version their page showed."""
+    barrier.wait()
+    try:
+        with writing(), Session(db.engine) as s:  # as a POST request: BEGIN IMMEDIATE on SQLite
+            officer = s.get(User, officer_id)
+            sub = s.get(Submission, sub_id)
+            decision = review.transition(s, sub, to_status, officer, Actor(user=officer),
+                                         expected_version=seen, **reason)
+            results[officer_id] = decision.to_status
+    except review.DecidedAlready as conflict:
+        results[officer_id] = conflict
+    except Exception as error:  # noqa: BLE001 - shown by the assertion on the results
+        results[officer_id] = error
 
 
 def test_two_officers_at_once_exactly_one_wins(app):
@@ -81,21 +99,9 @@ def test_two_officers_at_once_exactly_one_wins(app):
                 plan = {first_id: (S.site_visit, {}), second_id: (S.confirmed, {})}
             results: dict[int, object] = {}
             barrier = threading.Barrier(2)
-
-            def attempt(officer_id, to_status, reason, seen=seen, sub_id=sub_id, results=results, barrier=barrier):
-                barrier.wait()
-                try:
-                    with writing(), Session(db.engine) as s:  # as a POST request does: BEGIN IMMEDIATE on SQLite
-                        officer = s.get(User, officer_id)
-                        sub = s.get(Submission, sub_id)
-                        results[officer_id] = review.transition(s, sub, to_status, officer, Actor(user=officer),
-                                                                expected_version=seen, **reason).to_status
-                except review.DecidedAlready as conflict:
-                    results[officer_id] = conflict
-                except Exception as error:  # noqa: BLE001 - reported by the assertion below
-                    results[officer_id] = error
-
-            threads = [threading.Thread(target=attempt, args=(oid, *plan[oid])) for oid in plan]
+            threads = [threading.Thread(target=_attempt,
+                                        args=(barrier, results, sub_id, seen, oid, *plan[oid]))
+                       for oid in plan]
             for t in threads:
                 t.start()
             for t in threads:

@@ -137,7 +137,8 @@ def test_a_sixteen_year_old_is_not_a_child_to_flag(db_session, landlord, house):
 
 def expected_due(event_day) -> datetime:
     """The end of the local day DEADLINE days after the event (Asia/Shanghai), in UTC."""
-    local_midnight = datetime.combine(event_day + timedelta(days=DEADLINE + 1), time(0), ZoneInfo("Asia/Shanghai"))
+    last_day = event_day + timedelta(days=DEADLINE)
+    local_midnight = datetime.combine(last_day + timedelta(days=1), time(0), ZoneInfo("Asia/Shanghai"))
     return local_midnight.astimezone(UTC)
 
 

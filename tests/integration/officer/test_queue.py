@@ -61,7 +61,8 @@ def test_filters_by_kind_beat_flagged_and_late(officer_en, db_session, district,
                                   move_in_date=(reporting.local_today() - timedelta(days=10)).isoformat())
     crowded = factories.make_move_in(db_session, landlord, other_house.house_id,
                                      [factories.occupant(), factories.occupant()])
-    assert (plain.flagged, late.flagged, late.late, crowded.flagged, crowded.late) == (False, True, True, True, False)
+    assert (plain.flagged, late.flagged, late.late) == (False, True, True)
+    assert (crowded.flagged, crowded.late) == (True, False)
 
     def ids(query):
         return set(rows(parse(officer_en.get(f"/officer/queue{query}"))))
@@ -88,7 +89,8 @@ def test_keyset_pagination_repeats_and_skips_nothing(officer_en, db_session, lan
     for i, sub in enumerate(reversed(subs)):
         stamp(db_session, sub, base + timedelta(seconds=i // 4, microseconds=(i % 4 == 3) * 123457))
     db_session.expire_all()
-    expected = [s.id for s in sorted(db_session.scalars(select(Submission)), key=lambda s: (s.submitted_at, s.id))]
+    stored = db_session.scalars(select(Submission)).all()
+    expected = [s.id for s in sorted(stored, key=lambda s: (s.submitted_at, s.id))]
     assert len(expected) == queue.PAGE_SIZE + 7
 
     seen, pages, url = [], [], "/officer/queue"
@@ -124,7 +126,8 @@ def test_a_broken_cursor_starts_from_the_beginning(officer_en, db_session, landl
 
 @pytest.fixture
 def move_in(db_session, landlord, house):
-    people = [factories.occupant(name="李四", birth="19880215"), factories.occupant(name="王芳", birth="19920704")]
+    people = [factories.occupant(name="李四", birth="19880215"),
+              factories.occupant(name="王芳", birth="19920704")]
     return factories.make_move_in(db_session, landlord, house.id, people)
 
 
@@ -178,7 +181,8 @@ def test_the_reveal_needs_the_confirm_field_and_a_csrf_token(officer_en, db_sess
     url = f"/officer/items/{move_in.id}"
     page = parse(officer_en.get(url))
     assert post_form(officer_en, page, url, "/reveal", data={"confirm": ""}).status_code == 400
-    assert post_form(officer_en, page, url, "/reveal", data={"csrf_token": "forged"}).status_code in (400, 403)
+    forged = post_form(officer_en, page, url, "/reveal", data={"csrf_token": "forged"})
+    assert forged.status_code in (400, 403)
     assert reveals(db_session) == []
 
 

@@ -29,14 +29,16 @@ def signed_in(app, user) -> FormClient:
 
 @pytest.fixture
 def world(db_session, district, landlord):
-    """Open items in each beat that has an address: beats[0] and beats[1] (station 1), beats[2] (station 2)."""
+    """Open items in each beat that has an address: beats[0], beats[1] (station 1), beats[2] (station 2)."""
     beat1_address = factories.make_address(db_session, district.beats[1], road="建设路", door_no="7号",
                                            community="", building="1栋", unit="1单元", room="201")
     db_session.commit()
     items = {}
-    for name, address in (("s1b0", district.addresses[0]), ("s1b1", beat1_address), ("s2", district.addresses[1])):
+    places = (("s1b0", district.addresses[0]), ("s1b1", beat1_address), ("s2", district.addresses[1]))
+    for name, address in places:
         reg = factories.make_house(db_session, landlord, address)
-        move_in = factories.make_move_in(db_session, landlord, reg.house_id, [factories.occupant(name="李四")])
+        move_in = factories.make_move_in(db_session, landlord, reg.house_id,
+                                         [factories.occupant(name="李四")])
         items[name] = [reg, move_in]
     return items
 
@@ -45,7 +47,8 @@ def _state(session):
     session.expire_all()
     return (sorted((s.id, s.status, s.version) for s in session.scalars(select(Submission))),
             session.scalar(select(func.count()).select_from(Decision)),
-            session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "id.reveal")))
+            session.scalar(select(func.count()).select_from(AuditEvent)
+                           .where(AuditEvent.action == "id.reveal")))
 
 
 def test_station_1_officer_gets_404_for_station_2_items(officer_client, db_session, world):
@@ -54,8 +57,8 @@ def test_station_1_officer_gets_404_for_station_2_items(officer_client, db_sessi
     before = _state(db_session)
     for sub in world["s2"]:
         assert officer_client.get(f"/officer/items/{sub.id}").status_code == 404
-        decide = officer_client.post(f"/officer/items/{sub.id}/decide",
-                                     data={"csrf_token": token, "action": "confirmed", "version": str(sub.version)})
+        decide = officer_client.post(f"/officer/items/{sub.id}/decide", data={
+            "csrf_token": token, "action": "confirmed", "version": str(sub.version)})
         assert decide.status_code == 404
         reveal = officer_client.post(f"/officer/items/{sub.id}/reveal",
                                      data={"csrf_token": token, "person": "0", "confirm": "1"})

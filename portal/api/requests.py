@@ -1,0 +1,110 @@
+"""Reading API requests: JSON bodies, query flags, uploaded files, and the Idempotency-Key of every POST."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from functools import wraps
+
+from flask import current_app, request
+
+from portal.api import auth, problems, schemas
+from portal.api.problems import ApiProblem
+from portal.extensions import db
+from portal.services import idempotency
+from portal.services.errors import FieldError, ValidationFailed
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def json_body(schema_name: str) -> dict:
+    """The request's JSON object, checked against its schema's structure: 415, 400 or 422 otherwise."""
+    if not _is_json(request.mimetype or ""):
+        raise ApiProblem("unsupported_media_type")
+    try:
+        data = json.loads(request.get_data(cache=True) or b"")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiProblem("malformed_json") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("type", schemas.MESSAGES["type"], None)])
+    errors = schemas.check(schema_name, data)
+    if errors:
+        raise ValidationFailed(errors)
+    return data
+
+
+def uploaded_file(field: str = "file") -> tuple[bytes, str]:
+    """The bytes and file name of a multipart upload: 415 for another content type, 422 without the file."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiProblem("unsupported_media_type")
+    sent = request.files.get(field)
+    if sent is None:
+        raise ValidationFailed([FieldError("required", schemas.MESSAGES["required"], field)])
+    return sent.read(), sent.filename or ""
+
+
+def enum_arg(name: str, allowed: list[str], default: str | None = None) -> str | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return default
+    if value not in allowed:
+        raise ValidationFailed([FieldError("invalid_choice", schemas.MESSAGES["invalid_choice"], name)])
+    return value
+
+
+def flag_arg(name: str, default: bool) -> bool:
+    return enum_arg(name, ["true", "false"], "true" if default else "false") == "true"
+
+
+def _canonical_request() -> str:
+    """What makes two requests the same request for an Idempotency-Key: method, path, query and the body's
+    meaning (JSON with its keys sorted; an upload's fields, file name and content, whatever the boundary)."""
+    mimetype = request.mimetype or ""
+    if mimetype == "multipart/form-data":
+        parts = [f"{k}={v}" for k, values in sorted(request.form.lists()) for v in values]
+        for name, sent in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            content = sent.read()
+            sent.seek(0)
+            parts.append(f"{name}:{sent.filename}:{hashlib.sha256(content).hexdigest()}")
+        body = "\n".join(parts).encode()
+    else:
+        body = request.get_data(cache=True)
+        if _is_json(mimetype):
+            try:
+                body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"),
+                                  ensure_ascii=False).encode()
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                pass
+    return idempotency.fingerprint(request.method, request.path, request.query_string, mimetype, body)
+
+
+def idempotent(view: Callable) -> Callable:
+    """Honour Idempotency-Key: the first response to a key is stored, and every retry gets it back unchanged.
+
+    The view receives `form_key` (None without a key), which it hands to the service."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = idempotency.check_key(request.headers.get(idempotency.HEADER))
+        if key is None:
+            return view(*args, form_key=None, **kwargs)
+        outcome = idempotency.begin(db.session, auth.current_token_id(), key, _canonical_request())
+        if isinstance(outcome, idempotency.Replay):
+            response = current_app.response_class(
+                outcome.body, status=outcome.status_code,
+                mimetype=problems.PROBLEM_JSON if outcome.status_code >= 400 else "application/json")
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = current_app.make_response(view(*args, form_key=outcome.form_key, **kwargs))
+        except Exception as err:  # answered here, so that the answer can be stored for the retries
+            response = problems.handle(err)
+        if response.status_code >= 500:
+            idempotency.abandon(db.session, outcome)  # our failure: let a retry run again
+        else:
+            idempotency.finish(db.session, outcome, response.status_code, response.get_data(as_text=True))
+        return response
+
+    return wrapper
