@@ -13,8 +13,9 @@
 4. Peak memory of a preview alone, in its own child process (ru_maxrss: the whole process, the Python
    interpreter and the imported portal included).
 5. Commit of the 10,000-row file into an empty unit (10,000 people, hire submissions and employments),
-   on a fresh SQLite file and on PostgreSQL in a schema of its own inside the bench_staff database
-   (created when missing: psql -d postgres -c 'create database bench_staff'); peak memory of that child.
+   on a fresh SQLite file and on PostgreSQL in a fresh schema of its own inside the bench_staff database
+   (created when missing: psql -d postgres -c 'create database bench_staff'), REPEAT times, each in a new
+   child process with a new database; the best and all times, and the highest peak memory.
 
 Targets: 10k preview < 1.5 s, commit < 2 s, peak < 300 MB; 50k preview < 8 s; preview / floor < 3.
 """
@@ -25,6 +26,7 @@ import io
 import json
 import os
 import random
+import re
 import resource
 import secrets
 import subprocess
@@ -43,8 +45,10 @@ from stdnum.cn import ric  # noqa: E402
 OUT = bench_common.OUT
 SIZES = (10_000, 50_000)
 REPEAT = 3
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国志红海燕玉春梅文晓东俊浩然涵欣怡雨一诺思远佳宇航泽博婷丹鹏飞"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓"
+            "曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国志红海燕"
+         "玉春梅文晓东俊浩然涵欣怡雨一诺思远佳宇航泽博婷丹鹏飞")
 POSITIONS = ("保安", "保洁", "厨师", "收银员", "服务员", "司机", "仓管", "店长", "前台", "维修工")
 REGIONS = ("430302", "430304", "430321", "430381", "110105", "310115", "440306", "510107", "420111", "320102")
 
@@ -105,7 +109,8 @@ def make_unit(session):
     owner = factories.make_user(session, role="employer")
     place = district.addresses[0]
     unit = Unit(owner_id=owner.id, uscc="91430302MA4L000001", name="湘潭市雨湖区安心保安服务有限公司",
-                unit_type=UnitType.enterprise, industry="保安服务", address_id=place.id, beat_id=place.beat_id,
+                unit_type=UnitType.enterprise, industry="保安服务", address_id=place.id,
+                beat_id=place.beat_id,
                 legal_rep_name="张三", legal_rep_id_number=factories.resident_id(), contact_name="李四",
                 contact_phone=factories.phone(), status=RecordStatus.pending)
     session.add(unit)
@@ -126,9 +131,12 @@ def pg_schema_url(base: str) -> tuple[str, str]:
 def ensure_pg_database(base: str) -> None:
     from sqlalchemy import make_url
 
-    name = make_url(base).database
-    found = subprocess.run(["psql", "-d", "postgres", "-tAc", f"select 1 from pg_database where datname = '{name}'"],
-                           capture_output=True, text=True, check=True).stdout.strip()
+    name = make_url(base).database or ""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise SystemExit(f"use a plain database name (lower-case letters, digits, _), not {name!r}")
+    query = f"select 1 from pg_database where datname = '{name}'"  # noqa: S608 - name checked above
+    found = subprocess.run(["psql", "-d", "postgres", "-tAc", query], capture_output=True, text=True,
+                           check=True).stdout.strip()
     if found != "1":
         subprocess.run(["psql", "-d", "postgres", "-c", f"create database {name}"], check=True)
 
@@ -276,7 +284,8 @@ def readers(path: Path, repeat: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--pg-url", default="postgresql:///bench_staff",
                         help="PostgreSQL database for the commit (a schema of its own is used); '' to skip")
@@ -307,7 +316,8 @@ def main() -> None:
         r.update(floor_best_s=floor, preview_best_s=prev, ratio=prev / floor)
         report[f"preview_{n}"] = r
         print(f"{n:>6} rows: floor {floor:.3f} s, preview {prev:.3f} s, ratio {prev / floor:.2f} "
-              f"(all floor {[round(x, 3) for x in r['floor_s']]}, preview {[round(x, 3) for x in r['preview_s']]})")
+              f"(all floor {[round(x, 3) for x in r['floor_s']]}, "
+              f"preview {[round(x, 3) for x in r['preview_s']]})")
         m = run_child("memory", str(path))
         report[f"memory_{n}"] = m
         print(f"{n:>6} rows: one preview {m['preview_s']:.3f} s, peak RSS {m['peak_mb']:.0f} MB "
@@ -317,11 +327,16 @@ def main() -> None:
         ensure_pg_database(args.pg_url)
         targets.append(args.pg_url)
     for url in targets:
-        c = run_child("commit", str(files[10_000]), url)
-        report[f"commit_10000_{c['database']}"] = c
-        print(f"commit 10,000 on {c['database']}: preview {c['preview_s']:.3f} s, commit {c['commit_s']:.3f} s, "
-              f"same again {c['recommit_same_s']:.3f} s, peak RSS {c['peak_mb']:.0f} MB "
-              f"(after start-up {c['baseline_mb']:.0f} MB)")
+        # a fresh database each time
+        runs = [run_child("commit", str(files[10_000]), url) for _ in range(args.repeat)]
+        best = min(runs, key=lambda c: c["commit_s"])
+        best["all_commit_s"] = [c["commit_s"] for c in runs]
+        best["max_peak_mb"] = max(c["peak_mb"] for c in runs)
+        report[f"commit_10000_{best['database']}"] = best
+        print(f"commit 10,000 on {best['database']}: commit best {best['commit_s']:.3f} s "
+              f"(all {[round(c['commit_s'], 3) for c in runs]}), its preview {best['preview_s']:.3f} s, "
+              f"same content again {best['recommit_same_s']:.3f} s, peak RSS {best['max_peak_mb']:.0f} MB "
+              f"(after start-up {best['baseline_mb']:.0f} MB)")
     (OUT / "staff_import.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"written to {OUT / 'staff_import.json'}")
 

@@ -5,6 +5,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from portal.db import writing
@@ -15,7 +16,7 @@ from portal.services.errors import ValidationFailed
 
 
 def register(app: Flask) -> None:
-    group = click.Group("tokens", help="Personal API tokens.")
+    group = AppGroup("tokens", help="Personal API tokens.")
     app.cli.add_command(group)
 
     @group.command("create")
@@ -36,6 +37,7 @@ def register(app: Flask) -> None:
                     for err in failure.errors:
                         click.echo(f"  {err.code}: {err.message}", err=True)
                 sys.exit(1)
-        click.echo(f"created token {new.token.prefix}… ({new.token.name}) for {user.role} {user.phone}", err=True)
+        click.echo(f"created token {new.token.prefix}… ({new.token.name}) for {user.role} {user.phone}",
+                   err=True)
         click.echo("It is shown only now; keep it as safe as a password:", err=True)
         click.echo(new.secret)

@@ -208,8 +208,8 @@ def uscc() -> str:
 
 def unit_fields(address: Address, **overrides) -> dict:
     """A unit registration as the form sends it (raw strings)."""
-    return {"uscc": uscc(), "name": "湘潭市雨湖区测试餐饮有限公司", "unit_type": "enterprise", "industry": "餐饮",
-            "special_trade": "", "address_code": address.code, "legal_rep_name": "王法人",
+    return {"uscc": uscc(), "name": "湘潭市雨湖区测试餐饮有限公司", "unit_type": "enterprise",
+            "industry": "餐饮", "special_trade": "", "address_code": address.code, "legal_rep_name": "王法人",
             "legal_rep_id_number": resident_id("19800101"), "contact_name": "李保卫",
             "contact_phone": "13812345678", **overrides}
 
@@ -231,12 +231,13 @@ def make_hire(session, owner: User, unit_id: int, *, name: str = "赵六", id_nu
               hire_date: str = "2024-03-05", phone: str = "", position: str = "厨师", form_key=None):
     from portal.services import units
 
-    return units.report_hire(session, owner, unit_id, name=name, id_number=id_number or resident_id("19950505"),
-                             phone=phone, position=position, hire_date=hire_date, actor=as_actor(owner),
-                             form_key=form_key).submission
+    return units.report_hire(session, owner, unit_id, name=name,
+                             id_number=id_number or resident_id("19950505"), phone=phone, position=position,
+                             hire_date=hire_date, actor=as_actor(owner), form_key=form_key).submission
 
 
-def make_departure(session, owner: User, unit_id: int, employment_id: int, *, departure_date=None, form_key=None):
+def make_departure(session, owner: User, unit_id: int, employment_id: int, *, departure_date=None,
+                   form_key=None):
     from portal.services import reporting, units
 
     return units.report_departure(session, owner, unit_id, employment_id=employment_id,

@@ -52,6 +52,9 @@ PROBLEM_STATUSES = {
 }
 READ = (401, 429, 500, 503)
 WRITE = (400, 401, 409, 413, 415, 422, 429, 500, 503)
+# Houses belong to landlords and units to employers: for a token of the other role they do not exist.
+LANDLORD_ONLY = "Landlord tokens only; for an employer's token this is a 404, as the page is in the portal."
+EMPLOYER_ONLY = "Employer tokens only; for a landlord's token this is a 404, as the page is in the portal."
 
 
 def _problem(status: int) -> dict:
@@ -62,18 +65,36 @@ def _problem(status: int) -> dict:
     return out
 
 
-def _ok(description: str, schema: dict, *, replayable: bool = False) -> dict:
+REPLAYED = {"Idempotent-Replayed": {
+    "description": "Present (true) when this is the stored response to an earlier request with this key.",
+    "schema": {"type": "string", "enum": ["true"]}}}
+
+
+def _ok(description: str, schema: dict, *, replayable: bool = False, links: dict | None = None) -> dict:
     out: dict = {"description": description, "content": {"application/json": {"schema": schema}}}
     if replayable:
-        out["headers"] = {"Idempotent-Replayed": {"description": "Present (true) when this is the stored "
-                                                                 "response to an earlier request with this key.",
-                                                  "schema": {"type": "string", "enum": ["true"]}}}
+        out["headers"] = REPLAYED
+    if links:
+        out["links"] = links
     return out
+
+
+def _link(operation_id: str, description: str, **parameters: str) -> dict:
+    """How a response leads on: which operation takes which of its values."""
+    return {"operationId": operation_id, "description": description, "parameters": parameters}
+
+
+SUBMISSION_LINK = {"GetSubmission": _link("submissions_get", "Poll the status of the report.",
+                                          submission_id="$response.body#/submission_id")}
+
+
+def _list_of(name: str) -> dict:
+    return {"type": "array", "items": schemas.ref(name)}
 
 
 def _operation(operation_id: str, summary: str, *, ok: tuple[int, dict], errors: tuple[int, ...],
                parameters: list | None = None, body: dict | None = None, description: str | None = None,
-               secure: bool = True, also: dict | None = None) -> dict:
+               also: dict | None = None) -> dict:
     status, response = ok
     op: dict = {"operationId": operation_id, "summary": summary, "tags": [operation_id.split("_")[0]],
                 "parameters": parameters or [], "responses": {str(status): response}}
@@ -84,10 +105,8 @@ def _operation(operation_id: str, summary: str, *, ok: tuple[int, dict], errors:
         op["parameters"] = [*op["parameters"], IDEMPOTENCY_KEY]
     for code, extra in (also or {}).items():
         op["responses"][str(code)] = extra
-    for code in errors:
+    for code in sorted(set(errors)):
         op["responses"][str(code)] = _problem(code)
-    if not secure:
-        op["security"] = []
     return op
 
 
@@ -96,100 +115,123 @@ def _path_id(name: str, what: str) -> dict:
             "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 
 
+def _query(name: str, schema: dict, description: str | None = None, *, required: bool = False) -> dict:
+    out = {"name": name, "in": "query", "required": required, "schema": schema}
+    if description:
+        out["description"] = description
+    return out
+
+
 def _json_body(schema_name: str) -> dict:
     return {"application/json": {"schema": schemas.ref(schema_name)}}
 
 
 IDEMPOTENCY_KEY = {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
                    "description": "Makes a retry of this request harmless: see the introduction.",
-                   "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[\\x21-\\x7e]+$"}}
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                              "pattern": "^[\\x21-\\x7e]+$"}}
+TRUE_FALSE = {"type": "string", "enum": ["true", "false"]}
+STAFF_IMPORT = (
+    "The whole file is checked before anything is written; rows with errors are never sent, the valid rows "
+    "are. With `dry_run=true` nothing is written and the response says what the import would do. With "
+    "`full_list=true` (the default) people on the unit's current list who are missing from the file are "
+    "reported as departures; with `false` the file only adds people. Importing the same content twice "
+    "changes nothing. Row numbers count the header as row 1. " + EMPLOYER_ONLY)
+UPLOAD = {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "additionalProperties": False,
+    "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                            "description": "The staff list, .csv or .xlsx."}}}}}
 
 
 def _units_paths() -> dict:
     return {
         "/units": {
-            "get": _operation("units_list", "Your units", errors=READ,
-                              ok=(200, _ok("Your units.", {"type": "array", "items": schemas.ref("Unit")}))),
-            "post": _operation("units_register", "Register a unit (实有单位)", errors=WRITE,
-                               body=_json_body("UnitRequest"),
-                               ok=(201, _ok("The unit and its registration report.", schemas.ref("UnitCreated"),
-                                            replayable=True))),
+            "get": _operation("units_list", "Your units", errors=(*READ, 404), description=EMPLOYER_ONLY,
+                              ok=(200, _ok("Your units.", _list_of("Unit")))),
+            "post": _operation("units_register", "Register a unit (实有单位)", errors=(*WRITE, 404),
+                               description=EMPLOYER_ONLY, body=_json_body("UnitRequest"),
+                               ok=(201, _ok("The unit and its registration report.",
+                                            schemas.ref("UnitCreated"), replayable=True, links={
+                                                **SUBMISSION_LINK,
+                                                "UploadStaffList": _link("units_staff_import",
+                                                                         "Upload the unit's staff list.",
+                                                                         unit_id="$response.body#/id")}))),
         },
-        "/units/{unit_id}/staff-imports": {
-            "post": _operation(
-                "units_staff_import", "Upload a staff list (CSV or XLSX)", errors=(*WRITE, 404),
-                description="The whole file is checked before anything is written. With `dry_run=true` nothing "
-                            "is written and the response says what the import would do. With `full_list=true` "
-                            "(the default) people on the unit's current list who are missing from the file are "
-                            "reported as departures; with `false` the file only adds people. Importing the same "
-                            "content twice changes nothing. Row numbers count the header as row 1.",
-                parameters=[_path_id("unit_id", "unit"),
-                            {"name": "dry_run", "in": "query", "required": False,
-                             "schema": {"type": "string", "enum": ["true", "false"], "default": "false"}},
-                            {"name": "full_list", "in": "query", "required": False,
-                             "schema": {"type": "string", "enum": ["true", "false"], "default": "true"}}],
-                body={"multipart/form-data": {
-                    "schema": {"type": "object", "required": ["file"], "additionalProperties": False,
-                               "properties": {"file": {"type": "string", "contentMediaType":
-                                                       "application/octet-stream",
-                                                       "description": "The staff list, .csv or .xlsx."}}}}},
-                ok=(201, _ok("The list was imported: what it held and what the import filed.",
-                             schemas.ref("StaffImportResult"), replayable=True)),
-                also={200: _ok("Nothing was written: a dry run, or the unit's latest import had the same "
-                               "content. The counts say what the list holds and what it would change.",
-                               schemas.ref("StaffImportResult"), replayable=True)}),
-        },
+        "/units/{unit_id}/staff-imports": {"post": _operation(
+            "units_staff_import", "Upload a staff list (CSV or XLSX)", errors=(*WRITE, 404),
+            description=STAFF_IMPORT, body=UPLOAD,
+            parameters=[_path_id("unit_id", "unit"), _query("dry_run", {**TRUE_FALSE, "default": "false"}),
+                        _query("full_list", {**TRUE_FALSE, "default": "true"})],
+            ok=(201, _ok("The list was imported: what it held and what the import filed.",
+                         schemas.ref("StaffImportResult"), replayable=True)),
+            also={200: _ok("Nothing was written: a dry run, or the unit's latest import had the same "
+                           "content. The counts say what the list holds and what it would change.",
+                           schemas.ref("StaffImportResult"), replayable=True)})},
     }
+
+
+def _landlord_paths() -> dict:
+    return {
+        "/houses": {
+            "get": _operation("houses_list", "Your houses and who lives in them", errors=(*READ, 404),
+                              description=LANDLORD_ONLY, ok=(200, _ok("Your houses.", _list_of("House")))),
+            "post": _operation("houses_register", "Register a house (实有房屋)", errors=(*WRITE, 404),
+                               description=LANDLORD_ONLY, body=_json_body("HouseRequest"),
+                               ok=(201, _ok("The house and its registration report.",
+                                            schemas.ref("HouseCreated"), replayable=True, links={
+                                                **SUBMISSION_LINK,
+                                                "ReportMoveIn": _link("houses_move_in",
+                                                                      "Report tenants moving in.",
+                                                                      house_id="$response.body#/id")}))),
+        },
+        "/houses/{house_id}/move-ins": {"post": _operation(
+            "houses_move_in", "Report people moving in", errors=(*WRITE, 404),
+            description="Report within the deadline (3 days by default); a late report is accepted and "
+                        "marked late. Flags never block a report: they tell the officer where to look. "
+                        + LANDLORD_ONLY,
+            parameters=[_path_id("house_id", "house")], body=_json_body("MoveInRequest"),
+            ok=(201, _ok("The move-in report.", schemas.ref("MoveInCreated"), replayable=True, links={
+                **SUBMISSION_LINK,
+                "ReportMoveOut": _link("tenancies_move_out", "Report that the first person moved out.",
+                                       tenancy_id="$response.body#/tenancy_ids/0")})))},
+        "/tenancies/{tenancy_id}/move-out": {"post": _operation(
+            "tenancies_move_out", "Report that a person moved out", errors=(*WRITE, 404),
+            description=LANDLORD_ONLY, parameters=[_path_id("tenancy_id", "tenancy (see GET /houses)")],
+            body=_json_body("MoveOutRequest"),
+            ok=(201, _ok("The move-out report.", schemas.ref("MoveOutCreated"), replayable=True,
+                         links=SUBMISSION_LINK)))},
+    }
+
+
+OPENAPI_DOCUMENT = {"get": {
+    "operationId": "openapi_document", "summary": "This document", "tags": ["openapi"], "security": [],
+    "responses": {"200": {"description": "The OpenAPI 3.1 document.",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}}}}
 
 
 @cache
 def _document() -> dict:
     paths = {
-        "/openapi.json": {"get": {
-            "operationId": "openapi_document", "summary": "This document", "tags": ["openapi"], "security": [],
-            "responses": {"200": {"description": "The OpenAPI 3.1 document.",
-                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        "/openapi.json": OPENAPI_DOCUMENT,
         "/addresses": {"get": _operation(
             "addresses_search", "Find standard addresses", errors=(*READ, 422),
-            description="Free text such as `银海花园 13栋 4单元 402`, or an address code from a door plate's QR "
-                        "code. Register houses at a room or building, not at a door plate.",
-            parameters=[{"name": "q", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1,
-                                                                                  "pattern": "\\S"}}],
-            ok=(200, _ok("Matching addresses, best first (at most 20).",
-                         {"type": "array", "items": schemas.ref("Address")})))},
-        "/houses": {
-            "get": _operation("houses_list", "Your houses and who lives in them", errors=READ,
-                              ok=(200, _ok("Your houses.", {"type": "array", "items": schemas.ref("House")}))),
-            "post": _operation("houses_register", "Register a house (实有房屋)", errors=WRITE,
-                               body=_json_body("HouseRequest"),
-                               ok=(201, _ok("The house and its registration report.", schemas.ref("HouseCreated"),
-                                            replayable=True))),
-        },
-        "/houses/{house_id}/move-ins": {"post": _operation(
-            "houses_move_in", "Report people moving in", errors=(*WRITE, 404),
-            description="Report within the deadline (3 days by default); a late report is accepted and marked "
-                        "late. Flags never block a report: they tell the officer where to look.",
-            parameters=[_path_id("house_id", "house")], body=_json_body("MoveInRequest"),
-            ok=(201, _ok("The move-in report.", schemas.ref("MoveInCreated"), replayable=True)))},
-        "/tenancies/{tenancy_id}/move-out": {"post": _operation(
-            "tenancies_move_out", "Report that a person moved out", errors=(*WRITE, 404),
-            parameters=[_path_id("tenancy_id", "tenancy (see GET /houses)")], body=_json_body("MoveOutRequest"),
-            ok=(201, _ok("The move-out report.", schemas.ref("MoveOutCreated"), replayable=True)))},
+            description="Free text such as `银海花园 13栋 4单元 402`, or an address code from a door plate's "
+                        "QR code. Register houses at a room or building, not at a door plate.",
+            parameters=[_query("q", {"type": "string", "minLength": 1, "pattern": "\\S"}, required=True)],
+            ok=(200, _ok("Matching addresses, best first (at most 20).", _list_of("Address"))))},
+        **_landlord_paths(),
+        **_units_paths(),
         "/submissions": {"get": _operation(
             "submissions_list", "Your reports, newest first", errors=(*READ, 422),
-            parameters=[{"name": "status", "in": "query", "required": False,
-                         "schema": {"type": "string", "enum": schemas.STATUSES}},
-                        {"name": "kind", "in": "query", "required": False,
-                         "schema": {"type": "string", "enum": schemas.KINDS}},
-                        {"name": "cursor", "in": "query", "required": False,
-                         "description": "`next_cursor` of the previous page.", "schema": {"type": "string"}}],
+            parameters=[_query("status", {"type": "string", "enum": schemas.STATUSES}),
+                        _query("kind", {"type": "string", "enum": schemas.KINDS}),
+                        _query("cursor", {"type": "string"}, "`next_cursor` of the previous page.")],
             ok=(200, _ok("One page of reports.", schemas.ref("SubmissionPage"))))},
         "/submissions/{submission_id}": {"get": _operation(
             "submissions_get", "One report and the police's decision", errors=(*READ, 404),
             parameters=[_path_id("submission_id", "report")],
             ok=(200, _ok("The report.", schemas.ref("Submission"))))},
     }
-    paths.update(_units_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Resident Reporting Portal API", "version": VERSION, "description": DESCRIPTION},

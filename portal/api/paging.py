@@ -40,14 +40,17 @@ class Cursor:
                 raise ValueError(raw)
             return cls(at.astimezone(UTC), number)
         except (ValueError, UnicodeDecodeError, binascii.Error):
-            raise ValidationFailed([FieldError("invalid_cursor", _l("This cursor is not one that the API gave "
-                                                                    "out."), "cursor")]) from None
+            raise ValidationFailed([FieldError("invalid_cursor",
+                                               _l("This cursor is not one that the API gave out."),
+                                               "cursor")]) from None
 
 
 def submissions_page(session: Session, reporter: User, *, status: str | None = None, kind: str | None = None,
-                     after: Cursor | None = None, size: int = PAGE_SIZE) -> tuple[list[Submission], Cursor | None]:
-    """One page of the reporter's own submissions (the scoping of reporting.submissions_of), and the cursor of
-    the next page or None. Ordered as the index ix_submission_reporter (reporter_id, submitted_at) serves it."""
+                     after: Cursor | None = None, size: int = PAGE_SIZE
+                     ) -> tuple[list[Submission], Cursor | None]:
+    """One page of the reporter's own submissions (the scoping of reporting.submissions_of), and the cursor
+    of the next page or None. In the order the index ix_submission_reporter (reporter_id, submitted_at)
+    serves."""
     query = select(Submission).where(Submission.reporter_id == reporter.id)
     if status:
         query = query.where(Submission.status == SubmissionStatus(status))
@@ -55,7 +58,8 @@ def submissions_page(session: Session, reporter: User, *, status: str | None = N
         query = query.where(Submission.kind == SubmissionKind(kind))
     if after is not None:
         query = query.where(or_(Submission.submitted_at < after.submitted_at,
-                                and_(Submission.submitted_at == after.submitted_at, Submission.id < after.id)))
+                                and_(Submission.submitted_at == after.submitted_at,
+                                     Submission.id < after.id)))
     rows = list(session.scalars(query.order_by(Submission.submitted_at.desc(), Submission.id.desc())
                                 .limit(size + 1)))
     if len(rows) <= size:

@@ -28,10 +28,13 @@ TYPE_PREFIX = "urn:portal:problem:"
 KINDS: dict[str, tuple[int, object, object]] = {
     "malformed_json": (400, _l("The request body is not valid JSON"),
                        _l("Send one JSON object encoded in UTF-8.")),
-    "bad_request": (400, _l("The request is not valid"), _l("Check the request against the API description.")),
+    "bad_request": (400, _l("The request is not valid"),
+                    _l("Check the request against the API description.")),
     "unauthorized": (401, _l("A valid API token is needed"),
-                     _l("Send the header Authorization: Bearer followed by a token that has not been revoked.")),
-    "not_found": (404, _l("Not found"), _l("There is nothing at this address, or it belongs to someone else.")),
+                     _l("Send the header Authorization: Bearer followed by a token that has not been "
+                        "revoked.")),
+    "not_found": (404, _l("Not found"),
+                  _l("There is nothing at this address, or it belongs to someone else.")),
     "method_not_allowed": (405, _l("This method is not allowed here"),
                            _l("The Allow header lists the methods this address accepts.")),
     "conflict": (409, _l("The request conflicts with the current state"),
@@ -51,9 +54,9 @@ KINDS: dict[str, tuple[int, object, object]] = {
                      _l("Something went wrong on our side. Nothing was lost; try again in a moment.")),
     "service_busy": (503, _l("The service is busy"), _l("The service is busy. Try again in a moment.")),
 }
-BY_STATUS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
-             413: "too_large", 415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests",
-             500: "server_error", 503: "service_busy"}
+BY_STATUS = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+             409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "validation_failed",
+             429: "too_many_requests", 500: "server_error", 503: "service_busy"}
 _FORM_FIELD = re.compile(r"[a-z_]+(?:-[0-9]+-[a-z_]+)+")
 
 

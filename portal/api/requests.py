@@ -16,7 +16,8 @@ from portal.services.errors import FieldError, ValidationFailed
 
 
 def _is_json(mimetype: str) -> bool:
-    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+    return mimetype == "application/json" or (mimetype.startswith("application/")
+                                               and mimetype.endswith("+json"))
 
 
 def json_body(schema_name: str) -> dict:

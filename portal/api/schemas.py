@@ -61,8 +61,8 @@ DATETIME = string("A time in UTC, RFC 3339.", format="date-time")
 
 REQUESTS = {
     "HouseRequest": obj({
-        "address_code": string("The standard address code (on the door plate's QR code) of the room or building; "
-                               "see GET /addresses.", examples=["7Q2M4H9KXD"]),
+        "address_code": string("The standard address code (on the door plate's QR code) of the room or "
+                               "building; see GET /addresses.", examples=["7Q2M4H9KXD"]),
         "use": string(enum=USES),
         "max_occupants": {"type": "integer", "description": "The most people who can live here."},
         "certificate_no": nullable(string("Property certificate number, as printed.")),
@@ -87,7 +87,8 @@ REQUESTS = {
         "name": string(),
         "unit_type": string(enum=UNIT_TYPES),
         "industry": string("Free text."),
-        "special_trade": nullable(string("Set for trades under special police oversight.", enum=SPECIAL_TRADES)),
+        "special_trade": nullable(string("Set for trades under special police oversight.",
+                                         enum=SPECIAL_TRADES)),
         "address_code": string("The standard address code of the workplace."),
         "legal_rep_name": string(),
         "legal_rep_id_number": string(),
@@ -119,7 +120,8 @@ RESPONSES = {
         "errors": {"type": "array", "items": ref("FieldError")},
     }, ["type", "title", "status", "detail", "errors"], description="RFC 9457 problem details."),
     "FieldError": FIELD_ERROR,
-    "Address": obj({"code": string(), "text": string(), "level": string(enum=LEVELS)}, ["code", "text", "level"]),
+    "Address": obj({"code": string(), "text": string(), "level": string(enum=LEVELS)},
+                   ["code", "text", "level"]),
     "Tenancy": obj({
         "id": {"type": "integer", "description": "Use with POST /tenancies/{id}/move-out."},
         "submission_id": {"type": "integer", "description": "The move-in that declared this person."},
@@ -139,15 +141,18 @@ RESPONSES = {
         "max_occupants": {"type": "integer"},
         "certificate_no": nullable(string()),
         "record_status": string("Where the house stands in the register.", enum=RECORD_STATUSES),
-        "tenancies": {"type": "array", "items": ref("Tenancy"), "description": "Who lives here now, as reported."},
-    }, ["id", "address_code", "address", "use", "max_occupants", "certificate_no", "record_status", "tenancies"]),
+        "tenancies": {"type": "array", "items": ref("Tenancy"),
+                      "description": "Who lives here now, as reported."},
+    }, ["id", "address_code", "address", "use", "max_occupants", "certificate_no", "record_status",
+        "tenancies"]),
     "HouseCreated": obj({"id": {"type": "integer"}, "submission_id": {"type": "integer"},
                          "status": string(enum=STATUSES)}, ["id", "submission_id", "status"]),
     "Flag": obj({
         "code": string(enum=FLAGS),
         "message": string(),
         "person": nullable({"type": "integer", "description": "Index of the person in the report."}),
-    }, ["code", "message", "person"], description="Something the officer will look at; never blocks a report."),
+    }, ["code", "message", "person"],
+        description="Something the officer will look at; never blocks a report."),
     "MoveInCreated": obj({
         "submission_id": {"type": "integer"},
         "receipt": string("The receipt number."),

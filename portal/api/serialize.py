@@ -28,7 +28,8 @@ def tenancy_json(tenancy) -> dict:
 
 def house_json(house, tenancies) -> dict:
     return {"id": house.id, "address_code": house.address.code, "address": house.address.text,
-            "use": str(house.use), "max_occupants": house.max_occupants, "certificate_no": house.certificate_no,
+            "use": str(house.use), "max_occupants": house.max_occupants,
+            "certificate_no": house.certificate_no,
             "record_status": str(house.status), "tenancies": [tenancy_json(t) for t in tenancies]}
 
 
@@ -60,8 +61,10 @@ def submission_json(sub, *, decision=None, fields: tuple[str, ...] | None = None
 
 def unit_json(unit) -> dict:
     return {"id": unit.id, "uscc": unit.uscc, "name": unit.name, "unit_type": str(unit.unit_type),
-            "industry": unit.industry, "special_trade": str(unit.special_trade) if unit.special_trade else None,
-            "address_code": unit.address.code, "address": unit.address.text, "record_status": str(unit.status)}
+            "industry": unit.industry,
+            "special_trade": str(unit.special_trade) if unit.special_trade else None,
+            "address_code": unit.address.code, "address": unit.address.text,
+            "record_status": str(unit.status)}
 
 
 def import_json(pv, *, done=None) -> dict:

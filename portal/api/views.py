@@ -5,7 +5,13 @@ from flask import Blueprint, current_app, jsonify, request
 
 from portal.access import public
 from portal.api import auth, openapi, paging, problems, schemas
-from portal.api.auth import api_actor, api_token_required, api_user, employer_token_required, landlord_token_required
+from portal.api.auth import (
+    api_actor,
+    api_token_required,
+    api_user,
+    employer_token_required,
+    landlord_token_required,
+)
 from portal.api.requests import enum_arg, flag_arg, idempotent, json_body, uploaded_file
 from portal.api.serialize import address_json, house_json, import_json, submission_json, unit_json
 from portal.extensions import csrf, db
@@ -60,9 +66,10 @@ def houses():
 @idempotent
 def register_house(form_key):
     data = json_body("HouseRequest")
-    filed = reporting.register_house(db.session, api_user(), address_code=data["address_code"], use=data["use"],
-                                     max_occupants=data["max_occupants"], certificate_no=data.get("certificate_no"),
-                                     actor=api_actor(), form_key=form_key)
+    filed = reporting.register_house(db.session, api_user(), address_code=data["address_code"],
+                                     use=data["use"], max_occupants=data["max_occupants"],
+                                     certificate_no=data.get("certificate_no"), actor=api_actor(),
+                                     form_key=form_key)
     sub = filed.submission
     return created({"id": sub.house_id, "submission_id": sub.id, "status": str(sub.status)})
 
@@ -76,13 +83,14 @@ def move_in(house_id: int, form_key):
     # More people than a report may hold is refused by the service; it need not check thousands of them.
     people = data["occupants"][: reporting.MAX_PEOPLE_PER_REPORT + 1]
     filed = reporting.report_move_in(db.session, api_user(), house_id, occupants=people,
-                                     move_in_date=data["move_in_date"], lease_end_date=data.get("lease_end_date"),
-                                     actor=api_actor(), deadline_days=_deadline(), form_key=form_key)
+                                     move_in_date=data["move_in_date"],
+                                     lease_end_date=data.get("lease_end_date"), actor=api_actor(),
+                                     deadline_days=_deadline(), form_key=form_key)
     sub = filed.submission
     house = reporting.house_of(db.session, api_user(), sub.house_id)
     tenancy_ids = [t.id for t in reporting.occupants_of(db.session, house) if t.submission_id == sub.id]
-    return created({"submission_id": sub.id, **submission_json(sub, fields=("receipt", "status", "late", "flags")),
-                    "tenancy_ids": tenancy_ids})
+    summary = submission_json(sub, fields=("receipt", "status", "late", "flags"))
+    return created({"submission_id": sub.id, **summary, "tenancy_ids": tenancy_ids})
 
 
 @bp.route(f"/tenancies/<{ID}:tenancy_id>/move-out", methods=["POST"])
@@ -155,8 +163,8 @@ def submissions():
     status = enum_arg("status", schemas.STATUSES)
     kind = enum_arg("kind", schemas.KINDS)
     cursor = paging.Cursor.parse(request.args.get("cursor"))
-    items, next_cursor = paging.submissions_page(db.session, api_user(), status=status, kind=kind, after=cursor,
-                                                 size=paging.PAGE_SIZE)
+    items, next_cursor = paging.submissions_page(db.session, api_user(), status=status, kind=kind,
+                                                 after=cursor, size=paging.PAGE_SIZE)
     return jsonify({"items": [submission_json(s, decision=_decision(s)) for s in items],
                     "next_cursor": next_cursor.encode() if next_cursor else None})
 

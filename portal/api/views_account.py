@@ -20,7 +20,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 class TokenForm(FlaskForm):
     name = StringField(_l("Name of the token"),
                        description=_l("Say which system or person uses it, for example 物业管理系统."),
-                       validators=[InputRequired(_l("Give the token a name, such as the system that uses it."))])
+                       validators=[InputRequired(tokens.NAME_REQUIRED)])
 
 
 class RevokeForm(FlaskForm):
@@ -30,7 +30,8 @@ class RevokeForm(FlaskForm):
 def _page(form: TokenForm, status: int = 200):
     user = current_user._get_current_object()
     return render_template("account/tokens.html", form=form, revoke_form=RevokeForm(),
-                           tokens=tokens.tokens_of(db.session, user), may_use_api=tokens.may_use_api(user)), status
+                           tokens=tokens.tokens_of(db.session, user),
+                           may_use_api=tokens.may_use_api(user)), status
 
 
 @bp.route("/tokens")
@@ -63,6 +64,6 @@ def revoke_token(token_id: int):
         token = tokens.revoke(db.session, current_user._get_current_object(), token_id, actor())
     except NotFound:
         abort(404)
-    flash(_l("The token “%(name)s” is revoked. Systems using it can no longer reach your data.", name=token.name),
-          "success")
+    flash(_l("The token “%(name)s” is revoked. Systems using it can no longer reach your data.",
+             name=token.name), "success")
     return redirect(url_for("account.api_tokens"))

@@ -9,14 +9,15 @@ from portal.forms import choices
 from portal.services.units import SPECIAL_TRADE_NAMES, UNIT_TYPE_NAMES
 
 # The form checks only shape; services.units checks every value and reports every bad field at once.
-UNIT_FIELDS = ("name", "uscc", "unit_type", "industry", "special_trade", "legal_rep_name", "legal_rep_id_number",
-               "contact_name", "contact_phone")
+UNIT_FIELDS = ("name", "uscc", "unit_type", "industry", "special_trade", "legal_rep_name",
+               "legal_rep_id_number", "contact_name", "contact_phone")
 
 
 class UnitForm(FlaskForm):
     name = StringField(_l("Name of the unit"), description=_l("As on the business licence."))
     uscc = StringField(_l("Unified social credit code"),
-                       description=_l("18 characters, on the business licence, for example 91430300MA4L3K5P0E."))
+                       description=_l("18 characters, on the business licence, for example "
+                                      "91430300MA4L3K5P0E."))
     unit_type = RadioField(_l("Type of unit"), choices=choices(UNIT_TYPE_NAMES), validate_choice=False)
     industry = StringField(_l("Industry"), description=_l("For example catering, retail, logistics."))
     special_trade = SelectField(_l("Special trade"),
@@ -49,12 +50,12 @@ class DepartureForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     file = FileField(_l("Staff list (Excel .xlsx or CSV)"),
-                     description=_l("The first row names the columns: 姓名, 性别, 身份证号码, 手机号码, 岗位, 入职日期 "
-                                    "(or name, sex, id_number, phone, position, hire_date)."),
+                     description=_l("The first row names the columns: 姓名, 性别, 身份证号码, 手机号码, "
+                                    "岗位, 入职日期 (or name, sex, id_number, phone, position, hire_date)."),
                      validators=[FileRequired(_l("Choose the file with your staff list."))])
     full_list = BooleanField(_l("This file is the full staff list"),
-                             description=_l("Anyone on your staff list who is not in the file is reported as having "
-                                            "left. Untick this to report only the hires in the file."),
+                             description=_l("Anyone on your staff list who is not in the file is reported as "
+                                            "having left. Untick this to report only the hires in the file."),
                              default=True)
 
 

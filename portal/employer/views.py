@@ -21,6 +21,7 @@ from portal.employer.forms import (
     UnitForm,
     UploadForm,
 )
+from portal.errors import MESSAGES as ERROR_MESSAGES
 from portal.extensions import db
 from portal.forms import AddressSearchForm, choices
 from portal.services import addresses, drafts, flags, identity, reporting, review, staff_import, units
@@ -81,7 +82,8 @@ def new_unit():
     if address is None:
         flash(_l("There is no standard address with this code."), "error")
         return redirect(url_for("employer.find_address"))
-    draft = drafts.start(db.session, current_user, "unit", {"address_code": address.code, "address": address.text})
+    draft = drafts.start(db.session, current_user, "unit",
+                         {"address_code": address.code, "address": address.text})
     return redirect(url_for("employer.unit_details", key=draft.key))
 
 
@@ -174,8 +176,8 @@ def hire(unit_id: int):
         try:
             filed = units.report_hire(db.session, current_user, u.id, name=form.name.data,
                                       id_number=form.id_number.data, phone=form.phone.data,
-                                      position=form.position.data, hire_date=form.hire_date.data, actor=actor(),
-                                      form_key=form.form_key.data or None)
+                                      position=form.position.data, hire_date=form.hire_date.data,
+                                      actor=actor(), form_key=form.form_key.data or None)
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:
@@ -192,12 +194,13 @@ def departure(unit_id: int):
     if chosen:  # from the roster: only that person
         staff = [e for e in staff if str(e.id) == chosen] or staff
     form = DepartureForm(employment=chosen if len(staff) == 1 else None)
-    form.employment.choices = choices([(str(e.id), f"{e.person.name} · {identity.mask_id(e.person.id_number)}")
-                                       for e in staff[:SHOWN_ROWS]])
+    form.employment.choices = choices([
+        (str(e.id), f"{e.person.name} · {identity.mask_id(e.person.id_number)}") for e in staff[:SHOWN_ROWS]])
     _one_time_key(form)
     if form.validate_on_submit():
         try:
-            filed = units.report_departure(db.session, current_user, u.id, employment_id=form.employment.data or "",
+            filed = units.report_departure(db.session, current_user, u.id,
+                                           employment_id=form.employment.data or "",
                                            departure_date=form.departure_date.data, actor=actor(),
                                            form_key=form.form_key.data or None)
         except ValidationFailed as failure:
@@ -219,7 +222,8 @@ def template_csv():
 @bp.route("/staff-template.xlsx")
 @employer_required
 def template_xlsx():
-    return send_file(io.BytesIO(staff_import.template_xlsx()), as_attachment=True, download_name="staff-list.xlsx",
+    return send_file(io.BytesIO(staff_import.template_xlsx()), as_attachment=True,
+                     download_name="staff-list.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -237,24 +241,33 @@ def upload(unit_id: int):
         except staff_import.FileRejected as rejected:
             form.file.errors = [*form.file.errors, rejected.message]
         else:
-            kept = units.keep_upload(db.session, current_user, u.id, data, sent.filename or "",
-                                     full_list=form.full_list.data, directory=_uploads())
-            return redirect(url_for("employer.preview", key=kept.draft_key))
+            try:
+                kept = units.keep_upload(db.session, current_user, u.id, data, sent.filename or "",
+                                         full_list=form.full_list.data, directory=_uploads())
+            except ValidationFailed as failure:
+                errors_onto_form(form, failure)
+            else:
+                return redirect(url_for("employer.preview", key=kept.draft_key))
     return render_template("employer/upload.html", form=form, unit=u)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(err):
     """A file over MAX_CONTENT_LENGTH: the upload page again, with the reason at the file field."""
+    # The request is refused before the view's access check has run: decide here who sees the form.
     unit_id = (request.view_args or {}).get("unit_id")
-    if request.endpoint != "employer.upload" or unit_id is None:
-        return err
-    try:
-        u = units.unit_of(db.session, current_user, unit_id)
-    except NotFound:
-        abort(404)
+    u = None
+    if request.endpoint == "employer.upload" and unit_id is not None and current_user.is_authenticated \
+            and str(current_user.role) == "employer":
+        try:
+            u = units.unit_of(db.session, current_user, unit_id)
+        except NotFound:
+            u = None
+    if u is None:  # the portal's own 413 page
+        title, message = ERROR_MESSAGES[413]
+        return render_template("errors/error.html", code=413, title=title, message=message), 413
     form = UploadForm(formdata=None)
-    limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    limit = max(1, (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
     form.file.errors = [_l("The file is larger than %(mb)d MB. Split the list into smaller files.", mb=limit)]
     return render_template("employer/upload.html", form=form, unit=u), 413
 
@@ -277,8 +290,8 @@ def _preview_of(kept):
 
 
 def _gone():
-    flash(_l("This staff list has been sent already, or it was discarded or has expired. Your imports are listed "
-             "on the unit's page."), "info")
+    flash(_l("This staff list has been sent already, or it was discarded or has expired. Your imports are "
+             "listed on the unit's page."), "info")
     return redirect(url_for("employer.home"))
 
 
@@ -290,7 +303,8 @@ def preview(key: str):
         return _gone()
     pv = _preview_of(kept)
     return render_template("employer/preview.html", kept=kept, unit=kept.unit, pv=pv, shown=SHOWN_ROWS,
-                           shown_errors=SHOWN_ERRORS, commit_form=SubmitForm(form_key=key), discard_form=ActionForm())
+                           shown_errors=SHOWN_ERRORS, commit_form=SubmitForm(form_key=key),
+                           discard_form=ActionForm())
 
 
 @bp.route("/uploads/<key>/errors.csv")
@@ -312,6 +326,11 @@ def commit(key: str):
         return _gone()
     if not SubmitForm().validate_on_submit():
         abort(400)
+    try:
+        units.ensure_active(kept.unit)
+    except ValidationFailed as failure:
+        flash(failure.errors[0].message, "error")
+        return redirect(url_for("employer.preview", key=key))
     pv = _preview_of(kept)
     done = staff_import.commit(db.session, kept.unit, current_user, pv, actor())
     units.drop_upload(db.session, current_user, key, _uploads())
@@ -341,8 +360,8 @@ def staff_import_result(unit_id: int, import_id: int):
     if done.unit_id != unit_id:
         abort(404)
     return render_template("employer/import.html", done=done, unit=done.unit,
-                           submissions=units.submissions_of_unit(db.session, done.unit, staff_import_id=done.id,
-                                                                 limit=SHOWN_ROWS))
+                           submissions=units.submissions_of_unit(db.session, done.unit,
+                                                                 staff_import_id=done.id, limit=SHOWN_ROWS))
 
 
 # --- submissions: status, receipt, withdraw -------------------------------------------------------

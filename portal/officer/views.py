@@ -135,7 +135,8 @@ def upload(staff_import_id: int):
         group = queue.upload_group(db.session, current_user, staff_import_id)
     except NotFound:
         abort(404)
-    return render_template("officer/upload.html", group=group, form=ConfirmCleanForm(), flag_label=flags.label)
+    return render_template("officer/upload.html", group=group, form=ConfirmCleanForm(),
+                           flag_label=flags.label)
 
 
 @bp.route("/uploads/<int:staff_import_id>/confirm-clean", methods=["POST"])

@@ -28,6 +28,7 @@ KEY_SHAPE = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, as a header carr
 # A record still without a response after this long belongs to a request that died; a retry may take it.
 STALE_AFTER = timedelta(minutes=2)
 KEEP_FOR = timedelta(days=7)
+KEY_REUSED = _l("This Idempotency-Key was used for a different request. Use a new key for a new request.")
 
 
 class InProgress(Conflict):
@@ -81,8 +82,8 @@ def check_key(raw: str | None) -> str | None:
     if raw is None:
         return None
     if not KEY_SHAPE.fullmatch(raw):
-        raise MalformedKey(FieldError("invalid_idempotency_key", _l("An Idempotency-Key is 1 to 200 visible ASCII "
-                                                                    "characters."), HEADER))
+        raise MalformedKey(FieldError("invalid_idempotency_key",
+                                      _l("An Idempotency-Key is 1 to 200 visible ASCII characters."), HEADER))
     return raw
 
 
@@ -108,9 +109,7 @@ def begin(session: Session, token_id: int, key: str, request_hash: str, *, now: 
             continue  # the first request failed and let the key go a moment ago: claim it again
         session.commit()
         if first.request_hash != request_hash:
-            raise KeyReused(FieldError("idempotency_key_reused", _l("This Idempotency-Key was used for a different "
-                                                                    "request. Use a new key for a new request."),
-                                       HEADER))
+            raise KeyReused(FieldError("idempotency_key_reused", KEY_REUSED, HEADER))
         if first.status_code is not None:
             return Replay(first.status_code, first.response_body or "")
         if first.created_at < now - STALE_AFTER and _take_over(session, first, now):
@@ -122,7 +121,8 @@ def begin(session: Session, token_id: int, key: str, request_hash: str, *, now: 
 def _take_over(session: Session, record: IdempotencyRecord, now: datetime) -> bool:
     with writing():
         done = session.execute(update(IdempotencyRecord)
-                               .where(IdempotencyRecord.id == record.id, IdempotencyRecord.status_code.is_(None),
+                               .where(IdempotencyRecord.id == record.id,
+                                      IdempotencyRecord.status_code.is_(None),
                                       IdempotencyRecord.created_at == record.created_at)
                                .values(created_at=now).execution_options(synchronize_session=False)).rowcount
         session.commit()

@@ -193,7 +193,8 @@ def upload_group(session: Session, officer: User, staff_import_id: int, *, limit
         Submission.beat_id.in_(beat_ids)).order_by(Submission.id.desc()).limit(1))
     return UploadGroup(imp, session.get(Unit, imp.unit_id), registration, items, sum(by_status.values()),
                        by_status, clean=_count(session, *_clean_rows(imp.id, beat_ids)),
-                       flagged_open=_count(session, *rows, Submission.is_open.is_(True), Submission.flagged.is_(True)))
+                       flagged_open=_count(session, *rows, Submission.is_open.is_(True),
+                                           Submission.flagged.is_(True)))
 
 
 @dataclass
@@ -214,11 +215,13 @@ def confirm_clean(session: Session, officer: User, staff_import_id: int, actor: 
     from portal.services import review
 
     imp, beat_ids = _upload_in_scope(session, officer, staff_import_id)
-    ids = list(session.scalars(select(Submission.id).where(*_clean_rows(imp.id, beat_ids)).order_by(Submission.id)))
+    ids = list(session.scalars(select(Submission.id).where(*_clean_rows(imp.id, beat_ids))
+                               .order_by(Submission.id)))
     confirmed = conflicts = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
-        subs = list(session.scalars(select(Submission).where(Submission.id.in_(chunk)).order_by(Submission.id)))
+        subs = list(session.scalars(select(Submission).where(Submission.id.in_(chunk))
+                                    .order_by(Submission.id)))
         try:
             for sub in subs:
                 review.transition(session, sub, SubmissionStatus.confirmed, officer, actor, commit=False)
@@ -238,7 +241,8 @@ def confirm_clean(session: Session, officer: User, staff_import_id: int, actor: 
     flagged_left = _count(session, *_upload_rows(imp.id, beat_ids), Submission.is_open.is_(True),
                           Submission.flagged.is_(True))
     audit.record(session, "staff_import.confirm_clean", actor, user=officer, object_type="staff_import",
-                 object_id=imp.id, detail=f"confirmed={confirmed} conflicts={conflicts} flagged_left={flagged_left}")
+                 object_id=imp.id,
+                 detail=f"confirmed={confirmed} conflicts={conflicts} flagged_left={flagged_left}")
     session.commit()
     return BulkOutcome(confirmed, conflicts, flagged_left)
 
@@ -247,7 +251,8 @@ def other_employments(session: Session, sub: Submission) -> list[Employment]:
     """Active employments at other units of the person a hire or departure names."""
     if sub.kind not in (SubmissionKind.hire, SubmissionKind.departure) or not sub.payload.get("id_number"):
         return []
-    person_id = session.scalar(select(Person.id).where(Person.id_type == sub.payload.get("id_type", "resident_id"),
+    id_type = sub.payload.get("id_type") or "resident_id"
+    person_id = session.scalar(select(Person.id).where(Person.id_type == id_type,
                                                        Person.id_number == sub.payload["id_number"]))
     if person_id is None:
         return []

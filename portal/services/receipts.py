@@ -3,25 +3,49 @@ from __future__ import annotations
 
 import secrets
 
-from stdnum.iso7064 import mod_37_36
+# Crockford's alphabet (no I, L, O, U) less S, V and Z (read as 5, U and 2): 29 symbols, a prime.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRTWXY"
+MODULUS = len(ALPHABET)  # 29
+LENGTH = 10  # 9 random characters (43 bits) + 1 check character
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-LENGTH = 10  # 9 random characters (45 bits) + 1 check character
+
+def _weighted_sum(text: str) -> int:
+    """Σ value·2^k mod 29, the last character weighing 1 (ISO 7064 pure system, radix 2).
+
+    29 is prime and 2 is a primitive root modulo 29: all weights differ and neighbouring weights differ by
+    a factor of 2, so every single-character change and every swap of neighbours changes the sum.
+    """
+    total = 0
+    for char in text:
+        total = (total * 2 + ALPHABET.index(char)) % MODULUS
+    return total
+
+
+def check_character(body: str) -> str:
+    return ALPHABET[(-_weighted_sum(body) * 2) % MODULUS]
 
 
 def new_receipt() -> str:
     body = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH - 1))
-    return body + mod_37_36.calc_check_digit(body, alphabet=ALPHABET)
+    return body + check_character(body)
 
 
 def normalise(raw: str) -> str | None:
     """Accept what people type (lower case, dashes, spaces, O for 0, I/L for 1); None if not valid."""
     text = (raw or "").upper().replace("-", "").replace(" ", "")
-    text = text.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    text = text.translate(str.maketrans({"O": "0", "I": "1", "L": "1", "Z": "2", "S": "5"}))
     if len(text) != LENGTH or any(c not in ALPHABET for c in text):
         return None
-    return text if mod_37_36.is_valid(text, alphabet=ALPHABET) else None
+    return text if _weighted_sum(text) == 0 else None
 
 
 def display(receipt: str) -> str:
     return f"{receipt[:4]}-{receipt[4:8]}-{receipt[8:]}"
+
+
+def new_receipts(count: int) -> list[str]:
+    """Many distinct receipts at once, for bulk filing (a staff-list import)."""
+    out: set[str] = set()
+    while len(out) < count:
+        out.add(new_receipt())
+    return list(out)

@@ -53,28 +53,29 @@ MESSAGES = {
     "empty_file": _l("The file is empty."),
     "unsupported_type": _l("This is not an Excel workbook (.xlsx) or a CSV file. Save the list as an Excel "
                            "Workbook (.xlsx) or as CSV (UTF-8) and upload it again."),
-    "too_large": _l("The file is larger than %(mb)d MB. Split the list into smaller files.", mb=MAX_BYTES // MB),
+    "too_large": _l("The file is larger than %(mb)d MB. Split the list into smaller files.",
+                    mb=MAX_BYTES // MB),
     "too_many_rows": _l("The file has too many rows. Split the list into smaller files."),
     "corrupt": _l("The workbook is damaged and cannot be read. Open it in Excel, save it again as an Excel "
                   "Workbook (.xlsx) and upload it again."),
     "encrypted": _l("The workbook is protected with a password, so it cannot be read. Remove the password in "
                     "Excel (File > Info > Protect Workbook > Encrypt with Password), save it and upload it "
                     "again."),
-    "macros": _l("The workbook contains macros, which are not accepted. Save it as an Excel Workbook (.xlsx), "
-                 "not as a macro-enabled workbook, and upload it again."),
+    "macros": _l("The workbook contains macros, which are not accepted. Save it as an Excel Workbook "
+                 "(.xlsx), not as a macro-enabled workbook, and upload it again."),
     "zip_bomb": _l("The workbook would expand to far more data than a staff list can hold, so it was not "
                    "opened. Copy the list into a new workbook, save it as .xlsx and upload it again."),
     "no_header": _l("The file has no header row. Put the column names in the first row, as in the template."),
     "missing_columns": _l("Required columns are missing."),
 }
-_XLS_MESSAGE = _l("Old Excel 97-2003 workbooks (.xls) are not accepted. Open the file in Excel and save it as "
-                  "an Excel Workbook (.xlsx).")
-_XLSB_MESSAGE = _l("Excel binary workbooks (.xlsb) are not accepted. Open the file in Excel and save it as an "
-                   "Excel Workbook (.xlsx).")
-_TEXT_MESSAGE = _l("The file could not be read as text in UTF-8 or GB18030. Save the list as an Excel Workbook "
-                   "(.xlsx) or as CSV (UTF-8) and upload it again.")
-_WEB_PAGE_MESSAGE = _l("This file is a web page or XML document, not a workbook. Open it in Excel and save it as "
-                       "an Excel Workbook (.xlsx).")
+_XLS_MESSAGE = _l("Old Excel 97-2003 workbooks (.xls) are not accepted. Open the file in Excel and save it "
+                  "as an Excel Workbook (.xlsx).")
+_XLSB_MESSAGE = _l("Excel binary workbooks (.xlsb) are not accepted. Open the file in Excel and save it as "
+                   "an Excel Workbook (.xlsx).")
+_TEXT_MESSAGE = _l("The file could not be read as text in UTF-8 or GB18030. Save the list as an Excel "
+                   "Workbook (.xlsx) or as CSV (UTF-8) and upload it again.")
+_WEB_PAGE_MESSAGE = _l("This file is a web page or XML document, not a workbook. Open it in Excel and save "
+                       "it as an Excel Workbook (.xlsx).")
 _WIDE_MESSAGE = _l("The sheet reaches far beyond the list (there are cells far to the right of it or far "
                    "below it). Copy the list into a new workbook, save it as .xlsx and upload it again.")
 
@@ -383,7 +384,10 @@ def _first_sheet(parts: dict[str, bytes]) -> tuple[str, str, list[str]]:
         if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
             continue
         target = rel.get("Target") or ""
-        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        if target.startswith("/"):
+            path = target.lstrip("/")
+        else:
+            path = posixpath.normpath(posixpath.join("xl", target))
         kind = (rel.get("Type") or "").rsplit("/", 1)[-1]
         targets[rel.get("Id") or ""] = (kind, path)
         if kind == "sharedStrings":
@@ -583,8 +587,9 @@ _NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 
-def write_xlsx(rows: Iterable[Iterable[object]], *, sheet_name: str = "Sheet1", text_columns: Iterable[int] = (),
-               date_columns: Iterable[int] = (), widths: dict[int, float] | None = None,
+def write_xlsx(rows: Iterable[Iterable[object]], *, sheet_name: str = "Sheet1",
+               text_columns: Iterable[int] = (), date_columns: Iterable[int] = (),
+               widths: dict[int, float] | None = None,
                header: bool = True) -> bytes:
     """A minimal, Excel-compatible workbook of one sheet.
 
@@ -634,8 +639,9 @@ def write_xlsx(rows: Iterable[Iterable[object]], *, sheet_name: str = "Sheet1", 
     dimension = f"A1:{column_letter(last_column)}{max(len(body), 1)}"
     sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS_MAIN}" '
              f'xmlns:r="{_NS_REL}"><dimension ref="{dimension}"/>'
-             f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-             f'state="frozen"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>{cols}'
+             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+             'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+             f'<sheetFormatPr defaultRowHeight="15"/>{cols}'
              f'<sheetData>{"".join(body)}</sheetData></worksheet>')
     shared = "".join(f'<si><t xml:space="preserve">{escape(s)}</t></si>' for s in strings)
     sst = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_NS_MAIN}" '
@@ -645,7 +651,8 @@ def write_xlsx(rows: Iterable[Iterable[object]], *, sheet_name: str = "Sheet1", 
         "[Content_Types].xml": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
             f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
             f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
@@ -658,7 +665,8 @@ def write_xlsx(rows: Iterable[Iterable[object]], *, sheet_name: str = "Sheet1", 
             '</Relationships>'),
         "xl/workbook.xml": (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS_MAIN}" '
-            f'xmlns:r="{_NS_REL}"><sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+            f'xmlns:r="{_NS_REL}"><sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets>'
+            '</workbook>'),
         "xl/_rels/workbook.xml.rels": (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG}">'
             f'<Relationship Id="rId1" Type="{_NS_REL}/worksheet" Target="worksheets/sheet1.xml"/>'

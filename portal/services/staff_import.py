@@ -13,7 +13,9 @@ Excel serial number in a CSV is not a date); input methods type full-width digit
 """
 from __future__ import annotations
 
+import enum
 import hashlib
+import json
 import re
 import secrets
 import unicodedata
@@ -22,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, Integer, any_, bindparam, insert, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, contains_eager
 from stdnum.cn import ric
 from stdnum.iso7064 import mod_37_36
@@ -45,8 +48,8 @@ from portal.services import audit, identity, receipts, spreadsheets
 from portal.services.errors import FieldError
 from portal.services.spreadsheets import MAX_BYTES, FileRejected, cell_text
 
-__all__ = ["COLUMNS", "COLUMN_LABELS", "FileRejected", "Preview", "RowError", "StaffRow", "commit", "error_csv",
-           "preview", "read_table", "template_csv", "template_xlsx"]
+__all__ = ["COLUMNS", "COLUMN_LABELS", "FileRejected", "Preview", "RowError", "StaffRow", "commit",
+           "error_csv", "preview", "read_table", "template_csv", "template_xlsx"]
 
 read_table = spreadsheets.read_table
 
@@ -70,8 +73,8 @@ COLUMN_LABELS = {
 ALIASES = {
     "name": ("姓名", "员工姓名", "name", "full name", "fullname", "employee name"),  # English labels included
     "sex": ("性别", "sex", "gender"),
-    "id_number": ("身份证号码", "身份证号", "证件号码", "身份证", "公民身份号码", "id_number", "id number", "id no",
-                  "id no.", "resident id", "resident id number", "id card number"),
+    "id_number": ("身份证号码", "身份证号", "证件号码", "身份证", "公民身份号码", "id_number", "id number",
+                  "id no", "id no.", "resident id", "resident id number", "id card number"),
     "phone": ("手机号码", "手机", "电话", "手机号", "联系电话", "phone", "mobile", "mobile phone",
               "mobile number", "phone number"),
     "position": ("岗位", "职务", "职位", "position", "job", "job title", "post"),
@@ -80,8 +83,8 @@ ALIASES = {
 _ROW_LABEL = _l("Row")
 _ERRORS_LABEL = _l("Errors")
 # Columns that are expected and carry nothing to import: a running number, and what error_csv adds.
-_IGNORED = ("序号", "编号", "行号", "原行号", "错误", "错误说明", "错误原因", "no", "no.", "#", "row", "errors",
-            "error")
+_IGNORED = ("序号", "编号", "行号", "原行号", "错误", "错误说明", "错误原因", "no", "no.", "#", "row",
+            "errors", "error")
 
 _MESSAGES = {
     "numeric_id_cell": _l("Excel stored this ID number as a number, so its last digits are already lost. "
@@ -235,7 +238,9 @@ class _Joined:
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?E[+]?[0-9]+", re.I)
 _DECIMAL_ID = re.compile(r"[0-9]{15,18}\.[0-9]*")
 _ZEROED = re.compile(r"[0-9]{15}000")
-_DATE_SEP = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?")
+# 2024/3/5, 2024-03-05, 2024.3.5 (one separator throughout), optionally with the time Excel adds
+_DATE_SEP = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})"
+                       r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?")
 _DATE_CN = re.compile(r"([0-9]{4})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日?")
 _SPACES = re.compile(r"\s+")
 _SEX = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F", "男性": "M", "女性": "F"}
@@ -452,7 +457,8 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
     Raises FileRejected when the file as a whole cannot be used; row problems are in ``errors``.
     """
     today = today or _local_today()
-    header, rows = read_table(data, filename, max_rows=max_rows, max_bytes=max_bytes, is_header=_looks_like_header)
+    header, rows = read_table(data, filename, max_rows=max_rows, max_bytes=max_bytes,
+                              is_header=_looks_like_header)
     columns, unknown = map_header(header)
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
@@ -475,9 +481,10 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
         if checked.id_number is not None:
             first = seen.setdefault(checked.id_number, number)
             if first != number:
-                row_errors = [*row_errors, RowError(number, "id_number", "duplicate_in_file",
-                                                    _l("This ID number is already in row %(row)d.", row=first),
-                                                    _header_at(header, columns.get("id_number")))]
+                duplicate = RowError(number, "id_number", "duplicate_in_file",
+                                     _l("This ID number is already in row %(row)d.", row=first),
+                                     _header_at(header, columns.get("id_number")))
+                row_errors = [*row_errors, duplicate]
         if row_errors:
             errors.extend(row_errors)
             error_cells[number] = list(cells)
@@ -493,7 +500,8 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
     diff = _diff(session, unit, valid, full_list, (error_ids, error_prefixes, error_names))
     return Preview(filename=filename, full_list=full_list, rows=len(rows), valid=valid, errors=errors,
                    unknown_columns=unknown, hires=diff.hires, departures=diff.departures,
-                   unchanged=diff.unchanged, digest=digest, already_imported=_latest_if_same(session, unit, digest),
+                   unchanged=diff.unchanged, digest=digest,
+                   already_imported=_latest_if_same(session, unit, digest),
                    header=header, columns=columns, error_cells=error_cells, held_back=diff.held_back,
                    _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)))
 
@@ -537,7 +545,8 @@ def roster(session: Session, unit: Unit) -> list[Employment]:
     """Who works for the unit now, declared (pending) or verified, with their person loaded."""
     return list(session.scalars(
         select(Employment).join(Employment.person).options(contains_eager(Employment.person))
-        .where(Employment.unit_id == unit.id, Employment.departure_date.is_(None), Employment.status.in_(ACTIVE))
+        .where(Employment.unit_id == unit.id, Employment.departure_date.is_(None),
+               Employment.status.in_(ACTIVE))
         .order_by(Employment.id)))
 
 
@@ -550,7 +559,8 @@ def _diff(session: Session, unit: Unit, valid: list[StaffRow], full_list: bool, 
     held_back: list[Employment] = []
     if full_list:
         in_file = {r.id_number for r in valid}
-        leaving = [e for e in current if e.person.id_type == IdType.resident_id  # a list holds only resident IDs
+        # A list holds resident ID numbers only: people on the roster with other documents never leave by it.
+        leaving = [e for e in current if e.person.id_type == IdType.resident_id
                    and e.person.id_number not in in_file]
         reported = _departure_reported(session, [e.id for e in leaving])
         ids, prefixes, names = (set(k) for k in error_keys)
@@ -596,7 +606,8 @@ def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: aud
         earlier = _latest_if_same(session, unit, pv.digest)
         if earlier is not None:
             audit.record(session, "staff_import.commit", actor, user=uploader, object_type="staff_import",
-                         object_id=earlier.id, outcome="duplicate", detail="same content as the latest import")
+                         object_id=earlier.id, outcome="duplicate",
+                         detail="same content as the latest import")
             session.commit()
             earlier.created = False
             return earlier
@@ -626,31 +637,29 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
               "late": False, "submitted_at": now, "version": 1}
     address = unit.address.text if unit.address is not None else None
 
-    # Set-based writes: a few statements for the whole list (executemany, batched VALUES on
-    # PostgreSQL), never a round trip per row. Ids are read back by this import's own receipts.
-    sub_table, emp_table = Submission.__table__, Employment.__table__
+    # Set-based writes, never a round trip per row: on SQLite executemany and multi-row INSERT ... RETURNING;
+    # on PostgreSQL COPY (a multi-row INSERT of 10,000 rows costs seconds in the driver's query parsing).
     if diff.hires:
         persons = _persons_for(session, diff.hires)
         elsewhere = _employed_elsewhere(session, unit, list(persons.values()))
         codes = _new_receipts(len(diff.hires))
         subs = [_hire_submission(r, persons[r.id_number], elsewhere, unit, address, common, code)
                 for r, code in zip(diff.hires, codes, strict=True)]
-        session.execute(insert(sub_table), subs)
-        sub_ids = dict(session.execute(select(sub_table.c.receipt, sub_table.c.id).where(
-            sub_table.c.staff_import_id == imp.id, sub_table.c.kind == SubmissionKind.hire)).all())
-        session.execute(insert(emp_table), [
+        sub_ids = _insert_submissions(session, subs)
+        # The employment points at the hire that declared it, and the hire back at its employment (as a
+        # departure does): one UPDATE ... FROM for the whole list. A Core UPDATE leaves version alone.
+        _insert_rows(session, Employment.__table__, [
             {"unit_id": unit.id, "person_id": persons[r.id_number], "submission_id": sub_ids[code],
              "position": r.position, "hire_date": r.hire_date, "status": RecordStatus.pending}
             for r, code in zip(diff.hires, codes, strict=True)])
-        # Each hire points at its employment, as a departure does.
-        session.execute(update(sub_table).where(sub_table.c.staff_import_id == imp.id,
-                                                sub_table.c.kind == SubmissionKind.hire)
-                        .values(employment_id=select(emp_table.c.id)
-                                .where(emp_table.c.submission_id == sub_table.c.id).scalar_subquery()))
+        sub, emp = Submission.__table__, Employment.__table__
+        session.execute(update(sub).where(emp.c.submission_id == sub.c.id, sub.c.staff_import_id == imp.id,
+                                          sub.c.kind == SubmissionKind.hire).values(employment_id=emp.c.id))
     if diff.departures:
         codes = _new_receipts(len(diff.departures))
-        session.execute(insert(sub_table), [_departure_submission(e, unit, address, common, today, code)
-                                            for e, code in zip(diff.departures, codes, strict=True)])
+        _insert_rows(session, Submission.__table__,
+                     [_departure_submission(e, unit, address, common, today, code)
+                      for e, code in zip(diff.departures, codes, strict=True)])
     audit.record(session, "staff_import.commit", actor, user=uploader,
                  object_type="staff_import", object_id=imp.id,
                  detail=f"hires={imp.hires} departures={imp.departures} unchanged={imp.unchanged} "
@@ -659,27 +668,94 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
     return imp
 
 
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _copy(session: Session, table: str, columns: list[str], rows: Iterable[Iterable]) -> None:
+    """COPY rows into a table on the session's own connection, inside its transaction."""
+    connection = session.connection().connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_dicts(session: Session, table, rows: list[dict]) -> None:
+    columns = list(rows[0])
+    as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+    dumps = json.dumps  # what SQLAlchemy's JSON type writes
+
+    def values(row: dict) -> list:
+        out = [v.value if isinstance(v, enum.Enum) else v for v in map(row.__getitem__, columns)]
+        for i in as_json:
+            out[i] = dumps(out[i])
+        return out
+
+    _copy(session, table.name, columns, map(values, rows))
+
+
+def _insert_rows(session: Session, table, rows: list[dict]) -> None:
+    if not rows:
+        return
+    if _postgres(session):
+        _copy_dicts(session, table, rows)
+    else:
+        session.execute(insert(table), rows)
+
+
+def _insert_submissions(session: Session, rows: list[dict]) -> dict[str, int]:
+    """Insert submissions; their ids by receipt."""
+    table = Submission.__table__
+    if not _postgres(session):
+        return {receipt: sid for sid, receipt in session.execute(
+            insert(table).returning(table.c.id, table.c.receipt), rows)}
+    ids = session.scalars(sql("SELECT nextval(pg_get_serial_sequence('submission', 'id')) "
+                               "FROM generate_series(1, :n)"), {"n": len(rows)}).all()
+    for row, sid in zip(rows, ids, strict=True):
+        row["id"] = sid
+    _copy_dicts(session, table, rows)
+    return {row["receipt"]: row["id"] for row in rows}
+
+
 def _persons_for(session: Session, rows: list[StaffRow]) -> dict[str, int]:
-    """Person ids by ID number, creating the people not yet in the register."""
-    numbers = [r.id_number for r in rows]
-    found = _person_ids(session, numbers)
+    """Person ids by ID number, creating the people not yet in the register. A person another upload
+    created a moment ago is skipped by ON CONFLICT DO NOTHING and found by the lookup."""
+    if _postgres(session):
+        return _persons_for_postgres(session, rows)
+    found = _person_ids(session, [r.id_number for r in rows])
     new = [r for r in rows if r.id_number not in found]
     if new:
-        stmt = _insert_ignoring_conflicts(session)
-        session.execute(stmt, [{"id_type": IdType.resident_id, "id_number": r.id_number, "name": r.name,
-                                "sex": r.sex, "birth_date": r.birth_date, "phone": r.phone,
-                                "created_at": utcnow()} for r in new])
-        found.update(_person_ids(session, [r.id_number for r in new]))
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        table = Person.__table__
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["id_type", "id_number"])
+        created = session.execute(stmt.returning(table.c.id, table.c.id_number), [
+            {"id_type": IdType.resident_id, "id_number": r.id_number, "name": r.name, "sex": r.sex,
+             "birth_date": r.birth_date, "phone": r.phone, "created_at": utcnow()} for r in new])
+        found.update({number: pid for pid, number in created})
+        raced = [r.id_number for r in new if r.id_number not in found]
+        if raced:
+            found.update(_person_ids(session, raced))
     return found
 
 
-def _insert_ignoring_conflicts(session: Session):
-    """INSERT that skips a person another upload created a moment ago (unique type + number)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(Person.__table__).on_conflict_do_nothing(index_elements=["id_type", "id_number"])
+def _persons_for_postgres(session: Session, rows: list[StaffRow]) -> dict[str, int]:
+    # The staging table's name is ours (random hex), never input: the f-strings below are safe.
+    staging = f"staff_person_{secrets.token_hex(6)}"
+    session.execute(sql(f"CREATE TEMPORARY TABLE {staging} (id_type varchar(24), id_number varchar(32), "
+                        "name varchar(60), sex varchar(1), birth_date date, phone varchar(20)) "
+                        "ON COMMIT DROP"))
+    _copy(session, staging, ["id_type", "id_number", "name", "sex", "birth_date", "phone"],
+          ((IdType.resident_id.value, r.id_number, r.name, r.sex, r.birth_date, r.phone) for r in rows))
+    insert_new = ("INSERT INTO person (id_type, id_number, name, sex, birth_date, phone, created_at) "  # noqa: S608
+                  "SELECT id_type, id_number, name, sex, birth_date, phone, :now FROM " + staging
+                  + " ON CONFLICT (id_type, id_number) DO NOTHING")
+    session.execute(sql(insert_new), {"now": utcnow()})
+    found = dict(session.execute(sql(f"SELECT s.id_number, p.id FROM {staging} s JOIN person p "  # noqa: S608
+                                     "ON p.id_type = s.id_type AND p.id_number = s.id_number")).all())
+    session.execute(sql(f"DROP TABLE {staging}"))
+    return found
 
 
 def _person_ids(session: Session, numbers: list[str]) -> dict[str, int]:
@@ -692,18 +768,28 @@ def _person_ids(session: Session, numbers: list[str]) -> dict[str, int]:
 
 
 def _employed_elsewhere(session: Session, unit: Unit, person_ids: list[int]) -> dict[int, list[int]]:
+    """Active employments of these people at other units."""
     out: dict[int, list[int]] = {}
-    for chunk in _chunks(person_ids):
-        for pid, other in session.execute(select(Employment.person_id, Employment.unit_id).where(
-                Employment.person_id.in_(chunk), Employment.unit_id != unit.id,
-                Employment.departure_date.is_(None), Employment.status.in_(ACTIVE))):
+    where = [Employment.unit_id != unit.id, Employment.departure_date.is_(None),
+             Employment.status.in_(ACTIVE)]
+    if _postgres(session):  # one array parameter instead of thousands of IN parameters
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        ids = bindparam("person_ids", value=person_ids, type_=ARRAY(Integer))
+        chunks = [[Employment.person_id == any_(ids)]]
+    else:
+        chunks = [[Employment.person_id.in_(chunk)] for chunk in _chunks(person_ids)]
+    for condition in chunks:
+        for pid, other in session.execute(select(Employment.person_id, Employment.unit_id).where(*condition,
+                                                                                                  *where)):
             out.setdefault(pid, []).append(other)
     return out
 
 
 def _hire_submission(r: StaffRow, person_id: int, elsewhere: dict[int, list[int]], unit: Unit,
                      address: str | None, common: dict, receipt: str) -> dict:
-    flags = [{"code": "other_employment", "unit_id": other} for other in sorted(set(elsewhere.get(person_id, ())))]
+    others = sorted(set(elsewhere.get(person_id, ())))
+    flags = [{"code": "other_employment", "unit_id": other} for other in others]
     if not r.region_known:
         flags.append({"code": "unknown_region"})
     payload = {"name": r.name, "id_type": str(IdType.resident_id), "id_number": r.id_number, "sex": r.sex,
@@ -723,25 +809,31 @@ def _departure_submission(e: Employment, unit: Unit, address: str | None, common
                # The list says only that the person is gone by the day it was uploaded.
                "departure_date": today.isoformat(), "reason": "not_in_full_list",
                "unit_name": unit.name, "address": address}
-    return {**common, "kind": SubmissionKind.departure, "employment_id": e.id, "payload": payload, "flags": [],
-            "flagged": False, "receipt": receipt}
+    return {**common, "kind": SubmissionKind.departure, "employment_id": e.id, "payload": payload,
+            "flags": [], "flagged": False, "receipt": receipt}
 
 
 def _new_receipts(n: int) -> list[str]:
-    """n receipts as receipts.new_receipt makes them (9 random characters of its 32-letter alphabet and a
-    check character), drawn from one call to the system's random source instead of 9 per receipt."""
+    """n receipts made as receipts.new_receipt makes them (random characters of its alphabet and its check
+    character), drawn from a few calls to the system's random source instead of one per character."""
     alphabet, size = receipts.ALPHABET, receipts.LENGTH - 1
-    assert len(alphabet) == 32  # one random byte & 31 is one uniform character
+    limit = 256 - 256 % len(alphabet)  # bytes below it map uniformly onto the alphabet
     out: list[str] = []
     seen: set[str] = set()
+    pending: list[str] = []
     while len(out) < n:
-        raw = secrets.token_bytes(size * (n - len(out)))
-        for start in range(0, len(raw), size):
-            body = "".join(alphabet[b & 31] for b in raw[start:start + size])
-            code = body + mod_37_36.calc_check_digit(body, alphabet=alphabet)
-            if code not in seen:
-                seen.add(code)
-                out.append(code)
+        for b in secrets.token_bytes(size * (n - len(out)) * 2):
+            if b < limit:
+                pending.append(alphabet[b % len(alphabet)])
+            if len(pending) == size:
+                body = "".join(pending)
+                pending.clear()
+                code = body + mod_37_36.calc_check_digit(body, alphabet=alphabet)
+                if code not in seen:
+                    seen.add(code)
+                    out.append(code)
+                    if len(out) == n:
+                        break
     return out
 
 
@@ -791,5 +883,6 @@ def template_xlsx() -> bytes:
     """The header row in the current language; ID number and phone columns formatted as Text ('@') so
     Excel keeps all 18 digits; the hire date column formatted as a date."""
     id_col, phone_col, date_col = (COLUMNS.index(c) for c in ("id_number", "phone", "hire_date"))
-    return spreadsheets.write_xlsx([template_headers()], text_columns=(id_col, phone_col), date_columns=(date_col,),
+    return spreadsheets.write_xlsx([template_headers()], text_columns=(id_col, phone_col),
+                                   date_columns=(date_col,),
                                    widths={0: 14, 1: 8, id_col: 22, phone_col: 16, 4: 16, date_col: 14})

@@ -21,8 +21,8 @@ from portal.services import audit
 from portal.services.errors import FieldError, NotFound, ValidationFailed
 
 # A token is this prefix and 32 random bytes in base64url: "ptk_" + 43 characters. The prefix lets secret
-# scanners recognise a leaked token; the first characters after it are shown to the owner to tell tokens apart.
-TOKEN_PREFIX = "ptk_"
+# scanners recognise a leaked token; the first characters after it tell the owner's tokens apart.
+TOKEN_PREFIX = "ptk_"  # noqa: S105 - a public marker, not a secret
 TOKEN_BYTES = 32
 SHOWN_PREFIX = 12  # len("ptk_") + 8 characters of the random part
 MAX_NAME = 60
@@ -30,6 +30,7 @@ MAX_NAME = 60
 API_ROLES = (Role.landlord, Role.employer)
 # last_used_at is written at most this often per token, so that reads stay reads.
 TOUCH_EVERY = timedelta(minutes=1)
+NAME_REQUIRED = _l("Give the token a name, such as the system that uses it.")
 
 
 def hash_token(raw: str) -> str:
@@ -45,10 +46,10 @@ class NewToken:
 def check_name(raw: str | None) -> str:
     name = " ".join(unicodedata.normalize("NFKC", raw or "").split())
     if not name:
-        raise ValidationFailed([FieldError("required", _l("Give the token a name, such as the system that uses "
-                                                          "it."), "name")])
+        raise ValidationFailed([FieldError("required", NAME_REQUIRED, "name")])
     if len(name) > MAX_NAME:
-        raise ValidationFailed([FieldError("too_long", _l("Use at most %(n)d characters.", n=MAX_NAME), "name")])
+        raise ValidationFailed([FieldError("too_long", _l("Use at most %(n)d characters.", n=MAX_NAME),
+                                           "name")])
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
         raise ValidationFailed([FieldError("invalid_chars", _l("Remove the invisible or control characters."),
                                            "name")])
@@ -62,8 +63,8 @@ def may_use_api(user: User) -> bool:
 def create(session: Session, owner: User, name: str | None, actor: audit.Actor) -> NewToken:
     """A new token for its owner; the secret is returned once and never stored."""
     if not may_use_api(owner):
-        raise ValidationFailed([FieldError("role_not_allowed", _l("Only landlord and employer accounts can use "
-                                                                  "API tokens."))])
+        raise ValidationFailed([FieldError("role_not_allowed",
+                                           _l("Only landlord and employer accounts can use API tokens."))])
     clean_name = check_name(name)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken(user_id=owner.id, name=clean_name, token_hash=hash_token(secret),
@@ -93,7 +94,8 @@ def revoke(session: Session, owner: User, token_id: int, actor: audit.Actor) -> 
     token = token_of(session, owner, token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(session, "api_token.revoke", actor, user=owner, object_type="api_token", object_id=token.id)
+        audit.record(session, "api_token.revoke", actor, user=owner, object_type="api_token",
+                     object_id=token.id)
         session.commit()
     return token
 

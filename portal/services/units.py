@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -37,6 +39,7 @@ from portal.services.occupants import Occupant, check_event_date
 from portal.services.reporting import Filed, _file, _guard_form_key, _person_for, local_today
 
 ACTIVE = (RecordStatus.pending, RecordStatus.verified)
+REGISTRABLE_AGAIN = (RecordStatus.withdrawn, RecordStatus.rejected)
 GONE = (RecordStatus.withdrawn, RecordStatus.superseded)
 UPLOAD_DRAFT = "staff_upload"
 
@@ -113,7 +116,8 @@ def submissions_of_unit(session: Session, unit: Unit, *, staff_import_id: int | 
     query = select(Submission).where(Submission.unit_id == unit.id)
     if staff_import_id is not None:
         query = query.where(Submission.staff_import_id == staff_import_id)
-    return list(session.scalars(query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)))
+    query = query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)
+    return list(session.scalars(query))
 
 
 @dataclass
@@ -130,11 +134,13 @@ def summaries(session: Session, owner: User) -> list[UnitSummary]:
     if not ids:
         return []
     staff = dict(session.execute(
-        select(Employment.unit_id, func.count()).where(Employment.unit_id.in_(ids), Employment.departure_date.is_(None),
-                                                       Employment.status.in_(ACTIVE))
+        select(Employment.unit_id, func.count())
+        .where(Employment.unit_id.in_(ids), Employment.departure_date.is_(None),
+               Employment.status.in_(ACTIVE))
         .group_by(Employment.unit_id)).all())
     waiting = dict(session.execute(
-        select(Submission.unit_id, func.count()).where(Submission.unit_id.in_(ids), Submission.is_open.is_(True))
+        select(Submission.unit_id, func.count())
+        .where(Submission.unit_id.in_(ids), Submission.is_open.is_(True))
         .group_by(Submission.unit_id)).all())
     return [UnitSummary(u, staff.get(u.id, 0), waiting.get(u.id, 0)) for u in units]
 
@@ -179,8 +185,9 @@ class UnitDetails:
     contact_phone: str
 
     def as_payload(self) -> dict:
-        return {"uscc": self.uscc, "name": self.name, "unit_type": str(self.unit_type), "industry": self.industry,
-                "special_trade": str(self.special_trade) if self.special_trade else None,
+        trade = str(self.special_trade) if self.special_trade else None
+        return {"uscc": self.uscc, "name": self.name, "unit_type": str(self.unit_type),
+                "industry": self.industry, "special_trade": trade,
                 "address_code": self.address.code, "address": self.address.text,
                 "legal_rep_name": self.legal_rep_name, "legal_rep_id_number": self.legal_rep_id_number,
                 "contact_name": self.contact_name, "contact_phone": self.contact_phone}
@@ -204,21 +211,22 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
     attempt("name", lambda: _text(name, 100, "name", _l("Enter the name of the unit.")))
     attempt("unit_type", lambda: _choice(UnitType, unit_type, _l("Choose the type of unit.")))
     attempt("industry", lambda: _text(industry, 60, "industry", _l("Enter the industry.")))
-    attempt("special_trade", lambda: _choice(Trade, special_trade, _l("Choose a special trade from the list."))
-            if special_trade else None)
+    attempt("special_trade", lambda: _choice(Trade, special_trade, optional=True,
+                                             message=_l("Choose a special trade from the list.")))
     attempt("address_code", lambda: _address(session, address_code))
     attempt("legal_rep_name", _named(identity.check_name, legal_rep_name,
                                      _l("Enter the name of the legal representative.")))
     attempt("legal_rep_id_number", _named(lambda raw: identity.check_resident_id(raw, today=today),
-                                          legal_rep_id_number, _l("Enter the ID number of the legal representative.")))
-    attempt("contact_name", _named(identity.check_name, contact_name, _l("Enter the name of the security contact.")))
+                                          legal_rep_id_number,
+                                          _l("Enter the ID number of the legal representative.")))
+    attempt("contact_name", _named(identity.check_name, contact_name,
+                                   _l("Enter the name of the security contact.")))
     attempt("contact_phone", lambda: identity.check_mobile(contact_phone))
     if "uscc" in values:
         taken = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == values["uscc"],
-                                                  Unit.status.not_in((RecordStatus.withdrawn, RecordStatus.rejected))))
+                                                  Unit.status.not_in(REGISTRABLE_AGAIN)))
         if taken is not None:
-            errors.append(FieldError("unit_exists", _l("You have registered a unit with this code already: %(name)s.",
-                                                       name=taken.name), "uscc"))
+            errors.append(_unit_exists(taken.name))
     if errors:
         raise ValidationFailed(errors)
     rid = values["legal_rep_id_number"]
@@ -229,7 +237,14 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
                        contact_name=values["contact_name"], contact_phone=values["contact_phone"])
 
 
-def _choice(enum_cls, raw: str | None, message):
+def _unit_exists(name: str) -> FieldError:
+    return FieldError("unit_exists", _l("You have registered a unit with this code already: %(name)s.",
+                                        name=name), "uscc")
+
+
+def _choice(enum_cls, raw: str | None, message=None, *, optional: bool = False):
+    if optional and not raw:
+        return None
     try:
         return enum_cls(raw)
     except ValueError:
@@ -252,30 +267,45 @@ def register_unit(session: Session, owner: User, *, uscc: str | None, name: str 
     again = _guard_form_key(session, owner, form_key)
     if again:
         return again
-    details = check_unit(session, owner, uscc=uscc, name=name, unit_type=unit_type, industry=industry,
-                         special_trade=special_trade, address_code=address_code, legal_rep_name=legal_rep_name,
-                         legal_rep_id_number=legal_rep_id_number, contact_name=contact_name,
-                         contact_phone=contact_phone, today=today)
+    d = check_unit(session, owner, uscc=uscc, name=name, unit_type=unit_type, industry=industry,
+                   special_trade=special_trade, address_code=address_code, legal_rep_name=legal_rep_name,
+                   legal_rep_id_number=legal_rep_id_number, contact_name=contact_name,
+                   contact_phone=contact_phone, today=today)
     # A rejected or withdrawn registration of the same code is registered again on the same row.
-    unit = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == details.uscc)) or \
-        Unit(owner_id=owner.id, uscc=details.uscc)
-    unit.name, unit.unit_type, unit.industry = details.name, details.unit_type, details.industry
-    unit.special_trade, unit.address_id, unit.beat_id = details.special_trade, details.address.id, \
-        details.address.beat_id
-    unit.legal_rep_name, unit.legal_rep_id_number = details.legal_rep_name, details.legal_rep_id_number
-    unit.contact_name, unit.contact_phone = details.contact_name, details.contact_phone
+    unit = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == d.uscc)) or \
+        Unit(owner_id=owner.id, uscc=d.uscc)
+    unit.name, unit.unit_type, unit.industry = d.name, d.unit_type, d.industry
+    unit.special_trade = d.special_trade
+    unit.address_id, unit.beat_id = d.address.id, d.address.beat_id
+    unit.legal_rep_name, unit.legal_rep_id_number = d.legal_rep_name, d.legal_rep_id_number
+    unit.contact_name, unit.contact_phone = d.contact_name, d.contact_phone
     unit.status = RecordStatus.pending
     session.add(unit)
-    session.flush()
-    found = [] if details.legal_rep_region_known else [{"code": "unknown_region", "field": "legal_rep_id_number"}]
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same code registered a moment ago, in another tab or by a double click
+        session.rollback()
+        again = _guard_form_key(session, owner, form_key)
+        if again:
+            return again
+        raise ValidationFailed([_unit_exists(d.name)]) from None
+    found = [] if d.legal_rep_region_known else [{"code": "unknown_region", "field": "legal_rep_id_number"}]
     sub = Submission(kind=SubmissionKind.unit_registration, beat_id=unit.beat_id, unit_id=unit.id,
-                     payload=details.as_payload(), flags=found, flagged=bool(found), submitted_at=utcnow())
+                     payload=d.as_payload(), flags=found, flagged=bool(found), submitted_at=utcnow())
     return _file(session, owner, sub, actor, form_key)
 
 
 # --- staff: single hires and departures, with the rules the staff-list import uses -----------------
 
 roster = staff_import.roster  # who works there now: employments pending or verified, not ended
+
+
+def ensure_active(unit: Unit, field: str | None = None) -> None:
+    """Staff are reported for a registered unit (pending or verified), not a rejected or withdrawn one."""
+    if unit.status not in ACTIVE:
+        message = _l("This unit's registration was rejected or withdrawn: register it again first.")
+        raise ValidationFailed([FieldError("unit_not_active", message, field)])
 
 
 def check_staff_member(raw: dict, *, today: date) -> staff_import.StaffRow:
@@ -328,9 +358,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
     if again:
         return again
     unit = unit_of(session, owner, unit_id)
-    if unit.status not in ACTIVE:
-        raise ValidationFailed([FieldError("unit_not_active", _l("This unit's registration was rejected or "
-                                                                 "withdrawn: register it again first."))])
+    ensure_active(unit)
     today = today or local_today()
     row = check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
                               "hire_date": hire_date}, today=today)
@@ -340,9 +368,11 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
     person = _person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number, name=row.name,
                                            sex=row.sex, birth_date=row.birth_date, phone=row.phone))
     session.flush()
+    # The import's own flag rules and payload shape: a single hire reads like an imported one.
     elsewhere = staff_import._employed_elsewhere(session, unit, [person.id])
     values = staff_import._hire_submission(row, person.id, elsewhere, unit, unit.address.text,
-                                           {"unit_id": unit.id, "beat_id": unit.beat_id, "submitted_at": utcnow()})
+                                           {"unit_id": unit.id, "beat_id": unit.beat_id,
+                                            "submitted_at": utcnow()}, receipt=None)
     values.pop("receipt")  # _file gives it one
     values["payload"].pop("row")  # no spreadsheet row behind a single hire
     sub = Submission(**values)
@@ -350,8 +380,8 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
     def add_employment(real: Session) -> None:
         if sub.id is None or sub not in real:
             return
-        employment = Employment(unit_id=unit.id, person_id=person.id, submission_id=sub.id, position=row.position,
-                                hire_date=row.hire_date, status=RecordStatus.pending)
+        employment = Employment(unit_id=unit.id, person_id=person.id, submission_id=sub.id,
+                                position=row.position, hire_date=row.hire_date, status=RecordStatus.pending)
         real.add(employment)
         real.flush()
         # Link it from the submission too, as an import does; a Core UPDATE leaves the version alone.
@@ -399,8 +429,8 @@ def report_departure(session: Session, owner: User, unit_id: int, *, employment_
         if day > today:
             raise FieldError("future_date", _l("The departure date cannot be in the future."))
         if employment is not None and employment.hire_date and day < employment.hire_date:
-            raise FieldError("before_hire", _l("The departure date cannot be before the hire date (%(date)s).",
-                                               date=employment.hire_date.isoformat()))
+            raise FieldError("before_hire", _l("The departure date cannot be before the hire date "
+                                               "(%(date)s).", date=employment.hire_date.isoformat()))
     except FieldError as err:
         errors.append(err.at("departure_date"))
     if errors:
@@ -408,8 +438,9 @@ def report_departure(session: Session, owner: User, unit_id: int, *, employment_
     person = employment.person
     sub = Submission(kind=SubmissionKind.departure, beat_id=unit.beat_id, unit_id=unit.id,
                      employment_id=employment.id, flags=[], flagged=False, submitted_at=utcnow(),
-                     payload={"name": person.name, "id_type": str(person.id_type), "id_number": person.id_number,
-                              "employment_id": employment.id, "position": employment.position,
+                     payload={"name": person.name, "id_type": str(person.id_type),
+                              "id_number": person.id_number, "employment_id": employment.id,
+                              "position": employment.position,
                               "hire_date": employment.hire_date.isoformat() if employment.hire_date else None,
                               "departure_date": day.isoformat(), "reason": "reported",
                               "unit_name": unit.name, "address": unit.address.text})
@@ -430,8 +461,11 @@ class Upload:
     data: bytes
 
 
+KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)  # drafts' keys: secrets.token_urlsafe(32)
+
+
 def _path(directory: Path, key: str) -> Path:
-    if not key or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in key):
+    if not KEY_SHAPE.fullmatch(key or ""):  # a key only ever names a file in the folder
         raise NotFound()
     return Path(directory) / key
 
@@ -440,6 +474,7 @@ def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filena
                 directory: Path) -> Upload:
     """Keep an upload that previewed without being refused, for the preview page and the commit."""
     unit = unit_of(session, owner, unit_id)
+    ensure_active(unit, "file")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = _safe_filename(filename)

@@ -44,8 +44,8 @@ def preview(db_session, unit, name: str, data: bytes | None = None, **kw):
 
 
 def commit(db_session, unit, pv):
-    return staff_import.commit(db_session, unit, unit.owner, pv, audit.Actor(user=unit.owner, ip="203.0.113.9",
-                                                                             request_id="req-1"))
+    actor = audit.Actor(user=unit.owner, ip="203.0.113.9", request_id="req-1")
+    return staff_import.commit(db_session, unit, unit.owner, pv, actor)
 
 
 def counts(db_session) -> dict[str, int]:
@@ -77,12 +77,12 @@ def test_commit_files_a_hire_submission_and_pending_employment_per_new_person(db
     employments = db_session.scalars(select(Employment).where(Employment.unit_id == unit.id)
                                      .order_by(Employment.id)).all()
     assert [(e.status, e.submission_id) for e in employments] == [(RecordStatus.pending, s.id) for s in subs]
-    assert [s.employment_id for s in subs] == [e.id for e in employments]
+    assert [s.employment_id for s in subs] == [e.id for e in employments]  # linked both ways
     assert employments[0].position == "保安" and employments[0].hire_date == date(2024, 3, 5)
     assert employments[0].person.id_number == ZHANG and employments[0].person.name == "张三"
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "staff_import.commit"))
-    assert (event.object_id, event.outcome, event.actor_id, event.ip) == (str(imp.id), "success", unit.owner_id,
-                                                                         "203.0.113.9")
+    assert (event.object_id, event.outcome, event.actor_id, event.ip) == (str(imp.id), "success",
+                                                                         unit.owner_id, "203.0.113.9")
 
 
 def test_valid_rows_are_committed_and_invalid_rows_left_out_and_listed(db_session, unit):
@@ -100,7 +100,8 @@ def test_flags_other_employment_and_unknown_region(db_session, district, unit):
     other = make_unit(db_session, district, name="湘潭另一家公司", address=1)
     commit(db_session, other, preview(db_session, other, "valid.xlsx"))  # 张三 etc. work there now
     unknown_region = "99999919900101124" + ric.calc_check_digit("99999919900101124" + "0")
-    data = spreadsheets.write_csv([["姓名", "身份证号码"], ["张三", ZHANG], ["冯四", unknown_region], ["刘八", LIU]])
+    data = spreadsheets.write_csv([["姓名", "身份证号码"], ["张三", ZHANG], ["冯四", unknown_region],
+                                   ["刘八", LIU]])
     imp = commit(db_session, unit, preview(db_session, unit, "x.csv", data))
     subs = {s.payload["name"]: s for s in db_session.scalars(select(Submission).where(
         Submission.staff_import_id == imp.id))}

@@ -166,11 +166,13 @@ def test_hidden_first_sheet_is_skipped_for_the_first_visible_one():
     parts = _valid_parts()
     parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
         b'<sheet name="Sheet1" sheetId="1" r:id="rId1"/>',
-        b'<sheet name="Hidden" sheetId="2" state="hidden" r:id="rId9"/><sheet name="Sheet1" sheetId="1" r:id="rId1"/>')
+        b'<sheet name="Hidden" sheetId="2" state="hidden" r:id="rId9"/>'
+        b'<sheet name="Sheet1" sheetId="1" r:id="rId1"/>')
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
         b"</Relationships>", b'<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
         b'relationships/worksheet" Target="worksheets/sheet2.xml"/></Relationships>')
-    parts["xl/worksheets/sheet2.xml"] = parts["xl/worksheets/sheet1.xml"].replace("张三".encode(), "隐藏".encode())
+    hidden = parts["xl/worksheets/sheet1.xml"].replace("张三".encode(), "隐藏".encode())
+    parts["xl/worksheets/sheet2.xml"] = hidden
     header, rows = read_table(_zip(parts), "x.xlsx", max_rows=10)
     assert rows[0][1][0] == "张三"
 
@@ -204,7 +206,8 @@ def test_shared_string_expansion_counts_every_reference():
     # Cells with a formula before the value cannot be told apart cheaply: they count at the longest string.
     odd = b'<c r="A1" t="s"><f>X</f><v>1</v></c>' * 10
     assert spreadsheets.shared_string_expansion(odd, [lengths], limit=0) >= 10 * 1000
-    assert spreadsheets.shared_string_expansion(b'<c r="A1" t="s"><v>1</v></c>' * 10, [lengths], limit=0) < 1000
+    plain = b'<c r="A1" t="s"><v>1</v></c>' * 10
+    assert spreadsheets.shared_string_expansion(plain, [lengths], limit=0) < 1000
 
 
 # --- encodings and layouts --------------------------------------------------------------------------
@@ -215,7 +218,8 @@ def test_gb18030_csv_as_chinese_excel_saves_it():
         data.decode("utf-8")
     header, rows = read("gb18030.csv")
     assert header == HEADER_ZH
-    assert rows[1] == (3, ["李䶮", "女", LI, "13912345678", "收银员", "2024年3月5日"])  # 䶮 is 4 bytes in GB18030
+    # 䶮 is four bytes in GB18030
+    assert rows[1] == (3, ["李䶮", "女", LI, "13912345678", "收银员", "2024年3月5日"])
 
 
 def test_utf8_with_bom():
@@ -239,7 +243,8 @@ def test_utf8_is_tried_before_gb18030():
 
 
 def test_excel_sep_hint_and_semicolons():
-    header, rows = read_table(("sep=;\r\n姓名;身份证号码\r\n张三;" + ZHANG + "\r\n").encode(), "a.csv", max_rows=5)
+    data = ("sep=;\r\n姓名;身份证号码\r\n张三;" + ZHANG + "\r\n").encode()
+    header, rows = read_table(data, "a.csv", max_rows=5)
     assert header == ["姓名", "身份证号码"] and rows == [(2, ["张三", ZHANG])]
 
 

@@ -30,10 +30,10 @@ def fixture(name: str) -> bytes:
 def make_unit(session, district, *, owner=None, name="湘潭市雨湖区安心保安服务有限公司", address=0) -> Unit:
     owner = owner or factories.make_user(session, role="employer")
     place = district.addresses[address]
-    unit = Unit(owner_id=owner.id, uscc=f"91430302MA4L{owner.id:06d}", name=name, unit_type=UnitType.enterprise,
-                industry="保安服务", address_id=place.id, beat_id=place.beat_id, legal_rep_name="张三",
-                legal_rep_id_number=factories.resident_id(), contact_name="李四", contact_phone=factories.phone(),
-                status=RecordStatus.pending)
+    unit = Unit(owner_id=owner.id, uscc=f"91430302MA4L{owner.id:06d}", name=name,
+                unit_type=UnitType.enterprise, industry="保安服务", address_id=place.id,
+                beat_id=place.beat_id, legal_rep_name="张三", legal_rep_id_number=factories.resident_id(),
+                contact_name="李四", contact_phone=factories.phone(), status=RecordStatus.pending)
     session.add(unit)
     session.commit()
     return unit
@@ -83,8 +83,8 @@ def test_english_headers(db_session, unit):
                                                                ("刘八", "F", None)]
 
 
-@pytest.mark.parametrize("header", ["身份证号码", "身份证号", "证件号码", "ID_Number", " id number ", "身份证号码*",
-                                    "身份证号码（必填）", "ＩＤ　ＮＵＭＢＥＲ"])
+@pytest.mark.parametrize("header", ["身份证号码", "身份证号", "证件号码", "ID_Number", " id number ",
+                                    "身份证号码*", "身份证号码（必填）", "ＩＤ　ＮＵＭＢＥＲ"])
 def test_id_header_variants(db_session, unit, header):
     pv = staff_import.preview(db_session, unit, csv_bytes([["姓名", header], ["张三", ZHANG]]), "a.csv",
                               today=TODAY)
@@ -112,8 +112,8 @@ def test_header_only_file_has_no_rows(db_session, unit):
 def test_gb18030_file_with_dates_in_two_forms(db_session, unit):
     pv = preview(db_session, unit, "gb18030.csv")
     assert pv.errors == []
-    assert [(r.name, r.hire_date) for r in pv.valid] == [("张三", date(2024, 3, 5)), ("李䶮", date(2024, 3, 5)),
-                                                         ("王芳", date(2023, 11, 20))]
+    assert [(r.name, r.hire_date) for r in pv.valid] == [
+        ("张三", date(2024, 3, 5)), ("李䶮", date(2024, 3, 5)), ("王芳", date(2023, 11, 20))]
 
 
 def test_full_width_digits_lower_case_x_spaces_and_date_cells(db_session, unit):
@@ -148,11 +148,12 @@ def test_scientific_notation_and_zero_padded_ids_in_a_csv(db_session, unit):
 
 
 def test_an_id_ending_in_000_is_accepted_alone_but_not_next_to_damaged_ones(db_session, unit):
-    genuine = next(n for n in (f"430302198801{d:02d}1000" for d in range(1, 29)) if ric.calc_check_digit(n) == "0")
+    genuine = next(n for n in (f"430302198801{d:02d}1000" for d in range(1, 29))
+                   if ric.calc_check_digit(n) == "0")
     damaged = LI[:15] + "000"
     assert ric.calc_check_digit(damaged) != "0"
-    alone = staff_import.preview(db_session, unit, csv_bytes([["姓名", "身份证号码"], ["张三", genuine]]), "a.csv",
-                                 today=TODAY)
+    alone = staff_import.preview(db_session, unit, csv_bytes([["姓名", "身份证号码"], ["张三", genuine]]),
+                                 "a.csv", today=TODAY)
     assert alone.errors == [] and alone.valid[0].id_number == genuine
     together = staff_import.preview(db_session, unit, csv_bytes([["姓名", "身份证号码"], ["张三", genuine],
                                                                  ["李四", damaged]]), "a.csv", today=TODAY)
@@ -173,15 +174,16 @@ def test_dates(db_session, unit):
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("2024/3/5", date(2024, 3, 5)), ("2024-03-05", date(2024, 3, 5)), ("2024.3.5", date(2024, 3, 5)),
-    ("2024年3月5日", date(2024, 3, 5)), ("2024年03月05日", date(2024, 3, 5)), ("２０２４／３／５", date(2024, 3, 5)),
+    ("2024年3月5日", date(2024, 3, 5)), ("2024年03月05日", date(2024, 3, 5)),
+    ("２０２４／３／５", date(2024, 3, 5)),
     ("2024/3/5 0:00", date(2024, 3, 5)), ("2024-03-05 00:00:00", date(2024, 3, 5)),
 ])
 def test_accepted_date_forms(text, expected):
     assert staff_import.parse_date(text, today=TODAY) == expected
 
 
-@pytest.mark.parametrize("text", ["2024/2/30", "2023-13-01", "45356", "45356.0", "2024-3/5", "24/3/5", "1899-12-31",
-                                  "March 5, 2024", "20240305"])
+@pytest.mark.parametrize("text", ["2024/2/30", "2023-13-01", "45356", "45356.0", "2024-3/5", "24/3/5",
+                                  "1899-12-31", "March 5, 2024", "20240305"])
 def test_refused_date_forms(text):
     with pytest.raises(staff_import.FieldError) as info:
         staff_import.parse_date(text, today=TODAY)
@@ -240,22 +242,24 @@ def test_sex_comes_from_the_id_when_not_given(db_session, unit):
 def test_same_content_in_another_file_has_the_same_digest(db_session, unit):
     rows = [["姓名", "身份证号码", "入职日期"], ["张三", ZHANG, "2024/3/5"], ["李四", LI, ""]]
     a = staff_import.preview(db_session, unit, csv_bytes(rows, "gb18030"), "a.csv", today=TODAY)
-    reordered = [["入职日期", "身份证号码", "姓名"], ["", LI.lower(), "李四"], ["2024-03-05", ZHANG, " 张三 "]]
+    reordered = [["入职日期", "身份证号码", "姓名"], ["", LI.lower(), "李四"],
+                 ["2024-03-05", ZHANG, " 张三 "]]
     b = staff_import.preview(db_session, unit, csv_bytes(reordered), "b.csv", today=TODAY)
     xlsx = spreadsheets.write_xlsx([rows[0], ["张三", ZHANG, date(2024, 3, 5)], ["李四", LI, None]])
     c = staff_import.preview(db_session, unit, xlsx, "c.xlsx", today=TODAY)
     assert a.digest == b.digest == c.digest
     d = staff_import.preview(db_session, unit, csv_bytes(rows), "a.csv", today=TODAY, full_list=False)
     assert d.digest != a.digest  # a partial list does different things
-    changed = staff_import.preview(db_session, unit, csv_bytes([*rows[:2], ["李四", LI, "2024/1/1"]]), "a.csv",
-                                   today=TODAY)
+    changed = staff_import.preview(db_session, unit, csv_bytes([*rows[:2], ["李四", LI, "2024/1/1"]]),
+                                   "a.csv", today=TODAY)
     assert changed.digest != a.digest
 
 
 # --- error file and templates ----------------------------------------------------------------------
 
 def test_error_csv_has_original_cells_an_error_column_and_no_formulas(db_session, unit):
-    data = csv_bytes([["姓名", "身份证号码", "岗位", "备注"], ["=HYPERLINK(\"http://evil\")", "123", "+保安", "@x"],
+    data = csv_bytes([["姓名", "身份证号码", "岗位", "备注"],
+                      ["=HYPERLINK(\"http://evil\")", "123", "+保安", "@x"],
                       ["张三", ZHANG, "保安", "-ok"], ["李四", "4.30302E+17", "", ""]])
     pv = staff_import.preview(db_session, unit, data, "a.csv", today=TODAY)
     out = staff_import.error_csv(pv)
@@ -290,12 +294,17 @@ def test_templates_in_the_current_language_are_recognised(app, db_session, unit)
             for data, name in ((xlsx, "t.xlsx"), (csv_data, "t.csv")):
                 header, _rows = spreadsheets.read_table(data, name, max_rows=10)
                 assert header == headers
-            filled = spreadsheets.write_xlsx([headers, ["张三", "男", ZHANG, "13812345678", "保安", date(2024, 3, 5)]])
+            row = ["张三", "男", ZHANG, "13812345678", "保安", date(2024, 3, 5)]
+            filled = spreadsheets.write_xlsx([headers, row])
             pv = staff_import.preview(db_session, unit, filled, "t.xlsx", today=TODAY)
             assert pv.errors == [] and pv.unknown_columns == [] and len(pv.valid) == 1
     with app.test_request_context(), force_locale("en"):
-        assert staff_import.template_headers() == ["Full name", "Sex", "ID number", "Mobile phone", "Position",
-                                                   "Hire date"]
+        assert staff_import.template_headers() == ["Full name", "Sex", "ID number", "Mobile phone",
+                                                   "Position", "Hire date"]
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        assert staff_import.template_headers() == ["姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期"]
+        header, _ = spreadsheets.read_table(staff_import.template_csv(), "模板.csv", max_rows=1)
+        assert header == ["姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期"]
 
 
 def test_template_xlsx_formats_the_id_column_as_text():

@@ -1,4 +1,5 @@
 """Fixtures for the API: tokens of two landlords, a client that sends a token, a registered house."""
+
 from __future__ import annotations
 
 import pytest
@@ -87,5 +88,8 @@ def codes(body: dict) -> set[tuple[str | None, str]]:
 def occupant(**extra) -> dict:
     """One person as the API takes them."""
     person = factories.occupant(**extra)
-    return {k: v for k, v in person.items() if k in ("id_type", "id_number", "name", "phone", "occupation",
-                                                      "relation")}
+    return {
+        k: v
+        for k, v in person.items()
+        if k in ("id_type", "id_number", "name", "phone", "occupation", "relation")
+    }

@@ -1,9 +1,11 @@
 """Bearer tokens: hashed at rest, acting only as their owner, refused when revoked or not a reporter's;
 no session cookie, no CSRF and no Set-Cookie under /api/."""
+
 from __future__ import annotations
 
 import hashlib
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.models import ApiToken, AuditEvent, Role
@@ -12,8 +14,6 @@ from portal.services.errors import ValidationFailed
 from tests import factories
 from tests.integration.api.conftest import ApiClient, new_token, problem
 
-import pytest
-
 
 def test_no_token_is_401_with_a_challenge(anonymous):
     response = anonymous.get("/api/v1/houses")
@@ -21,8 +21,17 @@ def test_no_token_is_401_with_a_challenge(anonymous):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("header", ["Bearer", "Bearer ptk_nonsense", "Basic dXNlcjpwYXNz", "ptk_x",
-                                    "Bearer ptk_" + "é" * 10, "Bearer " + "ptk_" + "a" * 5000])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer",
+        "Bearer ptk_nonsense",
+        "Basic dXNlcjpwYXNz",
+        "ptk_x",
+        "Bearer ptk_" + "é" * 10,
+        "Bearer " + "ptk_" + "a" * 5000,
+    ],
+)
 def test_bad_tokens_are_401(app, header):
     response = app.test_client().get("/api/v1/houses", headers={"Authorization": header})
     problem(response, 401)
@@ -34,8 +43,14 @@ def test_token_is_stored_only_as_its_sha256(db_session, landlord):
     row = db_session.scalar(select(ApiToken).where(ApiToken.id == new.token.id))
     assert row.token_hash == hashlib.sha256(new.secret.encode()).hexdigest()
     assert new.secret not in (row.token_hash, row.prefix, row.name) and new.secret.startswith(row.prefix)
-    assert db_session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "api_token.create", AuditEvent.actor_id == landlord.id)) == 1
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "api_token.create", AuditEvent.actor_id == landlord.id)
+        )
+        == 1
+    )
 
 
 def test_a_token_acts_as_its_owner(api, house):
@@ -54,14 +69,18 @@ def test_revoked_token_is_401(api, db_session, landlord, house):
 
 @pytest.mark.parametrize("role", ["officer", "admin", "auditor"])
 def test_staff_cannot_have_tokens(db_session, district, role):
-    user = factories.make_user(db_session, role=role, station=district.stations[0] if role == "officer" else None)
+    user = factories.make_user(
+        db_session, role=role, station=district.stations[0] if role == "officer" else None
+    )
     with pytest.raises(ValidationFailed) as failure:
         tokens.create(db_session, user, "x", audit.Actor(user=user))
     assert failure.value.errors[0].code == "role_not_allowed"
     assert tokens.tokens_of(db_session, user) == []
 
 
-def test_a_token_of_an_account_that_became_staff_or_was_disabled_is_refused(app, db_session, district, landlord):
+def test_a_token_of_an_account_that_became_staff_or_was_disabled_is_refused(
+    app, db_session, district, landlord
+):
     client = ApiClient(app.test_client(), new_token(db_session, landlord))
     assert client.get("/api/v1/houses").status_code == 200
     landlord.role, landlord.station_id = Role.officer, district.stations[0].id
@@ -98,8 +117,10 @@ def test_api_responses_never_set_cookies_and_are_not_cached(api, house):
 
 def test_no_csrf_token_is_needed(api, district):
     """CSRF protection is for cookies; a bearer token cannot be sent by another site's form."""
-    response = api.post("/api/v1/houses", json={"address_code": district.addresses[0].code, "use": "vacant",
-                                                "max_occupants": 0})
+    response = api.post(
+        "/api/v1/houses",
+        json={"address_code": district.addresses[0].code, "use": "vacant", "max_occupants": 0},
+    )
     assert response.status_code == 201
 
 

@@ -1,5 +1,6 @@
 """Every error under /api/ is application/problem+json with the status that means it; the HTML error pages
 elsewhere stay as they are; messages follow Accept-Language (Chinese by default)."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 
 from portal.api.problems import KINDS
-
 from portal.models import IdempotencyRecord
 from portal.services import idempotency, reporting
 from tests.browser import parse
@@ -37,8 +37,17 @@ def test_401(anonymous):
     assert body["type"] == "urn:portal:problem:unauthorized"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nothing", "/api/v1/houses/abc/move-ins", "/api/v2/houses", "/api",
-                                  "/api/", "/api/v1/submissions/0"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nothing",
+        "/api/v1/houses/abc/move-ins",
+        "/api/v2/houses",
+        "/api",
+        "/api/",
+        "/api/v1/submissions/0",
+    ],
+)
 def test_404_for_unknown_api_paths(api, path):
     problem(api.get(path), 404)
 
@@ -58,8 +67,13 @@ def test_409_while_the_first_request_with_a_key_runs(api, db_session, landlord, 
     payload = {"move_out_date": reporting.local_today().isoformat()}
     url = "/api/v1/tenancies/1/move-out"
     # The fingerprint of exactly the request below, stored as the views compute it.
-    fingerprint = idempotency.fingerprint("POST", url, b"", "application/json",
-                                          json.dumps(payload, sort_keys=True, separators=(",", ":")).encode())
+    fingerprint = idempotency.fingerprint(
+        "POST",
+        url,
+        b"",
+        "application/json",
+        json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(),
+    )
     db_session.add(IdempotencyRecord(token_id=token.id, key="running", request_hash=fingerprint))
     db_session.commit()
     response = api.post(url, json=payload, key="running")
@@ -73,8 +87,10 @@ def test_413_too_large(app, api, house):
     problem(response, 413)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-                                          "application/xml", None])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/xml", None],
+)
 def test_415_wrong_content_type(api, house, content_type):
     kwargs = {"data": b'{"move_out_date": "2026-01-01"}'}
     if content_type:
@@ -89,10 +105,22 @@ def test_json_with_a_charset_or_a_json_suffix_is_accepted(api, district):
 
 
 def test_422_lists_every_error(api, house):
-    body = problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json={
-        "move_in_date": "soon", "occupants": [{"id_type": "resident_id", "id_number": "1", "name": "x1"}]}), 422)
+    body = problem(
+        api.post(
+            f"/api/v1/houses/{house.id}/move-ins",
+            json={
+                "move_in_date": "soon",
+                "occupants": [{"id_type": "resident_id", "id_number": "1", "name": "x1"}],
+            },
+        ),
+        422,
+    )
     assert body["type"] == "urn:portal:problem:validation_failed"
-    assert {e["field"] for e in body["errors"]} == {"move_in_date", "occupants.0.id_number", "occupants.0.name"}
+    assert {e["field"] for e in body["errors"]} == {
+        "move_in_date",
+        "occupants.0.id_number",
+        "occupants.0.name",
+    }
     assert all(set(e) == {"field", "code", "message"} for e in body["errors"])
 
 
@@ -111,15 +139,19 @@ def test_503_when_the_database_is_locked(api, house, monkeypatch):
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
     monkeypatch.setattr(reporting, "report_move_in", locked)
-    response = api.post(f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": "2026-01-01",
-                                                                      "occupants": [occupant()]})
+    response = api.post(
+        f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": "2026-01-01", "occupants": [occupant()]}
+    )
     problem(response, 503)
     assert response.headers["Retry-After"] == "1"
 
 
 def test_html_error_pages_elsewhere_are_unchanged(client, landlord_client):
-    for response in (client.get("/no-such-page"), landlord_client.open("/landlord/", method="DELETE"),
-                     client.get("/apiary")):
+    for response in (
+        client.get("/no-such-page"),
+        landlord_client.open("/landlord/", method="DELETE"),
+        client.get("/apiary"),
+    ):
         assert response.mimetype == "text/html"
         assert parse(response).h1 is not None
 
@@ -127,8 +159,11 @@ def test_html_error_pages_elsewhere_are_unchanged(client, landlord_client):
 def test_messages_follow_accept_language(app, api, house):
     def first_error(lang):
         headers = {"Accept-Language": lang} if lang else {}
-        r = api.post(f"/api/v1/houses/{house.id}/move-ins", headers=headers,
-                     json={"move_in_date": "2026-02-30", "occupants": [occupant()]})
+        r = api.post(
+            f"/api/v1/houses/{house.id}/move-ins",
+            headers=headers,
+            json={"move_in_date": "2026-02-30", "occupants": [occupant()]},
+        )
         return problem(r, 422), r.headers["Content-Language"]
 
     def in_locale(locale, message):
@@ -174,8 +209,14 @@ def test_429_per_token(tmp_path):
     from portal import ROOT
 
     db_url = f"sqlite:///{tmp_path / 'rate.sqlite3'}"
-    result = subprocess.run([sys.executable, "-c", RATE_LIMITED_APP, db_url], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", RATE_LIMITED_APP, db_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert [o[0] for o in out] == [200, 200, 200, 429, 200]

@@ -1,5 +1,6 @@
 """Idempotency-Key: a retry returns the first response and writes nothing; two concurrent duplicates run
 once; the same key with another request is a 422. Real threads and connections, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
@@ -57,8 +58,9 @@ def test_the_same_body_in_another_order_or_spacing_is_the_same_request(api, hous
     import json as _json
 
     reordered = _json.dumps(dict(reversed(list(body.items()))), indent=2)
-    again = api.post(f"/api/v1/houses/{house.id}/move-ins", data=reordered, content_type="application/json",
-                     key="k")
+    again = api.post(
+        f"/api/v1/houses/{house.id}/move-ins", data=reordered, content_type="application/json", key="k"
+    )
     assert again.status_code == 201 and again.get_data() == first.get_data()
 
 
@@ -68,9 +70,13 @@ def test_the_same_key_with_another_request_is_422(api, db_session, house, distri
     before = count(db_session, Submission)
     changed = {**body, "occupants": [occupant()]}
     assert codes(problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json=changed, key="k2"), 422)) == {
-        ("Idempotency-Key", "idempotency_key_reused")}
-    other_endpoint = api.post("/api/v1/houses", json={"address_code": district.addresses[1].code, "use": "vacant",
-                                                      "max_occupants": 1}, key="k2")
+        ("Idempotency-Key", "idempotency_key_reused")
+    }
+    other_endpoint = api.post(
+        "/api/v1/houses",
+        json={"address_code": district.addresses[1].code, "use": "vacant", "max_occupants": 1},
+        key="k2",
+    )
     assert problem(other_endpoint, 422)["type"] == "urn:portal:problem:idempotency_key_reused"
     assert count(db_session, Submission) == before
     assert api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="k2").get_data() == first.get_data()
@@ -111,8 +117,15 @@ def test_a_request_that_died_after_filing_is_not_filed_twice(api, db_session, la
     stale, a retry takes it over and the service's form key returns the first submission."""
     body = move_in_body()
     first = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="died").get_json()
-    db_session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "died").values(
-        status_code=None, response_body=None, created_at=utcnow() - idempotency.STALE_AFTER - timedelta(seconds=1)))
+    db_session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.key == "died")
+        .values(
+            status_code=None,
+            response_body=None,
+            created_at=utcnow() - idempotency.STALE_AFTER - timedelta(seconds=1),
+        )
+    )
     db_session.commit()
     before = count(db_session, Submission)
     retry = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="died")
@@ -121,6 +134,7 @@ def test_a_request_that_died_after_filing_is_not_filed_twice(api, db_session, la
 
 
 # --- concurrency: committed data, one connection per request -----------------------------------------
+
 
 @pytest.fixture
 def committed_landlord(app):
@@ -141,8 +155,14 @@ def committed_landlord(app):
         user = factories.make_user(s, role="landlord")
         house = factories.make_house(s, user, address).house
         secret = tokens.create(s, user, "concurrency", audit.SYSTEM).secret
-        ids = {"user": user.id, "house": house.id, "address": address.id, "beat": beat.id, "station": station.id,
-               "bureau": bureau.id}
+        ids = {
+            "user": user.id,
+            "house": house.id,
+            "address": address.id,
+            "beat": beat.id,
+            "station": station.id,
+            "bureau": bureau.id,
+        }
     yield ids, secret
     with Session(db.engine) as s:
         subs = select(Submission.id).where(Submission.reporter_id == ids["user"])
@@ -198,8 +218,14 @@ def test_concurrent_duplicates_run_once(app, committed_landlord, monkeypatch):
     retry = ApiClient(app.test_client(), secret).post(url, json=body, key="concurrent")
     assert retry.status_code == 201 and retry.get_data(as_text=True) == created.pop()
     with Session(db.engine) as s:
-        assert s.scalar(select(func.count()).select_from(Submission).where(
-            Submission.house_id == ids["house"], Submission.kind == "move_in")) == 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Submission)
+                .where(Submission.house_id == ids["house"], Submission.kind == "move_in")
+            )
+            == 1
+        )
 
 
 def test_concurrent_different_keys_all_run(app, committed_landlord):
@@ -220,5 +246,11 @@ def test_concurrent_different_keys_all_run(app, committed_landlord):
         t.join(timeout=60)
     assert results == [201] * 4
     with Session(db.engine) as s:
-        assert s.scalar(select(func.count()).select_from(Submission).where(
-            Submission.house_id == ids["house"], Submission.kind == "move_in")) == 4
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Submission)
+                .where(Submission.house_id == ids["house"], Submission.kind == "move_in")
+            )
+            == 4
+        )

@@ -1,5 +1,6 @@
 """Houses, move-ins, move-outs and addresses through the API: the same services and rules as the pages,
 and a token of landlord B never reaches landlord A's objects."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,8 +33,15 @@ def test_find_addresses_by_text_and_by_code(api, district):
 
 
 def test_register_a_house(api, db_session, district, landlord):
-    response = api.post("/api/v1/houses", json={"address_code": district.addresses[0].code, "use": "shared_rental",
-                                                "max_occupants": 6, "certificate_no": "湘(2020)雨湖区不动产权第0001号"})
+    response = api.post(
+        "/api/v1/houses",
+        json={
+            "address_code": district.addresses[0].code,
+            "use": "shared_rental",
+            "max_occupants": 6,
+            "certificate_no": "湘(2020)雨湖区不动产权第0001号",
+        },
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert set(body) == {"id", "submission_id", "status"} and body["status"] == "pending"
@@ -42,38 +50,68 @@ def test_register_a_house(api, db_session, district, landlord):
     sub = db_session.get(Submission, body["submission_id"])
     assert sub.kind == SubmissionKind.house_registration and sub.reporter_id == landlord.id
     listed = api.get("/api/v1/houses").get_json()
-    assert listed == [{"id": house.id, "address_code": district.addresses[0].code,
-                       "address": district.addresses[0].text, "use": "shared_rental", "max_occupants": 6,
-                       "certificate_no": house.certificate_no, "record_status": "pending", "tenancies": []}]
+    assert listed == [
+        {
+            "id": house.id,
+            "address_code": district.addresses[0].code,
+            "address": district.addresses[0].text,
+            "use": "shared_rental",
+            "max_occupants": 6,
+            "certificate_no": house.certificate_no,
+            "record_status": "pending",
+            "tenancies": [],
+        }
+    ]
 
 
 def test_house_errors_come_from_the_service(api, db_session, district, house):
     before = count(db_session, Submission)
-    body = problem(api.post("/api/v1/houses", json={"address_code": "NOPE", "use": "castle", "max_occupants": 999}),
-                   422)
+    body = problem(
+        api.post("/api/v1/houses", json={"address_code": "NOPE", "use": "castle", "max_occupants": 999}), 422
+    )
     # Each error as the service words it: one request says everything that is wrong.
     assert ("address_code", "unknown_address") in codes(body)
-    again = problem(api.post("/api/v1/houses", json={"address_code": district.addresses[0].code, "use": "castle",
-                                                     "max_occupants": 999}), 422)
+    again = problem(
+        api.post(
+            "/api/v1/houses",
+            json={"address_code": district.addresses[0].code, "use": "castle", "max_occupants": 999},
+        ),
+        422,
+    )
     assert codes(again) == {("use", "invalid_choice"), ("max_occupants", "invalid_number")}
-    dup = problem(api.post("/api/v1/houses", json={"address_code": district.addresses[0].code, "use": "vacant",
-                                                   "max_occupants": 1}), 422)
+    dup = problem(
+        api.post(
+            "/api/v1/houses",
+            json={"address_code": district.addresses[0].code, "use": "vacant", "max_occupants": 1},
+        ),
+        422,
+    )
     assert codes(dup) == {("address_code", "house_exists")}
     assert count(db_session, Submission) == before
 
 
 def test_structure_errors_name_every_member(api):
-    body = problem(api.post("/api/v1/houses", json={"address_code": 5, "use": None, "colour": "red",
-                                                    "max_occupants": "4"}), 422)
-    assert codes(body) == {("address_code", "type"), ("use", "required"), ("colour", "unknown_field"),
-                           ("max_occupants", "type")}
+    body = problem(
+        api.post(
+            "/api/v1/houses", json={"address_code": 5, "use": None, "colour": "red", "max_occupants": "4"}
+        ),
+        422,
+    )
+    assert codes(body) == {
+        ("address_code", "type"),
+        ("use", "required"),
+        ("colour", "unknown_field"),
+        ("max_occupants", "type"),
+    }
     assert codes(problem(api.post("/api/v1/houses", json=[1, 2]), 422)) == {(None, "type")}
 
 
 def test_move_in_and_move_out(api, db_session, house, landlord):
     people = [occupant(name="张三"), occupant(name="李四", birth="19920202", relation="spouse")]
-    response = api.post(f"/api/v1/houses/{house.id}/move-ins",
-                        json={"move_in_date": today(), "lease_end_date": None, "occupants": people})
+    response = api.post(
+        f"/api/v1/houses/{house.id}/move-ins",
+        json={"move_in_date": today(), "lease_end_date": None, "occupants": people},
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert set(body) == {"submission_id", "receipt", "status", "late", "flags", "tenancy_ids"}
@@ -90,49 +128,75 @@ def test_move_in_and_move_out(api, db_session, house, landlord):
     out = api.post(f"/api/v1/tenancies/{body['tenancy_ids'][0]}/move-out", json={"move_out_date": today()})
     assert out.status_code == 201, out.get_json()
     assert set(out.get_json()) == {"submission_id", "receipt", "status"}
-    twice = problem(api.post(f"/api/v1/tenancies/{body['tenancy_ids'][0]}/move-out",
-                             json={"move_out_date": today()}), 422)
+    twice = problem(
+        api.post(f"/api/v1/tenancies/{body['tenancy_ids'][0]}/move-out", json={"move_out_date": today()}), 422
+    )
     assert codes(twice) == {("move_out_date", "already_reported")}
 
 
 def test_late_move_in_is_accepted_and_flagged(api, house):
     old = (reporting.local_today() - timedelta(days=10)).isoformat()
-    body = api.post(f"/api/v1/houses/{house.id}/move-ins",
-                    json={"move_in_date": old, "occupants": [occupant()]}).get_json()
+    body = api.post(
+        f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": old, "occupants": [occupant()]}
+    ).get_json()
     assert body["late"] is True
-    assert body["flags"][0]["code"] == "late" and body["flags"][0]["message"] and body["flags"][0]["person"] is None
+    assert (
+        body["flags"][0]["code"] == "late"
+        and body["flags"][0]["message"]
+        and body["flags"][0]["person"] is None
+    )
 
 
 def test_people_errors_point_into_the_body(api, db_session, house):
     before = count(db_session, Submission)
-    body = problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json={
-        "move_in_date": "2026-02-30",
-        "occupants": [occupant(), {"id_type": "resident_id", "id_number": "43030219900101123X", "name": "王五"},
-                      {"id_type": "passport", "id_number": "E12345678", "name": "Anna\u202eBad", "phone": "12"}]}),
-        422)
+    body = problem(
+        api.post(
+            f"/api/v1/houses/{house.id}/move-ins",
+            json={
+                "move_in_date": "2026-02-30",
+                "occupants": [
+                    occupant(),
+                    {"id_type": "resident_id", "id_number": "43030219900101123X", "name": "王五"},
+                    {"id_type": "passport", "id_number": "E12345678", "name": "Anna\u202eBad", "phone": "12"},
+                ],
+            },
+        ),
+        422,
+    )
     found = codes(body)
     assert ("move_in_date", "invalid_date") in found
     assert ("occupants.1.id_number", "checksum") in found
     assert ("occupants.2.name", "name_chars") in found and ("occupants.2.phone", "phone") in found
     assert count(db_session, Submission) == before
-    too_many = problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json={
-        "move_in_date": today(), "occupants": [occupant() for _ in range(reporting.MAX_PEOPLE_PER_REPORT + 5)]}),
-        422)
+    too_many = problem(
+        api.post(
+            f"/api/v1/houses/{house.id}/move-ins",
+            json={
+                "move_in_date": today(),
+                "occupants": [occupant() for _ in range(reporting.MAX_PEOPLE_PER_REPORT + 5)],
+            },
+        ),
+        422,
+    )
     assert ("occupants", "too_many") in codes(too_many)
-    empty = problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(),
-                                                                           "occupants": []}), 422)
+    empty = problem(
+        api.post(f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(), "occupants": []}), 422
+    )
     assert codes(empty) == {("occupants", "required")}
 
 
 def test_landlord_b_never_reaches_landlord_a(api, api_b, db_session, house, landlord):
     """Every object of A is a 404 for B's token, exactly as for an id that does not exist; nothing changes."""
-    a = api.post(f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(),
-                                                              "occupants": [occupant()]}).get_json()
+    a = api.post(
+        f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(), "occupants": [occupant()]}
+    ).get_json()
     before = {m: count(db_session, m) for m in (Submission, Tenancy, House)}
     assert api_b.get("/api/v1/houses").get_json() == []
     assert api_b.get("/api/v1/submissions").get_json()["items"] == []
     for response in (
-        api_b.post(f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(), "occupants": [occupant()]}),
+        api_b.post(
+            f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(), "occupants": [occupant()]}
+        ),
         api_b.post(f"/api/v1/houses/{house.id}/move-ins", json={"nonsense": True}),  # 404 before validation
         api_b.post(f"/api/v1/tenancies/{a['tenancy_ids'][0]}/move-out", json={"move_out_date": today()}),
         api_b.get(f"/api/v1/submissions/{a['submission_id']}"),
@@ -144,24 +208,35 @@ def test_landlord_b_never_reaches_landlord_a(api, api_b, db_session, house, land
     assert {m: count(db_session, m) for m in (Submission, Tenancy, House)} == before
     # B may register a house at the same address: houses are per owner.
     address = db_session.get(House, house.id).address
-    assert api_b.post("/api/v1/houses", json={"address_code": address.code, "use": "vacant",
-                                              "max_occupants": 1}).status_code == 201
+    assert (
+        api_b.post(
+            "/api/v1/houses", json={"address_code": address.code, "use": "vacant", "max_occupants": 1}
+        ).status_code
+        == 201
+    )
 
 
 def test_the_web_and_the_api_see_the_same_reports(api, landlord_client, house):
-    body = api.post(f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(),
-                                                                 "occupants": [occupant(name="赵六")]}).get_json()
+    body = api.post(
+        f"/api/v1/houses/{house.id}/move-ins",
+        json={"move_in_date": today(), "occupants": [occupant(name="赵六")]},
+    ).get_json()
     page = landlord_client.get(f"/landlord/submissions/{body['submission_id']}")
     assert page.status_code == 200 and "赵六" in page.get_data(as_text=True)
 
 
 def test_officer_decision_is_visible(api, db_session, district, house, landlord):
     officer = factories.make_user(db_session, role="officer", station=district.stations[0])
-    sub = db_session.get(Submission, api.post(f"/api/v1/houses/{house.id}/move-ins", json={
-        "move_in_date": today(), "occupants": [occupant()]}).get_json()["submission_id"])
+    sub = db_session.get(
+        Submission,
+        api.post(
+            f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(), "occupants": [occupant()]}
+        ).get_json()["submission_id"],
+    )
     assert api.get(f"/api/v1/submissions/{sub.id}").get_json()["decision"] is None
-    factories.decide(db_session, sub, officer, "rejected", reason_code="identity_mismatch",
-                     reason_text="请核对证件号码")
+    factories.decide(
+        db_session, sub, officer, "rejected", reason_code="identity_mismatch", reason_text="请核对证件号码"
+    )
     body = api.get(f"/api/v1/submissions/{sub.id}").get_json()
     assert body["status"] == "rejected"
     assert body["decision"]["status"] == "rejected"

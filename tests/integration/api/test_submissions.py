@@ -1,4 +1,5 @@
 """Polling statuses: keyset pages of the caller's own reports, filters, and one report with its decision."""
+
 from __future__ import annotations
 
 from portal.api import paging
@@ -10,8 +11,10 @@ from tests.integration.api.conftest import codes, occupant, problem
 def _move_ins(api, house, n: int) -> list[int]:
     ids = []
     for _ in range(n):
-        r = api.post(f"/api/v1/houses/{house.id}/move-ins", json={
-            "move_in_date": reporting.local_today().isoformat(), "occupants": [occupant()]})
+        r = api.post(
+            f"/api/v1/houses/{house.id}/move-ins",
+            json={"move_in_date": reporting.local_today().isoformat(), "occupants": [occupant()]},
+        )
         assert r.status_code == 201, r.get_json()
         ids.append(r.get_json()["submission_id"])
     return ids
@@ -54,11 +57,14 @@ def test_filters_by_status_and_kind(api, db_session, district, house):
 
 
 def test_bad_parameters_are_422(api):
-    assert codes(problem(api.get("/api/v1/submissions?status=accepted"), 422)) == {("status", "invalid_choice")}
+    assert codes(problem(api.get("/api/v1/submissions?status=accepted"), 422)) == {
+        ("status", "invalid_choice")
+    }
     assert codes(problem(api.get("/api/v1/submissions?kind=MOVE_IN"), 422)) == {("kind", "invalid_choice")}
     for cursor in ("garbage", "%%%", "MjAyNi0wMS0wMXww", "bm9ufDE"):
         assert codes(problem(api.get("/api/v1/submissions", query_string={"cursor": cursor}), 422)) == {
-            ("cursor", "invalid_cursor")}
+            ("cursor", "invalid_cursor")
+        }
 
 
 def test_one_submission(api, house):

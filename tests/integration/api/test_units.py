@@ -1,5 +1,6 @@
 """Employers through the API: units and staff-list uploads (dry run, commit, the same list twice, row
 errors, refused files), on the staff-list fixtures of the employer issue; scoped as the web session is."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,10 @@ def fixture(name: str) -> bytes:
 
 
 def counts(session) -> dict[str, int]:
-    return {m.__name__: session.scalar(select(func.count()).select_from(m))
-            for m in (StaffImport, Submission, Employment, Unit)}
+    return {
+        m.__name__: session.scalar(select(func.count()).select_from(m))
+        for m in (StaffImport, Submission, Employment, Unit)
+    }
 
 
 @pytest.fixture
@@ -42,11 +45,16 @@ def unit(db_session, district, employer):
 
 def upload(client, unit_id, name, data=None, *, query="", key=None, filename=None):
     files = {"file": (io.BytesIO(fixture(name) if data is None else data), filename or name)}
-    return client.post(f"/api/v1/units/{unit_id}/staff-imports{query}", data=files,
-                       content_type="multipart/form-data", key=key)
+    return client.post(
+        f"/api/v1/units/{unit_id}/staff-imports{query}",
+        data=files,
+        content_type="multipart/form-data",
+        key=key,
+    )
 
 
 # --- units --------------------------------------------------------------------------------------------
+
 
 def test_register_and_list_units(emp, db_session, district, employer):
     fields = factories.unit_fields(district.addresses[0])
@@ -65,12 +73,18 @@ def test_register_and_list_units(emp, db_session, district, employer):
 
 def test_unit_errors_come_from_the_service(emp, db_session, district):
     before = counts(db_session)
-    bad = factories.unit_fields(district.addresses[0], uscc="91430300MA0000000X", unit_type="company",
-                                contact_phone="123", legal_rep_id_number="430302199001011230",
-                                special_trade="bakery")
+    bad = factories.unit_fields(
+        district.addresses[0],
+        uscc="91430300MA0000000X",
+        unit_type="company",
+        contact_phone="123",
+        legal_rep_id_number="430302199001011230",
+        special_trade="bakery",
+    )
     body = problem(emp.post("/api/v1/units", json=bad), 422)
     assert {"uscc", "unit_type", "contact_phone", "legal_rep_id_number", "special_trade"} <= {
-        e["field"] for e in body["errors"]}
+        e["field"] for e in body["errors"]
+    }
     missing = problem(emp.post("/api/v1/units", json={"name": "x"}), 422)
     assert ("uscc", "required") in codes(missing) and ("contact_phone", "required") in codes(missing)
     assert counts(db_session) == before
@@ -96,12 +110,21 @@ def test_another_employers_unit_is_404(app, db_session, unit):
 
 # --- staff lists ----------------------------------------------------------------------------------------
 
+
 def test_dry_run_writes_nothing(emp, db_session, unit):
     before = counts(db_session)
     response = upload(emp, unit.id, "utf8.csv", query="?dry_run=true")
     assert response.status_code == 200
-    assert response.get_json() == {"rows": 4, "valid": 4, "invalid": 0, "hires": 4, "departures": 0,
-                                   "unchanged": 0, "committed": False, "errors": []}
+    assert response.get_json() == {
+        "rows": 4,
+        "valid": 4,
+        "invalid": 0,
+        "hires": 4,
+        "departures": 0,
+        "unchanged": 0,
+        "committed": False,
+        "errors": [],
+    }
     assert counts(db_session) == before
 
 
@@ -109,10 +132,20 @@ def test_commit_then_the_same_list_again_changes_nothing(emp, db_session, unit):
     before = counts(db_session)
     first = upload(emp, unit.id, "utf8.csv")
     assert first.status_code == 201
-    assert first.get_json() == {"rows": 4, "valid": 4, "invalid": 0, "hires": 4, "departures": 0, "unchanged": 0,
-                                "committed": True, "errors": []}
+    assert first.get_json() == {
+        "rows": 4,
+        "valid": 4,
+        "invalid": 0,
+        "hires": 4,
+        "departures": 0,
+        "unchanged": 0,
+        "committed": True,
+        "errors": [],
+    }
     after = counts(db_session)
-    assert after["StaffImport"] == before["StaffImport"] + 1 and after["Employment"] == before["Employment"] + 4
+    assert (
+        after["StaffImport"] == before["StaffImport"] + 1 and after["Employment"] == before["Employment"] + 4
+    )
     # The same people in another encoding and file: recognised, nothing filed.
     again = upload(emp, unit.id, "staff.csv", fixture("utf8.csv").decode("utf-8").encode("gb18030"))
     assert again.status_code == 200
@@ -128,22 +161,35 @@ def test_row_errors_name_row_column_and_code(emp, db_session, unit):
     body = response.get_json()
     assert (body["rows"], body["valid"], body["invalid"], body["committed"]) == (13, 2, 11, False)
     found = {(e["row"], e["column"], e["code"]) for e in body["errors"]}
-    assert {(2, "sex", "sex_mismatch"), (4, "phone", "phone"), (5, "id_number", "checksum"),
-            (6, "id_number", "legacy_id"), (8, "name", "required"), (12, "position", "too_long")} <= found
+    assert {
+        (2, "sex", "sex_mismatch"),
+        (4, "phone", "phone"),
+        (5, "id_number", "checksum"),
+        (6, "id_number", "legacy_id"),
+        (8, "name", "required"),
+        (12, "position", "too_long"),
+    } <= found
     assert all(set(e) == {"row", "column", "code", "message"} and e["message"] for e in body["errors"])
     committed = upload(emp, unit.id, "row_errors.csv")
     assert committed.status_code == 201
     result = committed.get_json()
-    assert result["committed"] is True and result["hires"] == 2 and len(result["errors"]) == len(body["errors"])
+    assert (
+        result["committed"] is True and result["hires"] == 2 and len(result["errors"]) == len(body["errors"])
+    )
 
 
 def test_numeric_id_cells_and_duplicates(emp, unit):
     numeric = upload(emp, unit.id, "numeric_ids.csv", query="?dry_run=true").get_json()
-    assert {(e["row"], e["code"]) for e in numeric["errors"]} == {(2, "numeric_id_cell"), (3, "numeric_id_cell"),
-                                                                  (5, "numeric_id_cell")}
+    assert {(e["row"], e["code"]) for e in numeric["errors"]} == {
+        (2, "numeric_id_cell"),
+        (3, "numeric_id_cell"),
+        (5, "numeric_id_cell"),
+    }
     dup = upload(emp, unit.id, "duplicates.csv", query="?dry_run=true").get_json()
-    assert {(e["row"], e["column"], e["code"]) for e in dup["errors"]} == {(5, "id_number", "duplicate_in_file"),
-                                                                           (6, "id_number", "duplicate_in_file")}
+    assert {(e["row"], e["column"], e["code"]) for e in dup["errors"]} == {
+        (5, "id_number", "duplicate_in_file"),
+        (6, "id_number", "duplicate_in_file"),
+    }
 
 
 def test_full_list_reports_departures_only_when_asked(emp, db_session, unit):
@@ -155,9 +201,16 @@ def test_full_list_reports_departures_only_when_asked(emp, db_session, unit):
     assert (full["departures"], full["unchanged"]) == (3, 1)
 
 
-@pytest.mark.parametrize("name,code", [("empty.csv", "empty_file"), ("not_a_workbook.xlsx", "unsupported_type"),
-                                       ("macros.xlsx", "macros"), ("missing_id_column.csv", "missing_columns"),
-                                       ("renamed_png.xlsx", "unsupported_type")])
+@pytest.mark.parametrize(
+    "name,code",
+    [
+        ("empty.csv", "empty_file"),
+        ("not_a_workbook.xlsx", "unsupported_type"),
+        ("macros.xlsx", "macros"),
+        ("missing_id_column.csv", "missing_columns"),
+        ("renamed_png.xlsx", "unsupported_type"),
+    ],
+)
 def test_refused_files_are_422_at_the_file(emp, db_session, unit, name, code):
     before = counts(db_session)
     body = problem(upload(emp, unit.id, name), 422)
@@ -166,18 +219,33 @@ def test_refused_files_are_422_at_the_file(emp, db_session, unit, name, code):
 
 
 def test_upload_request_errors(emp, unit):
-    assert codes(problem(emp.post(f"/api/v1/units/{unit.id}/staff-imports", data={"other": "x"},
-                                  content_type="multipart/form-data"), 422)) == {("file", "required")}
+    assert codes(
+        problem(
+            emp.post(
+                f"/api/v1/units/{unit.id}/staff-imports",
+                data={"other": "x"},
+                content_type="multipart/form-data",
+            ),
+            422,
+        )
+    ) == {("file", "required")}
     problem(emp.post(f"/api/v1/units/{unit.id}/staff-imports", json={"file": "x"}), 415)
-    assert codes(problem(upload(emp, unit.id, "utf8.csv", query="?dry_run=yes"), 422)) == {("dry_run",
-                                                                                          "invalid_choice")}
+    assert codes(problem(upload(emp, unit.id, "utf8.csv", query="?dry_run=yes"), 422)) == {
+        ("dry_run", "invalid_choice")
+    }
 
 
 def test_too_large_upload_is_413(app, emp, unit):
     # A raw body: the test client would spool a multipart body this size into a file it never closes.
     data = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
-    problem(emp.post(f"/api/v1/units/{unit.id}/staff-imports", data=data,
-                     content_type="multipart/form-data; boundary=b"), 413)
+    problem(
+        emp.post(
+            f"/api/v1/units/{unit.id}/staff-imports",
+            data=data,
+            content_type="multipart/form-data; boundary=b",
+        ),
+        413,
+    )
 
 
 def test_an_upload_retried_with_its_key_is_imported_once(emp, db_session, unit):

@@ -80,7 +80,7 @@ def test_upload_preview_commit_and_upload_again(employer_client, db_session, uni
     bad = [["周四", "", "4.30302E+17", "", "保安", "2024-03-08"],
            ["吴五", "", factories.resident_id("19940404"), "", "保安", "2024-02-30"],
            ["郑六", "", people[0][2], "", "", ""]]  # the same ID as row 2
-    data = factories.staff_csv(people + bad, header=("姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期"))
+    data = factories.staff_csv(people + bad)
 
     preview_url = location(upload(employer_client, unit_id, data, "员工名单.csv"))
     assert preview_url.startswith("/employer/uploads/")
@@ -92,7 +92,7 @@ def test_upload_preview_commit_and_upload_again(employer_client, db_session, uni
     assert totals(page) == {"rows": 6, "valid": 3, "invalid": 3, "hires": 3, "departures": 0, "unchanged": 0}
     rows = [[text_of(td) for td in tr.find_all("td")] for tr in page.select("table.row-errors tbody tr")]
     assert [(r[0], r[1]) for r in rows] == [("5", "ID number"), ("6", "Hire date"), ("7", "ID number")]
-    assert rows[0][2].startswith("Excel stored this ID number as a number, so its last digits are already lost.")
+    assert rows[0][2].startswith("Excel stored this ID number as a number, so its last digits are already")
     assert rows[2][2] == "This ID number is already in row 2."
     hires = [text_of(li) for li in page.select("ul.hires li")]
     assert [h.split(" · ")[0] for h in hires] == ["赵一", "钱二", "孙三"]
@@ -135,20 +135,24 @@ def test_upload_preview_commit_and_upload_again(employer_client, db_session, uni
     assert list(upload_folder.iterdir()) == []
 
 
+def _commit(client, unit_id, data):
+    page, url = _preview(client, unit_id, data)
+    return location(factories.post_form(client, page, url, action="/commit"))
+
+
 def test_a_full_list_without_someone_reports_their_departure(employer_client, db_session, unit_id, people):
-    location(factories.post_form(employer_client, *_preview(employer_client, unit_id, factories.staff_csv(people)),
-                                 action="/commit"))
+    _commit(employer_client, unit_id, factories.staff_csv(people))
     page, url = _preview(employer_client, unit_id, factories.staff_csv(people[:2]))
-    assert totals(page) | {} == {"rows": 2, "valid": 2, "invalid": 0, "hires": 0, "departures": 1, "unchanged": 2}
+    assert totals(page) == {"rows": 2, "valid": 2, "invalid": 0, "hires": 0, "departures": 1, "unchanged": 2}
     assert [text_of(li).split(" · ")[0] for li in page.select("ul.departures li")] == ["孙三"]
     location(factories.post_form(employer_client, page, url, action="/commit"))
-    departure = db_session.scalars(select(Submission).where(Submission.kind == SubmissionKind.departure)).one()
+    departure = db_session.scalars(select(Submission)
+                                   .where(Submission.kind == SubmissionKind.departure)).one()
     assert departure.payload["name"] == "孙三" and departure.unit_id == unit_id
 
 
 def test_a_partial_list_reports_no_departures(employer_client, db_session, unit_id, people):
-    location(factories.post_form(employer_client, *_preview(employer_client, unit_id, factories.staff_csv(people)),
-                                 action="/commit"))
+    _commit(employer_client, unit_id, factories.staff_csv(people))
     response = upload(employer_client, unit_id, factories.staff_csv(people[:1]), full_list=False)
     page = parse(employer_client.get(location(response)))
     assert totals(page)["departures"] == 0 and "only new workers" in text_of(page.main)
@@ -162,14 +166,16 @@ def _preview(client, unit_id, data):
 def test_discarding_an_upload_removes_the_file(employer_client, db_session, unit_id, people, upload_folder):
     page, url = _preview(employer_client, unit_id, factories.staff_csv(people))
     assert len(list(upload_folder.iterdir())) == 1
-    assert location(factories.post_form(employer_client, page, url, action="/discard")) == f"/employer/units/{unit_id}"
+    discarded = factories.post_form(employer_client, page, url, action="/discard")
+    assert location(discarded) == f"/employer/units/{unit_id}"
     assert list(upload_folder.iterdir()) == [] and _count(db_session, Draft) == 0
     assert _count(db_session, Submission) == 1  # the registration only
 
 
 @pytest.mark.parametrize(("data", "filename", "message"), [
     (b"", "staff.csv", "The file is empty."),
-    (b"%PDF-1.7\n" + bytes(range(256)) * 4, "staff.xlsx", "This is not an Excel workbook (.xlsx) or a CSV file."),
+    (b"%PDF-1.7\n" + bytes(range(256)) * 4, "staff.xlsx",
+     "This is not an Excel workbook (.xlsx) or a CSV file."),
     ("岗位,手机\n厨师,13800000000\n".encode(), "staff.csv", "The file has no column for:"),
 ])
 def test_a_refused_file_is_explained_at_the_file_field(employer_client, db_session, unit_id, upload_folder,
@@ -219,7 +225,32 @@ def test_another_employer_cannot_reach_an_upload(employer_client, other_employer
     assert other_employer_client.get(f"{url}/errors.csv").status_code == 404
     token = factories.csrf_token(other_employer_client)
     for action in ("commit", "discard"):
-        response = other_employer_client.client.post(f"{url}/{action}", data={"csrf_token": token, "form_key": key})
+        response = other_employer_client.client.post(f"{url}/{action}",
+                                                     data={"csrf_token": token, "form_key": key})
         assert location(response) == "/employer/"
     assert [p.name for p in upload_folder.iterdir()] == [key] and _count(db_session, StaffImport) == 0
     assert other_employer_client.get(f"/employer/units/{unit_id}/upload").status_code == 404
+
+
+def test_a_file_over_the_limit_from_someone_else_gets_the_plain_413_page(app, client, other_employer_client,
+                                                                         unit_id, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    for c, token in ((client, factories.csrf_token(client)),
+                     (other_employer_client, factories.csrf_token(other_employer_client))):
+        boundary, body = encode_multipart({"csrf_token": token, "file": FileStorage(io.BytesIO(b"a" * 2048), "x.csv")})
+        response = c.client.post(f"/employer/units/{unit_id}/upload", data=body,
+                                 content_type=f"multipart/form-data; boundary={boundary}")
+        assert response.status_code == 413
+        page = parse(response)
+        assert page.find("form", enctype="multipart/form-data") is None
+        assert page.h1 is not None
+
+
+def test_no_staff_list_for_a_rejected_unit(employer_client, db_session, unit_id, officer, people, upload_folder):
+    registration = db_session.scalar(select(Submission).where(Submission.unit_id == unit_id))
+    factories.decide(db_session, registration, officer, "rejected", reason_code="wrong_address")
+    response = upload(employer_client, unit_id, factories.staff_csv(people))
+    assert response.status_code == 200
+    assert text_of(parse(response).select_one(".error-message")) == \
+        "This unit's registration was rejected or withdrawn: register it again first."
+    assert not upload_folder.exists() or list(upload_folder.iterdir()) == []

@@ -53,8 +53,8 @@ def test_employer_registers_a_unit_and_gets_a_receipt(employer_client, db_sessio
     assert receipts.normalise(text_of(page.find(id="receipt-number"))) == sub.receipt
     assert page.find("img", class_="qr")["src"].startswith("data:image/svg+xml")
     unit = db_session.get(Unit, sub.unit_id)
-    assert (sub.kind, unit.owner_id, unit.status, unit.uscc) == (SubmissionKind.unit_registration, employer.id,
-                                                                 RecordStatus.pending, fields["uscc"])
+    assert (sub.kind, unit.owner_id, unit.status, unit.uscc) == (
+        SubmissionKind.unit_registration, employer.id, RecordStatus.pending, fields["uscc"])
 
     # The back button and a second click land on the same receipt; nothing is filed twice.
     assert location(factories.post_form(employer_client, check, check_url)) == receipt_url
@@ -93,14 +93,15 @@ def test_every_bad_field_is_shown_at_once_and_what_was_typed_is_kept(employer_cl
             assert message in text_of(page.find(id="unit_type"))
         else:
             assert field_error(page, name) == message, name
-    for name in ("uscc", "industry", "legal_rep_name", "legal_rep_id_number", "contact_name", "contact_phone"):
+    for name in ("uscc", "industry", "legal_rep_name", "legal_rep_id_number", "contact_name",
+                 "contact_phone"):
         assert field_value(page, name) == typed[name], name
     assert field_error(page, "industry") == ""
     assert _count(db_session, Submission) == 0
 
 
-def test_a_code_already_registered_by_this_employer_is_refused_at_its_field(employer_client, db_session, district,
-                                                                            employer):
+def test_a_code_already_registered_by_this_employer_is_refused_at_its_field(employer_client, db_session,
+                                                                            district, employer):
     first = factories.make_unit(db_session, employer, district.addresses[0])
     code = db_session.get(Unit, first.unit_id).uscc
     details_url = start_registration(employer_client, district.addresses[0])
@@ -129,21 +130,23 @@ def test_another_employer_gets_404_for_everything_of_this_unit(app, db_session, 
     sub = db_session.scalars(select(Submission).where(Submission.kind == SubmissionKind.hire)).one()
     employment = db_session.scalars(select(Employment)).one()
     for url in (f"/employer/units/{unit_id}", f"/employer/units/{unit_id}/hire",
-                f"/employer/units/{unit_id}/departure", f"/employer/units/{unit_id}/departure?employment={employment.id}",
+                f"/employer/units/{unit_id}/departure",
+                f"/employer/units/{unit_id}/departure?employment={employment.id}",
                 f"/employer/units/{unit_id}/upload", f"/employer/submissions/{sub.id}",
                 f"/employer/submissions/{sub.id}/receipt", f"/employer/units/{unit_id}/imports/1"):
         assert other_employer_client.get(url).status_code == 404, url
     before = (_count(db_session, Submission), _count(db_session, Employment))
     token = factories.csrf_token(other_employer_client)
-    for url, data in ((f"/employer/units/{unit_id}/hire", {"name": "赵六", "id_number": factories.resident_id(),
-                                                           "hire_date": "2024-01-01"}),
+    hire = {"name": "赵六", "id_number": factories.resident_id(), "hire_date": "2024-01-01"}
+    for url, data in ((f"/employer/units/{unit_id}/hire", hire),
                       (f"/employer/units/{unit_id}/departure", {"employment": str(employment.id),
                                                                 "departure_date": "2024-06-01"}),
                       (f"/employer/submissions/{sub.id}/withdraw", {})):
         response = other_employer_client.client.post(url, data={"csrf_token": token, **data})
         assert response.status_code == 404, url
     assert (_count(db_session, Submission), _count(db_session, Employment)) == before
-    assert "You have not registered a unit yet." in text_of(parse(other_employer_client.get("/employer/")).main)
+    home = parse(other_employer_client.get("/employer/"))
+    assert "You have not registered a unit yet." in text_of(home.main)
 
 
 def test_hiring_one_worker_through_the_page(employer_client, db_session, unit_case):
@@ -160,14 +163,14 @@ def test_hiring_one_worker_through_the_page(employer_client, db_session, unit_ca
 
     number = factories.resident_id("19970707")
     page = parse(employer_client.get(url))
-    response = factories.post_form(employer_client, page, url, data={
-        "name": "孙八", "id_number": number, "phone": "13912345678", "position": "服务员", "hire_date": "2025-02-01"})
+    typed = {"name": "孙八", "id_number": number, "phone": "13912345678", "position": "服务员",
+             "hire_date": "2025-02-01"}
+    response = factories.post_form(employer_client, page, url, data=typed)
     receipt_url = location(response)
     sub = db_session.scalars(select(Submission).where(Submission.payload["name"].as_string() == "孙八")).one()
     assert receipt_url == f"/employer/submissions/{sub.id}/receipt"
     # The same page sent again (double click, back button): one hire.
-    again = factories.post_form(employer_client, page, url, data={
-        "name": "孙八", "id_number": number, "phone": "13912345678", "position": "服务员", "hire_date": "2025-02-01"})
+    again = factories.post_form(employer_client, page, url, data=typed)
     assert location(again) == receipt_url
     assert _count(db_session, Employment) == 2
 

@@ -28,19 +28,18 @@ def _count(session, model) -> int:
 
 def test_a_unit_registration_is_a_pending_unit_and_a_submission_in_its_beat(db_session, district, employer):
     address = district.addresses[1]
-    fields = factories.unit_fields(address, uscc=" 91430300ma0000999" + "", special_trade="hotel")
-    fields["uscc"] = factories.uscc().lower()  # typed in lower case, with spaces: still the same code
-    typed = " ".join([fields["uscc"][:8], fields["uscc"][8:]])
+    fields = factories.unit_fields(address, special_trade="hotel")
+    typed = f"{fields['uscc'][:8]} {fields['uscc'][8:].lower()}"  # spaces and lower case: the same code
     filed = units.register_unit(db_session, employer, **{**fields, "uscc": typed},
                                 actor=factories.as_actor(employer), form_key="k-unit-1")
     sub = filed.submission
     unit = db_session.get(Unit, sub.unit_id)
     assert filed.created
-    assert (sub.kind, sub.status, sub.reporter_id) == (SubmissionKind.unit_registration, SubmissionStatus.pending,
-                                                       employer.id)
+    assert (sub.kind, sub.status, sub.reporter_id) == (
+        SubmissionKind.unit_registration, SubmissionStatus.pending, employer.id)
     assert (sub.beat_id, sub.station_id) == (address.beat_id, district.beats[2].station_id)
     assert (unit.owner_id, unit.uscc, unit.status, unit.special_trade, unit.beat_id) == (
-        employer.id, fields["uscc"].upper(), RecordStatus.pending, "hotel", address.beat_id)
+        employer.id, fields["uscc"], RecordStatus.pending, "hotel", address.beat_id)
     assert sub.payload["uscc"] == unit.uscc and sub.payload["address"] == address.text
     assert sub.receipt and not sub.flagged
     assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "submission.create",
@@ -49,8 +48,9 @@ def test_a_unit_registration_is_a_pending_unit_and_a_submission_in_its_beat(db_s
 
 def test_the_same_form_sent_twice_files_one_registration(db_session, district, employer):
     fields = factories.unit_fields(district.addresses[0])
-    first = units.register_unit(db_session, employer, **fields, actor=factories.as_actor(employer), form_key="twice")
-    again = units.register_unit(db_session, employer, **fields, actor=factories.as_actor(employer), form_key="twice")
+    actor = factories.as_actor(employer)
+    first = units.register_unit(db_session, employer, **fields, actor=actor, form_key="twice")
+    again = units.register_unit(db_session, employer, **fields, actor=actor, form_key="twice")
     assert (first.created, again.created) == (True, False)
     assert again.submission.id == first.submission.id
     assert _count(db_session, Unit) == 1 and _count(db_session, Submission) == 1
@@ -93,8 +93,9 @@ def test_another_employers_unit_does_not_exist(db_session, district, employer, o
         units.unit_of(db_session, other_employer, sub.unit_id)
     assert units.units_of(db_session, other_employer) == []
     with pytest.raises(NotFound):
-        units.report_hire(db_session, other_employer, sub.unit_id, name="赵六", id_number=factories.resident_id(),
-                          phone="", position="", hire_date="2024-01-01", actor=factories.as_actor(other_employer))
+        units.report_hire(db_session, other_employer, sub.unit_id, name="赵六",
+                          id_number=factories.resident_id(), phone="", position="", hire_date="2024-01-01",
+                          actor=factories.as_actor(other_employer))
 
 
 def test_an_unknown_region_in_the_legal_representatives_id_is_a_flag(db_session, district, employer):
@@ -126,7 +127,8 @@ def test_a_withdrawn_registration_withdraws_the_unit_and_it_can_be_registered_ag
     again = factories.make_unit(db_session, employer, district.addresses[1], uscc=unit.uscc, name="新名字")
     assert again.unit_id == unit.id
     db_session.expire_all()
-    assert (unit.status, unit.name, unit.address_id) == (RecordStatus.pending, "新名字", district.addresses[1].id)
+    assert (unit.status, unit.name, unit.address_id) == (
+        RecordStatus.pending, "新名字", district.addresses[1].id)
 
 
 # --- single hires ---------------------------------------------------------------------------------
@@ -134,10 +136,11 @@ def test_a_withdrawn_registration_withdraws_the_unit_and_it_can_be_registered_ag
 def test_a_hire_is_a_submission_and_a_pending_employment(db_session, district, employer):
     unit_id = factories.make_unit(db_session, employer, district.addresses[0]).unit_id
     number = factories.resident_id("19950505")
-    sub = factories.make_hire(db_session, employer, unit_id, name="赵六", id_number=number, phone="138 1234 5678",
-                              hire_date="2024-03-05", form_key="hire-1")
+    sub = factories.make_hire(db_session, employer, unit_id, name="赵六", id_number=number,
+                              phone="138 1234 5678", hire_date="2024-03-05", form_key="hire-1")
     employment = db_session.scalars(select(Employment)).one()
-    assert (sub.kind, sub.unit_id, sub.employment_id, sub.version) == (SubmissionKind.hire, unit_id, employment.id, 1)
+    assert (sub.kind, sub.unit_id, sub.employment_id, sub.version) == (
+        SubmissionKind.hire, unit_id, employment.id, 1)
     assert (employment.unit_id, employment.submission_id, employment.status, employment.hire_date,
             employment.position) == (unit_id, sub.id, RecordStatus.pending, date(2024, 3, 5), "厨师")
     assert employment.person.id_number == number and employment.person.phone == "13812345678"
@@ -157,11 +160,11 @@ def test_a_hire_uses_the_import_rules_and_reports_every_problem(db_session, dist
         units.report_hire(db_session, employer, unit_id, name="", id_number="4.30302E+17", phone="12345",
                           position="x" * 61, hire_date=tomorrow, actor=factories.as_actor(employer))
     codes = {e.field: e.code for e in failure.value.errors}
-    assert codes == {"name": "required", "id_number": "numeric_id_cell", "phone": "phone", "position": "too_long",
-                     "hire_date": "future_date"}
+    assert codes == {"name": "required", "id_number": "numeric_id_cell", "phone": "phone",
+                     "position": "too_long", "hire_date": "future_date"}
     with pytest.raises(ValidationFailed) as failure:
-        units.report_hire(db_session, employer, unit_id, name="赵六", id_number=factories.resident_id(), phone="",
-                          position="", hire_date="", actor=factories.as_actor(employer))
+        units.report_hire(db_session, employer, unit_id, name="赵六", id_number=factories.resident_id(),
+                          phone="", position="", hire_date="", actor=factories.as_actor(employer))
     assert [(e.field, e.code) for e in failure.value.errors] == [("hire_date", "required")]
     assert _count(db_session, Employment) == 0 and _count(db_session, Submission) == 1
 
@@ -181,8 +184,8 @@ def test_someone_already_on_the_staff_list_cannot_be_hired_again(db_session, dis
     assert [(e.field, e.code) for e in failure.value.errors] == [("id_number", "already_employed")]
 
 
-def test_a_worker_employed_elsewhere_or_with_an_unknown_region_is_flagged_not_refused(db_session, district,
-                                                                                       employer, other_employer):
+def test_a_worker_employed_elsewhere_or_with_an_unknown_region_is_flagged_not_refused(
+        db_session, district, employer, other_employer):
     mine = factories.make_unit(db_session, employer, district.addresses[0]).unit_id
     theirs = factories.make_unit(db_session, other_employer, district.addresses[1]).unit_id
     number = factories.resident_id("19900101", region="990101")
@@ -193,8 +196,10 @@ def test_a_worker_employed_elsewhere_or_with_an_unknown_region_is_flagged_not_re
 
 
 @pytest.mark.parametrize(("to_status", "expected"), [
-    ("confirmed", RecordStatus.verified), ("rejected", RecordStatus.rejected), ("withdrawn", RecordStatus.withdrawn)])
-def test_a_decision_on_a_hire_decides_the_employment(db_session, district, employer, officer, to_status, expected):
+    ("confirmed", RecordStatus.verified), ("rejected", RecordStatus.rejected),
+    ("withdrawn", RecordStatus.withdrawn)])
+def test_a_decision_on_a_hire_decides_the_employment(db_session, district, employer, officer, to_status,
+                                                     expected):
     unit_id = factories.make_unit(db_session, employer, district.addresses[0]).unit_id
     sub = factories.make_hire(db_session, employer, unit_id)
     if to_status == "withdrawn":
@@ -211,14 +216,15 @@ def test_a_decision_on_a_hire_decides_the_employment(db_session, district, emplo
 
 # --- single departures ----------------------------------------------------------------------------
 
-def test_a_confirmed_departure_ends_the_employment_on_the_declared_day(db_session, district, employer, officer):
+def test_a_confirmed_departure_ends_the_employment_on_the_declared_day(db_session, district, employer,
+                                                                       officer):
     unit_id = factories.make_unit(db_session, employer, district.addresses[0]).unit_id
     hire = factories.make_hire(db_session, employer, unit_id, hire_date="2024-03-05")
     factories.decide(db_session, hire, officer, "confirmed")
     employment = db_session.scalars(select(Employment)).one()
     sub = factories.make_departure(db_session, employer, unit_id, employment.id, departure_date="2025-01-31")
-    assert (sub.kind, sub.employment_id, sub.payload["departure_date"]) == (SubmissionKind.departure, employment.id,
-                                                                            "2025-01-31")
+    assert (sub.kind, sub.employment_id, sub.payload["departure_date"]) == (
+        SubmissionKind.departure, employment.id, "2025-01-31")
     assert units.pending_departures(db_session, db_session.get(Unit, unit_id)) == {employment.id: sub}
     factories.decide(db_session, sub, officer, "confirmed")
     db_session.expire_all()
@@ -242,9 +248,12 @@ def test_departure_rules(db_session, district, employer, other_employer):
     employment = db_session.scalars(select(Employment)).one()
     actor = factories.as_actor(employer)
     tomorrow = (reporting.local_today() + timedelta(days=1)).isoformat()
-    cases = [({"employment_id": "", "departure_date": ""}, {"employment": "required", "departure_date": "required"}),
-             ({"employment_id": employment.id, "departure_date": "2024-03-04"}, {"departure_date": "before_hire"}),
-             ({"employment_id": employment.id, "departure_date": tomorrow}, {"departure_date": "future_date"}),
+    cases = [({"employment_id": "", "departure_date": ""},
+              {"employment": "required", "departure_date": "required"}),
+             ({"employment_id": employment.id, "departure_date": "2024-03-04"},
+              {"departure_date": "before_hire"}),
+             ({"employment_id": employment.id, "departure_date": tomorrow},
+              {"departure_date": "future_date"}),
              ({"employment_id": "x", "departure_date": "2024-13-01"},
               {"employment": "required", "departure_date": "invalid_date"})]
     for args, expected in cases:

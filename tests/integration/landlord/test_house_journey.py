@@ -124,3 +124,26 @@ def test_a_door_plate_cannot_be_registered_without_the_room(landlord_client, db_
     response = landlord_client.get(f"/landlord/houses/new?address={plate.code}")
     assert location(response) == "/landlord/addresses"
     assert db_session.scalar(select(House)) is None
+
+
+def test_a_house_registration_can_be_corrected(landlord_client, db_session, district, landlord):
+    english(landlord_client)
+    old = factories.make_house(db_session, landlord, district.addresses[0], max_occupants=2)
+    page_url = f"/landlord/submissions/{old.id}"
+    check_url = location(factories.post_form(landlord_client, parse(landlord_client.get(page_url)), page_url,
+                                             "/correct"))
+    assert check_url.endswith("/house-check")
+    capacity_url = check_url.rsplit("/", 1)[0] + "/capacity"
+    assert field_value(parse(landlord_client.get(capacity_url)), "max_occupants") == "2"
+    assert location(landlord_client.submit(capacity_url, {"max_occupants": "5"})) == check_url
+    receipt_url = location(landlord_client.submit(check_url, {}))
+
+    db_session.expire_all()
+    new = db_session.scalars(select(Submission).where(Submission.supersedes_id == old.id)).one()
+    assert receipt_url == f"/landlord/submissions/{new.id}/receipt"
+    assert (db_session.get(Submission, old.id).status, new.status) == (SubmissionStatus.superseded,
+                                                                      SubmissionStatus.pending)
+    assert (old.payload["max_occupants"], new.payload["max_occupants"]) == (2, 5)
+    house = db_session.get(House, old.house_id)
+    assert new.house_id == house.id and (house.max_occupants, house.status) == (5, RecordStatus.pending)
+    assert landlord_client.get(page_url).status_code == 200

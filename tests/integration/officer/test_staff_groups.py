@@ -68,7 +68,8 @@ def test_a_hire_links_to_its_upload_which_lists_its_rows(officer_client, db_sess
     assert subs[0].payload["id_number"] not in item.get_text()  # masked until revealed
 
     page = parse(english.get(link["href"]))
-    assert [int(tr["data-submission"]) for tr in page.select("table.upload-rows tbody tr")] == [s.id for s in subs]
+    listed = [int(tr["data-submission"]) for tr in page.select("table.upload-rows tbody tr")]
+    assert listed == [s.id for s in subs]
     assert "Confirm all 3 clean rows of this upload" in text_of(page.find("form", action=lambda a: a and
                                                                           a.endswith("/confirm-clean")))
     assert "2 rows have flags" in text_of(page.main)
@@ -87,8 +88,8 @@ def test_the_queue_can_show_the_rows_of_one_upload(officer_client, db_session, c
         [f"/officer/items/{s.id}" for s in subs[3:]]
 
 
-def test_confirm_all_clean_rows_confirms_only_the_unflagged_waiting_rows(officer_client, db_session, case, officer,
-                                                                         employer):
+def test_confirm_all_clean_rows_confirms_only_the_unflagged_waiting_rows(officer_client, db_session, case,
+                                                                         officer, employer):
     imp, subs, unit_id = case
     english = factories.english(officer_client)
     # One clean row is already sent for a site visit: it waits for the visit, not for the bulk action.
@@ -110,11 +111,12 @@ def test_confirm_all_clean_rows_confirms_only_the_unflagged_waiting_rows(officer
     assert {d.actor_id for d in decisions} == {officer.id}
     # Effects, as for any confirmation: the employments are verified; the unit waits for its own decision.
     employments = {e.submission_id: e.status for e in db_session.scalars(select(Employment))}
-    assert [employments[s.id] for s in subs] == [RecordStatus.verified, RecordStatus.verified,
-                                                 RecordStatus.pending, RecordStatus.pending, RecordStatus.pending]
+    verified, pending = RecordStatus.verified, RecordStatus.pending
+    assert [employments[s.id] for s in subs] == [verified, verified, pending, pending, pending]
     assert db_session.get(Unit, unit_id).status == RecordStatus.pending
-    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "staff_import.confirm_clean")).detail \
-        == "confirmed=2 conflicts=0 flagged_left=2"
+    bulk = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "staff_import.confirm_clean"))
+    assert (bulk.actor_id, bulk.object_id, bulk.detail) == (officer.id, str(imp.id),
+                                                            "confirmed=2 conflicts=0 flagged_left=2")
 
     # Pressed again: nothing left to confirm, nothing changes.
     page = parse(english.get(url))
@@ -171,7 +173,8 @@ def test_another_stations_officer_gets_404_and_changes_nothing(app, db_session, 
     c = officer_client_for(app, stranger)
     assert c.get(f"/officer/uploads/{imp.id}").status_code == 404
     token = factories.csrf_token(c)
-    assert c.client.post(f"/officer/uploads/{imp.id}/confirm-clean", data={"csrf_token": token}).status_code == 404
+    response = c.client.post(f"/officer/uploads/{imp.id}/confirm-clean", data={"csrf_token": token})
+    assert response.status_code == 404
     assert c.get(f"/officer/items/{subs[0].id}").status_code == 404
     rows = parse(c.get(f"/officer/queue?upload={imp.id}")).select("table.queue tbody tr")
     assert rows == []
@@ -189,13 +192,14 @@ def test_a_beat_officer_of_another_beat_gets_404(app, db_session, district, case
 
 def test_confirming_the_registration_verifies_the_unit(officer_client, db_session, case, officer):
     imp, subs, unit_id = case
-    registration = db_session.scalar(select(Submission).where(Submission.unit_id == unit_id,
-                                                              Submission.kind == SubmissionKind.unit_registration))
+    registration = db_session.scalar(select(Submission).where(
+        Submission.unit_id == unit_id, Submission.kind == SubmissionKind.unit_registration))
     page = parse(factories.english(officer_client).get(f"/officer/uploads/{imp.id}"))
     assert page.find("a", href=f"/officer/items/{registration.id}") is not None
     item_url = f"/officer/items/{registration.id}"
     item = parse(officer_client.get(item_url))
-    response = factories.post_form(officer_client, item, item_url, action="/decide", data={"action": "confirmed"})
+    response = factories.post_form(officer_client, item, item_url, action="/decide",
+                                   data={"action": "confirmed"})
     assert response.status_code == 302
     db_session.expire_all()
     assert db_session.get(Unit, unit_id).status == RecordStatus.verified
