@@ -39,10 +39,10 @@ run: translations seed ## Set everything up and serve the portal on http://127.0
 
 test: translations ## Set everything up and run the whole test suite (SQLite, then PostgreSQL if TEST_DATABASE_URL)
 	bash scripts/ensure-chromium
-	PORTAL_TEST_DB=sqlite $(PY) -m pytest
+	PORTAL_TEST_DB=sqlite $(PY) -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
-		PORTAL_TEST_DB="$$TEST_DATABASE_URL" $(PY) -m pytest -m "not e2e"; \
+		PORTAL_TEST_DB="$$TEST_DATABASE_URL" $(PY) -m pytest -q -m "not e2e"; \
 	fi
 
 lint: install ## ruff and the import contract (views do not touch models)

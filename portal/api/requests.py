@@ -48,7 +48,7 @@ def uploaded_file(field: str = "file") -> tuple[bytes, str]:
 
 def enum_arg(name: str, allowed: list[str], default: str | None = None) -> str | None:
     value = request.args.get(name)
-    if value in (None, ""):
+    if value is None:
         return default
     if value not in allowed:
         raise ValidationFailed([FieldError("invalid_choice", schemas.MESSAGES["invalid_choice"], name)])

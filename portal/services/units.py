@@ -82,14 +82,6 @@ def unit_of(session: Session, owner: User, unit_id: int) -> Unit:
     return unit
 
 
-def employment_of(session: Session, owner: User, employment_id: int) -> Employment:
-    found = session.scalar(select(Employment).join(Unit).where(Employment.id == employment_id,
-                                                               Unit.owner_id == owner.id))
-    if found is None:
-        raise NotFound()
-    return found
-
-
 def import_of(session: Session, owner: User, import_id: int) -> StaffImport:
     found = session.scalar(select(StaffImport).join(Unit).where(StaffImport.id == import_id,
                                                                 Unit.owner_id == owner.id))
@@ -147,17 +139,15 @@ def summaries(session: Session, owner: User) -> list[UnitSummary]:
 
 # --- registering a unit --------------------------------------------------------------------------
 
-def _text(raw: str | None, limit: int, field: str, required) -> str | None:
-    """Free text (unit name, industry, position): NFKC, trimmed, no control or invisible characters."""
+def _text(raw: str | None, limit: int, missing) -> str:
+    """Required free text (unit name, industry): NFKC, trimmed, no control or invisible characters."""
     value = unicodedata.normalize("NFKC", raw or "").strip()
     if not value:
-        if required:
-            raise FieldError("required", required, field)
-        return None
+        raise FieldError("required", missing)
     if len(value) > limit:
-        raise FieldError("too_long", _l("Use at most %(n)d characters.", n=limit), field)
+        raise FieldError("too_long", _l("Use at most %(n)d characters.", n=limit))
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
-        raise FieldError("invalid_chars", _l("Remove the invisible or control characters."), field)
+        raise FieldError("invalid_chars", _l("Remove the invisible or control characters."))
     return value
 
 
@@ -208,9 +198,9 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
             errors.append(err.at(field))
 
     attempt("uscc", lambda: identity.check_uscc(uscc))
-    attempt("name", lambda: _text(name, 100, "name", _l("Enter the name of the unit.")))
+    attempt("name", lambda: _text(name, 100, _l("Enter the name of the unit.")))
     attempt("unit_type", lambda: _choice(UnitType, unit_type, _l("Choose the type of unit.")))
-    attempt("industry", lambda: _text(industry, 60, "industry", _l("Enter the industry.")))
+    attempt("industry", lambda: _text(industry, 60, _l("Enter the industry.")))
     attempt("special_trade", lambda: _choice(Trade, special_trade, optional=True,
                                              message=_l("Choose a special trade from the list.")))
     attempt("address_code", lambda: _address(session, address_code))
@@ -393,13 +383,6 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
         return _file(session, owner, sub, actor, form_key)
 
 
-def employment_of_submission(session: Session, sub: Submission) -> Employment | None:
-    """The employment a hire declared, or a departure ends."""
-    if sub.employment_id:
-        return session.get(Employment, sub.employment_id)
-    return session.scalar(select(Employment).where(Employment.submission_id == sub.id))
-
-
 def pending_departure(session: Session, employment: Employment) -> Submission | None:
     return session.scalar(select(Submission).where(
         Submission.kind == SubmissionKind.departure, Submission.status.in_(review.OPEN),
@@ -417,7 +400,8 @@ def report_departure(session: Session, owner: User, unit_id: int, *, employment_
     today = today or local_today()
     errors: list[FieldError] = []
     chosen = str(employment_id or "").strip()
-    employment = current_employment(session, unit, employment_id=int(chosen)) if chosen.isdigit() else None
+    well_formed = chosen.isascii() and chosen.isdigit() and len(chosen) <= 9  # an id, not any string
+    employment = current_employment(session, unit, employment_id=int(chosen)) if well_formed else None
     if employment is None:
         errors.append(FieldError("required", _l("Choose who left."), "employment"))
     elif pending_departure(session, employment) is not None:

@@ -61,6 +61,8 @@ def test_bad_parameters_are_422(api):
         ("status", "invalid_choice")
     }
     assert codes(problem(api.get("/api/v1/submissions?kind=MOVE_IN"), 422)) == {("kind", "invalid_choice")}
+    # An empty value is not one of the listed values either (found by schemathesis).
+    assert codes(problem(api.get("/api/v1/submissions?status="), 422)) == {("status", "invalid_choice")}
     for cursor in ("garbage", "%%%", "MjAyNi0wMS0wMXww", "bm9ufDE"):
         assert codes(problem(api.get("/api/v1/submissions", query_string={"cursor": cursor}), 422)) == {
             ("cursor", "invalid_cursor")

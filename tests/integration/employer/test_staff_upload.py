@@ -254,3 +254,13 @@ def test_no_staff_list_for_a_rejected_unit(employer_client, db_session, unit_id,
     assert text_of(parse(response).select_one(".error-message")) == \
         "This unit's registration was rejected or withdrawn: register it again first."
     assert not upload_folder.exists() or list(upload_folder.iterdir()) == []
+
+
+def test_files_whose_draft_has_gone_are_purged(employer_client, db_session, unit_id, people, upload_folder):
+    from portal.services import units
+
+    _page, url = _preview(employer_client, unit_id, factories.staff_csv(people))
+    kept = url.rsplit("/", 1)[-1]
+    (upload_folder / "an-expired-draft-key-0000000000").write_bytes(b"old")
+    assert units.purge_uploads(db_session, upload_folder) == 1
+    assert [p.name for p in upload_folder.iterdir()] == [kept]

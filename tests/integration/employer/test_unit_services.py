@@ -254,6 +254,8 @@ def test_departure_rules(db_session, district, employer, other_employer):
               {"departure_date": "before_hire"}),
              ({"employment_id": employment.id, "departure_date": tomorrow},
               {"departure_date": "future_date"}),
+             ({"employment_id": "9" * 30, "departure_date": "2024-03-05"}, {"employment": "required"}),
+             ({"employment_id": "²", "departure_date": "2024-03-05"}, {"employment": "required"}),
              ({"employment_id": "x", "departure_date": "2024-13-01"},
               {"employment": "required", "departure_date": "invalid_date"})]
     for args, expected in cases:
