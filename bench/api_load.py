@@ -8,7 +8,7 @@ Not a timed test: a bounded load run on the loopback interface only. It
 
 1. makes a fresh database (SQLite: bench/out/api-load.sqlite3; PostgreSQL: the database of --url, which must
    be named bench*, created with createdb when missing and emptied), migrates it, loads the demo district
-   and gives AGENCIES landlords a token and a house each, through the portal's own services;
+   and gives AGENCIES landlords a token and HOUSES_PER_AGENCY houses each, through the portal's services;
 2. serves a hello-world Flask app with gunicorn (2 sync workers) and loads it with wrk for HELLO_SECONDS;
 3. serves the portal with gunicorn (2 sync workers; the per-token rate limit raised out of the way) and
    loads POST /api/v1/houses/{id}/move-ins with wrk for --duration seconds: each request reports one new
@@ -44,7 +44,8 @@ from flask import Flask  # noqa: E402
 
 from bench_common import OUT, ROOT  # noqa: E402
 
-AGENCIES = 16  # landlords, each with a token and a house: requests are spread over them
+AGENCIES = 16  # landlords (property agencies), each with a token: requests are spread over them
+HOUSES_PER_AGENCY = 128  # 2,048 of the demo district's rooms: a few move-ins per flat, as in real life
 HELLO_SECONDS = 10
 WORKERS = 2
 WRK_THREADS = 2
@@ -86,8 +87,8 @@ def fresh_database(kind: str, url: str | None) -> str:
     return url
 
 
-def seed(url: str) -> list[tuple[str, int]]:
-    """AGENCIES landlords with a token and a house each, through the portal's services."""
+def seed(url: str) -> list[tuple[str, list[int]]]:
+    """AGENCIES landlords with a token and HOUSES_PER_AGENCY houses each, through the portal's services."""
     from sqlalchemy import select
 
     from portal import create_app, migrate
@@ -105,18 +106,21 @@ def seed(url: str) -> list[tuple[str, int]]:
         with (ROOT / "data" / "demo_district.csv").open("rb") as stream:
             addresses.import_csv(db.session, stream)
         rooms = list(db.session.scalars(select(Address).where(Address.level == AddressLevel.room)
-                                        .order_by(Address.id).limit(AGENCIES)))
+                                        .order_by(Address.id).limit(AGENCIES * HOUSES_PER_AGENCY)))
+        if len(rooms) < AGENCIES * HOUSES_PER_AGENCY:
+            sys.exit("the demo district has too few rooms for the bench")
         password = hash_password(secrets.token_urlsafe(24))
-        for n, room in enumerate(rooms):
+        for n in range(AGENCIES):
             body = f"43030219700101{n:03d}"
             user = User(role=Role.landlord, phone=f"1880000{n:04d}", name=f"压测房东{n}", password_hash=password,
                         id_number=check_resident_id(body + ric.calc_check_digit(body + "0")).number)
             db.session.add(user)
             db.session.commit()
             actor = audit.Actor(user=user)
-            house = reporting.register_house(db.session, user, address_code=room.code, use="shared_rental",
-                                             max_occupants=200, certificate_no=None, actor=actor).submission.house_id
-            agencies.append((tokens.create(db.session, user, "bench", actor).secret, house))
+            houses = [reporting.register_house(db.session, user, address_code=room.code, use="shared_rental",
+                                               max_occupants=20, certificate_no=None, actor=actor).submission.house_id
+                      for room in rooms[n * HOUSES_PER_AGENCY:(n + 1) * HOUSES_PER_AGENCY]]
+            agencies.append((tokens.create(db.session, user, "bench", actor).secret, houses))
         db.session.remove()
     db.engine.dispose()
     return agencies
@@ -217,10 +221,11 @@ function request()
   counter = counter + 1
   local n = tid * 2000000 + counter
   local agency = agencies[(n % #agencies) + 1]
+  local house = agency[2][(math.floor(n / #agencies) % #agency[2]) + 1]
   local body = string.format(
     '{"move_in_date": "%s", "occupants": [{"id_type": "resident_id", "id_number": "%s", "name": "压测租客", ' ..
     '"relation": "main_tenant"}]}', today, resident_id(n))
-  return wrk.format("POST", "/api/v1/houses/" .. agency[2] .. "/move-ins",
+  return wrk.format("POST", "/api/v1/houses/" .. house .. "/move-ins",
     {["Authorization"] = "Bearer " .. agency[1], ["Content-Type"] = "application/json",
      ["Idempotency-Key"] = string.format("bench-%d-%d", tid, counter)}, body)
 end
@@ -249,8 +254,8 @@ end
 """
 
 
-def lua_script(agencies: list[tuple[str, int]], acks_file: Path) -> Path:
-    table = "{" + ", ".join(f'{{"{t}", {h}}}' for t, h in agencies) + "}"
+def lua_script(agencies: list[tuple[str, list[int]]], acks_file: Path) -> Path:
+    table = "{" + ", ".join(f'{{"{t}", {{{", ".join(map(str, hs))}}}}}' for t, hs in agencies) + "}"
     path = OUT / "api-load.lua"
     path.write_text(LUA.replace("@AGENCIES@", table).replace("@ACKS_FILE@", json.dumps(str(acks_file))))
     return path
@@ -258,14 +263,14 @@ def lua_script(agencies: list[tuple[str, int]], acks_file: Path) -> Path:
 
 # --- checking what was acknowledged against what was written -----------------------------------------
 
-def verify(url: str, acks: list[int], agencies: list[tuple[str, int]], statuses: dict[int, int]) -> dict:
+def verify(url: str, acks: list[int], agencies: list[tuple[str, list[int]]], statuses: dict[int, int]) -> dict:
     from sqlalchemy import func, select
 
     from portal.db import make_engine
     from portal.models import IdempotencyRecord, Person, Submission, SubmissionKind, Tenancy
     from sqlalchemy.orm import Session
 
-    houses = [h for _, h in agencies]
+    houses = [h for _, hs in agencies for h in hs]
     engine = make_engine(url)
     with Session(engine) as s:
         filed = list(s.scalars(select(Submission.id).where(Submission.kind == SubmissionKind.move_in,

@@ -11,7 +11,8 @@
    plus identity.check_resident_id on every ID: reading and checking the ID numbers alone) and
    staff_import.preview, interleaved, REPEAT times each; the best of each and their ratio.
 4. Peak memory of a preview alone, in its own child process (ru_maxrss: the whole process, the Python
-   interpreter and the imported portal included).
+   interpreter, the imported portal and the test factories' argon2 hash included), and the peak of
+   Python allocations during a second preview (tracemalloc; the reader's Rust buffers are not in it).
 5. Commit of the 10,000-row file into an empty unit (10,000 people, hire submissions and employments),
    on a fresh SQLite file and on PostgreSQL in a fresh schema of its own inside the bench_staff database
    (created when missing: psql -d postgres -c 'create database bench_staff'), REPEAT times, each in a new
@@ -32,6 +33,7 @@ import secrets
 import subprocess
 import sys
 import time
+import tracemalloc
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -186,8 +188,16 @@ def child_preview_memory(path: str) -> dict:
         t0 = time.perf_counter()
         pv = staff_import.preview(db.session, unit, data, path)
         elapsed = time.perf_counter() - t0
+        peak = peak_mb()
+        del pv
+        db.session.rollback()
+        tracemalloc.start()  # Python objects only (not the reader's Rust buffers); slows the run down
+        pv = staff_import.preview(db.session, unit, data, path)
+        python_peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+        tracemalloc.stop()
     Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).unlink(missing_ok=True)
-    return {"rows": pv.rows, "preview_s": elapsed, "baseline_mb": before, "peak_mb": peak_mb()}
+    return {"rows": pv.rows, "preview_s": elapsed, "baseline_mb": before, "peak_mb": peak,
+            "tracemalloc_peak_mb": python_peak}
 
 
 def child_commit(path: str, url: str) -> dict:
@@ -264,7 +274,9 @@ def readers(path: Path, repeat: int) -> dict:
         rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
         best = min(best, time.perf_counter() - t0)
     result["calamine_s"] = best
-    result["calamine_version"] = getattr(python_calamine, "__version__", "")
+    from importlib.metadata import version
+
+    result["calamine_version"] = version("python-calamine")
     try:
         import openpyxl
     except ImportError:
@@ -321,7 +333,8 @@ def main() -> None:
         m = run_child("memory", str(path))
         report[f"memory_{n}"] = m
         print(f"{n:>6} rows: one preview {m['preview_s']:.3f} s, peak RSS {m['peak_mb']:.0f} MB "
-              f"(after start-up {m['baseline_mb']:.0f} MB)")
+              f"(after start-up {m['baseline_mb']:.0f} MB), Python objects at most "
+              f"{m['tracemalloc_peak_mb']:.0f} MB (tracemalloc)")
     targets = [f"sqlite:///{OUT / 'bench-staff-commit.sqlite3'}"]
     if args.pg_url:
         ensure_pg_database(args.pg_url)

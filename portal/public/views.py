@@ -1,6 +1,7 @@
 """Pages anyone may open: the start page and the language switch."""
 from __future__ import annotations
 
+import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
@@ -45,7 +46,11 @@ def door_plate(code: str):
     address = addresses.by_code(db.session, code)
     if address is None:
         abort(404)
-    return render_template("public/door_plate.html", address=address)
+    if address.code != code:  # typed in lower case or with dashes: one canonical URL per door
+        return redirect(url_for("public.door_plate", code=address.code), 301)
+    link = url_for("public.door_plate", code=address.code, _external=True)
+    qr = segno.make(link, error="m").svg_data_uri(scale=4, border=2)
+    return render_template("public/door_plate.html", address=address, qr=qr, link=link)
 
 
 @bp.route("/r/<number>")

@@ -150,6 +150,7 @@ class Preview:
     # first 15 digits of a damaged ID, or same name): not reported as departed.
     held_back: list[Employment] = field(default_factory=list)
     _error_keys: tuple = ((), (), ())  # (ids, id prefixes, names) of the rows with errors
+    unit_id: int | None = None  # the unit it was compared with; commit refuses another
 
     @property
     def invalid(self) -> int:
@@ -466,6 +467,11 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
                               "(for example 姓名 and 身份证号码).",
                               columns=_Joined(COLUMN_LABELS[c] for c in missing)),
                            columns=missing)
+    # A row with nothing in the columns we import (only a running number, or only a remark) is a blank
+    # row too: sheets often come with 序号 filled in far below the last person.
+    known = sorted(columns.values())
+    rows = [(n, cells) for n, cells in rows
+            if not spreadsheets.is_blank(cells[i] for i in known if i < len(cells))]
     damaged = _damaged_column(rows, columns.get("id_number"))
     valid: list[StaffRow] = []
     errors: list[RowError] = []
@@ -502,7 +508,7 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
                    unchanged=diff.unchanged, digest=digest,
                    already_imported=_latest_if_same(session, unit, digest),
                    header=header, columns=columns, error_cells=error_cells, held_back=diff.held_back,
-                   _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)))
+                   _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)), unit_id=unit.id)
 
 
 def _header_at(header: list[str], index: int | None) -> str | None:
@@ -599,6 +605,8 @@ def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: aud
     import is returned. The returned StaffImport has a plain attribute ``created`` (False in that case).
     Any failure rolls everything back and is raised again.
     """
+    if pv.unit_id is not None and pv.unit_id != unit.id:
+        raise ValueError("this preview was made for another unit")
     try:
         # One committer per unit at a time: PostgreSQL locks the unit row; SQLite has one writer anyway.
         session.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update())

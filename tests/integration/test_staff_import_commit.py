@@ -188,6 +188,14 @@ def test_a_preview_committed_twice_files_once(db_session, unit):
     assert counts(db_session)["Submission"] == 5
 
 
+def test_a_preview_is_committed_only_for_its_own_unit(db_session, district, unit):
+    other = make_unit(db_session, district, name="湘潭另一家公司")
+    pv = preview(db_session, unit, "valid.xlsx")
+    with pytest.raises(ValueError):
+        staff_import.commit(db_session, other, other.owner, pv, audit.Actor(user=other.owner))
+    assert counts(db_session)["Submission"] == 0
+
+
 def test_content_imported_before_something_else_counts_again(db_session, unit):
     a1 = commit(db_session, unit, preview(db_session, unit, "valid.xlsx"))
     commit(db_session, unit, preview(db_session, unit, "utf8_bom.csv"))  # 3 depart, 1 hired

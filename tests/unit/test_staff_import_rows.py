@@ -231,6 +231,14 @@ def test_blank_rows_are_not_rows(db_session, unit):
     assert codes(pv) == {8: [("id_number", "format")]}
 
 
+def test_rows_with_nothing_to_import_are_blank_rows(db_session, unit):
+    rows = [["序号", "姓名", "身份证号码", "备注"], ["1", "张三", ZHANG, ""]]
+    rows += [[str(n), "", "", ""] for n in range(2, 101)]  # numbered in advance, never filled in
+    rows += [["", "", "", "见附件"]]
+    pv = staff_import.preview(db_session, unit, csv_bytes(rows), "a.csv", today=TODAY)
+    assert (pv.rows, len(pv.valid), pv.errors) == (1, 1, [])
+
+
 def test_sex_comes_from_the_id_when_not_given(db_session, unit):
     pv = preview(db_session, unit, "utf8.csv")
     assert [r.sex for r in pv.valid] == ["M", "F", "M", "F"]
