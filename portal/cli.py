@@ -87,6 +87,16 @@ def register(app: Flask) -> None:
         if report.errors:
             sys.exit(1)
 
+    @app.cli.command("purge")
+    def purge_command():
+        """Delete drafts untouched for a week and the uploaded files they held (run daily)."""
+        from portal.services import drafts, units
+
+        with writing():
+            n_drafts = drafts.purge_old(db.session)
+            n_files = units.purge_uploads(db.session, Path(current_app.config["UPLOAD_FOLDER"]))
+        click.echo(f"purged {n_drafts} drafts and {n_files} uploaded files")
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
     def seed_demo(if_empty: bool):

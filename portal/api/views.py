@@ -133,7 +133,7 @@ def staff_imports(unit_id: int, form_key):
     unit = units.unit_of(db.session, api_user(), unit_id)
     dry_run, full_list = flag_arg("dry_run", False), flag_arg("full_list", True)
     data, filename = uploaded_file("file")
-    limits = {"max_rows": int(current_app.config.get("MAX_IMPORT_ROWS", 50_000)),
+    limits = {"max_rows": current_app.config["MAX_IMPORT_ROWS"],
               "max_bytes": int(current_app.config.get("MAX_CONTENT_LENGTH") or staff_import.MAX_BYTES)}
     try:
         pv = staff_import.preview(db.session, unit, data, filename, full_list=full_list, **limits)

@@ -48,12 +48,12 @@ def _or_404(fn, *args, **kwargs):
 
 
 def _uploads() -> Path:
-    return Path(current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
+    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 def _limits() -> dict:
     """The size limit is the request limit; the row limit is its own setting."""
-    return {"max_rows": int(current_app.config.get("MAX_IMPORT_ROWS", 50_000)),
+    return {"max_rows": current_app.config["MAX_IMPORT_ROWS"],
             "max_bytes": int(current_app.config.get("MAX_CONTENT_LENGTH") or staff_import.MAX_BYTES)}
 
 

@@ -37,3 +37,7 @@ class DecisionForm(FlaskForm):
 class RevealForm(FlaskForm):
     person = IntegerField(validators=[InputRequired()])
     confirm = HiddenField(validators=[AnyOf(["1"])], default="1")
+
+
+class ConfirmCleanForm(FlaskForm):
+    """The one button that confirms an upload's clean rows; needs only the CSRF token."""

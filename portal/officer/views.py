@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from portal.access import officer_required
 from portal.extensions import db
 from portal.forms import AddressSearchForm, choices
-from portal.officer.forms import DecisionForm, QueueFilterForm, RevealForm
+from portal.officer.forms import ConfirmCleanForm, DecisionForm, QueueFilterForm, RevealForm
 from portal.services import addresses, flags, jurisdiction, queue, review, units
 from portal.services.errors import NotFound, ValidationFailed
 from portal.web import actor, errors_onto_form
@@ -123,10 +123,6 @@ def find_address():
 
 
 # --- staff-list uploads: one upload's rows together ----------------------------------------------
-
-class ConfirmCleanForm(FlaskForm):
-    """The one button that confirms an upload's clean rows; needs only the CSRF token."""
-
 
 @bp.route("/uploads/<int:staff_import_id>")
 @officer_required
