@@ -40,14 +40,13 @@ import bench_common  # noqa: E402
 
 bench_common.fix_sys_path()
 
-from flask import Flask  # noqa: E402
-
 from bench_common import OUT, ROOT  # noqa: E402
+from flask import Flask  # noqa: E402
 
 AGENCIES = 16  # landlords (property agencies), each with a token: requests are spread over them
 HOUSES_PER_AGENCY = 128  # 2,048 of the demo district's rooms: a few move-ins per flat, as in real life
 HELLO_SECONDS = 10
-WORKERS = 2
+WORKERS = int(os.environ.get("API_LOAD_WORKERS", "2"))  # the issue asks for 2; other values are for analysis only
 WRK_THREADS = 2
 WRK_CONNECTIONS = 16
 RATE_LIMIT = "100000000 per minute"  # the bench measures the API, not its rate limiter's refusals
@@ -90,6 +89,7 @@ def fresh_database(kind: str, url: str | None) -> str:
 def seed(url: str) -> list[tuple[str, list[int]]]:
     """AGENCIES landlords with a token and HOUSES_PER_AGENCY houses each, through the portal's services."""
     from sqlalchemy import select
+    from stdnum.cn import ric
 
     from portal import create_app, migrate
     from portal.extensions import db
@@ -97,7 +97,6 @@ def seed(url: str) -> list[tuple[str, list[int]]]:
     from portal.services import addresses, audit, reporting, tokens
     from portal.services.identity import check_resident_id
     from portal.services.passwords import hash_password
-    from stdnum.cn import ric
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(16)})
     migrate.upgrade(db.engine)
@@ -265,10 +264,10 @@ def lua_script(agencies: list[tuple[str, list[int]]], acks_file: Path) -> Path:
 
 def verify(url: str, acks: list[int], agencies: list[tuple[str, list[int]]], statuses: dict[int, int]) -> dict:
     from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
 
     from portal.db import make_engine
     from portal.models import IdempotencyRecord, Person, Submission, SubmissionKind, Tenancy
-    from sqlalchemy.orm import Session
 
     houses = [h for _, hs in agencies for h in hs]
     engine = make_engine(url)
@@ -301,10 +300,14 @@ def verify(url: str, acks: list[int], agencies: list[tuple[str, list[int]]], sta
         "distinct_form_keys": form_keys,
         "error_responses": sum(c for st, c in statuses.items() if st != 201),
     }
-    report["ok"] = (report["acknowledged"] == report["acknowledged_distinct"] == report["filed"]
-                    == report["distinct_people"] == report["person_rows"] == report["distinct_form_keys"]
-                    == report["idempotency_records"] == report["idempotency_records_with_stored_201"]
-                    and report["acknowledged_missing_from_db"] == report["filed_but_not_acknowledged"] == 0
+    # wrk stops with up to one request in flight per connection: those were filed and their responses stored
+    # (a retry with the same key gets them), but wrk never read them. Anything beyond that is a fault.
+    report["ok"] = (report["acknowledged"] == report["acknowledged_distinct"]
+                    and report["filed"] == report["distinct_people"] == report["person_rows"]
+                    == report["distinct_form_keys"] == report["idempotency_records"]
+                    == report["idempotency_records_with_stored_201"]
+                    and report["acknowledged_missing_from_db"] == 0
+                    and report["filed_but_not_acknowledged"] <= WRK_CONNECTIONS
                     and report["reports_without_exactly_one_tenancy"] == 0 and report["error_responses"] == 0)
     return report
 

@@ -120,6 +120,16 @@ def make_unit(session):
     return unit, owner
 
 
+def remove_sqlite(url: str) -> None:
+    """Close the app's connections, then delete the database file and its WAL and shared-memory files."""
+    from portal.extensions import db
+
+    db.session.remove()
+    db.engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+
+
 def pg_schema_url(base: str) -> tuple[str, str]:
     from sqlalchemy import make_url
 
@@ -172,7 +182,7 @@ def child_floor_and_preview(path: str, repeat: int) -> dict:
             previews.append(time.perf_counter() - t0)
             db.session.rollback()
             assert valid == len(pv.valid) == len(rows), (valid, len(pv.valid), len(pv.errors))
-    Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).unlink(missing_ok=True)
+    remove_sqlite(app.config["DATABASE_URL"])
     return {"rows": len(rows), "floor_s": floors, "preview_s": previews, "peak_mb": peak_mb()}
 
 
@@ -195,7 +205,7 @@ def child_preview_memory(path: str) -> dict:
         pv = staff_import.preview(db.session, unit, data, path)
         python_peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
         tracemalloc.stop()
-    Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).unlink(missing_ok=True)
+    remove_sqlite(app.config["DATABASE_URL"])
     return {"rows": pv.rows, "preview_s": elapsed, "baseline_mb": before, "peak_mb": peak,
             "tracemalloc_peak_mb": python_peak}
 

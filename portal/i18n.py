@@ -1,7 +1,7 @@
 """Choosing the language: the user's saved choice, then the visitor's cookie, then Accept-Language."""
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +18,8 @@ ROLE_NAMES = {"landlord": _l("Landlord"), "employer": _l("Employer"), "officer":
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI and background jobs speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     try:
         user_locale = current_user.locale if current_user and current_user.is_authenticated else None
     except Exception:  # no request user (CLI, early errors): fall through to the request's wishes

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, current_app, g, request
 from flask.sessions import SessionInterface
 
 from portal.api.problems import ApiProblem, is_api_path
+from portal.db import write_intent
 from portal.extensions import db, limiter
 from portal.models import Role
 from portal.services import audit, tokens
@@ -36,6 +37,20 @@ def _bearer() -> str | None:
     return value.strip() or None
 
 
+def _authenticate(raw: str | None):
+    """The token lookup is a read, also in a POST: on SQLite it must not queue for the write lock (a
+    waiting writer sleeps in steps of milliseconds), so it runs as a deferred transaction, ended at once."""
+    if not tokens.well_formed(raw):
+        return None
+    intent = write_intent.set(False)
+    try:
+        token = tokens.authenticate(db.session, raw)
+        db.session.commit()
+    finally:
+        write_intent.reset(intent)
+    return token
+
+
 def api_token_required(view: Callable | None = None, *, roles: tuple[Role, ...] = tokens.API_ROLES):
     """The caller is the owner of a live token and acts exactly as in the owner's web session: a view for
     other roles is a 404, as the web pages of another role are. Tags the view "api"."""
@@ -46,7 +61,7 @@ def api_token_required(view: Callable | None = None, *, roles: tuple[Role, ...] 
     @wraps(view)
     def wrapper(*args, **kwargs):
         raw = _bearer()
-        token = tokens.authenticate(db.session, raw)
+        token = _authenticate(raw)
         if token is None:
             header = 'Bearer realm="api"' + (', error="invalid_token"' if raw else "")
             raise ApiProblem("unauthorized", headers={"WWW-Authenticate": header})

@@ -114,7 +114,7 @@ class RowError:
 
     def as_dict(self) -> dict:
         return {"row": self.row, "column": self.column, "header": self.header, "code": self.code,
-                "message": str(self.message)}
+                "message": _rendered(self.message) or self.code}
 
 
 @dataclass
@@ -605,7 +605,7 @@ def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: aud
     import is returned. The returned StaffImport has a plain attribute ``created`` (False in that case).
     Any failure rolls everything back and is raised again.
     """
-    if False:
+    if pv.unit_id is not None and pv.unit_id != unit.id:
         raise ValueError("this preview was made for another unit")
     try:
         # One committer per unit at a time: PostgreSQL locks the unit row; SQLite has one writer anyway.
@@ -649,7 +649,7 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
     if diff.hires:
         persons = _persons_for(session, diff.hires)
         elsewhere = _employed_elsewhere(session, unit, list(persons.values()))
-        codes = _new_receipts(len(diff.hires))
+        codes = receipts.new_receipts(len(diff.hires))
         subs = [_hire_submission(r, persons[r.id_number], elsewhere, unit, address, common, code)
                 for r, code in zip(diff.hires, codes, strict=True)]
         sub_ids = _insert_submissions(session, subs)
@@ -662,7 +662,7 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
              "position": r.position, "hire_date": r.hire_date, "status": RecordStatus.pending}
             for r, code in zip(diff.hires, codes, strict=True)])
     if diff.departures:
-        codes = _new_receipts(len(diff.departures))
+        codes = receipts.new_receipts(len(diff.departures))
         _insert_rows(session, Submission.__table__,
                      [_departure_submission(e, unit, address, common, today, code)
                       for e, code in zip(diff.departures, codes, strict=True)])
@@ -817,46 +817,6 @@ def _departure_submission(e: Employment, unit: Unit, address: str | None, common
                "unit_name": unit.name, "address": address}
     return {**common, "kind": SubmissionKind.departure, "employment_id": e.id, "payload": payload,
             "flags": [], "flagged": False, "receipt": receipt}
-
-
-def _receipt_check():
-    return getattr(receipts, "check_character", None)
-
-
-def _new_receipts(n: int) -> list[str]:
-    """n distinct receipts. receipts.new_receipt draws each character with its own call to the system's
-    random source (about 25 microseconds a receipt); when the receipts module exposes its check character,
-    the random characters are drawn in one call and checked with it, else new_receipt is called n times."""
-    check = _receipt_check()
-    out: list[str] = []
-    seen: set[str] = set()
-
-    def keep(code: str) -> None:
-        if code not in seen:
-            seen.add(code)
-            out.append(code)
-
-    if check is None:
-        while len(out) < n:
-            keep(receipts.new_receipt())
-        return out
-    alphabet, size = receipts.ALPHABET, receipts.LENGTH - 1
-    limit = 256 - 256 % len(alphabet)  # bytes below it map uniformly onto the alphabet
-    pending: list[str] = []
-    while len(out) < n:
-        for b in secrets.token_bytes(size * (n - len(out)) * 2):
-            if b < limit:
-                pending.append(alphabet[b % len(alphabet)])
-            if len(pending) == size:
-                body = "".join(pending)
-                pending.clear()
-                keep(body + check(body))
-                if len(out) == n:
-                    break
-    return out
-
-
-# --- files for the employer ------------------------------------------------------------------------
 
 def error_csv(pv: Preview, *, locale_headers: bool = True) -> bytes:
     """The rows with errors, their cells as uploaded, and an error column: fix them and upload again.

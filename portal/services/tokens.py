@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.db import writing
@@ -100,13 +100,17 @@ def revoke(session: Session, owner: User, token_id: int, actor: audit.Actor) -> 
     return token
 
 
+def well_formed(raw: str | None) -> bool:
+    return bool(raw) and raw.startswith(TOKEN_PREFIX) and len(raw) <= 200 and raw.isascii()
+
+
 def authenticate(session: Session, raw: str | None) -> ApiToken | None:
     """The live token for this secret, or None: unknown, malformed, revoked, or its owner may not use the API
     (disabled, or not a landlord or employer any more). The four are never told apart."""
-    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200 or not raw.isascii():
+    if not well_formed(raw):
         return None
     digest = hash_token(raw)
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    token = session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest))
     # The lookup is by an unguessable hash; compare anyway in constant time, as the stored value is a secret.
     if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_at is not None:
         return None

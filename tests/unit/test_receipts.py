@@ -81,3 +81,9 @@ def test_a_thousand_receipts_are_unique():
     numbers = [receipts.new_receipt() for _ in range(1000)]
     assert len(set(numbers)) == 1000
     assert all(receipts.normalise(n) == n for n in numbers)
+
+
+def test_bulk_receipts_are_distinct_and_valid():
+    many = receipts.new_receipts(5000)
+    assert len(many) == len(set(many)) == 5000
+    assert all(receipts.normalise(r) == r for r in many)

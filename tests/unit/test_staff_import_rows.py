@@ -91,6 +91,14 @@ def test_id_header_variants(db_session, unit, header):
     assert pv.columns["id_number"] == 1 and len(pv.valid) == 1
 
 
+def test_a_second_column_of_the_same_kind_is_listed_not_used(db_session, unit):
+    data = csv_bytes([["姓名", "身份证号码", "Full name", "身份证号"], ["张三", ZHANG, "李四", LI]])
+    pv = staff_import.preview(db_session, unit, data, "a.csv", today=TODAY)
+    assert pv.columns == {"name": 0, "id_number": 1}
+    assert pv.unknown_columns == ["Full name", "身份证号"]
+    assert [(r.name, r.id_number) for r in pv.valid] == [("张三", ZHANG)]
+
+
 def test_missing_required_column_is_named(db_session, unit):
     with pytest.raises(FileRejected) as info:
         preview(db_session, unit, "missing_id_column.csv")
