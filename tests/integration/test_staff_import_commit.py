@@ -85,28 +85,6 @@ def test_commit_files_a_hire_submission_and_pending_employment_per_new_person(db
                                                                          unit.owner_id, "203.0.113.9")
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_receipts_made_in_bulk_are_valid_and_distinct(monkeypatch, fast):
-    if not fast:  # receipts.py without a check_character of its own: new_receipt for each
-        monkeypatch.setattr(staff_import, "_receipt_check", lambda: None)
-    else:
-        assert staff_import._receipt_check() is not None
-    made = staff_import._new_receipts(3000)
-    assert len(set(made)) == 3000
-    assert all(receipts.normalise(code) == code for code in made)
-    assert set("".join(made)) <= set(receipts.ALPHABET)
-
-
-def test_receipts_in_one_batch_are_distinct_even_when_the_random_source_repeats(monkeypatch):
-    import os
-
-    # The first two receipts would come out the same: the batch must still hold distinct ones.
-    monkeypatch.setattr(staff_import.secrets, "token_bytes", lambda k: (bytes(18) + os.urandom(k))[:k])
-    made = staff_import._new_receipts(50)
-    assert len(set(made)) == 50 and made[0].startswith("000000000")
-    assert all(receipts.normalise(code) == code for code in made)
-
-
 def test_valid_rows_are_committed_and_invalid_rows_left_out_and_listed(db_session, unit):
     pv = preview(db_session, unit, "row_errors.csv")
     imp = commit(db_session, unit, pv)

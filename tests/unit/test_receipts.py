@@ -87,3 +87,13 @@ def test_bulk_receipts_are_distinct_and_valid():
     many = receipts.new_receipts(5000)
     assert len(many) == len(set(many)) == 5000
     assert all(receipts.normalise(r) == r for r in many)
+
+
+def test_bulk_receipts_are_distinct_even_when_the_random_source_repeats(monkeypatch):
+    import os
+
+    # The first two receipts would come out the same: the batch must still hold distinct ones.
+    monkeypatch.setattr(receipts.secrets, "token_bytes", lambda k: (bytes(18) + os.urandom(k))[:k])
+    made = receipts.new_receipts(50)
+    assert len(set(made)) == 50 and made[0].startswith("000000000")
+    assert all(receipts.normalise(code) == code for code in made)
