@@ -37,7 +37,7 @@ seed: migrate ## Load the demo district and demo accounts when the database is e
 run: translations seed ## Set everything up and serve the portal on http://127.0.0.1:5000 with demo data
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: translations ## Set everything up and run the whole test suite (SQLite, then PostgreSQL if TEST_DATABASE_URL)
+test: translations lint ## Set everything up, lint, and run the whole test suite (SQLite, then PostgreSQL if TEST_DATABASE_URL)
 	bash scripts/ensure-chromium
 	PORTAL_TEST_DB=sqlite $(PY) -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

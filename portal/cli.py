@@ -19,7 +19,7 @@ from portal.services.errors import ValidationFailed
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CSV = ROOT / "data" / "demo_district.csv"
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - demo accounts only, listed in the README
 
 
 def _print_errors(failure: ValidationFailed) -> None:

@@ -60,13 +60,18 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", code=500, title=title, message=message), 500
 
 
+NOT_FOUND = (_l("Page not found"),
+             _l("If you typed the address, check it is right. If you followed a link, it may be out of date."))
 MESSAGES = {
-    400: (_l("Something is wrong with the request"), _l("The page could not understand what was sent. Go back and try again.")),
+    400: (_l("Something is wrong with the request"),
+          _l("The page could not understand what was sent. Go back and try again.")),
     403: (_l("You cannot do this"), _l("Your account does not allow this.")),
-    404: (_l("Page not found"), _l("If you typed the address, check it is right. If you followed a link, it may be out of date.")),
-    405: (_l("Page not found"), _l("If you typed the address, check it is right. If you followed a link, it may be out of date.")),
-    413: (_l("The file is too large"), _l("The file you sent is larger than we accept. Make it smaller, or split it, and send it again.")),
-    429: (_l("Too many attempts"), _l("You have tried too many times in a short while. Wait a few minutes, then try again.")),
+    404: NOT_FOUND,
+    405: NOT_FOUND,
+    413: (_l("The file is too large"),
+          _l("The file you sent is larger than we accept. Make it smaller, or split it, and send it again.")),
+    429: (_l("Too many attempts"),
+          _l("You have tried too many times in a short while. Wait a few minutes, then try again.")),
     500: (_l("Something went wrong"), _l("Something went wrong on our side. Nothing was lost; try again in a moment.")),
     503: (_l("The service is busy"), _l("The service is busy. Try again in a moment.")),
 }

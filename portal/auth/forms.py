@@ -20,8 +20,9 @@ class SignUpForm(FlaskForm):
     name = StringField(_l("Full name, as on your ID card"), validators=[DataRequired(_l("Enter your full name."))])
     phone = StringField(_l("Mobile phone number"), validators=[DataRequired(_l("Enter your mobile phone number."))])
     id_number = StringField(_l("Resident ID number"), validators=[DataRequired(_l("Enter your resident ID number."))])
-    password = PasswordField(_l("Create a password"), description=_l("At least 12 characters. A few unrelated words "
-                                                                     "make a strong password that is easy to remember."),
+    password = PasswordField(_l("Create a password"),
+                             description=_l("At least 12 characters. A few unrelated words make a strong password "
+                                            "that is easy to remember."),
                              validators=[InputRequired(_l("Create a password."))])
     confirm_password = PasswordField(_l("Type the password again"), validators=[
         InputRequired(_l("Type the password again.")),

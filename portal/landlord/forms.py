@@ -1,11 +1,10 @@
 """Forms for the landlord's journeys: one question (or one person) per page."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-
-from portal.forms import choices
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Optional
 
+from portal.forms import choices
 from portal.services.occupants import RELATIONS
 from portal.templating import ID_TYPE_NAMES, RELATION_NAMES, USE_NAMES
 

@@ -147,10 +147,19 @@ def house_check(key: str):
                                                  form_key=key)
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
+        except review.DecidedAlready:
+            return _decided_meanwhile(d["corrects"])
         else:
             drafts.discard(db.session, draft)
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
     return render_template("landlord/house_check.html", form=form, draft=draft)
+
+
+def _decided_meanwhile(submission_id: int):
+    """The police decided the report while its correction was being written: nothing was changed."""
+    flash(_l("The police decided on this report while you were correcting it, so your correction was not "
+             "sent. Check the decision below."), "error")
+    return redirect(url_for("landlord.submission", submission_id=submission_id))
 
 
 def _sent_already(key: str):
@@ -272,6 +281,8 @@ def check_move_in(key: str):
             abort(404)
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
+        except review.DecidedAlready:
+            return _decided_meanwhile(d["corrects"])
         else:
             drafts.discard(db.session, draft)
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))

@@ -10,6 +10,9 @@ from portal.models.submission import Decision, Submission, SubmissionKind, Submi
 from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, UnitType
 from portal.models.user import Role, User
 
-__all__ = ["Address", "AddressLevel", "ApiToken", "IdempotencyRecord", "AuditEvent", "Base", "Beat", "Bureau", "Decision", "Draft", "Employment", "House", "HouseUse",
-           "IdType", "Person", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind",
-           "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User"]
+__all__ = [
+    "Address", "AddressLevel", "ApiToken", "AuditEvent", "Base", "Beat", "Bureau", "Decision", "Draft",
+    "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord", "Person", "RecordStatus", "Role",
+    "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy",
+    "Unit", "UnitType", "User",
+]

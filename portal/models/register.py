@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship

@@ -1,11 +1,10 @@
 """Forms for the officer's queue and decisions."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-
-from portal.forms import choices
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
+from portal.forms import choices
 from portal.services.review import KIND_LABELS, REJECT_REASONS
 
 KIND_CHOICES = [("", _l("All kinds")), *KIND_LABELS.items()]

@@ -44,8 +44,8 @@ def sign_up(
     except FieldError as err:
         errors.append(err.at("password"))
     if "phone" in values and _phone_taken(session, values["phone"]):
-        errors.append(FieldError("phone_taken", _l("An account with this phone number already exists; sign in instead."),
-                                 "phone"))
+        errors.append(FieldError("phone_taken",
+                                 _l("An account with this phone number already exists; sign in instead."), "phone"))
     if errors:
         raise ValidationFailed(errors)
     user = User(role=role, name=values["name"], phone=values["phone"], id_number=values["id_number"],
