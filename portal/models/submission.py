@@ -37,6 +37,9 @@ class Submission(Base):
         # (submitted_at, id). One index range per query, so a page costs the same at any depth.
         Index("ix_submission_queue_beat", "beat_id", "is_open", "submitted_at", "id"),
         Index("ix_submission_queue_station", "station_id", "is_open", "submitted_at", "id"),
+        # Filtering a queue by kind walks these instead of every open row of the station (bench/README.md).
+        Index("ix_submission_queue_beat_kind", "beat_id", "is_open", "kind", "submitted_at", "id"),
+        Index("ix_submission_queue_station_kind", "station_id", "is_open", "kind", "submitted_at", "id"),
         Index("ix_submission_reporter", "reporter_id", "submitted_at"),
     )
 
