@@ -39,6 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
     templating.init_app(app)
 
     from portal.admin.views import bp as admin_bp
+    from portal.api.views import bp as api_bp
+    from portal.api.views_account import bp as account_bp
     from portal.auth.views import bp as auth_bp
     from portal.employer.views import bp as employer_bp
     from portal.errors import init_app as init_errors
@@ -46,13 +48,15 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.officer.views import bp as officer_bp
     from portal.public.views import bp as public_bp
 
-    for bp in (public_bp, auth_bp, landlord_bp, employer_bp, officer_bp, admin_bp):
+    for bp in (public_bp, auth_bp, landlord_bp, employer_bp, officer_bp, admin_bp, api_bp, account_bp):
         app.register_blueprint(bp)
     init_errors(app)
 
     from portal.cli import register as register_cli
+    from portal.cli_tokens import register as register_token_cli
 
     register_cli(app)
+    register_token_cli(app)
     _install_log_filter()
     return app
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from portal.db import writing
@@ -36,7 +37,7 @@ def register(app: Flask) -> None:
         migrate.upgrade(db.engine)
         click.echo("database is at the latest migration")
 
-    users = click.Group("users", help="Manage accounts.")
+    users = AppGroup("users", help="Manage accounts.")
     app.cli.add_command(users)
 
     @users.command("create")
@@ -74,7 +75,7 @@ def register(app: Flask) -> None:
             auth_service.unlock(db.session, user, auth_service.audit.SYSTEM)
         click.echo(f"unlocked {phone}")
 
-    addr = click.Group("addresses", help="The standard-address register.")
+    addr = AppGroup("addresses", help="The standard-address register.")
     app.cli.add_command(addr)
 
     @addr.command("import")

@@ -68,7 +68,7 @@ def db_session(app):
         db.session.remove()
         outer.rollback()
         connection.close()
-        db.session.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+        db.session.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ VERSION = "1.0.0"
 DESCRIPTION = f"""\
 The API of the resident reporting portal (一标三实) for property managers and employers' HR systems.
 
-**Authentication.** Create a personal API token in your account settings (网上账户 → API tokens) and send it
+**Authentication.** Create a personal API token in your account settings (/account/tokens) and send it
 as `Authorization: Bearer <token>`. A token acts as its owner, with exactly the owner's rights: it reaches
 only the owner's houses, units and reports. Only landlord and employer accounts may hold tokens. Cookies
 are neither needed nor used.
