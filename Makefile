@@ -39,6 +39,7 @@ run: translations seed ## Set everything up and serve the portal on http://127.0
 
 test: translations lint ## Set everything up, lint, and run the whole test suite (SQLite, then PostgreSQL if TEST_DATABASE_URL)
 	bash scripts/ensure-chromium
+	bash scripts/api-fuzz
 	PORTAL_TEST_DB=sqlite $(PY) -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
