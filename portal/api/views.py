@@ -87,7 +87,7 @@ def move_in(house_id: int, form_key):
                                      lease_end_date=data.get("lease_end_date"), actor=api_actor(),
                                      deadline_days=_deadline(), form_key=form_key)
     sub = filed.submission
-    tenancy_ids = [t.id for t in reporting.occupants_of(db.session, sub.house) if t.submission_id == sub.id]
+    tenancy_ids = reporting.tenancy_ids_of(db.session, sub)
     summary = submission_json(sub, fields=("receipt", "status", "late", "flags"))
     return created({"submission_id": sub.id, **summary, "tenancy_ids": tenancy_ids})
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal.models import (
     Address,
@@ -48,7 +48,8 @@ def due_at(event: date, deadline_days: int) -> datetime:
 # --- scoping: a reporter reaches only their own objects; anything else does not exist --------------
 
 def house_of(session: Session, owner: User, house_id: int) -> House:
-    house = session.scalar(select(House).where(House.id == house_id, House.owner_id == owner.id))
+    house = session.scalar(select(House).options(joinedload(House.address))
+                           .where(House.id == house_id, House.owner_id == owner.id))
     if house is None:
         raise NotFound()
     return house
@@ -88,8 +89,14 @@ def submissions_of(session: Session, reporter: User, *, house_id: int | None = N
 def occupants_of(session: Session, house: House) -> list[Tenancy]:
     """Who lives there now, as declared (pending) or verified."""
     return list(session.scalars(
-        select(Tenancy).where(Tenancy.house_id == house.id, Tenancy.move_out_date.is_(None),
-                              Tenancy.status.in_(ACTIVE)).order_by(Tenancy.move_in_date, Tenancy.id)))
+        select(Tenancy).options(joinedload(Tenancy.person))
+        .where(Tenancy.house_id == house.id, Tenancy.move_out_date.is_(None), Tenancy.status.in_(ACTIVE))
+        .order_by(Tenancy.move_in_date, Tenancy.id)))
+
+
+def tenancy_ids_of(session: Session, sub: Submission) -> list[int]:
+    """The tenancies a move-in declared."""
+    return list(session.scalars(select(Tenancy.id).where(Tenancy.submission_id == sub.id).order_by(Tenancy.id)))
 
 
 def pending_move_out(session: Session, tenancy: Tenancy) -> Submission | None:
