@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import g, request
+import segno
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.services.audit import Actor
@@ -36,3 +37,30 @@ def errors_onto_form(form, failure: ValidationFailed) -> None:
             field.errors = list(field.errors) + [err.message]
         else:
             form.form_errors.append(err.message)
+
+
+def qr_data_uri(link: str, scale: int = 4) -> str:
+    """A QR code as an inline SVG image (the CSP allows data: images; nothing is fetched)."""
+    return segno.make(link, error="m").svg_data_uri(scale=scale, border=2)
+
+
+def render_receipt(template: str, sub):
+    """The printable receipt of a submission, with a QR code of its public check page."""
+    link = url_for("public.receipt", number=sub.receipt, _external=True)
+    return render_template(template, sub=sub, qr=qr_data_uri(link), link=link)
+
+
+def withdraw_and_return(sub, endpoint: str):
+    """The reporter withdraws a submission that is still waiting; any later state is explained."""
+    from flask_babel import lazy_gettext as _l
+
+    from portal.extensions import db
+    from portal.services import reporting, review
+
+    try:
+        reporting.withdraw(db.session, current_user, sub.id, actor())
+    except (ValidationFailed, review.DecidedAlready):
+        flash(_l("This report can no longer be withdrawn: the police have decided on it."), "error")
+    else:
+        flash(_l("Your report has been withdrawn."), "success")
+    return redirect(url_for(endpoint, submission_id=sub.id))

@@ -5,7 +5,6 @@ import io
 import secrets
 from pathlib import Path
 
-import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,7 +26,7 @@ from portal.forms import AddressSearchForm, choices
 from portal.services import addresses, drafts, flags, identity, reporting, review, staff_import, units
 from portal.services.errors import NotFound, ValidationFailed
 from portal.templating import localtime
-from portal.web import actor, errors_onto_form
+from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
 
 bp = Blueprint("employer", __name__, url_prefix="/employer")
 SHOWN_ERRORS = 1000  # on the preview page; the error CSV has every one
@@ -378,10 +377,7 @@ def submission(submission_id: int):
 @bp.route("/submissions/<int:submission_id>/receipt")
 @employer_required
 def receipt(submission_id: int):
-    sub = _or_404(reporting.submission_of, submission_id)
-    link = url_for("public.receipt", number=sub.receipt, _external=True)
-    qr = segno.make(link, error="m").svg_data_uri(scale=4, border=2)
-    return render_template("employer/receipt.html", sub=sub, qr=qr, link=link)
+    return render_receipt("employer/receipt.html", _or_404(reporting.submission_of, submission_id))
 
 
 @bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
@@ -390,10 +386,4 @@ def withdraw(submission_id: int):
     sub = _or_404(reporting.submission_of, submission_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        reporting.withdraw(db.session, current_user, sub.id, actor())
-    except (ValidationFailed, review.DecidedAlready):
-        flash(_l("This report can no longer be withdrawn: the police have decided on it."), "error")
-    else:
-        flash(_l("Your report has been withdrawn."), "success")
-    return redirect(url_for("employer.submission", submission_id=sub.id))
+    return withdraw_and_return(sub, "employer.submission")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import secrets
 
-import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,7 +22,7 @@ from portal.landlord.forms import (
 )
 from portal.services import addresses, drafts, flags, occupants, reporting, review
 from portal.services.errors import FieldError, NotFound, ValidationFailed
-from portal.web import actor, errors_onto_form
+from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
 
 bp = Blueprint("landlord", __name__, url_prefix="/landlord")
 PERSON_FIELDS = ("id_type", "id_number", "name", "phone", "relation", "occupation", "workplace")
@@ -335,10 +334,7 @@ def submission(submission_id: int):
 @bp.route("/submissions/<int:submission_id>/receipt")
 @landlord_required
 def receipt(submission_id: int):
-    sub = _or_404(reporting.submission_of, submission_id)
-    link = url_for("public.receipt", number=sub.receipt, _external=True)
-    qr = segno.make(link, error="m").svg_data_uri(scale=4, border=2)
-    return render_template("landlord/receipt.html", sub=sub, qr=qr, link=link)
+    return render_receipt("landlord/receipt.html", _or_404(reporting.submission_of, submission_id))
 
 
 @bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
@@ -347,13 +343,7 @@ def withdraw(submission_id: int):
     sub = _or_404(reporting.submission_of, submission_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        reporting.withdraw(db.session, current_user, sub.id, actor())
-    except (ValidationFailed, review.DecidedAlready):
-        flash(_l("This report can no longer be withdrawn: the police have decided on it."), "error")
-    else:
-        flash(_l("Your report has been withdrawn."), "success")
-    return redirect(url_for("landlord.submission", submission_id=sub.id))
+    return withdraw_and_return(sub, "landlord.submission")
 
 
 @bp.route("/submissions/<int:submission_id>/correct", methods=["POST"])

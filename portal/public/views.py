@@ -1,7 +1,6 @@
 """Pages anyone may open: the start page and the language switch."""
 from __future__ import annotations
 
-import segno
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
@@ -9,7 +8,7 @@ from portal.access import public
 from portal.extensions import db
 from portal.i18n import COOKIE
 from portal.services import accounts, addresses, reporting
-from portal.web import safe_next
+from portal.web import qr_data_uri, safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -49,8 +48,7 @@ def door_plate(code: str):
     if address.code != code:  # typed in lower case or with dashes: one canonical URL per door
         return redirect(url_for("public.door_plate", code=address.code), 301)
     link = url_for("public.door_plate", code=address.code, _external=True)
-    qr = segno.make(link, error="m").svg_data_uri(scale=4, border=2)
-    return render_template("public/door_plate.html", address=address, qr=qr, link=link)
+    return render_template("public/door_plate.html", address=address, qr=qr_data_uri(link), link=link)
 
 
 @bp.route("/r/<number>")
