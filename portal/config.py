@@ -66,5 +66,8 @@ def load_config(instance_path: Path) -> dict:
         "LANGUAGES": ("zh_Hans_CN", "en"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # The limiter stamps its headers on every limited response; its Retry-After would overwrite the one
+        # a 503 sets, so it gets a name of its own (429 problems set Retry-After themselves).
+        "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
     }

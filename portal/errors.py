@@ -50,7 +50,8 @@ def init_app(app: Flask) -> None:
         if err.code is None or err.code < 400:
             return err
         title, message = MESSAGES.get(err.code, MESSAGES[400])
-        return render_template("errors/error.html", code=err.code, title=title, message=message), err.code
+        headers = {"Retry-After": "60"} if err.code == 429 else {}
+        return render_template("errors/error.html", code=err.code, title=title, message=message), err.code, headers
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception):

@@ -1,6 +1,7 @@
 """A test client that fills forms as a browser does: it reads the CSRF token from the page."""
 from __future__ import annotations
 
+import secrets
 import time
 
 import pyotp
@@ -14,6 +15,9 @@ def parse(response) -> BeautifulSoup:
 class FormClient:
     def __init__(self, client) -> None:
         self.client = client
+        # Each browser comes from its own address, as people do: rate limits count per address.
+        octets = (secrets.randbelow(256), secrets.randbelow(256), secrets.randbelow(254) + 1)
+        client.environ_base["REMOTE_ADDR"] = "10.{}.{}.{}".format(*octets)
 
     def __getattr__(self, name):
         return getattr(self.client, name)

@@ -41,7 +41,6 @@ def app(database_url):
         "TESTING": True,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-not-for-production",
-        "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "localhost",
     })
     migrate.upgrade(db.engine)

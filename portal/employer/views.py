@@ -242,7 +242,7 @@ def upload(unit_id: int):
         else:
             try:
                 kept = units.keep_upload(db.session, current_user, u.id, data, sent.filename or "",
-                                         full_list=form.full_list.data, directory=_uploads())
+                                         full_list=form.full_list.data, directory=_uploads(), actor=actor())
             except ValidationFailed as failure:
                 errors_onto_form(form, failure)
             else:
@@ -313,7 +313,8 @@ def error_csv(key: str):
     if kept is None:
         abort(404)
     pv = _preview_of(kept)
-    return send_file(io.BytesIO(staff_import.error_csv(pv)), mimetype="text/csv", as_attachment=True,
+    data = units.error_report(db.session, current_user, pv, kept.unit, actor())
+    return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True,
                      download_name="staff-list-errors.csv")
 
 

@@ -455,7 +455,7 @@ def _path(directory: Path, key: str) -> Path:
 
 
 def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filename: str, *, full_list: bool,
-                directory: Path) -> Upload:
+                directory: Path, actor: audit.Actor = audit.SYSTEM) -> Upload:
     """Keep an upload that previewed without being refused, for the preview page and the commit."""
     unit = unit_of(session, owner, unit_id)
     ensure_active(unit, "file")
@@ -475,7 +475,18 @@ def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filena
         partial.unlink(missing_ok=True)
         drafts.discard(session, draft)
         raise
+    audit.record(session, "staff_list.upload", actor, user=owner, object_type="unit", object_id=unit.id,
+                 detail=f"{len(data)} bytes")
+    session.commit()
     return Upload(draft.key, unit, name, bool(full_list), data)
+
+
+def error_report(session: Session, owner: User, pv: staff_import.Preview, unit: Unit, actor: audit.Actor) -> bytes:
+    """The rows in error as a CSV for the employer to fix: an export of personal data, so it is audited."""
+    audit.record(session, "staff_list.export_errors", actor, user=owner, object_type="unit", object_id=unit.id,
+                 detail=f"{len(pv.errors)} errors")
+    session.commit()
+    return staff_import.error_csv(pv)
 
 
 def kept_upload(session: Session, owner: User, key: str, directory: Path) -> Upload:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from portal.models import Draft, Employment, StaffImport, Submission, SubmissionKind
+from portal.models import AuditEvent, Draft, Employment, StaffImport, Submission, SubmissionKind
 from tests import factories
 from tests.browser import parse
 from tests.factories import text_of
@@ -102,6 +102,9 @@ def test_upload_preview_commit_and_upload_again(employer_client, db_session, uni
     assert errors.status_code == 200 and "attachment" in errors.headers["Content-Disposition"]
     table = list(csv.reader(io.StringIO(errors.get_data().decode("utf-8-sig"))))
     assert [r[0] for r in table[1:]] == ["5", "6", "7"] and table[0][-1] == "Errors"
+    audited = db_session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "unit",
+                                                                 AuditEvent.object_id == str(unit_id))).all()
+    assert audited.count("staff_list.upload") == 1 and audited.count("staff_list.export_errors") == 1
 
     result_url = location(factories.post_form(employer_client, page, preview_url, action="/commit"))
     done = db_session.scalars(select(StaffImport)).one()
