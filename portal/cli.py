@@ -113,10 +113,14 @@ def register(app: Flask) -> None:
         _print_import_report(report)
         with writing():
             rows = seed_demo_accounts()
+        with writing():
+            filed = seed_demo_reports()
         click.echo("\nDemo accounts (demo only, never in production). Password for all: " + DEMO_PASSWORD)
         for role, phone, name, where, secret in rows:
             line = f"  {role:<9} {phone}  {name}  {where}"
             click.echo(line + (f"  TOTP key: {secret}" if secret else ""))
+        if filed:
+            click.echo(f"\nDemo reports waiting for the officers: {filed}")
 
 
 def _print_import_report(report) -> None:
@@ -173,3 +177,46 @@ def seed_demo_accounts() -> list[tuple[str, str, str, str, str | None]]:
         out.append((str(role), phone, name, where, user.totp_secret if role.is_staff else None))
     session.commit()
     return out
+
+
+def seed_demo_reports() -> int:
+    """A few reports in the officers' queues, filed through the same services as the web pages."""
+    from stdnum.cn import ric
+
+    from portal.services import audit, reporting, units
+    from portal.services.addresses import search
+    from portal.services.identity import check_resident_id
+
+    session = db.session
+    landlord = session.scalar(select(User).where(User.phone == "13800000001"))
+    employer = session.scalar(select(User).where(User.phone == "13700000001"))
+    if landlord is None or reporting.houses_of(session, landlord):
+        return 0
+
+    def rid(body: str) -> str:
+        return check_resident_id(body + ric.calc_check_digit(body + "0")).number
+
+    actor, count = audit.Actor(user=landlord), 0
+    for query, people in (("银海花园 13栋 4单元 402", [("刘洋", rid("43030219950312101")),
+                                                  ("陈静", rid("43030219960720102"))]),
+                          ("银海花园 13栋 4单元 401", [("王强", rid("43052419880101303"))])):
+        room = search(session, query, limit=1)
+        if not room:
+            continue
+        house = reporting.register_house(session, landlord, address_code=room[0].code, use="whole_rental",
+                                         max_occupants=4, certificate_no=None, actor=actor).submission
+        reporting.report_move_in(session, landlord, house.house_id,
+                                 occupants=[{"id_type": "resident_id", "id_number": n, "name": name}
+                                            for name, n in people],
+                                 move_in_date=reporting.local_today().isoformat(), actor=actor,
+                                 deadline_days=current_app.config["REPORT_DEADLINE_DAYS"])
+        count += 2
+    building = search(session, "韶山中路 88号", limit=1)
+    if employer is not None and building:
+        units.register_unit(session, employer, uscc="91430302MA4L0XYK19", name="湘潭银海餐饮有限公司",
+                            unit_type="enterprise", industry="餐饮", special_trade=None,
+                            address_code=building[0].code, legal_rep_name="王经理",
+                            legal_rep_id_number=employer.id_number, contact_name="王经理",
+                            contact_phone=employer.phone, actor=audit.Actor(user=employer))
+        count += 1
+    return count

@@ -138,13 +138,23 @@ def other_tenancies(session: Session, sub: Submission) -> list[Tenancy]:
 
 def reveal_id(session: Session, officer: User, sub: Submission, person_index: int, actor: audit.Actor) -> str:
     """The full ID number, for an officer who asks; the asking is audited."""
-    people = sub.payload.get("occupants") or ([sub.payload] if sub.payload.get("id_number") else [])
-    if not 0 <= person_index < len(people):
+    numbers = id_numbers_in(sub.payload)
+    if not 0 <= person_index < len(numbers):
         raise NotFound()
     audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
                  detail=f"person={person_index}")
     session.commit()
-    return people[person_index]["id_number"]
+    return numbers[person_index]
+
+
+def id_numbers_in(payload: dict) -> list[str]:
+    """The ID numbers a declaration names, in display order: the people moving in, the legal
+    representative of a unit, or the one person of a move-out, hire or departure."""
+    if payload.get("occupants"):
+        return [o["id_number"] for o in payload["occupants"]]
+    if payload.get("legal_rep_id_number"):
+        return [payload["legal_rep_id_number"]]
+    return [payload["id_number"]] if payload.get("id_number") else []
 
 
 # --- staff-list uploads: one upload's rows together, the clean ones confirmed in one action ---------

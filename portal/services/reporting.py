@@ -456,6 +456,13 @@ def public_receipt(session: Session, raw_number: str) -> PublicReceipt | None:
     sub = session.scalar(select(Submission).where(Submission.receipt == number))
     if sub is None:
         return None
-    address = session.get(House, sub.house_id).address if sub.house_id else None
+    if sub.house_id:
+        address = session.get(House, sub.house_id).address
+    elif sub.unit_id:
+        from portal.models import Unit
+
+        address = session.get(Unit, sub.unit_id).address
+    else:
+        address = None
     masked = f"{address.division_name} {address.road}" if address else ""
     return PublicReceipt(number, str(sub.kind), str(sub.status), sub.submitted_at, masked)

@@ -52,6 +52,10 @@ def test_employer_registers_a_unit_and_gets_a_receipt(employer_client, db_sessio
     page = parse(employer_client.get(receipt_url))
     assert receipts.normalise(text_of(page.find(id="receipt-number"))) == sub.receipt
     assert page.find("img", class_="qr")["src"].startswith("data:image/svg+xml")
+    public = parse(employer_client.get(f"/r/{sub.receipt}"))
+    public_text = text_of(public.main)
+    assert address.road in public_text and address.room not in public_text.replace(sub.receipt, "")
+    assert fields["legal_rep_id_number"] not in public_text and fields["legal_rep_name"] not in public_text
     unit = db_session.get(Unit, sub.unit_id)
     assert (sub.kind, unit.owner_id, unit.status, unit.uscc) == (
         SubmissionKind.unit_registration, employer.id, RecordStatus.pending, fields["uscc"])

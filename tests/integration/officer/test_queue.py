@@ -198,3 +198,15 @@ def test_a_move_out_item_reveals_its_one_person(officer_en, db_session, landlord
     shown = parse(post_form(officer_en, page, url, "/reveal"))
     assert number in text_of(shown.find("main"))
     assert [e.detail for e in reveals(db_session)] == ["person=0"]
+
+
+def test_a_unit_registration_reveals_its_legal_representative(officer_en, db_session, district):
+    employer = factories.make_user(db_session, role="employer")
+    sub = factories.make_unit(db_session, employer, district.addresses[0])
+    number = sub.payload["legal_rep_id_number"]
+    url = f"/officer/items/{sub.id}"
+    page = parse(officer_en.get(url))
+    assert number not in text_of(page) and identity.mask_id(number) in text_of(page.find("main"))
+    shown = parse(post_form(officer_en, page, url, "/reveal"))
+    assert number in text_of(shown.find("main"))
+    assert [e.detail for e in reveals(db_session)] == ["person=0"]

@@ -1,0 +1,70 @@
+"""The flask commands: accounts, demo data, address import."""
+import pytest
+from sqlalchemy import func, select
+
+from portal.models import Address, Role, Submission, User
+from portal.services import passwords
+
+
+@pytest.fixture
+def cli(app, db_session):
+    return app.test_cli_runner()
+
+
+def test_create_officer_prints_a_one_time_password(cli, db_session, district):
+    result = cli.invoke(args=["users", "create", "--role", "officer", "--phone", "13912345678", "--name", "李警官",
+                              "--station", district.stations[0].code])
+    assert result.exit_code == 0, result.output
+    initial = next(line.split(": ", 1)[1] for line in result.output.splitlines()
+                   if line.startswith("one-time password"))
+    user = db_session.scalar(select(User).where(User.phone == "13912345678"))
+    assert user.role == Role.officer and user.station_id == district.stations[0].id
+    assert user.must_change_password and passwords.verify_password(user.password_hash, initial)
+    assert not user.totp_confirmed  # enrols at first sign-in
+
+
+def test_an_officer_needs_a_jurisdiction_and_bad_input_is_refused(cli, db_session, district):
+    no_station = cli.invoke(args=["users", "create", "--role", "officer", "--phone", "13912345670", "--name", "张三"])
+    assert no_station.exit_code == 1
+    bad = cli.invoke(args=["users", "create", "--role", "landlord", "--phone", "12345", "--name", "张\u200b三"])
+    assert bad.exit_code == 1 and "phone" in bad.output and "name" in bad.output
+    unknown = cli.invoke(args=["users", "create", "--role", "officer", "--phone", "13912345671", "--name", "张三",
+                               "--beat", "NO-SUCH-BEAT"])
+    assert unknown.exit_code == 1
+    assert db_session.scalar(select(func.count()).select_from(User).where(User.name == "张三")) == 0
+
+
+def test_seed_demo_refuses_in_production(app, cli, db_session):
+    app.config["PORTAL_ENV"] = "production"
+    try:
+        result = cli.invoke(args=["seed-demo"])
+    finally:
+        app.config["PORTAL_ENV"] = "development"
+    assert result.exit_code == 1
+    assert db_session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_seed_demo_loads_the_district_accounts_and_reports_once(cli, db_session):
+    first = cli.invoke(args=["seed-demo", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    rooms = db_session.scalar(select(func.count()).select_from(Address).where(Address.level == "room"))
+    assert rooms >= 2000
+    roles = dict(db_session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    assert roles == {Role.admin: 1, Role.auditor: 1, Role.landlord: 2, Role.employer: 1, Role.officer: 6}
+    waiting = db_session.scalar(select(func.count()).select_from(Submission).where(Submission.is_open.is_(True)))
+    assert waiting == 5
+    again = cli.invoke(args=["seed-demo", "--if-empty"])
+    assert again.exit_code == 0 and "not loaded" in again.output
+    assert db_session.scalar(select(func.count()).select_from(Submission)) == 5
+
+
+def test_address_import_reports_bad_rows_and_exits_non_zero(cli, db_session, tmp_path):
+    header = ("bureau_code,bureau_name,station_code,station_name,beat_code,beat_name,division_code,division_name,"
+              "township,road,door_no,community,building,unit,room,code")
+    good = "B9,某分局,S9,某派出所,K9,某警务区,430302,湖南省湘潭市雨湖区,云塘街道,人民路,5号,,1栋,1单元,101,"
+    bad = "B9,某分局,S9,某派出所,K9,某警务区,43030,湖南省湘潭市雨湖区,云塘街道,人民路,6号,,,,,"
+    path = tmp_path / "addresses.csv"
+    path.write_text("\n".join([header, good, bad]) + "\n", encoding="gb18030")
+    result = cli.invoke(args=["addresses", "import", str(path)])
+    assert result.exit_code == 1
+    assert "1 created" in result.output and "row 3" in result.output
