@@ -37,7 +37,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_busy(err):
         db.session.rollback()
-        if "locked" in str(err.orig).lower() or "busy" in str(err.orig).lower():
+        reason = str(err.orig).lower()
+        if "locked" in reason or "busy" in reason or "lock timeout" in reason:
             return resubmit_page(503, _l("The service is busy"),
                                  _l("Too many people are saving at this moment. Nothing was saved yet; we kept "
                                     "what you typed: send it again."))

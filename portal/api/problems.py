@@ -121,7 +121,7 @@ def handle(err: Exception) -> FlaskResponse:
     if isinstance(err, HTTPException):
         return _http(err)
     db.session.rollback()
-    if isinstance(err, OperationalError) and any(w in str(err.orig).lower() for w in ("locked", "busy")):
+    if isinstance(err, OperationalError) and any(w in str(err.orig).lower() for w in ("locked", "busy", "lock timeout")):
         return respond("service_busy", headers={"Retry-After": "1"})
     log.exception("unhandled error in the API")
     return respond("server_error")
