@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from portal.db import is_lock_wait
 from portal.extensions import db
 
 log = logging.getLogger("portal")
@@ -37,8 +38,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_busy(err):
         db.session.rollback()
-        reason = str(err.orig).lower()
-        if "locked" in reason or "busy" in reason or "lock timeout" in reason:
+        if is_lock_wait(err):
             return resubmit_page(503, _l("The service is busy"),
                                  _l("Too many people are saving at this moment. Nothing was saved yet; we kept "
                                     "what you typed: send it again."))

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from portal.db import is_lock_wait
 from portal.extensions import db
 from portal.i18n import HTML_LANG
 from portal.services import idempotency
@@ -121,7 +122,7 @@ def handle(err: Exception) -> FlaskResponse:
     if isinstance(err, HTTPException):
         return _http(err)
     db.session.rollback()
-    if isinstance(err, OperationalError) and any(w in str(err.orig).lower() for w in ("locked", "busy", "lock timeout")):
+    if isinstance(err, OperationalError) and is_lock_wait(err):
         return respond("service_busy", headers={"Retry-After": "1"})
     log.exception("unhandled error in the API")
     return respond("server_error")

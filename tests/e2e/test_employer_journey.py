@@ -39,7 +39,7 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
                                                                   tmp_path):
     fits = WidthCheck()
 
-    # --- the employer signs up on a phone and switches to English ------------------------------------
+    # --- the employer signs up on a phone and switches to English ----------------------------------------
     employer = new_phone()
     goto(employer, "/auth/sign-up/employer")
     fits(employer, "sign-up")
@@ -57,7 +57,7 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
     assert employer.locator("h1").inner_text() == "Your units"
     fits(employer, "home (no unit)")
 
-    # --- finds the address by searching -------------------------------------------------------------
+    # --- finds the address by searching ------------------------------------------------------------------
     follow(employer, "main a[href='/employer/addresses']")
     fits(employer, "address search")
     employer.fill("main form[role=search] input[name=q]", "银海花园 13栋 4单元 402")
@@ -67,7 +67,7 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
     assert results.first.inner_text() == live_server.address_text
     fits(employer, "address search with results")
 
-    # --- registers the unit: details -> check -> receipt ---------------------------------------------
+    # --- registers the unit: details -> check -> receipt -------------------------------------------------
     follow(employer, ".result-list a >> nth=0")
     assert re.search(r"/employer/drafts/[^/]+/unit$", employer.url), employer.url
     assert live_server.address_text in employer.locator("main p.caption").inner_text()
@@ -102,7 +102,7 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
     assert employer.locator("#staff").inner_text() == "Staff (0)"
     fits(employer, "unit page (no staff)")
 
-    # --- uploads the staff list: 3 good rows and row 5 with a mangled ID number ------------------------
+    # --- uploads the staff list: 3 good rows and row 5 with a mangled ID number --------------------------
     rows = [[name, "", resident_id(birth), f"1390000{i:04d}", position, hired]
             for i, (name, birth, position, hired) in enumerate(STAFF, start=1)]
     rows.append(["李四", "男", MANGLED_ID, "13900009999", "保安", "2024-06-01"])
@@ -139,7 +139,7 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
     assert employer.locator("main .submission-list li").count() == 3
     fits(employer, "upload result")
 
-    # --- an officer signs in with a password and a TOTP code, confirms the clean rows of the upload ---
+    # --- an officer signs in with a password and a TOTP code, confirms the clean rows of the upload ------
     officer = new_phone()
     goto(officer, "/auth/login")
     officer.fill("#phone", live_server.officer_phone)
@@ -180,7 +180,7 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
     assert officer.url == f"{live_server.url}/officer/queue"
     assert int(officer.locator("#open-count").inner_text()) == open_before - 4
 
-    # --- the unit and the three people are verified on its page ----------------------------------
+    # --- the unit and the three people are verified on its page ------------------------------------------
     goto(employer, unit_url)
     assert "Verified by the police" in employer.locator("main p.caption").inner_text()
     assert employer.locator("#staff").inner_text() == "Staff (3)"
