@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.e2e.test_landlord_journey import (
+from tests.e2e.pages import (
     RECEIPT_NUMBER,
     WidthCheck,
     assert_no_problem,
