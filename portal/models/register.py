@@ -5,11 +5,11 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.address import Address
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, UTCDateTime, str_enum, utcnow
 from portal.models.user import User
 
 if TYPE_CHECKING:
@@ -43,10 +43,6 @@ class IdType(enum.StrEnum):
     foreign_permanent_id = "foreign_permanent_id"
 
 
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=24, validate_strings=True)
-
-
 class House(Base):
     __tablename__ = "house"
     __table_args__ = (UniqueConstraint("address_id", "owner_id"),)
@@ -55,10 +51,10 @@ class House(Base):
     address_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     beat_id: Mapped[int] = mapped_column(ForeignKey("beat.id"), index=True)
-    use: Mapped[HouseUse] = mapped_column(_enum(HouseUse))
+    use: Mapped[HouseUse] = mapped_column(str_enum(HouseUse))
     max_occupants: Mapped[int] = mapped_column(Integer)
     certificate_no: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus), default=RecordStatus.pending)
+    status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     address: Mapped[Address] = relationship()
@@ -72,7 +68,7 @@ class Person(Base):
     __table_args__ = (UniqueConstraint("id_type", "id_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    id_type: Mapped[IdType] = mapped_column(_enum(IdType))
+    id_type: Mapped[IdType] = mapped_column(str_enum(IdType))
     id_number: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(60))
     sex: Mapped[str | None] = mapped_column(String(1))
@@ -100,7 +96,7 @@ class Tenancy(Base):
     relation: Mapped[str | None] = mapped_column(String(40))
     occupation: Mapped[str | None] = mapped_column(String(60))
     workplace: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus), default=RecordStatus.pending)
+    status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
 
     house: Mapped[House] = relationship()
     person: Mapped[Person] = relationship()

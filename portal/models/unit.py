@@ -4,11 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.address import Address
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, UTCDateTime, str_enum, utcnow
 from portal.models.register import Person, RecordStatus
 from portal.models.user import User
 
@@ -30,10 +30,6 @@ class SpecialTrade(enum.StrEnum):
     entertainment = "entertainment"
 
 
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=24, validate_strings=True)
-
-
 class Unit(Base):
     __tablename__ = "unit"
     __table_args__ = (UniqueConstraint("owner_id", "uscc"),)
@@ -42,16 +38,16 @@ class Unit(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     uscc: Mapped[str] = mapped_column(String(18), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    unit_type: Mapped[UnitType] = mapped_column(_enum(UnitType))
+    unit_type: Mapped[UnitType] = mapped_column(str_enum(UnitType))
     industry: Mapped[str] = mapped_column(String(60))
-    special_trade: Mapped[SpecialTrade | None] = mapped_column(_enum(SpecialTrade))
+    special_trade: Mapped[SpecialTrade | None] = mapped_column(str_enum(SpecialTrade))
     address_id: Mapped[int] = mapped_column(ForeignKey("address.id"))
     beat_id: Mapped[int] = mapped_column(ForeignKey("beat.id"), index=True)
     legal_rep_name: Mapped[str] = mapped_column(String(60))
     legal_rep_id_number: Mapped[str] = mapped_column(String(18))
     contact_name: Mapped[str] = mapped_column(String(60))
     contact_phone: Mapped[str] = mapped_column(String(20))
-    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus), default=RecordStatus.pending)
+    status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     address: Mapped[Address] = relationship()
@@ -99,7 +95,7 @@ class Employment(Base):
     position: Mapped[str | None] = mapped_column(String(60))
     hire_date: Mapped[date | None] = mapped_column(Date)
     departure_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus), default=RecordStatus.pending)
+    status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
 
     unit: Mapped[Unit] = relationship()
     person: Mapped[Person] = relationship()
