@@ -7,8 +7,8 @@ from functools import cache
 
 from portal.api import schemas
 from portal.api.auth import DEFAULT_RATE_LIMIT
-from portal.api.paging import PAGE_SIZE
 from portal.services.idempotency import HEADER as IDEMPOTENCY_HEADER
+from portal.services.paging import PAGE_SIZE
 
 VERSION = "1.0.0"
 

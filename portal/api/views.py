@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from portal.access import public
-from portal.api import auth, openapi, paging, problems, schemas
+from portal.api import auth, openapi, problems, schemas
 from portal.api.auth import (
     api_actor,
     api_token_required,
@@ -15,7 +15,7 @@ from portal.api.auth import (
 from portal.api.requests import enum_arg, flag_arg, idempotent, json_body, uploaded_file
 from portal.api.serialize import address_json, house_json, import_json, submission_json, unit_json
 from portal.extensions import csrf, db
-from portal.services import addresses, reporting, review, staff_import, units
+from portal.services import addresses, paging, reporting, review, staff_import, units
 from portal.services.errors import FieldError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

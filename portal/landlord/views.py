@@ -20,7 +20,7 @@ from portal.landlord.forms import (
     PersonForm,
     SubmitForm,
 )
-from portal.services import addresses, drafts, flags, occupants, reporting, review
+from portal.services import addresses, drafts, flags, occupants, paging, reporting, review
 from portal.services.errors import FieldError, NotFound, ValidationFailed
 from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
 
@@ -315,8 +315,13 @@ def move_out(tenancy_id: int):
 @bp.route("/submissions")
 @landlord_required
 def submissions():
-    return render_template("landlord/submissions.html",
-                           submissions=reporting.submissions_of(db.session, current_user))
+    try:
+        after = paging.Cursor.parse(request.args.get("after"))
+    except ValidationFailed:
+        after = None  # a mangled link starts again at the newest report
+    items, next_cursor = paging.submissions_page(db.session, current_user, after=after, size=50)
+    return render_template("landlord/submissions.html", submissions=items,
+                           next_cursor=next_cursor.encode() if next_cursor else None)
 
 
 @bp.route("/submissions/<int:submission_id>")

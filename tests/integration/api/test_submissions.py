@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from portal.api import paging
-from portal.services import reporting
+from portal.services import paging, reporting
 from tests import factories
 from tests.integration.api.conftest import codes, occupant, problem
 

@@ -183,3 +183,25 @@ def test_a_mistyped_or_unknown_receipt_is_404(anonymous, db_session, a_world):
     wrong_check = number[:-1] + next(c for c in receipts.ALPHABET if c != number[-1])
     assert anonymous.get(f"/r/{wrong_check}").status_code == 404
     assert anonymous.get("/r/not-a-receipt").status_code == 404
+
+
+def test_the_reports_list_pages_through_older_reports(landlord_client, db_session, landlord, district):
+    from portal.models import Submission
+    from portal.services import reporting
+    from tests.browser import parse
+
+    address = district.addresses[0]
+    filed = reporting.register_house(db_session, landlord, address_code=address.code, use="vacant",
+                                     max_occupants=1, certificate_no=None, actor=factories.as_actor(landlord))
+    for _ in range(54):  # withdraw and register again: 55 reports of one house
+        reporting.withdraw(db_session, landlord, filed.submission.id, factories.as_actor(landlord))
+        filed = reporting.register_house(db_session, landlord, address_code=address.code, use="vacant",
+                                         max_occupants=1, certificate_no=None, actor=factories.as_actor(landlord))
+    first = parse(landlord_client.get("/landlord/submissions"))
+    seen = [a["href"] for a in first.select("ul.submission-list a")]
+    older = first.find("a", string=lambda t: t and t.strip() in ("Older reports", "更早的申报"))
+    assert len(seen) == 50 and older is not None
+    second = parse(landlord_client.get(older["href"]))
+    seen += [a["href"] for a in second.select("ul.submission-list a")]
+    total = db_session.query(Submission).filter(Submission.reporter_id == landlord.id).count()
+    assert len(seen) == len(set(seen)) == total == 55
