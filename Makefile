@@ -26,7 +26,7 @@ translations: install ## Build the .mo catalogs from the committed .po files
 
 extract: install ## Re-extract messages.pot and update the .po catalogs (then translate)
 	$(PYBABEL) -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
-	$(PYBABEL) -q update --no-fuzzy-matching -i translations/messages.pot -d translations
+	$(PYBABEL) -q update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 
 migrate: install ## Create or upgrade the SQLite (or DATABASE_URL) database
 	$(FLASK) migrate

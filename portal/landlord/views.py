@@ -21,7 +21,7 @@ from portal.landlord.forms import (
     SubmitForm,
 )
 from portal.services import addresses, drafts, flags, occupants, paging, reporting, review
-from portal.services.errors import FieldError, NotFound, ValidationFailed
+from portal.services.errors import NotFound, ValidationFailed
 from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
 
 bp = Blueprint("landlord", __name__, url_prefix="/landlord")
@@ -194,13 +194,8 @@ def person(key: str, n: int):
         # Every problem at once: the service's checks run even when a required field is empty.
         valid = form.validate()
         raw = {f: (getattr(form, f).data or "").strip() for f in PERSON_FIELDS}
-        _, errors = occupants.check_occupant(raw, today=reporting.local_today())
+        errors = occupants.check_report_person(raw, people, index=n, today=reporting.local_today())
         errors = [e for e in errors if not getattr(form, e.field).errors]  # one message per field
-        others = [p for i, p in enumerate(people) if i != n]
-        if valid and not errors and any(p["id_type"] == raw["id_type"] and occupants.same_number(p, raw)
-                                        for p in others):
-            errors = [FieldError("duplicate_person", _l("This person is already in this report."),
-                                 "id_number")]
         if errors:
             errors_onto_form(form, ValidationFailed(errors))
         elif valid:

@@ -136,3 +136,18 @@ def derived(raw: dict) -> dict:
     except FieldError:
         return {}
     return {"sex": rid.sex, "birth_date": rid.birth_date.isoformat(), "masked": rid.masked}
+
+
+def check_report_person(raw: dict, people: list[dict], *, index: int, today: date | None = None
+                        ) -> list[FieldError]:
+    """One person of a report written page by page: the person's own checks, then nobody twice.
+    The same rule as check_move_in applies to the whole report when it is sent."""
+    person, errors = check_occupant(raw, today=today)
+    if person is None:
+        return errors
+    for i, other in enumerate(people):
+        if i != index and (other.get("id_type") or IdType.resident_id) == person.id_type \
+                and same_number(other, raw):
+            return [FieldError("duplicate_person", _l("This person is already in this report as person %(n)d.",
+                                                      n=i + 1), "id_number")]
+    return []

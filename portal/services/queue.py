@@ -120,9 +120,7 @@ def house_history(session: Session, sub: Submission, limit: int = 50) -> list[Su
 
 def other_tenancies(session: Session, sub: Submission) -> list[Tenancy]:
     """Active tenancies elsewhere of the people this submission names."""
-    people = [(o["id_type"], o["id_number"]) for o in sub.payload.get("occupants", [])]
-    if sub.payload.get("id_number"):
-        people.append((sub.payload["id_type"], sub.payload["id_number"]))
+    people = people_in(sub.payload)
     if not people:
         return []
     # OR of equalities rather than a tuple IN: SQLite plans the latter as a scan of the whole person index
@@ -138,7 +136,7 @@ def other_tenancies(session: Session, sub: Submission) -> list[Tenancy]:
 
 def reveal_id(session: Session, officer: User, sub: Submission, person_index: int, actor: audit.Actor) -> str:
     """The full ID number, for an officer who asks; the asking is audited."""
-    numbers = id_numbers_in(sub.payload)
+    numbers = [number for _kind, number in people_in(sub.payload)]
     if not 0 <= person_index < len(numbers):
         raise NotFound()
     audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
@@ -147,14 +145,16 @@ def reveal_id(session: Session, officer: User, sub: Submission, person_index: in
     return numbers[person_index]
 
 
-def id_numbers_in(payload: dict) -> list[str]:
-    """The ID numbers a declaration names, in display order: the people moving in, the legal
-    representative of a unit, or the one person of a move-out, hire or departure."""
+def people_in(payload: dict) -> list[tuple[str, str]]:
+    """The (id_type, id_number) of every person a declaration names, in display order: the people
+    moving in, the legal representative of a unit, or the one person of a move-out, hire or departure."""
     if payload.get("occupants"):
-        return [o["id_number"] for o in payload["occupants"]]
+        return [(o.get("id_type") or "resident_id", o["id_number"]) for o in payload["occupants"]]
     if payload.get("legal_rep_id_number"):
-        return [payload["legal_rep_id_number"]]
-    return [payload["id_number"]] if payload.get("id_number") else []
+        return [("resident_id", payload["legal_rep_id_number"])]
+    if payload.get("id_number"):
+        return [(payload.get("id_type") or "resident_id", payload["id_number"])]
+    return []
 
 
 # --- staff-list uploads: one upload's rows together, the clean ones confirmed in one action ---------

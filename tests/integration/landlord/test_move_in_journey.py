@@ -151,7 +151,7 @@ def test_the_same_person_twice_is_shown_at_the_second_number(landlord_en, db_ses
     response = landlord_en.submit(person1, typed)
     assert response.status_code == 200
     page = parse(response)
-    assert field_error(page, "id_number") == "This person is already in this report."
+    assert field_error(page, "id_number") == "This person is already in this report as person 1."
     assert (field_value(page, "name"), field_value(page, "id_number")) == ("李小四", typed["id_number"])
 
 
