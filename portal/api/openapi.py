@@ -23,7 +23,9 @@ are neither needed nor used.
 **Retries never duplicate.** Every POST accepts an `{IDEMPOTENCY_HEADER}` header (1 to 200 visible ASCII
 characters, for example a UUID). The first response to a key is stored for 7 days; sending the same request
 with the same key again returns that response (with `Idempotent-Replayed: true`) and changes nothing. While
-the first request is still running, a duplicate gets 409; the same key with a different request gets 422.
+the first request is still running, a duplicate waits for it and gets its response, or gets 409 with
+`Retry-After` (the first has not finished; send it again then); the same key with a different request gets
+422. The work and its stored response are saved in one transaction: never one without the other.
 
 **Errors** are `application/problem+json` (RFC 9457). `errors` lists every problem found, each with a
 stable lower-case `code` and a `message`, and either the `field` at fault (a dotted path into the JSON body,
@@ -42,7 +44,9 @@ PROBLEM_STATUSES = {
     400: "The body is not valid JSON, or the Idempotency-Key header is malformed.",
     401: "No token, or a revoked or unknown token.",
     404: "Nothing here, or it belongs to another account.",
-    409: "A request with this Idempotency-Key is still running.",
+    409: "What is recorded now stands in the way (the house or unit is registered already, the person has "
+         "moved out or their move-out is reported already; see `errors`), or a request with this "
+         "Idempotency-Key is still running (with `Retry-After`).",
     413: "The body or file is too large.",
     415: "The body is not of the content type this operation accepts.",
     422: "The request has errors, listed in `errors`; or the Idempotency-Key was used for another request.",

@@ -17,7 +17,7 @@ from portal.db import is_lock_wait
 from portal.extensions import db
 from portal.i18n import HTML_LANG
 from portal.services import idempotency
-from portal.services.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.services.errors import Conflict, FieldError, NotFound, StateConflict, ValidationFailed
 
 log = logging.getLogger("portal")
 
@@ -38,8 +38,8 @@ KINDS: dict[str, tuple[int, object, object]] = {
                   _l("There is nothing at this address, or it belongs to someone else.")),
     "method_not_allowed": (405, _l("This method is not allowed here"),
                            _l("The Allow header lists the methods this address accepts.")),
-    "conflict": (409, _l("The request conflicts with the current state"),
-                 _l("Someone changed this in the meantime. Read it again, then decide.")),
+    "conflict": (409, _l("The request conflicts with what is recorded now"),
+                 _l("Nothing was saved. The listed errors say what stands in the way.")),
     "in_progress": (409, _l("A request with this Idempotency-Key is still running"),
                     _l("Wait a moment, then send the same request again to get its response.")),
     "too_large": (413, _l("The request is too large"), _l("Send a smaller body or file.")),
@@ -111,6 +111,8 @@ def handle(err: Exception) -> FlaskResponse:
         return respond("idempotency_key_reused", errors=field_errors([err.error]))
     if isinstance(err, idempotency.InProgress):
         return respond("in_progress", headers={"Retry-After": "1"})
+    if isinstance(err, StateConflict):
+        return respond("conflict", errors=field_errors(err.errors))
     if isinstance(err, ValidationFailed):
         return respond("validation_failed", errors=field_errors(err.errors))
     if isinstance(err, FieldError):

@@ -81,31 +81,39 @@ def _canonical_request() -> str:
     return idempotency.fingerprint(request.method, request.path, request.query_string, mimetype, body)
 
 
-def idempotent(view: Callable) -> Callable:
-    """Honour Idempotency-Key: the first response to a key is stored, and every retry gets it back unchanged.
+def _replayed(replay: idempotency.Replay):
+    response = current_app.response_class(
+        replay.body, status=replay.status_code,
+        mimetype=problems.PROBLEM_JSON if replay.status_code >= 400 else "application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
-    The view receives `form_key` (None without a key), which it hands to the service."""
+
+def idempotent(view: Callable) -> Callable:
+    """One transaction and one commit per API write, holding the work and, with an Idempotency-Key, the
+    response every retry with that key gets unchanged.
+
+    The view receives `form_key` (None without a key), which it hands to the service, and calls the service
+    with commit=False: the commit is made here, once the response is known."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = idempotency.check_key(request.headers.get(idempotency.HEADER))
-        if key is None:
-            return view(*args, form_key=None, **kwargs)
-        outcome = idempotency.begin(db.session, auth.current_token_id(), key, _canonical_request())
-        if isinstance(outcome, idempotency.Replay):
-            response = current_app.response_class(
-                outcome.body, status=outcome.status_code,
-                mimetype=problems.PROBLEM_JSON if outcome.status_code >= 400 else "application/json")
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+        held = None
+        if key is not None:
+            outcome = idempotency.claim(db.session, auth.current_token_id(), key, _canonical_request())
+            if isinstance(outcome, idempotency.Replay):
+                return _replayed(outcome)
+            held = outcome
         try:
-            response = current_app.make_response(view(*args, form_key=outcome.form_key, **kwargs))
+            response = current_app.make_response(view(*args, form_key=held and held.form_key, **kwargs))
         except Exception as err:  # answered here, so that the answer can be stored for the retries
+            db.session.rollback()  # nothing of a refused request is kept
             response = problems.handle(err)
         if response.status_code >= 500:
-            idempotency.abandon(db.session, outcome)  # our failure: let a retry run again
-        else:
-            idempotency.finish(db.session, outcome, response.status_code, response.get_data(as_text=True))
-        return response
+            db.session.rollback()  # our failure: nothing is stored, and a retry runs again
+            return response
+        first = idempotency.finish(db.session, held, response.status_code, response.get_data(as_text=True))
+        return _replayed(first) if first is not None else response
 
     return wrapper

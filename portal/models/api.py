@@ -36,6 +36,6 @@ class IdempotencyRecord(Base):
     token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"))
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None] = mapped_column(Integer)  # None while the first request is running
-    response_body: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int] = mapped_column(Integer)  # stored with the work, in its transaction
+    response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

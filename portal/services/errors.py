@@ -37,6 +37,17 @@ class ValidationFailed(ServiceError):
         return out
 
 
+class StateConflict(ValidationFailed):
+    """The input is well formed, but what is recorded now stands in its way (the house or unit is
+    registered already, the person has moved out already). The API answers 409; forms show the message
+    at its field like any other."""
+
+    @classmethod
+    def or_invalid(cls, errors: list[FieldError], conflicts: set[str]) -> ValidationFailed:
+        """A StateConflict when every error is one of `conflicts`, else a plain ValidationFailed."""
+        return (cls if all(e.code in conflicts for e in errors) else ValidationFailed)(errors)
+
+
 class NotFound(ServiceError):
     """The object does not exist or is outside the caller's scope: the two are never told apart."""
 

@@ -1,10 +1,13 @@
 """Idempotency-Key on API writes: the first response to a key is stored and replayed to every retry.
 
-The record is inserted and committed *before* the work runs, so its unique (token, key) constraint decides
-which of two concurrent duplicates runs; the other finds a record without a response and is told the
-first one is still in progress. The service is also given a form key derived from the idempotency key, so
-even a request that died between its own commit and storing the response is never filed twice when a
-retry takes the abandoned record over.
+The key is claimed by the first statement of the request's own write transaction, and the response is
+stored in that same transaction before its one commit: the work and its stored response become visible
+together or not at all, so a retry can never find the work done without its response, nor the reverse.
+
+Two requests with one key at the same moment: on PostgreSQL the claim takes a transaction-scoped
+advisory lock on the key without waiting; a duplicate that cannot take it is told that the first is still
+running (409). On SQLite a write transaction waits for the one before it, so the duplicate runs after the
+first has committed and gets its response. Either way the work runs once.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,8 +28,6 @@ from portal.services.errors import Conflict, FieldError, ServiceError
 
 HEADER = "Idempotency-Key"
 KEY_SHAPE = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, as a header carries it safely
-# A record still without a response after this long belongs to a request that died; a retry may take it.
-STALE_AFTER = timedelta(minutes=2)
 KEEP_FOR = timedelta(days=7)
 KEY_REUSED = _l("This Idempotency-Key was used for a different request. Use a new key for a new request.")
 
@@ -53,8 +54,11 @@ class MalformedKey(KeyReused):
 class Claim:
     """This request holds the key and runs; `form_key` goes to the service."""
 
-    record_id: int
+    token_id: int
+    key: str
+    request_hash: str
     form_key: str
+    created_at: datetime
 
 
 @dataclass
@@ -87,65 +91,56 @@ def check_key(raw: str | None) -> str | None:
     return raw
 
 
-def begin(session: Session, token_id: int, key: str, request_hash: str, *, now: datetime | None = None
+def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: datetime | None = None
           ) -> Claim | Replay:
-    """Claim the key for this request, or say what the first request with it answered.
+    """Begin the request's write transaction by claiming the key, or say what the first request answered.
 
-    Raises InProgress while the first request runs, KeyReused when the key came with another request."""
-    now = now or utcnow()
-    session.commit()  # the claim must be visible to other requests at once: its own short transaction
-    for _ in range(3):
-        with writing():
-            record = IdempotencyRecord(token_id=token_id, key=key, request_hash=request_hash, created_at=now)
-            session.add(record)
-            try:
-                session.commit()
-                return Claim(record.id, form_key_for(token_id, key))
-            except IntegrityError:
+    Raises InProgress while a first request with this key runs (PostgreSQL), KeyReused when the key came
+    with another request. The caller runs its work in the same transaction and ends it with finish()."""
+    session.commit()  # whatever was read so far (the token) ends here: the claim opens the write
+    with writing():
+        if session.get_bind().dialect.name == "postgresql":
+            lock = func.pg_try_advisory_xact_lock(func.hashtextextended(f"{token_id}\x1f{key}", 0))
+            if not session.scalar(select(lock)):
                 session.rollback()
-        first = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.token_id == token_id,
-                                                               IdempotencyRecord.key == key))
-        if first is None:
-            continue  # the first request failed and let the key go a moment ago: claim it again
+                raise InProgress()
+        first = _stored(session, token_id, key)
+    if first is not None:
         session.commit()
-        if first.request_hash != request_hash:
-            raise KeyReused(FieldError("idempotency_key_reused", KEY_REUSED, HEADER))
-        if first.status_code is not None:
-            return Replay(first.status_code, first.response_body or "")
-        if first.created_at < now - STALE_AFTER and _take_over(session, first, now):
-            return Claim(first.id, form_key_for(token_id, key))
-        raise InProgress()
-    raise InProgress()
+        return _replay(first, request_hash)
+    return Claim(token_id, key, request_hash, form_key_for(token_id, key), now or utcnow())
 
 
-def _take_over(session: Session, record: IdempotencyRecord, now: datetime) -> bool:
+def finish(session: Session, held: Claim | None, status_code: int, body: str) -> Replay | None:
+    """Store the response with the work it describes and commit both (only commit without a key).
+
+    Returns the first request's answer instead when another request with the key got there first (the work
+    of this one is then rolled back: only possible when this one's transaction was begun again)."""
+    if held is None:
+        session.commit()
+        return None
     with writing():
-        done = session.execute(update(IdempotencyRecord)
-                               .where(IdempotencyRecord.id == record.id,
-                                      IdempotencyRecord.status_code.is_(None),
-                                      IdempotencyRecord.created_at == record.created_at)
-                               .values(created_at=now).execution_options(synchronize_session=False)).rowcount
+        session.add(IdempotencyRecord(token_id=held.token_id, key=held.key, request_hash=held.request_hash,
+                                      status_code=status_code, response_body=body, created_at=held.created_at))
+        try:
+            session.commit()
+            return None
+        except IntegrityError:
+            session.rollback()
+        first = _stored(session, held.token_id, held.key)
         session.commit()
-    return done == 1
+    return _replay(first, held.request_hash)
 
 
-def finish(session: Session, claim: Claim, status_code: int, body: str) -> None:
-    """Store the response that every retry with this key will get."""
-    session.rollback()  # nothing the request left unsaved may ride along with the stored response
-    with writing():
-        session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == claim.record_id)
-                        .values(status_code=status_code, response_body=body)
-                        .execution_options(synchronize_session=False))
-        session.commit()
+def _stored(session: Session, token_id: int, key: str) -> IdempotencyRecord | None:
+    return session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.token_id == token_id,
+                                                          IdempotencyRecord.key == key))
 
 
-def abandon(session: Session, claim: Claim) -> None:
-    """The request failed on our side: let the key go, so that a retry runs again."""
-    session.rollback()
-    with writing():
-        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == claim.record_id,
-                                                        IdempotencyRecord.status_code.is_(None)))
-        session.commit()
+def _replay(first: IdempotencyRecord, request_hash: str) -> Replay:
+    if first.request_hash != request_hash:
+        raise KeyReused(FieldError("idempotency_key_reused", KEY_REUSED, HEADER))
+    return Replay(first.status_code, first.response_body)
 
 
 def purge_old(session: Session, *, now: datetime | None = None) -> int:

@@ -26,7 +26,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import addresses, audit, flags, receipts, review
-from portal.services.errors import FieldError, NotFound, ValidationFailed
+from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.occupants import Occupant, check_event_date, check_occupant
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -94,9 +94,12 @@ def occupants_of(session: Session, house: House) -> list[Tenancy]:
         .order_by(Tenancy.move_in_date, Tenancy.id)))
 
 
-def tenancy_ids_of(session: Session, sub: Submission) -> list[int]:
+def tenancy_ids_of(session: Session, filed: Filed) -> list[int]:
     """The tenancies a move-in declared."""
-    return list(session.scalars(select(Tenancy.id).where(Tenancy.submission_id == sub.id).order_by(Tenancy.id)))
+    if filed.tenancies:
+        return [t.id for t in filed.tenancies]
+    return list(session.scalars(select(Tenancy.id).where(Tenancy.submission_id == filed.submission.id)
+                                .order_by(Tenancy.id)))
 
 
 def pending_move_out(session: Session, tenancy: Tenancy) -> Submission | None:
@@ -111,6 +114,7 @@ def pending_move_out(session: Session, tenancy: Tenancy) -> Submission | None:
 class Filed:
     submission: Submission
     created: bool  # False when the same form was sent again and the first submission is returned
+    tenancies: list[Tenancy] | None = None  # those a move-in just created
 
 
 def _existing(session: Session, reporter: User, form_key: str | None) -> Submission | None:
@@ -121,8 +125,10 @@ def _existing(session: Session, reporter: User, form_key: str | None) -> Submiss
 
 
 def _file(session: Session, reporter: User, sub: Submission, actor: audit.Actor, form_key: str | None,
-          extra: list | None = None) -> Filed:
-    """Add the submission with a fresh receipt; a unique form key turns a double submit into a no-op."""
+          extra: list | None = None, *, commit: bool = True) -> Filed:
+    """Add the submission with a fresh receipt; a unique form key turns a double submit into a no-op.
+
+    With commit=False the caller commits (the API, storing its response in the same transaction)."""
     sub.receipt = receipts.new_receipt()
     sub.station_id = session.scalar(select(Beat.station_id).where(Beat.id == sub.beat_id))
     sub.form_key = form_key or None
@@ -140,8 +146,11 @@ def _file(session: Session, reporter: User, sub: Submission, actor: audit.Actor,
         return Filed(first, False)
     audit.record(session, "submission.create", actor, user=reporter, object_type="submission", object_id=sub.id,
                  detail=str(sub.kind))
-    session.commit()
-    return Filed(sub, True)
+    if commit:
+        session.commit()
+    else:
+        session.flush()
+    return Filed(sub, True, [t for t in extra or [] if isinstance(t, Tenancy)])
 
 
 def _guard_form_key(session, reporter, form_key) -> Filed | None:
@@ -192,7 +201,8 @@ def registrable_address(session: Session, code: str) -> Address:
 
 
 def register_house(session: Session, owner: User, *, address_code: str, use: str, max_occupants: object,
-                   certificate_no: str | None, actor: audit.Actor, form_key: str | None = None) -> Filed:
+                   certificate_no: str | None, actor: audit.Actor, form_key: str | None = None,
+                   commit: bool = True) -> Filed:
     again = _guard_form_key(session, owner, form_key)
     if again:
         return again
@@ -200,7 +210,7 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
     details = check_house_details(use, max_occupants, certificate_no)
     existing = session.scalar(select(House).where(House.address_id == address.id, House.owner_id == owner.id))
     if existing is not None and existing.status not in (RecordStatus.withdrawn, RecordStatus.rejected):
-        raise ValidationFailed([FieldError("house_exists", _l("You have registered a house at this address "
+        raise StateConflict([FieldError("house_exists", _l("You have registered a house at this address "
                                                               "already."), "address_code")])
     house = existing or House(address_id=address.id, owner_id=owner.id, beat_id=address.beat_id)
     house.use, house.max_occupants, house.certificate_no = details.use, details.max_occupants, details.certificate_no
@@ -211,7 +221,7 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
                      payload={"address_code": address.code, "address": address.text, "use": str(details.use),
                               "max_occupants": details.max_occupants, "certificate_no": details.certificate_no},
                      flags=[], submitted_at=utcnow())
-    return _file(session, owner, sub, actor, form_key)
+    return _file(session, owner, sub, actor, form_key, commit=commit)
 
 
 # --- move-ins -----------------------------------------------------------------------------------
@@ -285,8 +295,8 @@ def _person_for(session: Session, occupant: Occupant) -> Person:
 
 def report_move_in(session: Session, owner: User, house_id: int, *, occupants: list[dict], move_in_date: object,
                    lease_end_date: object = None, actor: audit.Actor, deadline_days: int,
-                   form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None
-                   ) -> Filed:
+                   form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None,
+                   commit: bool = True) -> Filed:
     again = _guard_form_key(session, owner, form_key)
     if again:
         return again
@@ -317,24 +327,24 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
                          lease_end_date=report.lease_end_date, relation=p.relation, occupation=p.occupation,
                          workplace=p.workplace, status=RecordStatus.pending, submission=sub)
                  for p, person in zip(report.occupants, persons, strict=True)]
-    return _file(session, owner, sub, actor, form_key, extra=tenancies)
+    return _file(session, owner, sub, actor, form_key, extra=tenancies, commit=commit)
 
 
 # --- move-outs ----------------------------------------------------------------------------------
 
 def report_move_out(session: Session, owner: User, tenancy_id: int, *, move_out_date: object,
                     actor: audit.Actor, deadline_days: int, form_key: str | None = None,
-                    today: date | None = None) -> Filed:
+                    today: date | None = None, commit: bool = True) -> Filed:
     again = _guard_form_key(session, owner, form_key)
     if again:
         return again
     tenancy = tenancy_of(session, owner, tenancy_id)
     today = today or local_today()
     if tenancy.move_out_date is not None or tenancy.status not in ACTIVE:
-        raise ValidationFailed([FieldError("not_current", _l("This person does not live here any more."),
+        raise StateConflict([FieldError("not_current", _l("This person does not live here any more."),
                                            "move_out_date")])
     if pending_move_out(session, tenancy) is not None:
-        raise ValidationFailed([FieldError("already_reported", _l("You have already reported that this person "
+        raise StateConflict([FieldError("already_reported", _l("You have already reported that this person "
                                                                   "moved out."), "move_out_date")])
     day = check_event_date(move_out_date, "move_out_date", today=today)
     errors = []
@@ -356,7 +366,7 @@ def report_move_out(session: Session, owner: User, tenancy_id: int, *, move_out_
                               "name": tenancy.person.name, "id_type": str(tenancy.person.id_type),
                               "id_number": tenancy.person.id_number},
                      flags=found, flagged=bool(found), late=now > due, due_at=due, submitted_at=now)
-    return _file(session, owner, sub, actor, form_key)
+    return _file(session, owner, sub, actor, form_key, commit=commit)
 
 
 # --- corrections and withdrawals -----------------------------------------------------------------

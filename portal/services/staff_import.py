@@ -597,8 +597,10 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
 
 # --- commit ----------------------------------------------------------------------------------------
 
-def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor) -> StaffImport:
-    """File the hires and departures of a preview in one transaction and commit it.
+def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor, *,
+           commit: bool = True) -> StaffImport:
+    """File the hires and departures of a preview in one transaction and commit it (with commit=False the
+    caller commits: the API, storing its response in the same transaction).
 
     The roster is compared again inside the transaction (another upload may have changed it since the
     preview). When the unit's latest import has the same content digest, nothing is created and that
@@ -615,16 +617,23 @@ def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: aud
             audit.record(session, "staff_import.commit", actor, user=uploader, object_type="staff_import",
                          object_id=earlier.id, outcome="duplicate",
                          detail="same content as the latest import")
-            session.commit()
+            _end(session, commit)
             earlier.created = False
             return earlier
         imp = _commit(session, unit, uploader, pv, actor)
-        session.commit()
+        _end(session, commit)
     except BaseException:
         session.rollback()
         raise
     imp.created = True
     return imp
+
+
+def _end(session: Session, commit: bool) -> None:
+    if commit:
+        session.commit()
+    else:
+        session.flush()
 
 
 def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor) -> StaffImport:

@@ -34,7 +34,7 @@ from portal.models import (
 from portal.models import SpecialTrade as Trade
 from portal.models.base import utcnow
 from portal.services import addresses, audit, drafts, identity, review, staff_import
-from portal.services.errors import FieldError, NotFound, ValidationFailed
+from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.occupants import Occupant, check_event_date
 from portal.services.reporting import Filed, _file, _guard_form_key, _person_for, local_today
 
@@ -218,7 +218,7 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
         if taken is not None:
             errors.append(_unit_exists(taken.name))
     if errors:
-        raise ValidationFailed(errors)
+        raise StateConflict.or_invalid(errors, {"unit_exists"})
     rid = values["legal_rep_id_number"]
     return UnitDetails(uscc=values["uscc"], name=values["name"], unit_type=values["unit_type"],
                        industry=values["industry"], special_trade=values["special_trade"],
@@ -252,7 +252,7 @@ def register_unit(session: Session, owner: User, *, uscc: str | None, name: str 
                   industry: str | None, special_trade: str | None, address_code: str | None,
                   legal_rep_name: str | None, legal_rep_id_number: str | None, contact_name: str | None,
                   contact_phone: str | None, actor: audit.Actor, form_key: str | None = None,
-                  today: date | None = None) -> Filed:
+                  today: date | None = None, commit: bool = True) -> Filed:
     """A new unit, pending until an officer verifies its registration submission."""
     again = _guard_form_key(session, owner, form_key)
     if again:
@@ -279,11 +279,11 @@ def register_unit(session: Session, owner: User, *, uscc: str | None, name: str 
         again = _guard_form_key(session, owner, form_key)
         if again:
             return again
-        raise ValidationFailed([_unit_exists(d.name)]) from None
+        raise StateConflict([_unit_exists(d.name)]) from None
     found = [] if d.legal_rep_region_known else [{"code": "unknown_region", "field": "legal_rep_id_number"}]
     sub = Submission(kind=SubmissionKind.unit_registration, beat_id=unit.beat_id, unit_id=unit.id,
                      payload=d.as_payload(), flags=found, flagged=bool(found), submitted_at=utcnow())
-    return _file(session, owner, sub, actor, form_key)
+    return _file(session, owner, sub, actor, form_key, commit=commit)
 
 
 # --- staff: single hires and departures, with the rules the staff-list import uses -----------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from portal.services import audit, tokens
 from tests import factories
@@ -79,6 +80,10 @@ def problem(response, status: int) -> dict:
     assert isinstance(body["detail"], str) and body["detail"]
     assert isinstance(body["errors"], list)
     return body
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
 
 
 def codes(body: dict) -> set[tuple[str | None, str]]:

@@ -14,10 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 
 from portal.api.problems import KINDS
-from portal.models import IdempotencyRecord
-from portal.services import idempotency, reporting
+from portal.models import Submission
+from portal.services import reporting
 from tests.browser import parse
-from tests.integration.api.conftest import codes, occupant, problem
+from tests.integration.api.conftest import codes, count, occupant, problem
 
 
 def test_400_malformed_json(api, house):
@@ -59,26 +59,21 @@ def test_405_lists_the_allowed_methods(api):
     problem(api.get("/api/v1/tenancies/1/move-out"), 405)
 
 
-def test_409_while_the_first_request_with_a_key_runs(api, db_session, landlord, house):
-    """A record without a response is a request still running: its duplicate must not run too."""
-    from portal.services import tokens
-
-    token = tokens.tokens_of(db_session, landlord)[0]
-    payload = {"move_out_date": reporting.local_today().isoformat()}
-    url = "/api/v1/tenancies/1/move-out"
-    # The fingerprint of exactly the request below, stored as the views compute it.
-    fingerprint = idempotency.fingerprint(
-        "POST",
-        url,
-        b"",
-        "application/json",
-        json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(),
-    )
-    db_session.add(IdempotencyRecord(token_id=token.id, key="running", request_hash=fingerprint))
-    db_session.commit()
-    response = api.post(url, json=payload, key="running")
-    body = problem(response, 409)
-    assert body["type"] == "urn:portal:problem:in_progress" and response.headers["Retry-After"]
+def test_409_when_what_is_recorded_stands_in_the_way(api, db_session, house):
+    """Well formed, but a conflict with the current state: 409 with the error at its field, nothing saved.
+    (The other 409, a duplicate while the first request with its key runs, is in test_idempotency.)"""
+    moved_in = api.post(f"/api/v1/houses/{house.id}/move-ins",
+                        json={"move_in_date": reporting.local_today().isoformat(), "occupants": [occupant()]})
+    tenancy_id = moved_in.get_json()["tenancy_ids"][0]
+    url, payload = f"/api/v1/tenancies/{tenancy_id}/move-out", {"move_out_date": reporting.local_today().isoformat()}
+    assert api.post(url, json=payload).status_code == 201
+    before = count(db_session, Submission)
+    body = problem(api.post(url, json=payload, key="second-move-out"), 409)
+    assert body["type"] == "urn:portal:problem:conflict"
+    assert codes(body) == {("move_out_date", "already_reported")}
+    assert count(db_session, Submission) == before
+    replay = api.post(url, json=payload, key="second-move-out")  # a stored answer like any other
+    assert replay.headers["Idempotent-Replayed"] == "true" and problem(replay, 409) == body
 
 
 def test_413_too_large(app, api, house):

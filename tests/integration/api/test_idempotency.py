@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -26,14 +25,9 @@ from portal.models import (
     Tenancy,
     User,
 )
-from portal.models.base import utcnow
-from portal.services import audit, idempotency, reporting, tokens
+from portal.services import audit, reporting, tokens
 from tests import factories
-from tests.integration.api.conftest import ApiClient, codes, occupant, problem
-
-
-def count(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
+from tests.integration.api.conftest import ApiClient, codes, count, occupant, problem
 
 
 def move_in_body() -> dict:
@@ -112,25 +106,28 @@ def test_a_server_error_lets_the_key_go(api, db_session, house, monkeypatch):
     assert api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="flaky").status_code == 201
 
 
-def test_a_request_that_died_after_filing_is_not_filed_twice(api, db_session, landlord, house):
-    """The response was never stored (the process died after the service committed): once the record is
-    stale, a retry takes it over and the service's form key returns the first submission."""
-    body = move_in_body()
-    first = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="died").get_json()
-    db_session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.key == "died")
-        .values(
-            status_code=None,
-            response_body=None,
-            created_at=utcnow() - idempotency.STALE_AFTER - timedelta(seconds=1),
-        )
-    )
-    db_session.commit()
-    before = count(db_session, Submission)
-    retry = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="died")
-    assert retry.status_code == 201 and retry.get_json() == first
+def test_the_work_and_its_stored_response_are_one_transaction(api, db_session, landlord, house, monkeypatch):
+    """A request that fails after the service has written (here: building the response) leaves nothing:
+    neither the report nor a stored response. The retry then files the report once."""
+    from portal.api import views
+
+    real = views.submission_json
+
+    def broken(*_a, **_k):
+        raise RuntimeError("failed after the service wrote")
+
+    monkeypatch.setattr(views, "submission_json", broken)
+    body, before = move_in_body(), count(db_session, Submission)
+    problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="atomic"), 500)
     assert count(db_session, Submission) == before
+    assert db_session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "atomic")) is None
+    monkeypatch.setattr(views, "submission_json", real)
+    first = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="atomic")
+    again = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="atomic")
+    assert first.status_code == again.status_code == 201 and again.get_data() == first.get_data()
+    assert count(db_session, Submission) == before + 1
+    stored = db_session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "atomic"))
+    assert stored.status_code == 201 and stored.response_body == first.get_data(as_text=True)
 
 
 # --- concurrency: committed data, one connection per request -----------------------------------------
@@ -185,8 +182,9 @@ def committed_landlord(app):
 
 
 def test_concurrent_duplicates_run_once(app, committed_landlord, monkeypatch):
-    """Five requests with one key at the same moment: the service runs once; each duplicate is told the
-    first is still running (409) or gets its response; afterwards every retry gets that response."""
+    """Five requests with one key at the same moment: the service runs once. On PostgreSQL a duplicate that
+    arrives while the first runs is told so (409, Retry-After); on SQLite it waits for the first's write
+    transaction and gets its response. Afterwards every retry gets that response."""
     ids, secret = committed_landlord
     real, calls = reporting.report_move_in, []
 
@@ -212,7 +210,12 @@ def test_concurrent_duplicates_run_once(app, committed_landlord, monkeypatch):
         t.join(timeout=60)
     assert len(results) == 5 and len(calls) == 1
     statuses = sorted(s for s, _ in results)
-    assert set(statuses) <= {201, 409} and statuses.count(201) >= 1
+    if db.engine.dialect.name == "postgresql":
+        assert statuses.count(201) >= 1 and statuses.count(409) >= 1 and set(statuses) == {201, 409}
+        refused = [b for s, b in results if s == 409]
+        assert all('"urn:portal:problem:in_progress"' in b for b in refused)
+    else:
+        assert statuses == [201] * 5
     created = {b for s, b in results if s == 201}
     assert len(created) == 1
     retry = ApiClient(app.test_client(), secret).post(url, json=body, key="concurrent")

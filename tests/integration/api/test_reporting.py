@@ -84,9 +84,10 @@ def test_house_errors_come_from_the_service(api, db_session, district, house):
             "/api/v1/houses",
             json={"address_code": district.addresses[0].code, "use": "vacant", "max_occupants": 1},
         ),
-        422,
+        409,  # well formed, but the house is registered already: a conflict with what is recorded
     )
     assert codes(dup) == {("address_code", "house_exists")}
+    assert dup["type"] == "urn:portal:problem:conflict"
     assert count(db_session, Submission) == before
 
 
@@ -129,7 +130,7 @@ def test_move_in_and_move_out(api, db_session, house, landlord):
     assert out.status_code == 201, out.get_json()
     assert set(out.get_json()) == {"submission_id", "receipt", "status"}
     twice = problem(
-        api.post(f"/api/v1/tenancies/{body['tenancy_ids'][0]}/move-out", json={"move_out_date": today()}), 422
+        api.post(f"/api/v1/tenancies/{body['tenancy_ids'][0]}/move-out", json={"move_out_date": today()}), 409
     )
     assert codes(twice) == {("move_out_date", "already_reported")}
 
