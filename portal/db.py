@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, sessionmaker
 
 # True while the current unit of work intends to write: SQLite then starts the transaction with
 # BEGIN IMMEDIATE so that a writer waits for the lock up front instead of failing half-way.
@@ -110,3 +111,38 @@ def is_lock_wait(err: Exception) -> bool:
     the request may simply be sent again."""
     reason = str(getattr(err, "orig", err)).lower()
     return any(word in reason for word in ("database is locked", "busy", "lock timeout"))
+
+
+def insert_persistent(session: Session, obj) -> None:
+    """INSERT a new ORM object with one Core statement (column defaults applied, every column read back
+    with RETURNING) and put it in the session as if it had been loaded: no unit-of-work bookkeeping.
+
+    For the hot inserts of a report, where the unit of work cost more than the database (bench/README.md).
+    The object must carry no relationship values, only columns."""
+    mapper = sa_inspect(type(obj))
+    table = mapper.local_table
+    given = sa_inspect(obj).dict
+    values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
+    row = session.execute(insert(table).values(values).returning(*table.c)).one()._mapping
+    for prop in mapper.column_attrs:
+        setattr(obj, prop.key, row[prop.columns[0]])
+    make_transient_to_detached(obj)
+    session.add(obj)
+    session.info.setdefault(_INSERTED, []).append(obj)
+
+
+# The session takes such an object for one loaded from the database, so a rollback would only expire it:
+# it is removed from the session instead, as an object the unit of work had inserted would be.
+_INSERTED = "inserted_persistent"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_inserts(session: Session, _previous) -> None:
+    for obj in session.info.pop(_INSERTED, []):
+        if obj in session:
+            session.expunge(obj)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_inserts(session: Session) -> None:
+    session.info.pop(_INSERTED, None)

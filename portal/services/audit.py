@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, User
+from portal.models.base import utcnow
+
+_TABLE = AuditEvent.__table__
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,12 @@ def record(
     object_id: object = None,
     outcome: str = "success",
     detail: str | None = None,
-) -> AuditEvent:
+) -> None:
+    """Insert one audit row in the caller's transaction (one Core INSERT: an audit row is never read back
+    or changed, so it needs no ORM object)."""
     who = user or actor.user
-    event = AuditEvent(
+    session.execute(insert(_TABLE).values(
+        at=utcnow(),
         actor_id=who.id if who is not None else None,
         actor_role=str(who.role) if who is not None else None,
         ip=actor.ip,
@@ -42,6 +49,4 @@ def record(
         object_id=None if object_id is None else str(object_id),
         outcome=outcome,
         detail=detail,
-    )
-    session.add(event)
-    return event
+    ))

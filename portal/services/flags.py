@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import House, IdType, Person, RecordStatus, Tenancy
+from portal.models import House, IdType, RecordStatus, Tenancy
 from portal.services.occupants import age_on
 
 ACTIVE = (RecordStatus.pending, RecordStatus.verified)
@@ -28,24 +28,27 @@ def label(code: str):
     return LABELS.get(code, code)
 
 
-def for_move_in(session: Session, house: House, report, persons: list[Person], current: list[Tenancy], *,
+def for_move_in(session: Session, house: House, report, persons: list[tuple[int, bool]], current: list, *,
                 today: date, late: bool, ignore_submission: int | None = None) -> list[dict]:
+    """`persons`: (person id, created just now) per person of the report; `current`: the rows of
+    reporting.living_in for the house."""
     found: list[dict] = []
     if late:
         found.append({"code": "late"})
-    person_ids = [p.id for p in persons]
+    person_ids = [person_id for person_id, _ in persons]
+    known = [person_id for person_id, new in persons if not new]  # a person created just now lives nowhere
     elsewhere = session.execute(
         select(Tenancy.person_id, Tenancy.house_id).where(
-            Tenancy.person_id.in_(person_ids), Tenancy.house_id != house.id, Tenancy.move_out_date.is_(None),
+            Tenancy.person_id.in_(known), Tenancy.house_id != house.id, Tenancy.move_out_date.is_(None),
             Tenancy.status.in_(ACTIVE))
-    ).all()
+    ).all() if known else []
     for person_id, other_house in elsewhere:
         found.append({"code": "other_tenancy", "person": person_ids.index(person_id), "house_id": other_house})
-    staying = [t for t in current if ignore_submission is None or t.submission_id != ignore_submission]
+    staying = [r for r in current if ignore_submission is None or r.submission_id != ignore_submission]
     if house.max_occupants is not None and len(staying) + len(persons) > house.max_occupants:
         found.append({"code": "over_capacity", "count": len(staying) + len(persons), "max": house.max_occupants})
-    ages = [age_on(p.birth_date, report.move_in_date) for p in persons]
-    ages += [age_on(t.person.birth_date, today) for t in staying]
+    ages = [age_on(o.birth_date, report.move_in_date) for o in report.occupants]
+    ages += [age_on(r.birth_date, today) for r in staying]
     # A person whose document carries no birth date counts as a possible adult: no flag without evidence.
     has_adult = any(a is None or a >= ADULT_AGE for a in ages)
     for index, occupant in enumerate(report.occupants):

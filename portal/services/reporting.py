@@ -6,10 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from portal.db import insert_persistent
 from portal.models import (
     Address,
     AddressLevel,
@@ -96,8 +99,8 @@ def occupants_of(session: Session, house: House) -> list[Tenancy]:
 
 def tenancy_ids_of(session: Session, filed: Filed) -> list[int]:
     """The tenancies a move-in declared."""
-    if filed.tenancies:
-        return [t.id for t in filed.tenancies]
+    if filed.tenancy_ids:
+        return filed.tenancy_ids
     return list(session.scalars(select(Tenancy.id).where(Tenancy.submission_id == filed.submission.id)
                                 .order_by(Tenancy.id)))
 
@@ -114,7 +117,7 @@ def pending_move_out(session: Session, tenancy: Tenancy) -> Submission | None:
 class Filed:
     submission: Submission
     created: bool  # False when the same form was sent again and the first submission is returned
-    tenancies: list[Tenancy] | None = None  # those a move-in just created
+    tenancy_ids: list[int] | None = None  # those a move-in just created
 
 
 def _existing(session: Session, reporter: User, form_key: str | None) -> Submission | None:
@@ -125,32 +128,35 @@ def _existing(session: Session, reporter: User, form_key: str | None) -> Submiss
 
 
 def _file(session: Session, reporter: User, sub: Submission, actor: audit.Actor, form_key: str | None,
-          extra: list | None = None, *, commit: bool = True) -> Filed:
+          tenancies: list[dict] | None = None, *, commit: bool = True) -> Filed:
     """Add the submission with a fresh receipt; a unique form key turns a double submit into a no-op.
 
+    `tenancies` are the column values of the tenancies a move-in declares (their submission is this one).
     With commit=False the caller commits (the API, storing its response in the same transaction)."""
     sub.receipt = receipts.new_receipt()
     sub.station_id = session.scalar(select(Beat.station_id).where(Beat.id == sub.beat_id))
     sub.form_key = form_key or None
     sub.reporter_id = reporter.id
-    session.add(sub)
-    for obj in extra or []:
-        session.add(obj)
+    session.flush()  # what the caller changed through the ORM goes first (a corrected report, a new house)
     try:
-        session.flush()
+        insert_persistent(session, sub)
     except IntegrityError:
         session.rollback()
         first = _existing(session, reporter, form_key)
         if first is None:
             raise
         return Filed(first, False)
+    tenancy_ids = []
+    if tenancies:
+        table = Tenancy.__table__
+        tenancy_ids = list(session.scalars(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [{**t, "submission_id": sub.id} for t in tenancies]))
     audit.record(session, "submission.create", actor, user=reporter, object_type="submission", object_id=sub.id,
                  detail=str(sub.kind))
     if commit:
         session.commit()
-    else:
-        session.flush()
-    return Filed(sub, True, [t for t in extra or [] if isinstance(t, Tenancy)])
+    return Filed(sub, True, tenancy_ids)
 
 
 def _guard_form_key(session, reporter, form_key) -> Filed | None:
@@ -275,22 +281,38 @@ def check_move_in(raw_occupants: list[dict], move_in_date: object, lease_end_dat
     return MoveIn(start, end, people)
 
 
-def _person_for(session: Session, occupant: Occupant) -> Person:
-    person = session.scalar(select(Person).where(Person.id_type == occupant.id_type,
-                                                 Person.id_number == occupant.id_number))
-    if person is None:
-        person = Person(id_type=occupant.id_type, id_number=occupant.id_number, name=occupant.name,
-                        sex=occupant.sex, birth_date=occupant.birth_date, phone=occupant.phone)
-        session.add(person)
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:  # another report created the same person a moment ago
-            person = session.scalar(select(Person).where(Person.id_type == occupant.id_type,
-                                                         Person.id_number == occupant.id_number))
-    else:
-        person.name, person.phone = occupant.name, occupant.phone or person.phone
-    return person
+def _person_for(session: Session, occupant: Occupant) -> tuple[int, bool]:
+    """The id of the person with this document, created or brought up to date; and whether it is new.
+
+    Core statements: a report reads and writes one row per person, with no ORM object needed."""
+    table = Person.__table__
+    key = (table.c.id_type == occupant.id_type) & (table.c.id_number == occupant.id_number)
+    for _ in range(2):
+        known = session.execute(select(table.c.id, table.c.name, table.c.phone).where(key)).first()
+        if known is not None:
+            phone = occupant.phone or known.phone
+            if (known.name, known.phone) != (occupant.name, phone):
+                session.execute(update(table).where(table.c.id == known.id).values(name=occupant.name, phone=phone))
+            return known.id, False
+        dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        new_id = session.scalar(
+            dialect_insert(table).values(id_type=occupant.id_type, id_number=occupant.id_number, name=occupant.name,
+                                         sex=occupant.sex, birth_date=occupant.birth_date, phone=occupant.phone,
+                                         created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["id_type", "id_number"]).returning(table.c.id))
+        if new_id is not None:
+            return new_id, True
+        # another report created the same person a moment ago: read it as known
+    raise RuntimeError("a person row was neither found nor created")
+
+
+def living_in(session: Session, house_id: int) -> list:
+    """Who lives in the house now (pending or verified), as rows of (submission_id, id_type, id_number,
+    birth_date): what a new move-in is checked and flagged against."""
+    t, p = Tenancy.__table__, Person.__table__
+    return list(session.execute(
+        select(t.c.submission_id, p.c.id_type, p.c.id_number, p.c.birth_date).join(p, p.c.id == t.c.person_id)
+        .where(t.c.house_id == house_id, t.c.move_out_date.is_(None), t.c.status.in_(ACTIVE))))
 
 
 def report_move_in(session: Session, owner: User, house_id: int, *, occupants: list[dict], move_in_date: object,
@@ -303,9 +325,9 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
     house = house_of(session, owner, house_id)
     today = today or local_today()
     report = check_move_in(occupants, move_in_date, lease_end_date, today=today)
-    current = occupants_of(session, house)
-    living_here = {(t.person.id_type, t.person.id_number) for t in current
-                   if supersedes is None or t.submission_id != supersedes.id}
+    current = living_in(session, house.id)
+    living_here = {(r.id_type, r.id_number) for r in current
+                   if supersedes is None or r.submission_id != supersedes.id}
     clash = [i for i, p in enumerate(report.occupants) if (p.id_type, p.id_number) in living_here]
     if clash:
         raise ValidationFailed([FieldError("already_living_here", _l("This person already lives in this house "
@@ -314,7 +336,6 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
     due = due_at(report.move_in_date, deadline_days)
     now = utcnow()
     persons = [_person_for(session, p) for p in report.occupants]
-    session.flush()
     found = flags.for_move_in(session, house, report, persons, current, today=today, late=now > due,
                               ignore_submission=supersedes.id if supersedes else None)
     sub = Submission(kind=SubmissionKind.move_in, beat_id=house.beat_id, house_id=house.id,
@@ -323,11 +344,11 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
                               "occupants": [p.as_payload() for p in report.occupants]},
                      flags=found, flagged=bool(found), late=now > due, due_at=due, submitted_at=now,
                      supersedes_id=supersedes.id if supersedes else None)
-    tenancies = [Tenancy(house_id=house.id, person_id=person.id, move_in_date=report.move_in_date,
-                         lease_end_date=report.lease_end_date, relation=p.relation, occupation=p.occupation,
-                         workplace=p.workplace, status=RecordStatus.pending, submission=sub)
-                 for p, person in zip(report.occupants, persons, strict=True)]
-    return _file(session, owner, sub, actor, form_key, extra=tenancies, commit=commit)
+    tenancies = [{"house_id": house.id, "person_id": person_id, "move_in_date": report.move_in_date,
+                  "lease_end_date": report.lease_end_date, "relation": p.relation, "occupation": p.occupation,
+                  "workplace": p.workplace, "status": RecordStatus.pending}
+                 for p, (person_id, _new) in zip(report.occupants, persons, strict=True)]
+    return _file(session, owner, sub, actor, form_key, tenancies, commit=commit)
 
 
 # --- move-outs ----------------------------------------------------------------------------------

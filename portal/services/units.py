@@ -355,12 +355,12 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
     if current_employment(session, unit, id_number=row.id_number) is not None:
         raise ValidationFailed([FieldError("already_employed", _l("This person is already on the staff list "
                                                                   "of this unit."), "id_number")])
-    person = _person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number, name=row.name,
-                                           sex=row.sex, birth_date=row.birth_date, phone=row.phone))
-    session.flush()
+    person_id, _new = _person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number,
+                                                    name=row.name, sex=row.sex, birth_date=row.birth_date,
+                                                    phone=row.phone))
     # The import's own flag rules and payload shape: a single hire reads like an imported one.
-    elsewhere = staff_import._employed_elsewhere(session, unit, [person.id])
-    values = staff_import._hire_submission(row, person.id, elsewhere, unit, unit.address.text,
+    elsewhere = staff_import._employed_elsewhere(session, unit, [person_id])
+    values = staff_import._hire_submission(row, person_id, elsewhere, unit, unit.address.text,
                                            {"unit_id": unit.id, "beat_id": unit.beat_id,
                                             "submitted_at": utcnow()}, receipt=None)
     values.pop("receipt")  # _file gives it one
@@ -370,7 +370,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
     def add_employment(real: Session) -> None:
         if sub.id is None or sub not in real:
             return
-        employment = Employment(unit_id=unit.id, person_id=person.id, submission_id=sub.id,
+        employment = Employment(unit_id=unit.id, person_id=person_id, submission_id=sub.id,
                                 position=row.position, hire_date=row.hire_date, status=RecordStatus.pending)
         real.add(employment)
         real.flush()
