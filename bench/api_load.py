@@ -136,7 +136,9 @@ def free_port() -> int:
 class Gunicorn:
     def __init__(self, target: str, env: dict | None = None, pythonpath: str | None = None) -> None:
         self.port = free_port()
-        cmd = [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(WORKERS), "--worker-class", "sync",
+        cmd = [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(WORKERS),
+               "--worker-class", os.environ.get("API_LOAD_WORKER_CLASS", "sync"),
+               "--threads", os.environ.get("API_LOAD_THREADS", "1"),
                "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "--backlog", "2048"]
         if pythonpath:
             cmd += ["--pythonpath", pythonpath]
@@ -334,7 +336,8 @@ def main() -> None:
     acks_file.unlink(missing_ok=True)
     script = lua_script(agencies, acks_file)
     target = f"portal:create_app({{'DATABASE_URL': {url!r}, 'API_RATE_LIMIT': {RATE_LIMIT!r}}})"
-    env = {"PORTAL_ENV": "development", "SECRET_KEY": secrets.token_hex(32)}
+    env = {"PORTAL_ENV": "development", "SECRET_KEY": secrets.token_hex(32),
+           "RATELIMIT_STORAGE_URI": os.environ.get("API_LOAD_LIMITER", "memory://")}
     with Gunicorn(target, env=env) as server:
         load = wrk(f"http://127.0.0.1:{server.port}", args.duration, script)
 

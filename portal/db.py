@@ -113,6 +113,9 @@ def is_lock_wait(err: Exception) -> bool:
     return any(word in reason for word in ("database is locked", "busy", "lock timeout"))
 
 
+_inserts: dict = {}
+
+
 def insert_persistent(session: Session, obj) -> None:
     """INSERT a new ORM object with one Core statement (column defaults applied, every column read back
     with RETURNING) and put it in the session as if it had been loaded: no unit-of-work bookkeeping.
@@ -120,15 +123,34 @@ def insert_persistent(session: Session, obj) -> None:
     For the hot inserts of a report, where the unit of work cost more than the database (bench/README.md).
     The object must carry no relationship values, only columns."""
     mapper = sa_inspect(type(obj))
-    table = mapper.local_table
+    statement = _inserts.get(mapper)
+    if statement is None:
+        statement = _inserts[mapper] = insert(mapper.local_table).returning(*mapper.local_table.c)
     given = sa_inspect(obj).dict
     values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
-    row = session.execute(insert(table).values(values).returning(*table.c)).one()._mapping
+    row = session.execute(statement, values).one()._mapping
+    _attach(session, mapper, obj, row)
+    session.info.setdefault(_INSERTED, []).append(obj)
+
+
+def as_loaded(session: Session, model, row):
+    """The ORM object of a row read with a Core statement (its mapping keyed by Column), as if the ORM had
+    loaded it: the one already in the session, or a new one put there without another query."""
+    mapper = sa_inspect(model)
+    key = mapper.identity_key_from_primary_key([row[c] for c in mapper.primary_key])
+    existing = session.identity_map.get(key)
+    if existing is not None:
+        return existing
+    obj = mapper.class_()
+    _attach(session, mapper, obj, row)
+    return obj
+
+
+def _attach(session: Session, mapper, obj, row) -> None:
     for prop in mapper.column_attrs:
         setattr(obj, prop.key, row[prop.columns[0]])
     make_transient_to_detached(obj)
     session.add(obj)
-    session.info.setdefault(_INSERTED, []).append(obj)
 
 
 # The session takes such an object for one loaded from the database, so a rollback would only expire it:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent, User
 from portal.models.base import utcnow
 
-_TABLE = AuditEvent.__table__
+_INSERT = insert(AuditEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,15 @@ def record(
     """Insert one audit row in the caller's transaction (one Core INSERT: an audit row is never read back
     or changed, so it needs no ORM object)."""
     who = user or actor.user
-    session.execute(insert(_TABLE).values(
-        at=utcnow(),
-        actor_id=who.id if who is not None else None,
-        actor_role=str(who.role) if who is not None else None,
-        ip=actor.ip,
-        request_id=actor.request_id,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        outcome=outcome,
-        detail=detail,
-    ))
+    session.execute(_INSERT, {
+        "at": utcnow(),
+        "actor_id": who.id if who is not None else None,
+        "actor_role": str(who.role) if who is not None else None,
+        "ip": actor.ip,
+        "request_id": actor.request_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "outcome": outcome,
+        "detail": detail,
+    })

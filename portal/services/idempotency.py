@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -120,9 +120,10 @@ def finish(session: Session, held: Claim | None, status_code: int, body: str) ->
         session.commit()
         return None
     with writing():
-        session.add(IdempotencyRecord(token_id=held.token_id, key=held.key, request_hash=held.request_hash,
-                                      status_code=status_code, response_body=body, created_at=held.created_at))
         try:
+            session.execute(_INSERT, {"token_id": held.token_id, "key": held.key, "request_hash": held.request_hash,
+                                      "status_code": status_code, "response_body": body,
+                                      "created_at": held.created_at})
             session.commit()
             return None
         except IntegrityError:
@@ -132,12 +133,18 @@ def finish(session: Session, held: Claim | None, status_code: int, body: str) ->
     return _replay(first, held.request_hash)
 
 
-def _stored(session: Session, token_id: int, key: str) -> IdempotencyRecord | None:
-    return session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.token_id == token_id,
-                                                          IdempotencyRecord.key == key))
+_TABLE = IdempotencyRecord.__table__
+_INSERT = insert(_TABLE)
+_STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body).where(
+    _TABLE.c.token_id == bindparam("token_id"), _TABLE.c.key == bindparam("key"))
 
 
-def _replay(first: IdempotencyRecord, request_hash: str) -> Replay:
+def _stored(session: Session, token_id: int, key: str):
+    """The stored answer to this token's key, if any (a Core row: it is only read)."""
+    return session.execute(_STORED, {"token_id": token_id, "key": key}).first()
+
+
+def _replay(first, request_hash: str) -> Replay:
     if first.request_hash != request_hash:
         raise KeyReused(FieldError("idempotency_key_reused", KEY_REUSED, HEADER))
     return Replay(first.status_code, first.response_body)

@@ -51,9 +51,9 @@ def due_at(event: date, deadline_days: int) -> datetime:
 # --- scoping: a reporter reaches only their own objects; anything else does not exist --------------
 
 def house_of(session: Session, owner: User, house_id: int) -> House:
-    house = session.scalar(select(House).options(joinedload(House.address))
-                           .where(House.id == house_id, House.owner_id == owner.id))
-    if house is None:
+    """The owner's house (its address loaded with it); read once per session, then from its identity map."""
+    house = session.get(House, house_id, options=[joinedload(House.address)])
+    if house is None or house.owner_id != owner.id:
         raise NotFound()
     return house
 
@@ -123,8 +123,9 @@ class Filed:
 def _existing(session: Session, reporter: User, form_key: str | None) -> Submission | None:
     if not form_key:
         return None
-    return session.scalar(select(Submission).where(Submission.form_key == form_key,
-                                                   Submission.reporter_id == reporter.id))
+    found = session.scalar(select(Submission.id).where(Submission.form_key == form_key,
+                                                       Submission.reporter_id == reporter.id))
+    return session.get(Submission, found) if found is not None else None
 
 
 def _file(session: Session, reporter: User, sub: Submission, actor: audit.Actor, form_key: str | None,
