@@ -46,7 +46,10 @@ from flask import Flask  # noqa: E402
 AGENCIES = 16  # landlords (property agencies), each with a token: requests are spread over them
 HOUSES_PER_AGENCY = 128  # 2,048 of the demo district's rooms: a few move-ins per flat, as in real life
 HELLO_SECONDS = 10
-WORKERS = int(os.environ.get("API_LOAD_WORKERS", "2"))  # the issue asks for 2; other values are for analysis only
+# The issue asks for 2 sync workers; other values are for analysis only (bench/README.md has what they gave).
+WORKERS = int(os.environ.get("API_LOAD_WORKERS", "2"))
+WORKER_CLASS = os.environ.get("API_LOAD_WORKER_CLASS", "sync")
+THREADS = os.environ.get("API_LOAD_THREADS", "1")
 WRK_THREADS = 2
 WRK_CONNECTIONS = 16
 RATE_LIMIT = "100000000 per minute"  # the bench measures the API, not its rate limiter's refusals
@@ -137,8 +140,7 @@ class Gunicorn:
     def __init__(self, target: str, env: dict | None = None, pythonpath: str | None = None) -> None:
         self.port = free_port()
         cmd = [str(Path(sys.executable).with_name("gunicorn")), "--workers", str(WORKERS),
-               "--worker-class", os.environ.get("API_LOAD_WORKER_CLASS", "sync"),
-               "--threads", os.environ.get("API_LOAD_THREADS", "1"),
+               "--worker-class", WORKER_CLASS, "--threads", THREADS,
                "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "--backlog", "2048"]
         if pythonpath:
             cmd += ["--pythonpath", pythonpath]
@@ -336,8 +338,7 @@ def main() -> None:
     acks_file.unlink(missing_ok=True)
     script = lua_script(agencies, acks_file)
     target = f"portal:create_app({{'DATABASE_URL': {url!r}, 'API_RATE_LIMIT': {RATE_LIMIT!r}}})"
-    env = {"PORTAL_ENV": "development", "SECRET_KEY": secrets.token_hex(32),
-           "RATELIMIT_STORAGE_URI": os.environ.get("API_LOAD_LIMITER", "memory://")}
+    env = {"PORTAL_ENV": "development", "SECRET_KEY": secrets.token_hex(32)}
     with Gunicorn(target, env=env) as server:
         load = wrk(f"http://127.0.0.1:{server.port}", args.duration, script)
 

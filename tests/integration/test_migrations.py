@@ -1,9 +1,14 @@
-"""Migrations: one head, and upgrade -> downgrade -> upgrade works on an empty database."""
+"""Migrations: one head, and upgrade -> downgrade -> upgrade works on an empty database; SQLite settings."""
+import threading
+import time
+
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError
 
 from portal import migrate
-from portal.db import make_engine
+from portal.db import is_lock_wait, make_engine, writing
 from portal.models import Base
 
 
@@ -42,3 +47,46 @@ def test_sqlite_connections_are_safe(tmp_path):
                   for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
     assert pragma == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 1234}
     engine.dispose()
+
+
+def test_a_sqlite_writer_waits_for_the_lock_and_then_writes(tmp_path):
+    """A writer that finds the write lock taken waits (polling, not SQLite's sleeping busy handler) and
+    writes as soon as the holder commits; one that waits longer than the busy timeout fails as SQLite would,
+    and its connection keeps its busy timeout afterwards."""
+    url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
+    engine = make_engine(url, busy_timeout_ms=3000)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    holding, held_for = threading.Event(), 0.3
+
+    def hold() -> None:
+        with writing(), engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            holding.set()
+            time.sleep(held_for)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(5)
+    started = time.monotonic()
+    with writing(), engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+    waited = time.monotonic() - started
+    holder.join()
+    assert 0.1 < waited < 3.0
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT n FROM t ORDER BY n").scalars().all() == [1, 2]
+
+    impatient = make_engine(url, busy_timeout_ms=100)
+    holding.clear()
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(5)
+    with pytest.raises(OperationalError) as refused, writing(), impatient.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (3)")
+    holder.join()
+    assert is_lock_wait(refused.value)
+    with impatient.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 100
+    engine.dispose()
+    impatient.dispose()
