@@ -104,8 +104,6 @@ def writing() -> Iterator[None]:
         write_intent.reset(token)
 
 
-
-
 def is_lock_wait(err: Exception) -> bool:
     """A write that waited for a lock longer than allowed (SQLite busy timeout, PostgreSQL lock_timeout):
     the request may simply be sent again."""

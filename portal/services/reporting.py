@@ -89,11 +89,15 @@ def submissions_of(session: Session, reporter: User, *, house_id: int | None = N
     return list(session.scalars(query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)))
 
 
+def living_at(house_id: int) -> tuple:
+    """The one rule of who lives in a house now: tenancies declared (pending) or verified, not ended."""
+    return Tenancy.house_id == house_id, Tenancy.move_out_date.is_(None), Tenancy.status.in_(ACTIVE)
+
+
 def occupants_of(session: Session, house: House) -> list[Tenancy]:
     """Who lives there now, as declared (pending) or verified."""
     return list(session.scalars(
-        select(Tenancy).options(joinedload(Tenancy.person))
-        .where(Tenancy.house_id == house.id, Tenancy.move_out_date.is_(None), Tenancy.status.in_(ACTIVE))
+        select(Tenancy).options(joinedload(Tenancy.person)).where(*living_at(house.id))
         .order_by(Tenancy.move_in_date, Tenancy.id)))
 
 
@@ -310,10 +314,9 @@ def _person_for(session: Session, occupant: Occupant) -> tuple[int, bool]:
 def living_in(session: Session, house_id: int) -> list:
     """Who lives in the house now (pending or verified), as rows of (submission_id, id_type, id_number,
     birth_date): what a new move-in is checked and flagged against."""
-    t, p = Tenancy.__table__, Person.__table__
     return list(session.execute(
-        select(t.c.submission_id, p.c.id_type, p.c.id_number, p.c.birth_date).join(p, p.c.id == t.c.person_id)
-        .where(t.c.house_id == house_id, t.c.move_out_date.is_(None), t.c.status.in_(ACTIVE))))
+        select(Tenancy.submission_id, Person.id_type, Person.id_number, Person.birth_date)
+        .join(Person, Person.id == Tenancy.person_id).where(*living_at(house_id))))
 
 
 def report_move_in(session: Session, owner: User, house_id: int, *, occupants: list[dict], move_in_date: object,
