@@ -112,22 +112,37 @@ def is_lock_wait(err: Exception) -> bool:
 
 
 _inserts: dict = {}
+_columns_of: dict = {}
+
+
+def _columns(mapper) -> list:
+    """(attribute key, Column) of each mapped column, worked out once per mapper."""
+    columns = _columns_of.get(mapper)
+    if columns is None:
+        columns = _columns_of[mapper] = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
+    return columns
 
 
 def insert_persistent(session: Session, obj) -> None:
-    """INSERT a new ORM object with one Core statement (column defaults applied, every column read back
-    with RETURNING) and put it in the session as if it had been loaded: no unit-of-work bookkeeping.
+    """INSERT a new ORM object with one Core statement (column defaults applied, the columns the object
+    did not set read back with RETURNING) and put it in the session as if it had been loaded: no
+    unit-of-work bookkeeping.
 
     For the hot inserts of a report, where the unit of work cost more than the database (bench/README.md).
     The object must carry no relationship values, only columns."""
     mapper = sa_inspect(type(obj))
-    statement = _inserts.get(mapper)
+    state = sa_inspect(obj)
+    columns = _columns(mapper)
+    values = {column.key: state.dict[key] for key, column in columns if key in state.dict}
+    given = frozenset(values)
+    statement = _inserts.get((mapper, given))
     if statement is None:
-        statement = _inserts[mapper] = insert(mapper.local_table).returning(*mapper.local_table.c)
-    given = sa_inspect(obj).dict
-    values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
-    row = session.execute(statement, values).one()._mapping
-    _attach(session, mapper, obj, row)
+        table = mapper.local_table
+        statement = _inserts[(mapper, given)] = insert(table).returning(*(c for c in table.c if c.key not in given))
+    row = session.connection().execute(statement, values).one()._mapping
+    state.dict.update((key, row[column]) for key, column in columns if column.key not in given)
+    make_transient_to_detached(obj)
+    session.add(obj)
     session.info.setdefault(_INSERTED, []).append(obj)
 
 
@@ -139,14 +154,15 @@ def as_loaded(session: Session, model, row):
     existing = session.identity_map.get(key)
     if existing is not None:
         return existing
-    obj = mapper.class_()
+    obj = mapper.class_manager.new_instance()
     _attach(session, mapper, obj, row)
     return obj
 
 
 def _attach(session: Session, mapper, obj, row) -> None:
-    for prop in mapper.column_attrs:
-        setattr(obj, prop.key, row[prop.columns[0]])
+    """Fill the object's state directly (no attribute events: nothing here is a change), then make it a
+    detached object with its identity and put it in the session."""
+    sa_inspect(obj).dict.update((key, row[column]) for key, column in _columns(mapper))
     make_transient_to_detached(obj)
     session.add(obj)
 

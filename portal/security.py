@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
             h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         if g.get("request_id"):
             h["X-Request-Id"] = g.request_id
-        if current_user and current_user.is_authenticated or request.path.startswith(("/auth/", "/api/")):
+        if request.path.startswith(("/auth/", "/api/")) or current_user and current_user.is_authenticated:
             h["Cache-Control"] = "no-store"
             h["Pragma"] = "no-cache"
         return response

@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def check_timeouts():
-        if not current_user.is_authenticated:
+        if request.path.startswith("/api/") or not current_user.is_authenticated:  # the API has no session
             return None
         now = time.time()
         idle_minutes = app.config["STAFF_IDLE_MINUTES" if current_user.role.is_staff else "REPORTER_IDLE_MINUTES"]

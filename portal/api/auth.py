@@ -38,10 +38,17 @@ def _bearer() -> str | None:
 
 
 def _authenticate(raw: str | None):
-    """The token lookup is a read, also in a POST: on SQLite it must not queue for the write lock (a
-    waiting writer sleeps in steps of milliseconds), so it runs as a deferred transaction, ended at once."""
+    """The token lookup. On PostgreSQL it is the first statement of the request's one transaction, which
+    the Idempotency-Key claim and the work continue and the idempotent() wrapper commits: a transaction of
+    its own would cost a commit and a second connection check-out with its pre-ping on every call.
+
+    On SQLite a POST's transaction holds the database's one write lock from its first statement, so the
+    lookup (and then the rate limit) runs in a short read transaction of its own, outside that lock: the
+    other worker can write meanwhile (bench/README.md)."""
     if not tokens.well_formed(raw):
         return None
+    if not db.is_sqlite:
+        return tokens.authenticate(db.session, raw)
     intent = write_intent.set(False)
     try:
         token = tokens.authenticate(db.session, raw)

@@ -12,6 +12,7 @@ from portal.api.auth import (
     employer_token_required,
     landlord_token_required,
 )
+from portal.api.problems import ApiProblem
 from portal.api.requests import enum_arg, flag_arg, idempotent, json_body, uploaded_file
 from portal.api.serialize import address_json, house_json, import_json, submission_json, unit_json
 from portal.extensions import csrf, db
@@ -78,8 +79,11 @@ def register_house(form_key):
 @landlord_token_required
 @idempotent
 def move_in(house_id: int, form_key):
-    reporting.house_of(db.session, api_user(), house_id)  # another owner's house: 404 before anything else
-    data = json_body("MoveInRequest")
+    try:
+        data = json_body("MoveInRequest")
+    except (ApiProblem, ValidationFailed):
+        reporting.reportable_house(db.session, api_user(), house_id)  # another owner's house: 404 first
+        raise
     # More people than a report may hold is refused by the service; it need not check thousands of them.
     people = data["occupants"][: reporting.MAX_PEOPLE_PER_REPORT + 1]
     filed = reporting.report_move_in(db.session, api_user(), house_id, occupants=people,

@@ -54,6 +54,13 @@ class Address(Base):
     @property
     def text(self) -> str:
         """The address in standard order, as printed on a door plate."""
-        parts = [self.division_name, self.township, self.road + self.door_no, self.community,
-                 self.building, self.unit, self.room]
-        return " ".join(p for p in parts if p)
+        return address_text(self)
+
+
+TEXT_COLUMNS = ("division_name", "township", "road", "door_no", "community", "building", "unit", "room")
+
+
+def address_text(a) -> str:
+    """The text of an address, from anything with its TEXT_COLUMNS as attributes (an Address, a Core row)."""
+    parts = [a.division_name, a.township, a.road + a.door_no, a.community, a.building, a.unit, a.room]
+    return " ".join(p for p in parts if p)

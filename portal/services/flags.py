@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import House, IdType, RecordStatus, Tenancy
+from portal.models import IdType, RecordStatus, Tenancy
 from portal.services.occupants import age_on
 
 ACTIVE = (RecordStatus.pending, RecordStatus.verified)
@@ -28,10 +28,10 @@ def label(code: str):
     return LABELS.get(code, code)
 
 
-def for_move_in(session: Session, house: House, report, persons: list[tuple[int, bool]], current: list, *,
+def for_move_in(session: Session, house, report, persons: list[tuple[int, bool]], current: list, *,
                 today: date, late: bool, ignore_submission: int | None = None) -> list[dict]:
-    """`persons`: (person id, created just now) per person of the report; `current`: the rows of
-    reporting.living_in for the house."""
+    """`house`: anything with its id and max_occupants; `persons`: (person id, created just now) per person
+    of the report; `current`: the rows of reporting.living_in for the house."""
     found: list[dict] = []
     if late:
         found.append({"code": "late"})

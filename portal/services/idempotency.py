@@ -93,12 +93,11 @@ def check_key(raw: str | None) -> str | None:
 
 def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: datetime | None = None
           ) -> Claim | Replay:
-    """Begin the request's write transaction by claiming the key, or say what the first request answered.
+    """Claim the key in the request's write transaction, or say what the first request answered.
 
     Raises InProgress while a first request with this key runs (PostgreSQL), KeyReused when the key came
     with another request. The caller runs its work in the same transaction and ends it with finish()."""
-    session.commit()  # whatever was read so far (the token) ends here: the claim opens the write
-    with writing():
+    with writing():  # on SQLite the claim's statement begins the write transaction (BEGIN IMMEDIATE)
         if session.get_bind().dialect.name == "postgresql":
             lock = func.pg_try_advisory_xact_lock(func.hashtextextended(f"{token_id}\x1f{key}", 0))
             if not session.scalar(select(lock)):
