@@ -123,24 +123,41 @@ def _columns(mapper) -> list:
     return columns
 
 
+def _python_default(column):
+    """The value a column gets when an INSERT leaves it out, if Python decides it (else `_FROM_DATABASE`)."""
+    default = column.default
+    if column.primary_key or column.server_default is not None or (default is not None and default.is_sequence):
+        return _FROM_DATABASE
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
+
+
+_FROM_DATABASE = object()
+
+
 def insert_persistent(session: Session, obj) -> None:
-    """INSERT a new ORM object with one Core statement (column defaults applied, the columns the object
-    did not set read back with RETURNING) and put it in the session as if it had been loaded: no
-    unit-of-work bookkeeping.
+    """INSERT a new ORM object with one Core statement and put it in the session as if it had been loaded:
+    no unit-of-work bookkeeping. The columns the object left unset get their Python defaults here, sent
+    with the INSERT, and only what the database decides (the primary key) comes back with RETURNING.
 
     For the hot inserts of a report, where the unit of work cost more than the database (bench/README.md).
     The object must carry no relationship values, only columns."""
     mapper = sa_inspect(type(obj))
     state = sa_inspect(obj)
-    columns = _columns(mapper)
-    values = {column.key: state.dict[key] for key, column in columns if key in state.dict}
-    given = frozenset(values)
-    statement = _inserts.get((mapper, given))
+    values, returned = {}, []
+    for key, column in _columns(mapper):
+        value = state.dict[key] if key in state.dict else _python_default(column)
+        if value is _FROM_DATABASE:
+            returned.append((key, column))
+        else:
+            state.dict[key] = values[column.key] = value
+    statement_key = (mapper, frozenset(values))
+    statement = _inserts.get(statement_key)
     if statement is None:
-        table = mapper.local_table
-        statement = _inserts[(mapper, given)] = insert(table).returning(*(c for c in table.c if c.key not in given))
+        statement = _inserts[statement_key] = insert(mapper.local_table).returning(*(c for _, c in returned))
     row = session.connection().execute(statement, values).one()._mapping
-    state.dict.update((key, row[column]) for key, column in columns if column.key not in given)
+    state.dict.update((key, row[column]) for key, column in returned)
     make_transient_to_detached(obj)
     session.add(obj)
     session.info.setdefault(_INSERTED, []).append(obj)

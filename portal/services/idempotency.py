@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import String, and_, bindparam, delete, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,12 @@ class MalformedKey(KeyReused):
     """The header is not a usable key."""
 
 
+class ClaimedKey(str):
+    """The form key of a claimed Idempotency-Key: the claim found no stored response, and a submission and
+    its stored response are committed together, so no submission holds this key yet and the service need
+    not look for one before filing (the key's unique constraint still stands behind it)."""
+
+
 @dataclass
 class Claim:
     """This request holds the key and runs; `form_key` goes to the service."""
@@ -57,7 +63,7 @@ class Claim:
     token_id: int
     key: str
     request_hash: str
-    form_key: str
+    form_key: ClaimedKey
     created_at: datetime
 
 
@@ -77,9 +83,9 @@ def fingerprint(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
-def form_key_for(token_id: int, key: str) -> str:
+def form_key_for(token_id: int, key: str) -> ClaimedKey:
     """The submission form key of an API write: unique per token and key, 64 characters."""
-    return hashlib.sha256(f"api-idempotency\x1f{token_id}\x1f{key}".encode()).hexdigest()
+    return ClaimedKey(hashlib.sha256(f"api-idempotency\x1f{token_id}\x1f{key}".encode()).hexdigest())
 
 
 def check_key(raw: str | None) -> str | None:
@@ -97,13 +103,20 @@ def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: 
 
     Raises InProgress while a first request with this key runs (PostgreSQL), KeyReused when the key came
     with another request. The caller runs its work in the same transaction and ends it with finish()."""
+    params = {"token_id": token_id, "key": key}
     with writing():  # on SQLite the claim's statement begins the write transaction (BEGIN IMMEDIATE)
         if session.get_bind().dialect.name == "postgresql":
-            lock = func.pg_try_advisory_xact_lock(func.hashtextextended(f"{token_id}\x1f{key}", 0))
-            if not session.scalar(select(lock)):
+            # The lock and the stored answer in one round trip. Should the first request commit between
+            # this statement's snapshot and the lock, its answer is not seen here; then this request's
+            # work meets the first's unique form key or stored key, is rolled back, and the first's answer
+            # is returned (finish()), so the work still runs once.
+            first = session.connection().execute(_LOCK_AND_STORED, {**params, "lock": f"{token_id}\x1f{key}"}).one()
+            if not first.locked:
                 session.rollback()
                 raise InProgress()
-        first = _stored(session, token_id, key)
+            first = first if first.request_hash is not None else None
+        else:
+            first = _stored(session, token_id, key)
     if first is not None:
         session.commit()
         return _replay(first, request_hash)
@@ -120,9 +133,9 @@ def finish(session: Session, held: Claim | None, status_code: int, body: str) ->
         return None
     with writing():
         try:
-            session.execute(_INSERT, {"token_id": held.token_id, "key": held.key, "request_hash": held.request_hash,
-                                      "status_code": status_code, "response_body": body,
-                                      "created_at": held.created_at})
+            session.connection().execute(_INSERT, {
+                "token_id": held.token_id, "key": held.key, "request_hash": held.request_hash,
+                "status_code": status_code, "response_body": body, "created_at": held.created_at})
             session.commit()
             return None
         except IntegrityError:
@@ -138,9 +151,17 @@ _STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_
     _TABLE.c.token_id == bindparam("token_id"), _TABLE.c.key == bindparam("key"))
 
 
+_ONE = select(literal(1).label("one")).subquery()
+_LOCK_AND_STORED = (
+    select(func.pg_try_advisory_xact_lock(func.hashtextextended(bindparam("lock", type_=String), 0)).label("locked"),
+           _TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body)
+    .select_from(_ONE.outerjoin(_TABLE, and_(_TABLE.c.token_id == bindparam("token_id"),
+                                             _TABLE.c.key == bindparam("key")))))
+
+
 def _stored(session: Session, token_id: int, key: str):
     """The stored answer to this token's key, if any (a Core row: it is only read)."""
-    return session.execute(_STORED, {"token_id": token_id, "key": key}).first()
+    return session.connection().execute(_STORED, {"token_id": token_id, "key": key}).first()
 
 
 def _replay(first, request_hash: str) -> Replay:

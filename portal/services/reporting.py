@@ -32,6 +32,7 @@ from portal.models.address import TEXT_COLUMNS, address_text
 from portal.models.base import utcnow
 from portal.services import addresses, audit, flags, receipts, review
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
+from portal.services.idempotency import ClaimedKey
 from portal.services.occupants import Occupant, check_event_date, check_occupant
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -209,6 +210,9 @@ def _file(session: Session, reporter: User, sub: Submission, actor: audit.Actor,
 
 
 def _guard_form_key(session, reporter, form_key) -> Filed | None:
+    """The submission this form became already (a double click, a retry), if any."""
+    if isinstance(form_key, ClaimedKey):
+        return None
     first = _existing(session, reporter, form_key)
     return Filed(first, False) if first is not None else None
 
