@@ -31,7 +31,7 @@ def label(code: str):
 def for_move_in(session: Session, house, report, persons: list[tuple[int, bool]], current: list, *,
                 today: date, late: bool, ignore_submission: int | None = None) -> list[dict]:
     """`house`: anything with its id and max_occupants; `persons`: (person id, created just now) per person
-    of the report; `current`: the rows of reporting.living_in for the house."""
+    of the report; `current`: the house's residents (reporting.ReportableHouse.residents)."""
     found: list[dict] = []
     if late:
         found.append({"code": "late"})

@@ -6,10 +6,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -69,32 +68,38 @@ def _run(session: Session, statement, params: dict | list | None = None):
     return session.connection().execute(statement, params)
 
 
-_HOUSE, _ADDRESS, _BEAT = House.__table__, Address.__table__, Beat.__table__
-_REPORTABLE_HOUSE = (
-    select(_HOUSE.c.id, _HOUSE.c.beat_id, _HOUSE.c.max_occupants, _BEAT.c.station_id,
-           *(_ADDRESS.c[name] for name in TEXT_COLUMNS))
-    .join_from(_HOUSE, _ADDRESS, _ADDRESS.c.id == _HOUSE.c.address_id)
-    .join(_BEAT, _BEAT.c.id == _HOUSE.c.beat_id)
-    .where(_HOUSE.c.id == bindparam("house_id"), _HOUSE.c.owner_id == bindparam("owner_id")))
+@dataclass(frozen=True, slots=True)
+class Resident:
+    """Someone living in a house now, as a move-in is checked and flagged against them."""
+
+    submission_id: int
+    id_type: str
+    id_number: str
+    birth_date: date | None
 
 
 @dataclass(frozen=True, slots=True)
 class ReportableHouse:
-    """What a report on a house needs of it, read in one statement."""
+    """What a report on a house needs of it: the house, where its reports go, and who lives there now."""
 
     id: int
     beat_id: int
     station_id: int
     max_occupants: int | None
     address_text: str
+    residents: tuple[Resident, ...]
 
 
 def reportable_house(session: Session, owner: User, house_id: int) -> ReportableHouse:
-    """The owner's house as a report needs it; anyone else's house does not exist (NotFound)."""
-    row = _run(session, _REPORTABLE_HOUSE, {"house_id": house_id, "owner_id": owner.id}).first()
-    if row is None:
+    """The owner's house as a report needs it, in one statement; anyone else's house does not exist."""
+    rows = _run(session, _REPORTABLE_HOUSE, {"house_id": house_id, "owner_id": owner.id}).all()
+    if not rows:
         raise NotFound()
-    return ReportableHouse(row.id, row.beat_id, row.station_id, row.max_occupants, address_text(row))
+    first = rows[0]
+    residents = tuple(Resident(r.submission_id, r.id_type, r.id_number, r.birth_date)
+                      for r in rows if r.submission_id is not None)
+    return ReportableHouse(first.id, first.beat_id, first.station_id, first.max_occupants, address_text(first),
+                           residents)
 
 
 def houses_of(session: Session, owner: User) -> list[House]:
@@ -163,7 +168,7 @@ class Filed:
     tenancy_ids: list[int] | None = None  # those a move-in just created
 
 
-_SUBMISSION = Submission.__table__
+_BEAT, _SUBMISSION = Beat.__table__, Submission.__table__
 _BY_FORM_KEY = select(_SUBMISSION.c.id).where(_SUBMISSION.c.form_key == bindparam("form_key"),
                                               _SUBMISSION.c.reporter_id == bindparam("reporter_id"))
 _STATION_OF_BEAT = select(_BEAT.c.station_id).where(_BEAT.c.id == bindparam("beat_id"))
@@ -363,15 +368,18 @@ def _person_for(session: Session, occupant: Occupant) -> tuple[int, bool]:
     return known.id, False
 
 
-_LIVING_IN = (select(_TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_number, _PERSON.c.birth_date)
-              .join_from(_TENANCY, _PERSON, _PERSON.c.id == _TENANCY.c.person_id)
-              .where(*living_at(bindparam("house_id"))))
-
-
-def living_in(session: Session, house_id: int) -> list[Row]:
-    """Who lives in the house now (pending or verified), as rows of (submission_id, id_type, id_number,
-    birth_date): what a new move-in is checked and flagged against."""
-    return list(_run(session, _LIVING_IN, {"house_id": house_id}))
+_HOUSE, _ADDRESS = House.__table__, Address.__table__
+# The house, its address and station, and one row per person living there now (none: one row of NULLs).
+_REPORTABLE_HOUSE = (
+    select(_HOUSE.c.id, _HOUSE.c.beat_id, _HOUSE.c.max_occupants, _BEAT.c.station_id,
+           *(_ADDRESS.c[name] for name in TEXT_COLUMNS),
+           _TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_number, _PERSON.c.birth_date)
+    .join_from(_HOUSE, _ADDRESS, _ADDRESS.c.id == _HOUSE.c.address_id)
+    .join(_BEAT, _BEAT.c.id == _HOUSE.c.beat_id)
+    .outerjoin(_TENANCY, and_(*living_at(_HOUSE.c.id)))
+    .outerjoin(_PERSON, _PERSON.c.id == _TENANCY.c.person_id)  # not a nested join: SQLite would scan tenancy
+    .where(_HOUSE.c.id == bindparam("house_id"), _HOUSE.c.owner_id == bindparam("owner_id"))
+    .order_by(_TENANCY.c.id))
 
 
 def report_move_in(session: Session, owner: User, house_id: int, *, occupants: list[dict], move_in_date: object,
@@ -384,7 +392,7 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
     house = reportable_house(session, owner, house_id)
     today = today or local_today()
     report = check_move_in(occupants, move_in_date, lease_end_date, today=today)
-    current = living_in(session, house.id)
+    current = house.residents
     living_here = {(r.id_type, r.id_number) for r in current
                    if supersedes is None or r.submission_id != supersedes.id}
     clash = [i for i, p in enumerate(report.occupants) if (p.id_type, p.id_number) in living_here]
