@@ -68,6 +68,26 @@ def _run(session: Session, statement, params: dict | list | None = None):
     return session.connection().execute(statement, params)
 
 
+def living_at(house_id: int) -> tuple:
+    """The one rule of who lives in a house now: tenancies declared (pending) or verified, not ended."""
+    return Tenancy.house_id == house_id, Tenancy.move_out_date.is_(None), Tenancy.status.in_(ACTIVE)
+
+
+_HOUSE, _ADDRESS, _BEAT = House.__table__, Address.__table__, Beat.__table__
+_SUBMISSION, _TENANCY, _PERSON = Submission.__table__, Tenancy.__table__, Person.__table__
+# The house, its address and station, and one row per person living there now (none: one row of NULLs).
+_REPORTABLE_HOUSE = (
+    select(_HOUSE.c.id, _HOUSE.c.beat_id, _HOUSE.c.max_occupants, _BEAT.c.station_id,
+           *(_ADDRESS.c[name] for name in TEXT_COLUMNS),
+           _TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_number, _PERSON.c.birth_date)
+    .join_from(_HOUSE, _ADDRESS, _ADDRESS.c.id == _HOUSE.c.address_id)
+    .join(_BEAT, _BEAT.c.id == _HOUSE.c.beat_id)
+    .outerjoin(_TENANCY, and_(*living_at(_HOUSE.c.id)))
+    .outerjoin(_PERSON, _PERSON.c.id == _TENANCY.c.person_id)  # not a nested join: SQLite would scan tenancy
+    .where(_HOUSE.c.id == bindparam("house_id"), _HOUSE.c.owner_id == bindparam("owner_id"))
+    .order_by(_TENANCY.c.id))
+
+
 @dataclass(frozen=True, slots=True)
 class Resident:
     """Someone living in a house now, as a move-in is checked and flagged against them."""
@@ -133,11 +153,6 @@ def submissions_of(session: Session, reporter: User, *, house_id: int | None = N
     return list(session.scalars(query.order_by(Submission.submitted_at.desc(), Submission.id.desc()).limit(limit)))
 
 
-def living_at(house_id: int) -> tuple:
-    """The one rule of who lives in a house now: tenancies declared (pending) or verified, not ended."""
-    return Tenancy.house_id == house_id, Tenancy.move_out_date.is_(None), Tenancy.status.in_(ACTIVE)
-
-
 def occupants_of(session: Session, house: House) -> list[Tenancy]:
     """Who lives there now, as declared (pending) or verified."""
     return list(session.scalars(
@@ -168,11 +183,9 @@ class Filed:
     tenancy_ids: list[int] | None = None  # those a move-in just created
 
 
-_BEAT, _SUBMISSION = Beat.__table__, Submission.__table__
 _BY_FORM_KEY = select(_SUBMISSION.c.id).where(_SUBMISSION.c.form_key == bindparam("form_key"),
                                               _SUBMISSION.c.reporter_id == bindparam("reporter_id"))
 _STATION_OF_BEAT = select(_BEAT.c.station_id).where(_BEAT.c.id == bindparam("beat_id"))
-_TENANCY = Tenancy.__table__
 _INSERT_TENANCIES = insert(_TENANCY).returning(_TENANCY.c.id, sort_by_parameter_order=True)
 
 
@@ -339,7 +352,6 @@ def check_move_in(raw_occupants: list[dict], move_in_date: object, lease_end_dat
     return MoveIn(start, end, people)
 
 
-_PERSON = Person.__table__
 _KNOWN_PERSON = select(_PERSON.c.id, _PERSON.c.name, _PERSON.c.phone).where(
     _PERSON.c.id_type == bindparam("id_type"), _PERSON.c.id_number == bindparam("id_number"))
 _UPDATE_PERSON = update(_PERSON).where(_PERSON.c.id == bindparam("person_id")).values(
@@ -366,20 +378,6 @@ def _person_for(session: Session, occupant: Occupant) -> tuple[int, bool]:
     if (known.name, known.phone) != (occupant.name, phone):
         _run(session, _UPDATE_PERSON, {"person_id": known.id, "name": occupant.name, "phone": phone})
     return known.id, False
-
-
-_HOUSE, _ADDRESS = House.__table__, Address.__table__
-# The house, its address and station, and one row per person living there now (none: one row of NULLs).
-_REPORTABLE_HOUSE = (
-    select(_HOUSE.c.id, _HOUSE.c.beat_id, _HOUSE.c.max_occupants, _BEAT.c.station_id,
-           *(_ADDRESS.c[name] for name in TEXT_COLUMNS),
-           _TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_number, _PERSON.c.birth_date)
-    .join_from(_HOUSE, _ADDRESS, _ADDRESS.c.id == _HOUSE.c.address_id)
-    .join(_BEAT, _BEAT.c.id == _HOUSE.c.beat_id)
-    .outerjoin(_TENANCY, and_(*living_at(_HOUSE.c.id)))
-    .outerjoin(_PERSON, _PERSON.c.id == _TENANCY.c.person_id)  # not a nested join: SQLite would scan tenancy
-    .where(_HOUSE.c.id == bindparam("house_id"), _HOUSE.c.owner_id == bindparam("owner_id"))
-    .order_by(_TENANCY.c.id))
 
 
 def report_move_in(session: Session, owner: User, house_id: int, *, occupants: list[dict], move_in_date: object,
