@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event, insert
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, sessionmaker
 
 # True while the current unit of work intends to write: SQLite then starts the transaction with
@@ -25,10 +25,17 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, busy_timeout_ms: int = 5000, **kwargs) -> Engine:
+# A pooled PostgreSQL connection idle for longer than this is tested before use (see _ping_after_idle).
+IDLE_PING_SECONDS = 5.0
+
+
+def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: float = IDLE_PING_SECONDS,
+                **kwargs) -> Engine:
     url = normalise_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, **kwargs)
+        _ping_after_idle(engine, idle_ping_seconds)
+        return engine
 
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
 
@@ -51,6 +58,31 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Test a pooled connection before use when it has been idle a while, and replace it if the server has
+    gone (a restart, a dropped idle connection).
+
+    SQLAlchemy's pool_pre_ping tests at every check-out: a round trip per request that a busy server's
+    connections, in use every few milliseconds, do not need. This is its pessimistic check, made only after
+    idle_seconds (the "custom pessimistic ping" of SQLAlchemy's pooling docs)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_conn, record, _proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return  # new, or back in use within moments
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as err:
+            if engine.dialect.is_disconnect(err, dbapi_conn, None):
+                raise DisconnectionError() from err  # the pool discards it and connects again
+            raise
 
 
 def _begin_immediate(dbapi_conn, timeout: float) -> None:
