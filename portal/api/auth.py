@@ -40,7 +40,7 @@ def _bearer() -> str | None:
 def _authenticate(raw: str | None):
     """The token lookup. On PostgreSQL it is the first statement of the request's one transaction, which
     the Idempotency-Key claim and the work continue and the idempotent() wrapper commits: a transaction of
-    its own would cost a commit and a second connection check-out with its pre-ping on every call.
+    its own would cost a commit, a second connection check-out and a second BEGIN on every call.
 
     On SQLite a POST's transaction holds the database's one write lock from its first statement, so the
     lookup (and then the rate limit) runs in a short read transaction of its own, outside that lock: the
