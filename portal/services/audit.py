@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent, User
 from portal.models.base import utcnow
 
-_INSERT = insert(AuditEvent.__table__)
+# inline(): nothing is read back (no implicit RETURNING of the new id on PostgreSQL).
+_INSERT = insert(AuditEvent.__table__).inline()
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def record(
     """Insert one audit row in the caller's transaction (one Core INSERT: an audit row is never read back
     or changed, so it needs no ORM object)."""
     who = user or actor.user
-    session.execute(_INSERT, {
+    session.connection().execute(_INSERT, {
         "at": utcnow(),
         "actor_id": who.id if who is not None else None,
         "actor_role": str(who.role) if who is not None else None,

@@ -146,7 +146,7 @@ def finish(session: Session, held: Claim | None, status_code: int, body: str) ->
 
 
 _TABLE = IdempotencyRecord.__table__
-_INSERT = insert(_TABLE)
+_INSERT = insert(_TABLE).inline()  # nothing read back: no implicit RETURNING of the id on PostgreSQL
 _STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body).where(
     _TABLE.c.token_id == bindparam("token_id"), _TABLE.c.key == bindparam("key"))
 
