@@ -199,6 +199,8 @@ def test_landlord_b_never_reaches_landlord_a(api, api_b, db_session, house, land
             f"/api/v1/houses/{house.id}/move-ins", json={"move_in_date": today(), "occupants": [occupant()]}
         ),
         api_b.post(f"/api/v1/houses/{house.id}/move-ins", json={"nonsense": True}),  # 404 before validation
+        api_b.post(f"/api/v1/houses/{house.id}/move-ins", data="{not json", content_type="application/json"),
+        api_b.post(f"/api/v1/houses/{house.id}/move-ins", data="move_in_date=x", content_type="text/plain"),
         api_b.post(f"/api/v1/tenancies/{a['tenancy_ids'][0]}/move-out", json={"move_out_date": today()}),
         api_b.get(f"/api/v1/submissions/{a['submission_id']}"),
         api_b.get(f"/api/v1/submissions/{a['submission_id'] + 100000}"),
