@@ -6,6 +6,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from portal import ratelimit
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a safe configuration."""
@@ -64,7 +66,7 @@ def load_config(instance_path: Path) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "LANGUAGES": ("zh_Hans_CN", "en"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ratelimit.SCHEME + "://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # The limiter stamps its headers on every limited response; its Retry-After would overwrite the one
         # a 503 sets, so it gets a name of its own (429 problems set Retry-After themselves).

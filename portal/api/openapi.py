@@ -34,7 +34,9 @@ such as `occupants.0.id_number`, or a query parameter or header name) or, for fi
 
 **Language.** Messages follow `Accept-Language`: Chinese by default, English for `en`.
 
-**Rate limit.** {DEFAULT_RATE_LIMIT} per token by default; beyond it, 429 with `Retry-After`.
+**Rate limit.** {DEFAULT_RATE_LIMIT} per token by default, counted in fixed windows; beyond it, 429 with
+`Retry-After` (seconds until the window ends). Every answer to a valid token carries `X-RateLimit-Limit`,
+`X-RateLimit-Remaining` and `X-RateLimit-Reset` (the Unix time at which the window ends).
 
 **Lists.** `GET /submissions` returns pages of {PAGE_SIZE}, newest first; pass `next_cursor` back as
 `cursor` until it is null.

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from flask_babel import force_locale
@@ -193,7 +194,8 @@ RATE_LIMITED_APP = textwrap.dedent("""
     out = []
     for secret in [secrets[0]] * 4 + [secrets[1]]:
         r = c.get("/api/v1/houses", headers={"Authorization": "Bearer " + secret})
-        out.append([r.status_code, r.mimetype, r.headers.get("Retry-After"), r.get_json(force=True)])
+        out.append([r.status_code, r.mimetype, r.headers.get("Retry-After"), r.get_json(force=True),
+                    {k: v for k, v in r.headers.items() if k.startswith("X-RateLimit-")}])
     print(json.dumps(out))
 """)
 
@@ -215,6 +217,11 @@ def test_429_per_token(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert [o[0] for o in out] == [200, 200, 200, 429, 200]
-    status, mimetype, retry_after, body = out[3]
-    assert mimetype == "application/problem+json" and int(retry_after) > 0
+    status, mimetype, retry_after, body, _ = out[3]
+    assert mimetype == "application/problem+json" and 0 < int(retry_after) <= 60
     assert body["type"] == "urn:portal:problem:too_many_requests" and body["status"] == 429
+    # Every answer to a token says where its window stands; the other token's window is its own.
+    assert [o[4]["X-RateLimit-Remaining"] for o in out] == ["2", "1", "0", "0", "2"]
+    assert {o[4]["X-RateLimit-Limit"] for o in out} == {"3"}
+    reset = int(out[0][4]["X-RateLimit-Reset"])
+    assert all(int(o[4]["X-RateLimit-Reset"]) == reset for o in out[:4]) and reset > time.time()
