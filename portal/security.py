@@ -9,13 +9,16 @@ from flask_login import current_user
 from portal.db import write_intent
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+API = "/api/"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"  # JSON is never a page: nothing may load or frame it
 
 
 def init_app(app: Flask) -> None:
     @app.before_request
     def begin_request():
         g.request_id = secrets.token_hex(8)
-        g.csp_nonce = secrets.token_urlsafe(16)
+        if not request.path.startswith(API):
+            g.csp_nonce = secrets.token_urlsafe(16)  # the API answers JSON: no script runs from it
         g.write_token = write_intent.set(request.method in WRITE_METHODS)
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and request.endpoint != "static" and not getattr(view, "access", None):
@@ -30,12 +33,14 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def headers(response):
         h = response.headers
-        nonce = g.get("csp_nonce", "")
-        h["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            f"script-src 'self' 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; "
-            "object-src 'none'; frame-ancestors 'none'"
-        )
+        if request.path.startswith(API):
+            h["Content-Security-Policy"] = API_CSP
+        else:
+            h["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                f"script-src 'self' 'nonce-{g.get('csp_nonce', '')}'; form-action 'self'; base-uri 'none'; "
+                "object-src 'none'; frame-ancestors 'none'"
+            )
         h["X-Content-Type-Options"] = "nosniff"
         h["Referrer-Policy"] = "strict-origin-when-cross-origin"
         h["X-Frame-Options"] = "DENY"
@@ -44,7 +49,7 @@ def init_app(app: Flask) -> None:
             h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         if g.get("request_id"):
             h["X-Request-Id"] = g.request_id
-        if request.path.startswith(("/auth/", "/api/")) or current_user and current_user.is_authenticated:
+        if request.path.startswith(("/auth/", API)) or current_user and current_user.is_authenticated:
             h["Cache-Control"] = "no-store"
             h["Pragma"] = "no-cache"
         return response

@@ -33,6 +33,13 @@ def _rate_limit() -> RateLimitItem:
     return _parsed(current_app.config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT)
 
 
+@limiter.request_filter
+def _not_flask_limiters() -> bool:
+    """Flask-Limiter leaves /api/ alone (its per-request check would find no limit there): the API's one
+    limit is counted below, per token."""
+    return is_api_path(request.path)
+
+
 def _limit_token(token_id: int) -> None:
     """Count one request against the token's fixed window, in the app's rate-limit storage; refuse it with
     429 and Retry-After beyond the limit. The window's state goes out in X-RateLimit-* headers.

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from portal.api import auth, problems, schemas
 from portal.api.problems import ApiProblem
@@ -20,14 +20,27 @@ def _is_json(mimetype: str) -> bool:
                                                and mimetype.endswith("+json"))
 
 
+_MALFORMED = object()
+
+
+def _decoded_json():
+    """The body parsed as JSON, once per request (the Idempotency-Key fingerprint reads it too), or
+    _MALFORMED."""
+    if "api_json" not in g:
+        try:
+            g.api_json = json.loads(request.get_data(cache=True) or b"")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            g.api_json = _MALFORMED
+    return g.api_json
+
+
 def json_body(schema_name: str) -> dict:
     """The request's JSON object, checked against its schema's structure: 415, 400 or 422 otherwise."""
     if not _is_json(request.mimetype or ""):
         raise ApiProblem("unsupported_media_type")
-    try:
-        data = json.loads(request.get_data(cache=True) or b"")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiProblem("malformed_json") from None
+    data = _decoded_json()
+    if data is _MALFORMED:
+        raise ApiProblem("malformed_json")
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("type", schemas.MESSAGES["type"], None)])
     errors = schemas.check(schema_name, data)
@@ -72,11 +85,11 @@ def _canonical_request() -> str:
         body = "\n".join(parts).encode()
     else:
         body = request.get_data(cache=True)
-        if _is_json(mimetype):
+        data = _decoded_json() if _is_json(mimetype) else _MALFORMED
+        if data is not _MALFORMED:
             try:
-                body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"),
-                                  ensure_ascii=False).encode()
-            except (ValueError, UnicodeDecodeError, RecursionError):
+                body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+            except RecursionError:  # nested deeper than dumps goes: the bytes as sent, then
                 pass
     return idempotency.fingerprint(request.method, request.path, request.query_string, mimetype, body)
 

@@ -117,7 +117,7 @@ def authenticate(session: Session, raw: str | None) -> ApiToken | None:
     digest = hash_token(raw)
     # One Core query for the token and its owner, made into ORM objects without the ORM's query machinery:
     # this runs before every API request (bench/README.md).
-    row = session.execute(_LOOKUP, {"digest": digest}).first()
+    row = session.connection().execute(_LOOKUP, {"digest": digest}).first()
     token = None
     if row is not None:
         token = as_loaded(session, ApiToken, row._mapping)

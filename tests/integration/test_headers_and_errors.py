@@ -24,6 +24,16 @@ def test_headers_on_every_response(client, path, status):
     assert_security_headers(response)
 
 
+@pytest.mark.parametrize("path,status", [("/api/v1/openapi.json", 200), ("/api/v1/houses", 401),
+                                         ("/api/v1/no-such-thing", 404)])
+def test_api_answers_carry_the_headers_and_a_csp_that_loads_nothing(client, path, status):
+    response = client.get(path)
+    assert response.status_code == status
+    assert_security_headers(response)
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_authenticated_pages_are_not_cached(landlord_client):
     response = landlord_client.get("/landlord/")
     assert response.headers["Cache-Control"] == "no-store"
