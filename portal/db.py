@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, sessionmaker
@@ -233,3 +233,71 @@ def _forget_rolled_back_inserts(session: Session, _previous) -> None:
 @event.listens_for(Session, "after_commit")
 def _keep_committed_inserts(session: Session) -> None:
     session.info.pop(_INSERTED, None)
+
+
+# --- rows written with the commit --------------------------------------------------------------------
+
+_AT_COMMIT = "insert_at_commit"
+
+
+def insert_at_commit(session: Session, table: Table, values: dict) -> None:
+    """Insert a row that nothing reads back in its own transaction (an audit row, a stored API response)
+    when that transaction commits, together with the other such rows: on PostgreSQL all of them in one
+    statement, each INSERT a data-modifying WITH clause of the last (PostgreSQL runs every one of them,
+    whether or not the last reads it); on SQLite one after the other. One statement instead of one per
+    row: each saves a round trip and the statement's work in both processes (bench/README.md).
+
+    The row is written, or fails, with the commit: a constraint it breaks is raised by session.commit().
+    It belongs to the transaction that is open (or begun) now, and goes if that one is rolled back."""
+    if isinstance(session, scoped_session):
+        session = session()  # the request's Session, whose events write the rows
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(_AT_COMMIT, []).append((table, values))
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_queued_rows(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released: the rows wait for the outer transaction's commit
+    queued = session.info.pop(_AT_COMMIT, None)
+    if not queued:
+        return
+    with writing():
+        connection = session.connection()
+        if connection.dialect.name == "postgresql" and len(queued) > 1:
+            shape = tuple((table, tuple(values)) for table, values in queued)
+            params = {f"q{n}_{key}": value for n, (_t, values) in enumerate(queued) for key, value in values.items()}
+            connection.execute(_combined_insert(shape), params)
+        else:
+            for table, values in queued:
+                connection.execute(_single_insert(table), values)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_queued_rows(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_AT_COMMIT, None)  # written by the commit, or rolled back with the rest
+
+
+_single_inserts: dict = {}
+_combined_inserts: dict = {}
+
+
+def _single_insert(table: Table):
+    statement = _single_inserts.get(table)
+    if statement is None:
+        statement = _single_inserts[table] = insert(table).inline()  # inline(): no id read back
+    return statement
+
+
+def _combined_insert(shape: tuple):
+    """WITH q0 AS (INSERT ...), q1 AS (INSERT ...) INSERT ...: one INSERT per (table, columns) of `shape`,
+    its parameters named q<n>_<column>; built once per shape."""
+    statement = _combined_inserts.get(shape)
+    if statement is None:
+        parts = [insert(table).values({key: bindparam(f"q{n}_{key}", type_=table.c[key].type) for key in keys})
+                 for n, (table, keys) in enumerate(shape)]
+        statement = parts[-1].add_cte(*(part.cte(f"q{n}") for n, part in enumerate(parts[:-1])))
+        _combined_inserts[shape] = statement
+    return statement

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from portal.db import insert_at_commit
 from portal.models import AuditEvent, User
 from portal.models.base import utcnow
 
-# inline(): nothing is read back (no implicit RETURNING of the new id on PostgreSQL).
-_INSERT = insert(AuditEvent.__table__).inline()
+_TABLE = AuditEvent.__table__
 
 
 @dataclass(frozen=True)
@@ -36,10 +35,10 @@ def record(
     outcome: str = "success",
     detail: str | None = None,
 ) -> None:
-    """Insert one audit row in the caller's transaction (one Core INSERT: an audit row is never read back
-    or changed, so it needs no ORM object)."""
+    """Add one audit row to the caller's transaction, written when it commits (db.insert_at_commit: an audit
+    row is never read back or changed, so it needs no ORM object and can go with the other such rows)."""
     who = user or actor.user
-    session.connection().execute(_INSERT, {
+    insert_at_commit(session, _TABLE, {
         "at": utcnow(),
         "actor_id": who.id if who is not None else None,
         "actor_role": str(who.role) if who is not None else None,

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, bindparam, delete, func, insert, literal, select
+from sqlalchemy import String, and_, bindparam, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.db import writing
+from portal.db import insert_at_commit, writing
 from portal.models import IdempotencyRecord
 from portal.models.base import utcnow
 from portal.services.errors import Conflict, FieldError, ServiceError
@@ -133,7 +133,7 @@ def finish(session: Session, held: Claim | None, status_code: int, body: str) ->
         return None
     with writing():
         try:
-            session.connection().execute(_INSERT, {
+            insert_at_commit(session, _TABLE, {  # one statement with the request's audit rows (PostgreSQL)
                 "token_id": held.token_id, "key": held.key, "request_hash": held.request_hash,
                 "status_code": status_code, "response_body": body, "created_at": held.created_at})
             session.commit()
@@ -146,7 +146,6 @@ def finish(session: Session, held: Claim | None, status_code: int, body: str) ->
 
 
 _TABLE = IdempotencyRecord.__table__
-_INSERT = insert(_TABLE).inline()  # nothing read back: no implicit RETURNING of the id on PostgreSQL
 _STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body).where(
     _TABLE.c.token_id == bindparam("token_id"), _TABLE.c.key == bindparam("key"))
 

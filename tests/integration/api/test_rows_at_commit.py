@@ -1,0 +1,90 @@
+"""Rows nothing reads back in their transaction (audit rows, stored API responses) are written by its commit:
+on PostgreSQL in one statement, on SQLite one by one; never when the transaction is rolled back."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event, func, select
+
+from portal.db import insert_at_commit
+from portal.models import AuditEvent, IdempotencyRecord
+from portal.services import audit, reporting
+from tests.integration.api.conftest import ApiClient, new_token, occupant
+
+
+def audit_rows(session, action: str) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action))
+
+
+@contextmanager
+def statements(connection):
+    """The SQL text of every statement sent on this connection meanwhile."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+
+
+def test_a_row_is_written_by_the_commit_and_not_before(db_session, landlord):
+    audit.record(db_session, "test.at_commit", audit.Actor(user=landlord))
+    assert audit_rows(db_session, "test.at_commit") == 0
+    db_session.commit()
+    assert audit_rows(db_session, "test.at_commit") == 1
+    db_session.commit()  # the queue is empty again: nothing is written twice
+    assert audit_rows(db_session, "test.at_commit") == 1
+
+
+def test_a_rolled_back_transaction_writes_none_of_its_rows(db_session, landlord):
+    audit.record(db_session, "test.rolled_back", audit.Actor(user=landlord))
+    db_session.rollback()
+    db_session.commit()
+    assert audit_rows(db_session, "test.rolled_back") == 0
+
+
+def test_a_released_savepoint_leaves_the_rows_to_the_outer_commit(db_session, landlord):
+    """Written inside a savepoint, a row would go if a later savepoint of the same transaction failed."""
+    audit.record(db_session, "test.savepoint", audit.Actor(user=landlord))
+    with db_session.begin_nested():
+        pass
+    assert audit_rows(db_session, "test.savepoint") == 0
+    db_session.commit()
+    assert audit_rows(db_session, "test.savepoint") == 1
+
+
+def test_a_broken_constraint_is_raised_by_the_commit(db_session, landlord):
+    from sqlalchemy.exc import IntegrityError
+
+    row = {"token_id": 2**31 - 1, "key": "k", "request_hash": "h", "status_code": 201, "response_body": "{}",
+           "created_at": reporting.utcnow()}  # no such token: the foreign key refuses the row
+    insert_at_commit(db_session, IdempotencyRecord.__table__, row)
+    try:
+        db_session.commit()
+        raised = False
+    except IntegrityError:
+        raised = True
+        db_session.rollback()
+    assert raised
+
+
+def test_an_api_move_in_sends_its_audit_row_and_stored_response_in_one_statement(app, db_session, landlord, house):
+    api = ApiClient(app.test_client(), new_token(db_session, landlord))
+    body = {"move_in_date": reporting.local_today().isoformat(), "occupants": [occupant()]}
+    with statements(db_session.connection()) as sent:
+        response = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="one-statement")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    writing_audit = [s for s in sent if "INSERT INTO audit_event" in s]
+    writing_key = [s for s in sent if "INSERT INTO idempotency_record" in s]
+    assert len(writing_audit) == len(writing_key) == 1
+    if db_session.get_bind().dialect.name == "postgresql":
+        assert writing_audit == writing_key and writing_audit[0].lstrip().startswith("WITH")
+    else:
+        assert writing_audit != writing_key
+    stored = db_session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "one-statement"))
+    assert stored.status_code == 201 and stored.response_body == response.get_data(as_text=True)
+    assert audit_rows(db_session, "submission.create") >= 1
