@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from portal.db import insert_persistent
+from portal.db import Children, insert_persistent
 from portal.models import (
     Address,
     AddressLevel,
@@ -186,7 +186,6 @@ class Filed:
 _BY_FORM_KEY = select(_SUBMISSION.c.id).where(_SUBMISSION.c.form_key == bindparam("form_key"),
                                               _SUBMISSION.c.reporter_id == bindparam("reporter_id"))
 _STATION_OF_BEAT = select(_BEAT.c.station_id).where(_BEAT.c.id == bindparam("beat_id"))
-_INSERT_TENANCIES = insert(_TENANCY).returning(_TENANCY.c.id, sort_by_parameter_order=True)
 
 
 def _existing(session: Session, reporter: User, form_key: str | None) -> Submission | None:
@@ -209,17 +208,13 @@ def _file(session: Session, reporter: User, sub: Submission, actor: audit.Actor,
     sub.reporter_id = reporter.id
     session.flush()  # what the caller changed through the ORM goes first (a corrected report, a new house)
     try:
-        insert_persistent(session, sub)
+        tenancy_ids = insert_persistent(session, sub, Children(_TENANCY, "submission_id", tenancies or []))
     except IntegrityError:
         session.rollback()
         first = _existing(session, reporter, form_key)
         if first is None:
             raise
         return Filed(first, False)
-    tenancy_ids = []
-    if tenancies:
-        tenancy_ids = list(_run(session, _INSERT_TENANCIES, [{**t, "submission_id": sub.id} for t in tenancies])
-                           .scalars())
     audit.record(session, "submission.create", actor, user=reporter, object_type="submission", object_id=sub.id,
                  detail=str(sub.kind))
     if commit:

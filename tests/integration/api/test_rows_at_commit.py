@@ -1,5 +1,6 @@
-"""Rows nothing reads back in their transaction (audit rows, stored API responses) are written by its commit:
-on PostgreSQL in one statement, on SQLite one by one; never when the transaction is rolled back."""
+"""How a report's rows reach the database. Rows nothing reads back in their transaction (audit rows, stored
+API responses) are written by its commit: on PostgreSQL in one statement, on SQLite one by one; never when
+the transaction is rolled back. A move-in's submission and tenancies are one statement on PostgreSQL."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -7,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import event, func, select
 
 from portal.db import insert_at_commit
-from portal.models import AuditEvent, IdempotencyRecord
+from portal.models import AuditEvent, IdempotencyRecord, Person, Tenancy
 from portal.services import audit, reporting
 from tests.integration.api.conftest import ApiClient, new_token, occupant
 
@@ -88,3 +89,25 @@ def test_an_api_move_in_sends_its_audit_row_and_stored_response_in_one_statement
     stored = db_session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "one-statement"))
     assert stored.status_code == 201 and stored.response_body == response.get_data(as_text=True)
     assert audit_rows(db_session, "submission.create") >= 1
+
+
+def test_a_move_in_files_its_submission_and_tenancies_together_in_the_order_of_its_people(
+        app, db_session, landlord, house):
+    api = ApiClient(app.test_client(), new_token(db_session, landlord))
+    people = [occupant(name=name, birth=birth) for name, birth in (("王一", "19800101"), ("王二", "19850202"),
+                                                                   ("王三", "19900303"))]
+    body = {"move_in_date": reporting.local_today().isoformat(), "occupants": people}
+    with statements(db_session.connection()) as sent:
+        response = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="together")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    answer = response.get_json()
+    named = [db_session.scalar(select(Person.name).join(Tenancy, Tenancy.person_id == Person.id)
+                               .where(Tenancy.id == tenancy_id, Tenancy.submission_id == answer["submission_id"]))
+             for tenancy_id in answer["tenancy_ids"]]
+    assert named == ["王一", "王二", "王三"]
+    filing = [s for s in sent if "INSERT INTO submission" in s or "INSERT INTO tenancy" in s]
+    if db_session.get_bind().dialect.name == "postgresql":
+        assert len(filing) == 1 and "INSERT INTO submission" in filing[0] and "INSERT INTO tenancy" in filing[0]
+    else:  # the submission, then its tenancies (SQLite's RETURNING in the order of the rows: one at a time)
+        assert "INSERT INTO tenancy" not in filing[0] and filing[1:]
+        assert all("INSERT INTO tenancy" in s for s in filing[1:])
