@@ -12,6 +12,7 @@ from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert, s
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 # True while the current unit of work intends to write: SQLite then starts the transaction with
 # BEGIN IMMEDIATE so that a writer waits for the lock up front instead of failing half-way.
@@ -264,11 +265,16 @@ def _with_children(parent: Table, keys: frozenset, children: Children):
 
 def as_loaded(session: Session, model, row):
     """The ORM object of a row read with a Core statement (its mapping keyed by Column), as if the ORM had
-    loaded it: the one already in the session, or a new one put there without another query."""
+    loaded it: the one already in the session, or a new one put there without another query. Columns the
+    row leaves out are not loaded: read, they are fetched then, as a deferred column is."""
     mapper = sa_inspect(model)
     key = mapper.identity_key_from_primary_key([row[c] for c in mapper.primary_key])
     existing = session.identity_map.get(key)
-    if existing is not None:
+    if existing is not None:  # what it has not loaded (or has expired) is taken from the row
+        loaded = sa_inspect(existing).dict
+        for name, column in _columns(mapper):
+            if name not in loaded and column in row:
+                set_committed_value(existing, name, row[column])
         return existing
     obj = mapper.class_manager.new_instance()
     _attach(session, mapper, obj, row)
@@ -278,7 +284,7 @@ def as_loaded(session: Session, model, row):
 def _attach(session: Session, mapper, obj, row) -> None:
     """Fill the object's state directly (no attribute events: nothing here is a change), then make it a
     detached object with its identity and put it in the session."""
-    sa_inspect(obj).dict.update((key, row[column]) for key, column in _columns(mapper))
+    sa_inspect(obj).dict.update((key, row[column]) for key, column in _columns(mapper) if column in row)
     make_transient_to_detached(obj)
     session.add(obj)
 
