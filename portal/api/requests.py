@@ -113,8 +113,10 @@ def idempotent(view: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         key = idempotency.check_key(request.headers.get(idempotency.HEADER))
         held = None
+        read = g.pop("api_claim_read", None)
         if key is not None:
-            outcome = idempotency.claim(db.session, auth.current_token_id(), key, _canonical_request())
+            outcome = idempotency.claim(db.session, auth.current_token_id(), key, _canonical_request(),
+                                        read=read[1] if read is not None and read[0] == key else None)
             if isinstance(outcome, idempotency.Replay):
                 return _replayed(outcome)
             held = outcome

@@ -30,7 +30,8 @@ class IdempotencyRecord(Base):
     """The first response to a POST with an Idempotency-Key, replayed for every retry with that key."""
 
     __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("token_id", "key"),)
+    # Led by the key: the API's token lookup finds a key's answer through it in any plan (migration 0007).
+    __table_args__ = (UniqueConstraint("key", "token_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"))

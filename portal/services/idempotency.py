@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, bindparam, delete, func, literal, select
+from sqlalchemy import Integer, Select, String, and_, bindparam, cast, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,12 +97,28 @@ def check_key(raw: str | None) -> str | None:
     return raw
 
 
-def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: datetime | None = None
-          ) -> Claim | Replay:
+def usable_key(raw: str | None) -> str | None:
+    """The key, if the header holds a well-formed one (check_key says what is wrong with it otherwise)."""
+    return raw if raw is not None and KEY_SHAPE.fullmatch(raw) else None
+
+
+def with_claim(statement: Select, token_id) -> Select:
+    """`statement` (with the token's id as `token_id`) reading what a claim reads as well (PostgreSQL): the
+    key's lock, taken without waiting, and the stored answer to the key, if any; the key is the parameter
+    `key`. The API's token lookup reads it so, sparing the claim a round trip (claim(read=...))."""
+    lock = func.hashtextextended(cast(token_id, String) + literal("\x1f") + bindparam("key", type_=String), 0)
+    return (statement.add_columns(func.pg_try_advisory_xact_lock(lock).label("locked"), _TABLE.c.request_hash,
+                                  _TABLE.c.status_code, _TABLE.c.response_body)
+            .outerjoin(_TABLE, and_(_TABLE.c.token_id == token_id, _TABLE.c.key == bindparam("key"))))
+
+
+def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: datetime | None = None,
+          read=None) -> Claim | Replay:
     """Claim the key in the request's write transaction, or say what the first request answered.
 
     Raises InProgress while a first request with this key runs (PostgreSQL), KeyReused when the key came
-    with another request. The caller runs its work in the same transaction and ends it with finish()."""
+    with another request. The caller runs its work in the same transaction and ends it with finish().
+    `read` is the row with_claim() read earlier in this transaction, if any."""
     params = {"token_id": token_id, "key": key}
     with writing():  # on SQLite the claim's statement begins the write transaction (BEGIN IMMEDIATE)
         if session.get_bind().dialect.name == "postgresql":
@@ -110,7 +126,7 @@ def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: 
             # this statement's snapshot and the lock, its answer is not seen here; then this request's
             # work meets the first's unique form key or stored key, is rolled back, and the first's answer
             # is returned (finish()), so the work still runs once.
-            first = session.connection().execute(_LOCK_AND_STORED, {**params, "lock": f"{token_id}\x1f{key}"}).one()
+            first = read if read is not None else session.connection().execute(_LOCK_AND_STORED, params).one()
             if not first.locked:
                 session.rollback()
                 raise InProgress()
@@ -151,11 +167,7 @@ _STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_
 
 
 _ONE = select(literal(1).label("one")).subquery()
-_LOCK_AND_STORED = (
-    select(func.pg_try_advisory_xact_lock(func.hashtextextended(bindparam("lock", type_=String), 0)).label("locked"),
-           _TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body)
-    .select_from(_ONE.outerjoin(_TABLE, and_(_TABLE.c.token_id == bindparam("token_id"),
-                                             _TABLE.c.key == bindparam("key")))))
+_LOCK_AND_STORED = with_claim(select(_ONE.c.one), bindparam("token_id", type_=Integer))
 
 
 def _stored(session: Session, token_id: int, key: str):

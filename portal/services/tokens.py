@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal.db import as_loaded, writing
 from portal.models import ApiToken, Role, User
 from portal.models.base import utcnow
-from portal.services import audit
+from portal.services import audit, idempotency
 from portal.services.errors import FieldError, NotFound, ValidationFailed
 
 # A token is this prefix and 32 random bytes in base64url: "ptk_" + 43 characters. The prefix lets secret
@@ -114,33 +114,49 @@ _LOOKUP = (select(_TOKEN.c.id, _TOKEN.c.user_id, _TOKEN.c.token_hash, _TOKEN.c.l
            .where(_TOKEN.c.token_hash == bindparam("digest")))
 
 
+_LOOKUP_AND_CLAIM = idempotency.with_claim(_LOOKUP, _TOKEN.c.id)
+
+
 def authenticate(session: Session, raw: str | None) -> ApiToken | None:
     """The live token for this secret, or None: unknown, malformed, revoked, or its owner may not use the API
     (disabled, or not a landlord or employer any more). The four are never told apart."""
+    return _authenticate(session, raw, _LOOKUP, {})[0]
+
+
+def authenticate_and_read_claim(session: Session, raw: str | None, key: str):
+    """authenticate(), reading in the same statement what claiming this Idempotency-Key reads (PostgreSQL;
+    idempotency.with_claim): one round trip less for every API write that sends a key. The read is returned
+    for idempotency.claim(read=...), or None when the transaction that read it has ended since."""
+    return _authenticate(session, raw, _LOOKUP_AND_CLAIM, {"key": key})
+
+
+def _authenticate(session: Session, raw: str | None, statement, params: dict):
     if not well_formed(raw):
-        return None
+        return None, None
     digest = hash_token(raw)
     # One Core query for the token and its owner, made into ORM objects without the ORM's query machinery:
     # this runs before every API request (bench/README.md).
-    row = session.connection().execute(_LOOKUP, {"digest": digest}).first()
+    row = session.connection().execute(statement, {**params, "digest": digest}).first()
     token = None
     if row is not None:
         token = as_loaded(session, ApiToken, row._mapping)
         set_committed_value(token, "user", as_loaded(session, User, row._mapping))
     # The lookup is by an unguessable hash; compare anyway in constant time, as the stored value is a secret.
     if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_at is not None:
-        return None
+        return None, None
     if not may_use_api(token.user):
-        return None
-    _touch(session, token)
-    return token
+        return None, None
+    if _touch(session, token):
+        return token, None  # committed: the claim's lock went with that transaction
+    return token, row
 
 
-def _touch(session: Session, token: ApiToken, now: datetime | None = None) -> None:
-    """Record when the token was last used, at most once a minute, in its own short write."""
+def _touch(session: Session, token: ApiToken, now: datetime | None = None) -> bool:
+    """Record when the token was last used, at most once a minute, in its own short write; says whether it
+    did (and so ended the transaction that was open)."""
     now = now or utcnow()
     if token.last_used_at is not None and now - token.last_used_at < TOUCH_EVERY:
-        return
+        return False
     session.commit()  # end the read so that SQLite can begin the write with BEGIN IMMEDIATE
     try:
         with writing():
@@ -152,3 +168,4 @@ def _touch(session: Session, token: ApiToken, now: datetime | None = None) -> No
     except OperationalError:  # a busy database must not fail the request for a bookkeeping write
         session.rollback()
     set_committed_value(token, "last_used_at", now)  # known now, without a second UPDATE at the next commit
+    return True
