@@ -6,6 +6,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from limits import parse
+
 from portal import ratelimit
 
 
@@ -38,6 +40,12 @@ def load_config(instance_path: Path) -> dict:
         secret = _dev_secret_key(instance_path)
 
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    api_rate_limit = os.environ.get("API_RATE_LIMIT") or ratelimit.API_DEFAULT
+    try:
+        parse(api_rate_limit)
+    except ValueError:
+        raise ConfigError(f"API_RATE_LIMIT is not a rate such as '{ratelimit.API_DEFAULT}': "
+                          f"{api_rate_limit!r}") from None
 
     return {
         "PORTAL_ENV": env,
@@ -67,6 +75,7 @@ def load_config(instance_path: Path) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "LANGUAGES": ("zh_Hans_CN", "en"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ratelimit.SCHEME + "://"),
+        "API_RATE_LIMIT": api_rate_limit,  # per token, in fixed windows
         "RATELIMIT_HEADERS_ENABLED": True,
         # The limiter stamps its headers on every limited response; its Retry-After would overwrite the one
         # a 503 sets, so it gets a name of its own (429 problems set Retry-After themselves).

@@ -17,6 +17,7 @@ import time
 from limits.storage import MemoryStorage
 
 SCHEME = "portal-memory"
+API_DEFAULT = "600 per minute"  # requests of one API token (API_RATE_LIMIT)
 SWEEP_EVERY = 1.0
 
 

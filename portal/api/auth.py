@@ -15,13 +15,14 @@ from flask.sessions import SessionInterface
 from limits import RateLimitItem, parse
 from limits.strategies import FixedWindowRateLimiter
 
+from portal import ratelimit
 from portal.api.problems import ApiProblem, is_api_path
 from portal.db import write_intent
 from portal.extensions import db, limiter
 from portal.models import Role
 from portal.services import audit, idempotency, tokens
 
-DEFAULT_RATE_LIMIT = "600 per minute"
+DEFAULT_RATE_LIMIT = ratelimit.API_DEFAULT
 
 
 @cache

@@ -32,3 +32,13 @@ def test_development_generates_one_secret_into_instance(tmp_path, monkeypatch):
 def test_default_database_is_a_sqlite_file_in_instance(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert load_config(tmp_path)["DATABASE_URL"] == f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+
+
+def test_the_api_rate_limit_comes_from_the_environment_and_must_be_a_rate(tmp_path, monkeypatch):
+    monkeypatch.delenv("API_RATE_LIMIT", raising=False)
+    assert load_config(tmp_path)["API_RATE_LIMIT"] == "600 per minute"
+    monkeypatch.setenv("API_RATE_LIMIT", "50 per second")
+    assert load_config(tmp_path)["API_RATE_LIMIT"] == "50 per second"
+    monkeypatch.setenv("API_RATE_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="API_RATE_LIMIT"):
+        load_config(tmp_path)
