@@ -194,16 +194,11 @@ def insert_persistent(session: Session, obj, children: Children | None = None) -
         else:
             state.dict[key] = values[column.key] = value
     connection = session.connection()
-    child_ids = []
-    if children and children.rows and connection.dialect.name == "postgresql" and [c for _, c in returned] == list(
-            mapper.local_table.primary_key):
+    rows = children.rows if children else []
+    only_the_key = [c for _, c in returned] == list(mapper.local_table.primary_key)
+    if rows and only_the_key and connection.dialect.name == "postgresql":
         (key, _pk), = returned
-        statement = _with_children(mapper.local_table, frozenset(values), children)
-        params = {f"p_{name}": value for name, value in values.items()}
-        params.update((f"c{n}_{name}", value) for n, row in enumerate(children.rows) for name, value in row.items())
-        rows = connection.execute(statement, params).all()
-        state.dict[key] = rows[0][1]
-        child_ids = sorted(row[0] for row in rows)  # given in the order of the rows: see _with_children
+        state.dict[key], child_ids = _insert_together(connection, mapper.local_table, values, children)
     else:
         statement_key = (mapper, frozenset(values))
         statement = _inserts.get(statement_key)
@@ -211,10 +206,9 @@ def insert_persistent(session: Session, obj, children: Children | None = None) -
             statement = _inserts[statement_key] = insert(mapper.local_table).returning(*(c for _, c in returned))
         row = connection.execute(statement, values).one()._mapping
         state.dict.update((key, row[column]) for key, column in returned)
-        if children and children.rows:
-            parent_id = state.dict[returned[0][0]]
-            child_ids = list(connection.execute(_child_insert(children.table), [
-                {**row, children.parent_key: parent_id} for row in children.rows]).scalars())
+        parent_id = state.dict[mapper.get_property_by_column(mapper.primary_key[0]).key]
+        child_ids = list(connection.execute(_child_insert(children.table), [
+            {**child, children.parent_key: parent_id} for child in rows]).scalars()) if rows else []
     make_transient_to_detached(obj)
     session.add(obj)
     session.info.setdefault(_INSERTED, []).append(obj)
@@ -240,6 +234,14 @@ def _child_insert(table: Table):
     if statement is None:
         statement = _child_inserts[table] = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return statement
+
+
+def _insert_together(connection, parent: Table, values: dict, children: Children) -> tuple[int, list[int]]:
+    """The parent row and its children in one statement (PostgreSQL): the parent's id, the children's ids."""
+    params = {f"p_{name}": value for name, value in values.items()}
+    params.update((f"c{n}_{name}", value) for n, row in enumerate(children.rows) for name, value in row.items())
+    rows = connection.execute(_with_children(parent, frozenset(values), children), params).all()
+    return rows[0][1], sorted(row[0] for row in rows)  # in the order of the rows: see _with_children
 
 
 def _with_children(parent: Table, keys: frozenset, children: Children):
