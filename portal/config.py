@@ -76,6 +76,11 @@ def load_config(instance_path: Path) -> dict:
         "LANGUAGES": ("zh_Hans_CN", "en"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ratelimit.SCHEME + "://"),
         "API_RATE_LIMIT": api_rate_limit,  # per token, in fixed windows
+        # A rate-limit storage that fails (Redis down) lets requests through and logs it, instead of failing
+        # every request: sign-in attempts are still counted in the database and lock an account after
+        # MAX_FAILED_LOGINS.
+        "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True},
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         # The limiter stamps its headers on every limited response; its Retry-After would overwrite the one
         # a 503 sets, so it gets a name of its own (429 problems set Retry-After themselves).

@@ -5,6 +5,7 @@ API requests carry no session: neither a session cookie nor CSRF applies under /
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from functools import cache, wraps
 from flask import Blueprint, Flask, current_app, g, request
 from flask.sessions import SessionInterface
 from limits import RateLimitItem, parse
+from limits.errors import StorageError
 from limits.strategies import FixedWindowRateLimiter
 
 from portal import ratelimit
@@ -23,6 +25,7 @@ from portal.models import Role
 from portal.services import audit, idempotency, tokens
 
 DEFAULT_RATE_LIMIT = ratelimit.API_DEFAULT
+log = logging.getLogger("portal")
 
 
 @cache
@@ -52,8 +55,13 @@ def _limit_token(token_id: int) -> None:
         return
     item, key = _rate_limit(), str(token_id)
     strategy = FixedWindowRateLimiter(limiter.storage)
-    allowed = strategy.hit(item, "api", key)
-    reset, remaining = strategy.get_window_stats(item, "api", key)
+    try:
+        allowed = strategy.hit(item, "api", key)
+        reset, remaining = strategy.get_window_stats(item, "api", key)
+    except StorageError:  # the shared storage is down: serve, uncounted, rather than fail every request
+        log.warning("rate-limit storage unavailable: API request of token %s not counted", token_id,
+                    exc_info=True)
+        return
     g.api_rate_headers = {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(remaining),
                           "X-RateLimit-Reset": str(math.ceil(reset))}
     if not allowed:
