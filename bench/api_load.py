@@ -16,6 +16,9 @@ Not a timed test: a bounded load run on the loopback interface only. It
    over the agencies' tokens; wrk records every status and the submission id of every 201. The two rates
    are measured side by side so that a change in what else the machine runs moves both (a shared VM's
    speed drifts by a third within minutes here); the ratio of each slice pair is reported, and its median;
+3. reads the CPU time the portal's two workers and (PostgreSQL) the database's backends used during each
+   move-in slice (/proc/<pid>/stat) and reports it per move-in, so that a change can be judged by its CPU
+   as well as by a rate that the machine's drift moves;
 4. checks the database: every acknowledged submission is there exactly once, nothing unacknowledged was
    filed, every report has its one tenancy and person, every key its one stored response.
 
@@ -269,6 +272,44 @@ def lua_script(agencies: list[tuple[str, list[int]]], acks_file: Path) -> Path:
     return path
 
 
+# --- where the CPU goes --------------------------------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU used so far by these processes (/proc/<pid>/stat), those still running."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return total / TICKS
+
+
+def workers_of(server: Gunicorn) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def server_backends(url: str) -> list[int]:
+    """The PostgreSQL backends serving the bench database now (the portal's pooled connections)."""
+    if not url.startswith("postgresql"):
+        return []
+    from sqlalchemy import text
+
+    from portal.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        pids = list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND pid <> pg_backend_pid()")).scalars())
+    engine.dispose()
+    return pids
+
+
 # --- checking what was acknowledged against what was written -----------------------------------------
 
 def verify(url: str, acks: list[int], agencies: list[tuple[str, list[int]]], statuses: dict[int, int],
@@ -350,7 +391,13 @@ def main() -> None:
         wrk(f"http://127.0.0.1:{server.port}", 2, script, (9,))  # warm-up: the workers' first requests
         for n in range(args.slices):
             baseline = wrk(f"http://127.0.0.1:{hello_server.port}/", HELLO_SECONDS)
+            workers, backends = workers_of(server), server_backends(url)
+            before = cpu_seconds(workers), cpu_seconds(backends)
             load = wrk(f"http://127.0.0.1:{server.port}", slice_seconds, script, (n,))
+            after = cpu_seconds(workers), cpu_seconds(backends)
+            # CPU per move-in of the two workers and of the database server's backends (PostgreSQL)
+            load["worker_cpu_ms"] = round((after[0] - before[0]) * 1000 / max(load["requests"], 1), 2)
+            load["server_cpu_ms"] = round((after[1] - before[1]) * 1000 / max(load["requests"], 1), 2)
             pairs.append((baseline, load))
     acks = [int(line) for line in acks_file.read_text().split()]
     statuses: dict[int, int] = {}
@@ -374,7 +421,9 @@ def main() -> None:
     (OUT / f"api-load-{args.db}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     for n, (baseline, load) in enumerate(pairs):
         print(f"slice {n}: hello world {baseline['rate']:.0f}/s  move-ins {load['rate']:.0f}/s "
-              f"(p50 {load.get('p50_ms')} ms, p99 {load.get('p99_ms')} ms)  ratio {ratios[n]:.3f}")
+              f"(p50 {load.get('p50_ms')} ms, p99 {load.get('p99_ms')} ms)  ratio {ratios[n]:.3f}  "
+              f"CPU per move-in: workers {load['worker_cpu_ms']} ms"
+              + (f", database server {load['server_cpu_ms']} ms" if args.db == "postgresql" else " (SQLite in them)"))
     print(f"hello world (median): {hello_rate:.0f} requests/s   move-ins ({args.db}): {moved:.0f} requests/s "
           f"over {slice_seconds * args.slices} s   ratio (median of slices) {result['ratio_median']:.3f}")
     print(json.dumps(check, indent=2))
