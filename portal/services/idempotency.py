@@ -89,9 +89,10 @@ def form_key_for(token_id: int, key: str) -> ClaimedKey:
 
 
 def check_key(raw: str | None) -> str | None:
+    """The key of the header, None without one; a malformed one is refused (MalformedKey, a 400)."""
     if raw is None:
         return None
-    if not KEY_SHAPE.fullmatch(raw):
+    if usable_key(raw) is None:
         raise MalformedKey(FieldError("invalid_idempotency_key",
                                       _l("An Idempotency-Key is 1 to 200 visible ASCII characters."), HEADER))
     return raw

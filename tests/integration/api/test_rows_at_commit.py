@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, func, select
 
 from portal.db import insert_at_commit
@@ -64,13 +65,12 @@ def test_a_broken_constraint_is_raised_by_the_commit(db_session, landlord):
     row = {"token_id": 2**31 - 1, "key": "k", "request_hash": "h", "status_code": 201, "response_body": "{}",
            "created_at": reporting.utcnow()}  # no such token: the foreign key refuses the row
     insert_at_commit(db_session, IdempotencyRecord.__table__, row)
-    try:
+    with pytest.raises(IntegrityError):
         db_session.commit()
-        raised = False
-    except IntegrityError:
-        raised = True
-        db_session.rollback()
-    assert raised
+    db_session.rollback()
+    db_session.commit()  # the refused row is gone with its transaction, not queued again
+    assert db_session.scalar(select(func.count()).select_from(IdempotencyRecord)
+                             .where(IdempotencyRecord.token_id == 2**31 - 1)) == 0
 
 
 def test_an_api_move_in_sends_its_audit_row_and_stored_response_in_one_statement(app, db_session, landlord, house):
