@@ -296,11 +296,29 @@ def _attach(session: Session, mapper, obj, row) -> None:
 _INSERTED = "inserted_persistent"
 
 
+# What a savepoint's rollback takes back: the rows queued and objects inserted since it began. The
+# lengths of both lists when each savepoint began, by savepoint.
+_SAVEPOINT_MARKS = "savepoint_marks"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_SAVEPOINT_MARKS, {})
+        marks[transaction] = (len(session.info.get(_AT_COMMIT, ())), len(session.info.get(_INSERTED, ())))
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back_inserts(session: Session, _previous) -> None:
-    for obj in session.info.pop(_INSERTED, []):
+def _forget_rolled_back_inserts(session: Session, previous) -> None:
+    queued_before, inserted_before = 0, 0
+    if previous.nested:  # a savepoint: what was there before it stays
+        queued_before, inserted_before = session.info.get(_SAVEPOINT_MARKS, {}).get(previous, (0, 0))
+    del session.info.get(_AT_COMMIT, [])[queued_before:]
+    inserted = session.info.get(_INSERTED, [])
+    for obj in inserted[inserted_before:]:
         if obj in session:
             session.expunge(obj)
+    del inserted[inserted_before:]
 
 
 @event.listens_for(Session, "after_commit")
@@ -351,6 +369,7 @@ def _insert_queued_rows(session: Session) -> None:
 def _forget_queued_rows(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_AT_COMMIT, None)  # written by the commit, or rolled back with the rest
+        session.info.pop(_SAVEPOINT_MARKS, None)  # kept until here: a savepoint ends before its rollback event
 
 
 _single_inserts: dict = {}

@@ -59,6 +59,33 @@ def test_a_released_savepoint_leaves_the_rows_to_the_outer_commit(db_session, la
     assert audit_rows(db_session, "test.savepoint") == 1
 
 
+def test_a_rolled_back_savepoint_takes_back_only_its_own_rows(db_session, landlord):
+    actor = audit.Actor(user=landlord)
+    audit.record(db_session, "test.before_savepoint", actor)
+    savepoint = db_session.begin_nested()
+    audit.record(db_session, "test.in_savepoint", actor)
+    with db_session.begin_nested():  # released into the savepoint: it goes with it
+        audit.record(db_session, "test.in_inner_savepoint", actor)
+    savepoint.rollback()
+    audit.record(db_session, "test.after_savepoint", actor)
+    db_session.commit()
+    assert [audit_rows(db_session, action) for action in
+            ("test.before_savepoint", "test.in_savepoint", "test.in_inner_savepoint", "test.after_savepoint")] \
+        == [1, 0, 0, 1]
+
+
+def test_a_row_survives_an_inner_savepoint_that_fails(db_session, landlord):
+    actor = audit.Actor(user=landlord)
+    with db_session.begin_nested():
+        audit.record(db_session, "test.outer_savepoint", actor)
+        with pytest.raises(RuntimeError), db_session.begin_nested():
+            audit.record(db_session, "test.failed_savepoint", actor)
+            raise RuntimeError("the inner step fails")
+    db_session.commit()
+    assert audit_rows(db_session, "test.outer_savepoint") == 1
+    assert audit_rows(db_session, "test.failed_savepoint") == 0
+
+
 def test_a_broken_constraint_is_raised_by_the_commit(db_session, landlord):
     from sqlalchemy.exc import IntegrityError
 
