@@ -1,6 +1,7 @@
 """Alembic environment: uses a connection handed over by portal.migrate, or DATABASE_URL."""
 from alembic import context
 
+from portal.migrate import for_dialect
 from portal.models import Base
 
 config = context.config
@@ -24,7 +25,8 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      include_object=for_dialect(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

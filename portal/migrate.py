@@ -18,6 +18,15 @@ def alembic_config(connection=None) -> Config:
     return cfg
 
 
+def for_dialect(dialect_name: str):
+    """Alembic's include_object: leaves out what the models create on other databases only
+    (`.ddl_if(dialect=...)`), so that autogenerate compares like with like on each database."""
+    def include_object(obj, _name, _type, _reflected, _compare_to) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return only is None or only.dialect is None or only.dialect == dialect_name
+    return include_object
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)

@@ -27,6 +27,10 @@ class Address(Base):
         ),
         Index("ix_address_room_key", "room_key", "building_key"),
         Index("ix_address_door_key", "door_key"),
+        # PostgreSQL finds the addresses whose text contains a piece of three characters or more through
+        # this index (pg_trgm) instead of reading every address: migration 0008, bench/README.md.
+        Index("ix_address_search_text_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "public.gin_trgm_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

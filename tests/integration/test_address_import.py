@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, inspect, select
 
 from portal.models import Address, AddressLevel, AuditEvent, Beat, Bureau, Station
 from portal.services import addresses
@@ -119,6 +119,65 @@ def test_search_over_the_demo_district(db_session):
     chengzheng_beats = list(db_session.scalars(select(Beat.id).where(Beat.code.like("43030252%"))))
     assert addresses.search(db_session, "银海花园 13栋 4单元 402", beat_ids=yuntang_beats)[0] is room
     assert addresses.search(db_session, "银海花园 13栋 4单元 402", beat_ids=chengzheng_beats) == []
+
+
+@pytest.mark.parametrize("text", ["银海%花园", "银海_花园", "银海'花园", "银海\\花园", "银海%(花园", "银海:花园",
+                                  "银海'); --花园"])
+def test_search_reads_punctuation_as_a_space(db_session, text):
+    _import(db_session, DEMO)
+    before = _count(db_session, Address)
+    found = addresses.search(db_session, text)
+    assert found and found == addresses.search(db_session, "银海 花园")
+    assert _count(db_session, Address) == before
+
+
+@pytest.mark.parametrize("piece", ["银海'花园", "银海%花园", "银海\\花园", "%(x)s", ":x",
+                                   "'); DELETE FROM address; --"])
+def test_a_text_piece_is_quoted_into_the_statement(db_session, piece):
+    """search() never hands the condition such a piece (the query parser keeps letters only), but the pattern
+    goes into the SQL text as a literal (addresses._contains), so its quoting must hold on its own."""
+    _import(db_session, DEMO)
+    before = _count(db_session, Address)
+    assert db_session.scalars(select(Address).where(addresses._contains(piece))).all() == []
+    assert _count(db_session, Address) == before
+    assert db_session.scalars(select(Address).where(addresses._contains("银海花园"))).first() is not None
+
+
+def test_the_pattern_is_in_the_statement_so_each_search_is_planned_for_it(db_session):
+    """Sent as a parameter, the pattern would be planned once for all searches of the same shape once the
+    driver prepares the statement; a plan made for any pattern reads the whole trigram index for '%枫林%'."""
+    sent = []
+
+    def record(_conn, _cursor, statement, parameters, *_args):
+        sent.append((statement, parameters))
+
+    connection = db_session.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        addresses.search(db_session, "银海花园 13栋")
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    [(statement, parameters)] = sent
+    assert "LIKE '%%银海花园%%'" in statement or "LIKE '%银海花园%'" in statement  # % doubled for psycopg
+    assert "银海花园" not in str(parameters)
+    assert "13" in str(parameters)  # the keys stay parameters
+
+
+def test_text_pieces_are_looked_up_in_the_trigram_index_on_postgresql(db_session):
+    """A piece of three characters or more is found through pg_trgm's index of the address text (migration
+    0008), not by reading every address; SQLite has no such index and reads the table."""
+    connection = db_session.connection()
+    indexes = {index["name"] for index in inspect(connection).get_indexes("address")}
+    if connection.dialect.name != "postgresql":
+        assert "ix_address_search_text_trgm" not in indexes
+        return
+    assert "ix_address_search_text_trgm" in indexes
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the test database is too small to need it
+    statement = addresses.search_statement("银海花园 韶山中路").compile(connection,
+                                                                      compile_kwargs={"literal_binds": True})
+    plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}").scalars())
+    assert "ix_address_search_text_trgm" in plan, plan
+    assert "%银海花园%" in plan and "%韶山中路%" in plan, plan
 
 
 def test_reimport_changes_nothing(db_session):

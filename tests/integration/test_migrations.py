@@ -36,7 +36,8 @@ def test_models_and_migrations_agree(app):
     from portal.extensions import db
 
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": migrate.for_dialect(conn.dialect.name)})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 
