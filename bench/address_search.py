@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
                 times.append((time.perf_counter() - started) * 1000)
             results.append({"kind": kind, "query": text, "results": len(found), "best_ms": round(min(times), 1),
                             "median_ms": round(statistics.median(times), 1),
-                            "plan": plan(session.connection(), addresses.search_statement(text))})
+                            "plan": plan(session.connection(), addresses.search_statement(text, dialect))})
             print(f"  {kind:38s} {text:36s} {len(found):3d} results  best {min(times):6.1f} ms"
                   f"  median {statistics.median(times):6.1f} ms")
     OUT.mkdir(parents=True, exist_ok=True)

@@ -18,10 +18,17 @@ def alembic_config(connection=None) -> Config:
     return cfg
 
 
+# Tables that migrations alone make, which no model maps: SQLite's FTS5 index of the address text (0009) and
+# the shadow tables FTS5 keeps it in.
+UNMAPPED_TABLE_PREFIX = "address_text"
+
+
 def for_dialect(dialect_name: str):
     """Alembic's include_object: leaves out what the models create on other databases only
-    (`.ddl_if(dialect=...)`), so that autogenerate compares like with like on each database."""
-    def include_object(obj, _name, _type, _reflected, _compare_to) -> bool:
+    (`.ddl_if(dialect=...)`) and the unmapped tables above, so that autogenerate compares like with like."""
+    def include_object(obj, name, type_, reflected, _compare_to) -> bool:
+        if type_ == "table" and reflected and name.startswith(UNMAPPED_TABLE_PREFIX):
+            return False
         only = getattr(obj, "_ddl_if", None)
         return only is None or only.dialect is None or only.dialect == dialect_name
     return include_object

@@ -24,6 +24,8 @@ from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, false, func, insert, or_, select, update
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from portal.models import Address, AddressLevel, Beat, Bureau, Station
@@ -213,14 +215,41 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _contains(piece: str) -> ColumnElement[bool]:
-    """The address text contains this piece. The pattern is written into the statement, not sent as a
-    parameter: PostgreSQL then plans each search for its own pattern. With a parameter, a statement run
-    often is prepared and planned once for any pattern, and that plan reads the whole trigram index for a
-    piece of two characters, which no trigram can narrow (370 ms for 600,000 addresses, bench/README.md).
-    The value is quoted by the dialect, as SQLAlchemy does for any literal_execute parameter."""
-    pattern = bindparam("pattern", f"%{_escape_like(piece)}%", unique=True, literal_execute=True)
-    return Address.search_text.like(pattern, escape="\\")
+# SQLite's trigram index of address.search_text (FTS5, migration 0009): rowid is the address id.
+_ADDRESS_TEXT = sql_table("address_text", sql_column("rowid"), sql_column("search_text"))
+_LIKE_SPECIALS = frozenset("%_\\")
+_ADMIN_PIECE = re.compile(r"(?:街道|[省市区县镇乡])$")
+
+
+def _contains(piece: str, *, through_fts: bool = False) -> ColumnElement[bool]:
+    """The address text contains this piece; with through_fts, found through SQLite's FTS5 trigram index.
+
+    The pattern is written into the statement, not sent as a parameter, so that PostgreSQL plans each
+    search for its own pattern: with a parameter, a statement run often is prepared and planned once for
+    any pattern, and that plan reads the whole trigram index for a piece of two characters, which no
+    trigram can narrow (370 ms for 600,000 addresses, bench/README.md). The value is quoted by the dialect,
+    as SQLAlchemy does for any literal_execute parameter."""
+    def literal(value: str):
+        return bindparam("pattern", value, unique=True, literal_execute=True)
+
+    if through_fts:  # FTS5 uses its index for a LIKE without ESCAPE only: see _fts_piece
+        return Address.id.in_(select(_ADDRESS_TEXT.c.rowid)
+                              .where(_ADDRESS_TEXT.c.search_text.like(literal(f"%{piece}%"))))
+    return Address.search_text.like(literal(f"%{_escape_like(piece)}%"), escape="\\")
+
+
+def _fts_piece(query: ParsedQuery, dialect: str) -> str | None:
+    """The one piece of text SQLite looks up in its trigram index (migration 0009), if any: the longest of
+    three characters or more that names no administrative area. SQLite cannot tell how many addresses a
+    piece finds, and reads all of them before anything else: "湖南省" or "雨湖区" find a whole district (two
+    seconds for a full address when every piece went through the index), a community or road name a few
+    thousand. The other pieces are checked on the addresses found. A door or room number is found faster
+    through its own index, so a query naming one reads none. PostgreSQL weighs each piece itself."""
+    if dialect != "sqlite" or "door" in query.keys or "room" in query.keys:
+        return None
+    candidates = [piece for piece in query.text
+                  if len(piece) >= 3 and not _ADMIN_PIECE.search(piece) and not _LIKE_SPECIALS & set(piece)]
+    return max(candidates, key=len, default=None)
 
 
 def _named(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
@@ -240,12 +269,14 @@ def search(session: Session, text: str, *, limit: int = 20, beat_ids: Iterable[i
     query did not name, then address order. ``beat_ids`` restricts the result to those
     beats (an empty list finds nothing); None means no restriction. Never raises on any string.
     """
-    stmt = search_statement(text, limit=limit, beat_ids=beat_ids)
+    stmt = search_statement(text, session.get_bind().dialect.name, limit=limit, beat_ids=beat_ids)
     return [] if stmt is None else list(session.scalars(stmt))
 
 
-def search_statement(text: str, *, limit: int = 20, beat_ids: Iterable[int] | None = None) -> Select | None:
-    """The query search() runs, or None when nothing can match."""
+def search_statement(text: str, dialect: str, *, limit: int = 20, beat_ids: Iterable[int] | None = None
+                     ) -> Select | None:
+    """The query search() runs on a database of this dialect ("sqlite", "postgresql"), or None when nothing
+    can match."""
     query = parse_query(text)
     if query.empty:
         return None
@@ -255,8 +286,9 @@ def search_statement(text: str, *, limit: int = 20, beat_ids: Iterable[int] | No
         if not ids:
             return None
         conditions.append(Address.beat_id.in_(ids))
+    through_fts = _fts_piece(query, dialect)
     for piece in query.text:
-        conditions.append(_contains(piece))
+        conditions.append(_contains(piece, through_fts=piece == through_fts))
     for name, values in query.keys.items():
         for value in set(values):
             conditions.append(_KEY_COLUMNS[name] == value)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import delete, event, func, select, update
 
 from portal.models import Address, AddressLevel, AuditEvent, Beat, Bureau, Station
 from portal.services import addresses
@@ -163,21 +163,44 @@ def test_the_pattern_is_in_the_statement_so_each_search_is_planned_for_it(db_ses
     assert "13" in str(parameters)  # the keys stay parameters
 
 
-def test_text_pieces_are_looked_up_in_the_trigram_index_on_postgresql(db_session):
-    """A piece of three characters or more is found through pg_trgm's index of the address text (migration
-    0008), not by reading every address; SQLite has no such index and reads the table."""
+def _plan(connection, text: str) -> str:
+    statement = addresses.search_statement(text, connection.dialect.name).compile(
+        connection, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN" if connection.dialect.name == "sqlite" else "EXPLAIN"
+    return "\n".join(str(row[-1]) for row in connection.exec_driver_sql(f"{explain} {statement}"))
+
+
+def test_text_pieces_are_looked_up_in_a_trigram_index(db_session):
+    """A piece of three characters or more is found through an index of the address text's trigrams, not
+    by reading every address: pg_trgm on PostgreSQL (migration 0008), FTS5 on SQLite (0009)."""
     connection = db_session.connection()
-    indexes = {index["name"] for index in inspect(connection).get_indexes("address")}
-    if connection.dialect.name != "postgresql":
-        assert "ix_address_search_text_trgm" not in indexes
-        return
-    assert "ix_address_search_text_trgm" in indexes
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the test database is too small to need it
-    statement = addresses.search_statement("银海花园 韶山中路").compile(connection,
-                                                                      compile_kwargs={"literal_binds": True})
-    plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}").scalars())
-    assert "ix_address_search_text_trgm" in plan, plan
-    assert "%银海花园%" in plan and "%韶山中路%" in plan, plan
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the test database is too small to need it
+        plan = _plan(connection, "银海花园 韶山中路")
+        assert "ix_address_search_text_trgm" in plan, plan
+        assert "%银海花园%" in plan and "%韶山中路%" in plan, plan
+    else:
+        # One piece at most, the longest naming no administrative area; L: FTS5 uses its index for the LIKE.
+        plan = _plan(connection, "雨湖区 银海花园 韶山中路")
+        assert plan.count("SCAN address_text VIRTUAL TABLE INDEX 0:L") == 1, plan
+        assert "address_text" not in _plan(connection, "银海")  # two characters: no trigram narrows it
+        assert "address_text" not in _plan(connection, "雨湖区")  # a whole district
+        assert "address_text" not in _plan(connection, "韶山中路88号")  # the door number's index is faster
+
+
+def test_the_trigram_index_follows_every_change_of_an_address(db_session, tmp_path):
+    """On SQLite the index is a table of its own, kept in step by triggers: an address added is found, one
+    renamed is found by its new name only, one deleted is found no more."""
+    _import(db_session, _write(tmp_path / "new.csv", [_row(community="翠湖雅苑", building="9栋", unit="1单元",
+                                                           room="101")]))
+    [room] = [a for a in addresses.search(db_session, "翠湖雅苑") if a.room == "101"]
+    db_session.execute(update(Address).where(Address.community == "翠湖雅苑")
+                       .values(search_text=func.replace(Address.search_text, "翠湖雅苑", "金湖雅苑")))
+    assert room.id in [a.id for a in addresses.search(db_session, "金湖雅苑 9栋 1单元 101")]
+    assert addresses.search(db_session, "翠湖雅苑") == []
+    db_session.expunge_all()
+    db_session.execute(delete(Address).where(Address.id == room.id))
+    assert room.id not in [a.id for a in addresses.search(db_session, "金湖雅苑", limit=200)]
 
 
 def test_reimport_changes_nothing(db_session):
