@@ -156,7 +156,8 @@ _QUERY_TOKEN = re.compile(
     r"|(?P<text>[^\W0-9A-Z_]+)"
 )
 # Text runs are cut after administrative suffixes so that each level may be typed apart or together.
-_ADMIN_SPLIT = re.compile(r"(?<=街道)|(?<=[省市区县镇乡])")
+_ADMIN_SUFFIXES = ("街道", "省", "市", "区", "县", "镇", "乡")  # a piece ending so names an administrative area
+_ADMIN_SPLIT = re.compile("|".join(f"(?<={suffix})" for suffix in _ADMIN_SUFFIXES))
 _KEY_COLUMNS = {"door": Address.door_key, "building": Address.building_key, "unit": Address.unit_key,
                 "room": Address.room_key}
 
@@ -218,7 +219,6 @@ def _escape_like(value: str) -> str:
 # SQLite's trigram index of address.search_text (FTS5, migration 0009): rowid is the address id.
 _ADDRESS_TEXT = sql_table("address_text", sql_column("rowid"), sql_column("search_text"))
 _LIKE_SPECIALS = frozenset("%_\\")
-_ADMIN_PIECE = re.compile(r"(?:街道|[省市区县镇乡])$")
 
 
 def _contains(piece: str, *, through_fts: bool = False) -> ColumnElement[bool]:
@@ -248,7 +248,7 @@ def _fts_piece(query: ParsedQuery, dialect: str) -> str | None:
     if dialect != "sqlite" or "door" in query.keys or "room" in query.keys:
         return None
     candidates = [piece for piece in query.text
-                  if len(piece) >= 3 and not _ADMIN_PIECE.search(piece) and not _LIKE_SPECIALS & set(piece)]
+                  if len(piece) >= 3 and not piece.endswith(_ADMIN_SUFFIXES) and not _LIKE_SPECIALS & set(piece)]
     return max(candidates, key=len, default=None)
 
 
