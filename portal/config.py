@@ -66,6 +66,7 @@ def load_config(instance_path: Path) -> dict:
         "REPORT_DEADLINE_DAYS": _int("REPORT_DEADLINE_DAYS", 3),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 10) * 1024 * 1024,
         "MAX_IMPORT_ROWS": _int("MAX_IMPORT_ROWS", 50_000),
+        "REVEALS_PER_HOUR": _int("REVEALS_PER_HOUR", 30),
         # Uploaded staff lists wait here between preview and commit; deleted after either.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
         "PROXY_HOPS": _int("PROXY_HOPS", 0),

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from portal.models import AddressLevel, HouseUse, IdType, RecordStatus, SubmissionKind, SubmissionStatus
 from portal.models.unit import SpecialTrade, UnitType
 from portal.services.errors import FieldError
-from portal.services.flags import LABELS as FLAG_LABELS
+from portal.services.flags import REPORTER_VISIBLE
 from portal.services.occupants import RELATIONS
 from portal.services.reporting import MAX_PEOPLE_PER_REPORT
 
@@ -25,7 +25,7 @@ LEVELS = [e.value for e in AddressLevel]
 KINDS = [e.value for e in SubmissionKind]
 STATUSES = [e.value for e in SubmissionStatus]
 RECORD_STATUSES = [e.value for e in RecordStatus]
-FLAGS = sorted(FLAG_LABELS)
+FLAGS = sorted(REPORTER_VISIBLE)  # flags about other people's records are for officers only
 
 
 def string(description: str | None = None, **extra) -> dict:

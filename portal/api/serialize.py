@@ -20,7 +20,7 @@ def address_json(address) -> dict:
 
 def tenancy_json(tenancy) -> dict:
     person = tenancy.person
-    return {"id": tenancy.id, "submission_id": tenancy.submission_id, "name": person.name,
+    return {"id": tenancy.id, "submission_id": tenancy.submission_id, "name": tenancy.declared_name,
             "id_type": str(person.id_type), "id_number_masked": identity.mask_id(person.id_number),
             "move_in_date": day(tenancy.move_in_date), "lease_end_date": day(tenancy.lease_end_date),
             "record_status": str(tenancy.status)}
@@ -54,7 +54,8 @@ def decision_json(decision) -> dict | None:
 def submission_json(sub, *, decision=None, fields: tuple[str, ...] | None = None) -> dict:
     out = {"id": sub.id, "kind": str(sub.kind), "status": str(sub.status), "receipt": sub.receipt,
            "submitted_at": when(sub.submitted_at), "due_at": when(sub.due_at), "late": bool(sub.late),
-           "flags": [flag_json(f) for f in sub.flags or []], "house_id": sub.house_id, "unit_id": sub.unit_id,
+           "flags": [flag_json(f) for f in flags.for_reporter(sub.flags)], "house_id": sub.house_id,
+           "unit_id": sub.unit_id,
            "decision": decision_json(decision)}
     return {k: out[k] for k in fields} if fields else out
 

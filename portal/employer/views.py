@@ -194,7 +194,7 @@ def departure(unit_id: int):
         staff = [e for e in staff if str(e.id) == chosen] or staff
     form = DepartureForm(employment=chosen if len(staff) == 1 else None)
     form.employment.choices = choices([
-        (str(e.id), f"{e.person.name} · {identity.mask_id(e.person.id_number)}") for e in staff[:SHOWN_ROWS]])
+        (str(e.id), f"{e.declared_name} · {identity.mask_id(e.person.id_number)}") for e in staff[:SHOWN_ROWS]])
     _one_time_key(form)
     if form.validate_on_submit():
         try:

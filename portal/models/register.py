@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.address import Address
@@ -61,8 +61,18 @@ class House(Base):
     owner: Mapped[User] = relationship()
 
 
+# A record that stands (declared and waiting for the police, or verified), in SQL: the condition of the
+# partial unique indexes that let no race make two tenancies or employments of one person at one place.
+STANDING_SQL = "status IN ('pending', 'verified')"
+
+
 class Person(Base):
-    """One real person, keyed by identity document; details are the latest declared."""
+    """One real person, keyed by identity document.
+
+    The details are the register's: those of the first report that named the person until an officer
+    confirms a report, then those of the latest confirmed report (`details_submission_id` says which). A
+    report that is only declared never changes them: what each reporter declared stays on their own
+    tenancy or employment and in the submission."""
 
     __tablename__ = "person"
     __table_args__ = (UniqueConstraint("id_type", "id_number"),)
@@ -75,6 +85,8 @@ class Person(Base):
     birth_date: Mapped[date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The confirmed report the details come from; None while no report naming the person is confirmed.
+    details_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
 
 
 class Tenancy(Base):
@@ -84,6 +96,10 @@ class Tenancy(Base):
     __table_args__ = (
         Index("ix_tenancy_person_active", "person_id", "move_out_date"),
         Index("ix_tenancy_house_active", "house_id", "move_out_date"),
+        # At most one standing tenancy of a person in a house, whatever races (issue 12).
+        Index("uq_tenancy_person_house_active", "person_id", "house_id", unique=True,
+              sqlite_where=text(f"move_out_date IS NULL AND {STANDING_SQL}"),
+              postgresql_where=text(f"move_out_date IS NULL AND {STANDING_SQL}")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +112,9 @@ class Tenancy(Base):
     relation: Mapped[str | None] = mapped_column(String(40))
     occupation: Mapped[str | None] = mapped_column(String(60))
     workplace: Mapped[str | None] = mapped_column(String(100))
+    # The name and phone as this tenancy's landlord declared them: what the landlord's own pages show.
+    declared_name: Mapped[str] = mapped_column(String(60))
+    declared_phone: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
 
     house: Mapped[House] = relationship()

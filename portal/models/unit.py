@@ -4,12 +4,12 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.address import Address
 from portal.models.base import Base, UTCDateTime, str_enum, utcnow
-from portal.models.register import Person, RecordStatus
+from portal.models.register import STANDING_SQL, Person, RecordStatus
 from portal.models.user import User
 
 
@@ -86,6 +86,10 @@ class Employment(Base):
     __table_args__ = (
         Index("ix_employment_unit_active", "unit_id", "departure_date"),
         Index("ix_employment_person_active", "person_id", "departure_date"),
+        # At most one standing employment of a person at a unit, whatever races (issue 12).
+        Index("uq_employment_person_unit_active", "person_id", "unit_id", unique=True,
+              sqlite_where=text(f"departure_date IS NULL AND {STANDING_SQL}"),
+              postgresql_where=text(f"departure_date IS NULL AND {STANDING_SQL}")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +99,9 @@ class Employment(Base):
     position: Mapped[str | None] = mapped_column(String(60))
     hire_date: Mapped[date | None] = mapped_column(Date)
     departure_date: Mapped[date | None] = mapped_column(Date)
+    # The name and phone as the employer declared them: what the employer's own pages show.
+    declared_name: Mapped[str] = mapped_column(String(60))
+    declared_phone: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
 
     unit: Mapped[Unit] = relationship()

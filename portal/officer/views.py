@@ -1,7 +1,7 @@
 """The officer's pages: the verification queue, items, decisions, address search."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -67,7 +67,11 @@ def _render_item(sub, form=None, revealed=None, status=200):
 @bp.route("/items/<int:submission_id>")
 @officer_required
 def item(submission_id: int):
-    return _render_item(_item_or_404(submission_id))
+    try:
+        sub = queue.view_item(db.session, current_user, submission_id, actor())
+    except NotFound:
+        abort(404)
+    return _render_item(sub)
 
 
 @bp.route("/items/<int:submission_id>/decide", methods=["POST"])
@@ -104,9 +108,15 @@ def reveal(submission_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        number = queue.reveal_id(db.session, current_user, sub, form.person.data, actor())
+        number = queue.reveal_id(db.session, current_user, sub, form.person.data, actor(),
+                                 per_hour=current_app.config["REVEALS_PER_HOUR"])
     except NotFound:
         abort(404)
+    except queue.TooManyReveals:
+        flash(_l("You have seen %(n)d full ID numbers in the last hour, the most an hour allows. The masked "
+                 "number is shown; ask your station's administrator if you need more.",
+                 n=current_app.config["REVEALS_PER_HOUR"]), "error")
+        return _render_item(sub, status=429)
     return _render_item(sub, revealed={form.person.data: number})
 
 

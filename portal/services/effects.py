@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session
 
 from portal.models import (
     Employment,
     House,
+    Person,
     RecordStatus,
     Submission,
     SubmissionKind,
@@ -39,6 +40,9 @@ def apply(session: Session, submission: Submission, from_status: S, to_status: S
             session.execute(update(House).where(House.id == submission.house_id).values(status=record))
     elif kind == SubmissionKind.move_in:
         session.execute(update(Tenancy).where(Tenancy.submission_id == submission.id).values(status=record))
+        if to_status == S.confirmed:
+            for occupant in submission.payload.get("occupants", []):
+                _details_confirmed(session, submission, occupant)
     elif kind == SubmissionKind.move_out and to_status == S.confirmed:
         session.execute(update(Tenancy).where(Tenancy.id == submission.tenancy_id).values(
             move_out_date=date.fromisoformat(submission.payload["move_out_date"]), status=RecordStatus.ended))
@@ -52,9 +56,25 @@ def apply(session: Session, submission: Submission, from_status: S, to_status: S
         if submission.employment_id is not None:
             link = or_(link, Employment.id == submission.employment_id)
         session.execute(update(Employment).where(link).values(status=record))
+        if to_status == S.confirmed:
+            _details_confirmed(session, submission, submission.payload)
     elif kind == SubmissionKind.departure and to_status == S.confirmed:
         session.execute(update(Employment).where(Employment.id == submission.employment_id).values(
             departure_date=_departure_date(submission), status=RecordStatus.ended))
+
+
+def _details_confirmed(session: Session, submission: Submission, declared: dict) -> None:
+    """The register's person takes the details of a report an officer confirmed, and says which report.
+
+    Until then the person keeps what the register had: what someone merely declares changes nothing."""
+    values = {"name": declared["name"], "details_submission_id": submission.id}
+    for name in ("sex", "phone"):
+        if declared.get(name):
+            values[name] = declared[name]
+    if declared.get("birth_date"):
+        values["birth_date"] = date.fromisoformat(declared["birth_date"])
+    session.execute(update(Person).where(and_(Person.id_type == (declared.get("id_type") or "resident_id"),
+                                              Person.id_number == declared["id_number"])).values(**values))
 
 
 def _departure_date(submission: Submission) -> date:

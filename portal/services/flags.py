@@ -21,22 +21,33 @@ LABELS = {
     "late": _l("Reported after the deadline"),
     "unknown_region": _l("ID region code is not a known division"),
     "other_employment": _l("Already employed at another unit"),
+    "details_differ": _l("The declared name or phone differs from the register"),
 }
+# Flags that tell something about other people's records (where else a person lives or works, what the
+# register holds for them): for officers only. A reporter who could see them could ask the register
+# whether any ID number lives or works somewhere, then withdraw the report.
+OFFICER_ONLY = frozenset({"other_tenancy", "other_employment", "details_differ"})
+REPORTER_VISIBLE = frozenset(LABELS) - OFFICER_ONLY
+
+
+def for_reporter(found: list[dict] | None) -> list[dict]:
+    """The flags of a report that its reporter may see: those about their own report and house."""
+    return [f for f in found or [] if f.get("code") in REPORTER_VISIBLE]
 
 
 def label(code: str):
     return LABELS.get(code, code)
 
 
-def for_move_in(session: Session, house, report, persons: list[tuple[int, bool]], current: list, *,
+def for_move_in(session: Session, house, report, persons: list, current: list, *,
                 today: date, late: bool, ignore_submission: int | None = None) -> list[dict]:
-    """`house`: anything with its id and max_occupants; `persons`: (person id, created just now) per person
-    of the report; `current`: the house's residents (reporting.ReportableHouse.residents)."""
+    """`house`: anything with its id and max_occupants; `persons`: the register's person per person of the
+    report (reporting.NamedPerson); `current`: the house's residents (reporting.ReportableHouse.residents)."""
     found: list[dict] = []
     if late:
         found.append({"code": "late"})
-    person_ids = [person_id for person_id, _ in persons]
-    known = [person_id for person_id, new in persons if not new]  # a person created just now lives nowhere
+    person_ids = [p.id for p in persons]
+    known = [p.id for p in persons if not p.new]  # a person created just now lives nowhere
     elsewhere = session.execute(
         select(Tenancy.person_id, Tenancy.house_id).where(
             Tenancy.person_id.in_(known), Tenancy.house_id != house.id, Tenancy.move_out_date.is_(None),
@@ -44,6 +55,7 @@ def for_move_in(session: Session, house, report, persons: list[tuple[int, bool]]
     ).all() if known else []
     for person_id, other_house in elsewhere:
         found.append({"code": "other_tenancy", "person": person_ids.index(person_id), "house_id": other_house})
+    found += [{"code": "details_differ", "person": i} for i, p in enumerate(persons) if p.differs]
     staying = [r for r in current if ignore_submission is None or r.submission_id != ignore_submission]
     if house.max_occupants is not None and len(staying) + len(persons) > house.max_occupants:
         found.append({"code": "over_capacity", "count": len(staying) + len(persons), "max": house.max_occupants})

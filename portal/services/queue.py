@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from portal.models import (
+    AuditEvent,
     Employment,
     House,
     Person,
@@ -20,8 +21,9 @@ from portal.models import (
     Unit,
     User,
 )
+from portal.models.base import utcnow
 from portal.services import audit, jurisdiction
-from portal.services.errors import NotFound
+from portal.services.errors import NotFound, ServiceError
 
 PAGE_SIZE = 25
 
@@ -134,11 +136,33 @@ def other_tenancies(session: Session, sub: Submission) -> list[Tenancy]:
         .order_by(Tenancy.id).limit(50)))
 
 
-def reveal_id(session: Session, officer: User, sub: Submission, person_index: int, actor: audit.Actor) -> str:
-    """The full ID number, for an officer who asks; the asking is audited."""
+def view_item(session: Session, officer: User, submission_id: int, actor: audit.Actor) -> Submission:
+    """An item, opened to be read: who read which declaration (and so whose personal data) is audited."""
+    sub = item(session, officer, submission_id)
+    audit.record(session, "item.view", actor, user=officer, object_type="submission", object_id=sub.id)
+    session.commit()
+    return sub
+
+
+class TooManyReveals(ServiceError):
+    """The officer has seen as many full ID numbers as an hour allows."""
+
+
+def reveal_id(session: Session, officer: User, sub: Submission, person_index: int, actor: audit.Actor, *,
+              per_hour: int) -> str:
+    """The full ID number, for an officer who asks; the asking is audited, and at most `per_hour` are
+    shown to one officer in an hour (a reveal is for checking a person, not for reading the register)."""
     numbers = [number for _kind, number in people_in(sub.payload)]
     if not 0 <= person_index < len(numbers):
         raise NotFound()
+    shown = session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.actor_id == officer.id, AuditEvent.at > utcnow() - timedelta(hours=1),
+        AuditEvent.action == "id.reveal", AuditEvent.outcome == "success"))
+    if shown >= per_hour:
+        audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
+                     outcome="refused", detail=f"person={person_index} limit={per_hour}/h")
+        session.commit()
+        raise TooManyReveals()
     audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
                  detail=f"person={person_index}")
     session.commit()

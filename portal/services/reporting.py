@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -349,8 +349,6 @@ def check_move_in(raw_occupants: list[dict], move_in_date: object, lease_end_dat
 
 _KNOWN_PERSON = select(_PERSON.c.id, _PERSON.c.name, _PERSON.c.phone).where(
     _PERSON.c.id_type == bindparam("id_type"), _PERSON.c.id_number == bindparam("id_number"))
-_UPDATE_PERSON = update(_PERSON).where(_PERSON.c.id == bindparam("person_id")).values(
-    name=bindparam("name"), phone=bindparam("phone"))
 # INSERT ... ON CONFLICT DO NOTHING RETURNING id: the id of a new person, nothing for one already known.
 _NEW_PERSON = {
     name: dialect_insert(_PERSON).on_conflict_do_nothing(index_elements=["id_type", "id_number"])
@@ -359,20 +357,30 @@ _NEW_PERSON = {
 }
 
 
-def _person_for(session: Session, occupant: Occupant) -> tuple[int, bool]:
-    """The id of the person with this document, created or brought up to date; and whether it is new.
+@dataclass(frozen=True, slots=True)
+class NamedPerson:
+    """The register's person a report names: created by this report, or known, with declared details that
+    differ from the register's or not."""
 
-    Created first (most people in a move-in are new to the register), read and updated when known."""
+    id: int
+    new: bool
+    differs: bool = False
+
+
+def _person_for(session: Session, occupant: Occupant) -> NamedPerson:
+    """The person with this document, created with the declared details when the register has none.
+
+    A known person is never changed here: declared details belong to the declaration, and only an
+    officer's confirmation (effects.apply) makes them the register's. Created first (most people in a
+    move-in are new to the register), read when known."""
     new_id = _run(session, _NEW_PERSON[session.get_bind().dialect.name], {
         "id_type": occupant.id_type, "id_number": occupant.id_number, "name": occupant.name, "sex": occupant.sex,
         "birth_date": occupant.birth_date, "phone": occupant.phone, "created_at": utcnow()}).scalar()
     if new_id is not None:
-        return new_id, True
+        return NamedPerson(new_id, True)
     known = _run(session, _KNOWN_PERSON, {"id_type": occupant.id_type, "id_number": occupant.id_number}).one()
-    phone = occupant.phone or known.phone
-    if (known.name, known.phone) != (occupant.name, phone):
-        _run(session, _UPDATE_PERSON, {"person_id": known.id, "name": occupant.name, "phone": phone})
-    return known.id, False
+    differs = known.name != occupant.name or bool(occupant.phone and known.phone and occupant.phone != known.phone)
+    return NamedPerson(known.id, False, differs)
 
 
 def report_move_in(session: Session, owner: User, house_id: int, *, occupants: list[dict], move_in_date: object,
@@ -390,9 +398,7 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
                    if supersedes is None or r.submission_id != supersedes.id}
     clash = [i for i, p in enumerate(report.occupants) if (p.id_type, p.id_number) in living_here]
     if clash:
-        raise ValidationFailed([FieldError("already_living_here", _l("This person already lives in this house "
-                                                                     "according to your reports."),
-                                           f"occupants-{i}-id_number") for i in clash])
+        raise StateConflict([_already_living_here(i) for i in clash])
     due = due_at(report.move_in_date, deadline_days)
     now = utcnow()
     persons = [_person_for(session, p) for p in report.occupants]
@@ -405,11 +411,32 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
                               "occupants": [p.as_payload() for p in report.occupants]},
                      flags=found, flagged=bool(found), late=now > due, due_at=due, submitted_at=now,
                      supersedes_id=supersedes.id if supersedes else None)
-    tenancies = [{"house_id": house.id, "person_id": person_id, "move_in_date": report.move_in_date,
+    tenancies = [{"house_id": house.id, "person_id": person.id, "move_in_date": report.move_in_date,
                   "lease_end_date": report.lease_end_date, "relation": p.relation, "occupation": p.occupation,
-                  "workplace": p.workplace, "status": RecordStatus.pending}
-                 for p, (person_id, _new) in zip(report.occupants, persons, strict=True)]
-    return _file(session, owner, sub, actor, form_key, tenancies, commit=commit)
+                  "workplace": p.workplace, "declared_name": p.name, "declared_phone": p.phone,
+                  "status": RecordStatus.pending}
+                 for p, person in zip(report.occupants, persons, strict=True)]
+    try:
+        return _file(session, owner, sub, actor, form_key, tenancies, commit=commit)
+    except IntegrityError:
+        # Another report of one of these people in this house won a race (the partial unique index on
+        # tenancy): this one was rolled back whole; say so at the person, as the check above would have.
+        raced = _living_in(session, house.id, [person.id for person in persons])
+        if not raced:
+            raise
+        raise StateConflict([_already_living_here(i) for i, person in enumerate(persons) if person.id in raced]
+                            ) from None
+
+
+def _already_living_here(index: int) -> FieldError:
+    return FieldError("already_living_here", _l("This person is already reported as living in this house."),
+                      f"occupants-{index}-id_number")
+
+
+def _living_in(session: Session, house_id: int, person_ids: list[int]) -> set[int]:
+    """Which of these people live in the house now (declared or verified)."""
+    return set(session.scalars(select(Tenancy.person_id).where(*living_at(house_id),
+                                                               Tenancy.person_id.in_(person_ids))))
 
 
 # --- move-outs ----------------------------------------------------------------------------------
@@ -445,7 +472,7 @@ def report_move_out(session: Session, owner: User, tenancy_id: int, *, move_out_
                      tenancy_id=tenancy.id,
                      payload={"address": tenancy.house.address.text, "tenancy_id": tenancy.id,
                               "move_out_date": day.isoformat(),
-                              "name": tenancy.person.name, "id_type": str(tenancy.person.id_type),
+                              "name": tenancy.declared_name, "id_type": str(tenancy.person.id_type),
                               "id_number": tenancy.person.id_number},
                      flags=found, flagged=bool(found), late=now > due, due_at=due, submitted_at=now)
     return _file(session, owner, sub, actor, form_key, commit=commit)

@@ -573,7 +573,7 @@ def _diff(session: Session, unit: Unit, valid: list[StaffRow], full_list: bool, 
             if e.id in reported:
                 continue
             number = e.person.id_number
-            if number in ids or number[:15] in prefixes or e.person.name in names:
+            if number in ids or number[:15] in prefixes or e.declared_name in names:
                 held_back.append(e)
             else:
                 departures.append(e)
@@ -656,10 +656,11 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
     # Set-based writes, never a round trip per row: on SQLite executemany and multi-row INSERT ... RETURNING;
     # on PostgreSQL COPY (a multi-row INSERT of 10,000 rows costs seconds in the driver's query parsing).
     if diff.hires:
-        persons = _persons_for(session, diff.hires)
+        persons, renamed = _persons_for(session, diff.hires)
         elsewhere = _employed_elsewhere(session, unit, list(persons.values()))
         codes = receipts.new_receipts(len(diff.hires))
-        subs = [_hire_submission(r, persons[r.id_number], elsewhere, unit, address, common, code)
+        subs = [_hire_submission(r, persons[r.id_number], elsewhere, unit, address, common, code,
+                                 differs=r.id_number in renamed)
                 for r, code in zip(diff.hires, codes, strict=True)]
         sub_ids = _insert_submissions(session, subs)
         # The employment points at the hire that declared it, as a tenancy points at its move-in. The hire
@@ -668,7 +669,8 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
         # Employment.submission_id.
         _insert_rows(session, Employment.__table__, [
             {"unit_id": unit.id, "person_id": persons[r.id_number], "submission_id": sub_ids[code],
-             "position": r.position, "hire_date": r.hire_date, "status": RecordStatus.pending}
+             "position": r.position, "hire_date": r.hire_date, "declared_name": r.name, "declared_phone": r.phone,
+             "status": RecordStatus.pending}
             for r, code in zip(diff.hires, codes, strict=True)])
     if diff.departures:
         codes = receipts.new_receipts(len(diff.departures))
@@ -733,12 +735,16 @@ def _insert_submissions(session: Session, rows: list[dict]) -> dict[str, int]:
     return {row["receipt"]: row["id"] for row in rows}
 
 
-def _persons_for(session: Session, rows: list[StaffRow]) -> dict[str, int]:
-    """Person ids by ID number, creating the people not yet in the register. A person another upload
-    created a moment ago is skipped by ON CONFLICT DO NOTHING and found by the lookup."""
+def _persons_for(session: Session, rows: list[StaffRow]) -> tuple[dict[str, int], set[str]]:
+    """Person ids by ID number, creating the people not yet in the register; and the ID numbers of the
+    people already known under another name (a known person is never changed by a list: the name in the
+    list is what this employer declares). A person another upload created a moment ago is skipped by
+    ON CONFLICT DO NOTHING and found by the lookup."""
     if _postgres(session):
         return _persons_for_postgres(session, rows)
-    found = _person_ids(session, [r.id_number for r in rows])
+    known = _known_persons(session, [r.id_number for r in rows])
+    renamed = {r.id_number for r in rows if r.id_number in known and known[r.id_number][1] != r.name}
+    found = {number: pid for number, (pid, _name) in known.items()}
     new = [r for r in rows if r.id_number not in found]
     if new:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -751,11 +757,11 @@ def _persons_for(session: Session, rows: list[StaffRow]) -> dict[str, int]:
         found.update({number: pid for pid, number in created})
         raced = [r.id_number for r in new if r.id_number not in found]
         if raced:
-            found.update(_person_ids(session, raced))
-    return found
+            found.update({number: pid for number, (pid, _name) in _known_persons(session, raced).items()})
+    return found, renamed
 
 
-def _persons_for_postgres(session: Session, rows: list[StaffRow]) -> dict[str, int]:
+def _persons_for_postgres(session: Session, rows: list[StaffRow]) -> tuple[dict[str, int], set[str]]:
     # The staging table's name is ours (random hex), never input: the f-strings below are safe.
     staging = f"staff_person_{secrets.token_hex(6)}"
     session.execute(sql(f"CREATE TEMPORARY TABLE {staging} (id_type varchar(24), id_number varchar(32), "
@@ -767,18 +773,24 @@ def _persons_for_postgres(session: Session, rows: list[StaffRow]) -> dict[str, i
                   "SELECT id_type, id_number, name, sex, birth_date, phone, :now FROM " + staging
                   + " ON CONFLICT (id_type, id_number) DO NOTHING")
     session.execute(sql(insert_new), {"now": utcnow()})
-    found = dict(session.execute(sql(f"SELECT s.id_number, p.id FROM {staging} s JOIN person p "  # noqa: S608
-                                     "ON p.id_type = s.id_type AND p.id_number = s.id_number")).all())
+    found, renamed = {}, set()
+    for number, pid, differs in session.execute(sql(
+            f"SELECT s.id_number, p.id, p.name <> s.name FROM {staging} s JOIN person p "  # noqa: S608
+            "ON p.id_type = s.id_type AND p.id_number = s.id_number")):
+        found[number] = pid
+        if differs:
+            renamed.add(number)
     session.execute(sql(f"DROP TABLE {staging}"))
-    return found
+    return found, renamed
 
 
-def _person_ids(session: Session, numbers: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _known_persons(session: Session, numbers: list[str]) -> dict[str, tuple[int, str]]:
+    """(id, the register's name) of the resident ID numbers the register knows."""
+    found: dict[str, tuple[int, str]] = {}
     for chunk in _chunks(numbers):
-        for pid, number in session.execute(select(Person.id, Person.id_number).where(
+        for pid, number, name in session.execute(select(Person.id, Person.id_number, Person.name).where(
                 Person.id_type == IdType.resident_id, Person.id_number.in_(chunk))):
-            found[number] = pid
+            found[number] = (pid, name)
     return found
 
 
@@ -802,11 +814,14 @@ def _employed_elsewhere(session: Session, unit: Unit, person_ids: list[int]) -> 
 
 
 def _hire_submission(r: StaffRow, person_id: int, elsewhere: dict[int, list[int]], unit: Unit,
-                     address: str | None, common: dict, receipt: str) -> dict:
+                     address: str | None, common: dict, receipt: str | None, *, differs: bool = False) -> dict:
+    """A hire's submission row; `differs`: the register knows the person under another name or phone."""
     others = sorted(set(elsewhere.get(person_id, ())))
     flags = [{"code": "other_employment", "unit_id": other} for other in others]
     if not r.region_known:
         flags.append({"code": "unknown_region"})
+    if differs:
+        flags.append({"code": "details_differ"})
     payload = {"name": r.name, "id_type": str(IdType.resident_id), "id_number": r.id_number, "sex": r.sex,
                "birth_date": r.birth_date.isoformat() if r.birth_date else None, "phone": r.phone,
                "position": r.position, "hire_date": r.hire_date.isoformat() if r.hire_date else None,
@@ -818,7 +833,7 @@ def _hire_submission(r: StaffRow, person_id: int, elsewhere: dict[int, list[int]
 def _departure_submission(e: Employment, unit: Unit, address: str | None, common: dict, today: date,
                           receipt: str) -> dict:
     person = e.person
-    payload = {"name": person.name, "id_type": str(person.id_type), "id_number": person.id_number,
+    payload = {"name": e.declared_name, "id_type": str(person.id_type), "id_number": person.id_number,
                "employment_id": e.id, "position": e.position,
                "hire_date": e.hire_date.isoformat() if e.hire_date else None,
                # The list says only that the person is gone by the day it was uploaded.

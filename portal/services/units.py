@@ -353,16 +353,16 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
     row = check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
                               "hire_date": hire_date}, today=today)
     if current_employment(session, unit, id_number=row.id_number) is not None:
-        raise ValidationFailed([FieldError("already_employed", _l("This person is already on the staff list "
-                                                                  "of this unit."), "id_number")])
-    person_id, _new = _person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number,
-                                                    name=row.name, sex=row.sex, birth_date=row.birth_date,
-                                                    phone=row.phone))
+        raise StateConflict([_ALREADY_EMPLOYED])
+    person = _person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number, name=row.name,
+                                           sex=row.sex, birth_date=row.birth_date, phone=row.phone))
+    person_id = person.id
     # The import's own flag rules and payload shape: a single hire reads like an imported one.
     elsewhere = staff_import._employed_elsewhere(session, unit, [person_id])
     values = staff_import._hire_submission(row, person_id, elsewhere, unit, unit.address.text,
                                            {"unit_id": unit.id, "beat_id": unit.beat_id,
-                                            "submitted_at": utcnow()}, receipt=None)
+                                            "submitted_at": utcnow()}, receipt=None,
+                                           differs=person.differs)
     values.pop("receipt")  # _file gives it one
     values["payload"].pop("row")  # no spreadsheet row behind a single hire
     sub = Submission(**values)
@@ -371,7 +371,8 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
         if sub.id is None or sub not in real:
             return
         employment = Employment(unit_id=unit.id, person_id=person_id, submission_id=sub.id,
-                                position=row.position, hire_date=row.hire_date, status=RecordStatus.pending)
+                                position=row.position, hire_date=row.hire_date, declared_name=row.name,
+                                declared_phone=row.phone, status=RecordStatus.pending)
         real.add(employment)
         real.flush()
         # Link it from the submission too, as an import does; a Core UPDATE leaves the version alone.
@@ -379,8 +380,19 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
         real.execute(update(table).where(table.c.id == sub.id).values(employment_id=employment.id))
         set_committed_value(sub, "employment_id", employment.id)
 
-    with _just_before_commit(object_session(unit), add_employment):
-        return _file(session, owner, sub, actor, form_key)
+    try:
+        with _just_before_commit(object_session(unit), add_employment):
+            return _file(session, owner, sub, actor, form_key)
+    except IntegrityError:
+        # A hire of this person at this unit won a race (the partial unique index on employment).
+        session.rollback()
+        if current_employment(session, unit, id_number=row.id_number) is None:
+            raise
+        raise StateConflict([_ALREADY_EMPLOYED]) from None
+
+
+_ALREADY_EMPLOYED = FieldError("already_employed", _l("This person is already on the staff list of this unit."),
+                               "id_number")
 
 
 def pending_departure(session: Session, employment: Employment) -> Submission | None:
@@ -422,7 +434,7 @@ def report_departure(session: Session, owner: User, unit_id: int, *, employment_
     person = employment.person
     sub = Submission(kind=SubmissionKind.departure, beat_id=unit.beat_id, unit_id=unit.id,
                      employment_id=employment.id, flags=[], flagged=False, submitted_at=utcnow(),
-                     payload={"name": person.name, "id_type": str(person.id_type),
+                     payload={"name": employment.declared_name, "id_type": str(person.id_type),
                               "id_number": person.id_number, "employment_id": employment.id,
                               "position": employment.position,
                               "hire_date": employment.hire_date.isoformat() if employment.hire_date else None,

@@ -52,17 +52,19 @@ def test_a_person_living_at_another_house_is_flagged(db_session, landlord, house
     assert sub.flags == [{"code": "other_tenancy", "person": 1, "house_id": elsewhere.id}] and sub.flagged
 
 
-def test_a_person_reported_again_is_one_row_with_the_latest_details(db_session, landlord, house, other_house):
-    """The same document in two reports: one person row, its name the latest declared, a phone kept when
-    the later report gives none; the second report is flagged for the first tenancy."""
+def test_a_person_reported_again_is_one_row_and_keeps_the_registers_details(db_session, landlord, house,
+                                                                              other_house):
+    """The same document in two reports: one person row, whose details stay the register's (declared
+    details belong to the declaration); the second report is flagged for the first tenancy, and for its
+    name differing from the register's."""
     elsewhere, owner = other_house
     first = factories.occupant(name="李四", phone="13800138000")
     factories.make_move_in(db_session, owner, elsewhere.id, [first])
     again = {**first, "name": "李思", "phone": ""}
     sub = factories.make_move_in(db_session, landlord, house.id, [again])
     people = db_session.scalars(select(Person).where(Person.id_number == first["id_number"])).all()
-    assert [(p.name, p.phone) for p in people] == [("李思", "13800138000")]
-    assert codes(sub) == ["other_tenancy"]
+    assert [(p.name, p.phone) for p in people] == [("李四", "13800138000")]
+    assert sorted(codes(sub)) == ["details_differ", "other_tenancy"]
 
 
 def test_a_person_who_moved_out_or_was_rejected_elsewhere_is_not_flagged(db_session, landlord, officer, house,
