@@ -25,7 +25,9 @@ characters, for example a UUID). The first response to a key is stored for 7 day
 with the same key again returns that response (with `Idempotent-Replayed: true`) and changes nothing. While
 the first request is still running, a duplicate waits for it and gets its response, or gets 409 with
 `Retry-After` (the first has not finished; send it again then); the same key with a different request gets
-422. The work and its stored response are saved in one transaction: never one without the other.
+422. The work and its stored response are saved in one transaction: never one without the other. Only a
+request that was carried out (2xx) is stored: one refused (400, 409, 415, 422, ...) or failed (5xx) leaves
+the key free, so the corrected request may be sent with the same key.
 
 **Errors** are `application/problem+json` (RFC 9457). `errors` lists every problem found, each with a
 stable lower-case `code` and a `message`, and either the `field` at fault (a dotted path into the JSON body,

@@ -104,7 +104,8 @@ def _replayed(replay: idempotency.Replay):
 
 def idempotent(view: Callable) -> Callable:
     """One transaction and one commit per API write, holding the work and, with an Idempotency-Key, the
-    response every retry with that key gets unchanged.
+    response every retry with that key gets unchanged. Only a request that was carried out (2xx) stores
+    its response; a refused one (4xx) or a failed one (5xx) leaves the key free.
 
     The view receives `form_key` (None without a key), which it hands to the service, and calls the service
     with commit=False: the commit is made here, once the response is known."""
@@ -125,8 +126,10 @@ def idempotent(view: Callable) -> Callable:
         except Exception as err:  # answered here, so that the answer can be stored for the retries
             db.session.rollback()  # nothing of a refused request is kept
             response = problems.handle(err)
-        if response.status_code >= 500:
-            db.session.rollback()  # our failure: nothing is stored, and a retry runs again
+        if response.status_code >= 400:
+            # Refused (bad input, a state that stands in the way) or our failure: nothing was done and
+            # nothing is stored, so the key stays free for the corrected retry.
+            db.session.rollback()
             return response
         first = idempotency.finish(db.session, held, response.status_code, response.get_data(as_text=True))
         return _replayed(first) if first is not None else response

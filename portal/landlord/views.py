@@ -61,9 +61,8 @@ def find_address():
 @landlord_required
 def house(house_id: int):
     h = _or_404(reporting.house_of, house_id)
-    current = reporting.occupants_of(db.session, h)
-    moving_out = {t.id: reporting.pending_move_out(db.session, t) for t in current}
-    return render_template("landlord/house.html", house=h, occupants=current, moving_out=moving_out,
+    return render_template("landlord/house.html", house=h, occupants=reporting.occupants_of(db.session, h),
+                           moving_out=reporting.moving_out_of(db.session, h),
                            submissions=reporting.submissions_of(db.session, current_user, house_id=h.id),
                            today=reporting.local_today())
 

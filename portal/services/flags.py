@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import IdType, RecordStatus, Tenancy
+from portal.models import IdType, Tenancy
+from portal.services import residence
 from portal.services.occupants import age_on
 
-ACTIVE = (RecordStatus.pending, RecordStatus.verified)
 CHILD_AGE = 16
 ADULT_AGE = 18
 
@@ -50,13 +50,13 @@ def for_move_in(session: Session, house, report, persons: list, current: list, *
     known = [p.id for p in persons if not p.new]  # a person created just now lives nowhere
     elsewhere = session.execute(
         select(Tenancy.person_id, Tenancy.house_id).where(
-            Tenancy.person_id.in_(known), Tenancy.house_id != house.id, Tenancy.move_out_date.is_(None),
-            Tenancy.status.in_(ACTIVE))
+            Tenancy.person_id.in_(known), Tenancy.house_id != house.id, *residence.living())
     ).all() if known else []
     for person_id, other_house in elsewhere:
         found.append({"code": "other_tenancy", "person": person_ids.index(person_id), "house_id": other_house})
     found += [{"code": "details_differ", "person": i} for i, p in enumerate(persons) if p.differs]
-    staying = [r for r in current if ignore_submission is None or r.submission_id != ignore_submission]
+    staying = [r for r in current if not r.moving_out
+               and (ignore_submission is None or r.submission_id != ignore_submission)]
     if house.max_occupants is not None and len(staying) + len(persons) > house.max_occupants:
         found.append({"code": "over_capacity", "count": len(staying) + len(persons), "max": house.max_occupants})
     ages = [age_on(o.birth_date, report.move_in_date) for o in report.occupants]

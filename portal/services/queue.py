@@ -22,7 +22,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, jurisdiction
+from portal.services import audit, jurisdiction, residence
 from portal.services.errors import NotFound, ServiceError
 
 PAGE_SIZE = 25
@@ -121,7 +121,7 @@ def house_history(session: Session, sub: Submission, limit: int = 50) -> list[Su
 
 
 def other_tenancies(session: Session, sub: Submission) -> list[Tenancy]:
-    """Active tenancies elsewhere of the people this submission names."""
+    """Where else the people this submission names live now (residence.living)."""
     people = people_in(sub.payload)
     if not people:
         return []
@@ -130,8 +130,7 @@ def other_tenancies(session: Session, sub: Submission) -> list[Tenancy]:
     ids = list(session.scalars(select(Person.id).where(
         or_(*(and_(Person.id_type == t, Person.id_number == n) for t, n in people)))))
     return list(session.scalars(
-        select(Tenancy).join(House).where(Tenancy.person_id.in_(ids), Tenancy.move_out_date.is_(None),
-                                          Tenancy.status.in_((RecordStatus.pending, RecordStatus.verified)),
+        select(Tenancy).join(House).where(Tenancy.person_id.in_(ids), *residence.living(),
                                           Tenancy.house_id != (sub.house_id or 0))
         .order_by(Tenancy.id).limit(50)))
 

@@ -29,13 +29,12 @@ from portal.models import (
 )
 from portal.models.address import TEXT_COLUMNS, address_text
 from portal.models.base import utcnow
-from portal.services import addresses, audit, flags, receipts, review
+from portal.services import addresses, audit, flags, receipts, residence, review
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.idempotency import ClaimedKey
 from portal.services.occupants import Occupant, check_event_date, check_occupant
 
 LOCAL = ZoneInfo("Asia/Shanghai")
-ACTIVE = (RecordStatus.pending, RecordStatus.verified)
 MAX_OCCUPANTS_LIMIT = 200
 MAX_PEOPLE_PER_REPORT = 20
 
@@ -68,21 +67,17 @@ def _run(session: Session, statement, params: dict | list | None = None):
     return session.connection().execute(statement, params)
 
 
-def living_at(house_id: int) -> tuple:
-    """The one rule of who lives in a house now: tenancies declared (pending) or verified, not ended."""
-    return Tenancy.house_id == house_id, Tenancy.move_out_date.is_(None), Tenancy.status.in_(ACTIVE)
-
-
 _HOUSE, _ADDRESS, _BEAT = House.__table__, Address.__table__, Beat.__table__
 _SUBMISSION, _TENANCY, _PERSON = Submission.__table__, Tenancy.__table__, Person.__table__
 # The house, its address and station, and one row per person living there now (none: one row of NULLs).
 _REPORTABLE_HOUSE = (
     select(_HOUSE.c.id, _HOUSE.c.beat_id, _HOUSE.c.max_occupants, _BEAT.c.station_id,
            *(_ADDRESS.c[name] for name in TEXT_COLUMNS),
-           _TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_number, _PERSON.c.birth_date)
+           _TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_number, _PERSON.c.birth_date,
+           residence.moving_out(_TENANCY.c.id).label("moving_out"))
     .join_from(_HOUSE, _ADDRESS, _ADDRESS.c.id == _HOUSE.c.address_id)
     .join(_BEAT, _BEAT.c.id == _HOUSE.c.beat_id)
-    .outerjoin(_TENANCY, and_(*living_at(_HOUSE.c.id)))
+    .outerjoin(_TENANCY, and_(*residence.standing(_HOUSE.c.id)))
     .outerjoin(_PERSON, _PERSON.c.id == _TENANCY.c.person_id)  # not a nested join: SQLite would scan tenancy
     .where(_HOUSE.c.id == bindparam("house_id"), _HOUSE.c.owner_id == bindparam("owner_id"))
     .order_by(_TENANCY.c.id))
@@ -90,12 +85,14 @@ _REPORTABLE_HOUSE = (
 
 @dataclass(frozen=True, slots=True)
 class Resident:
-    """Someone living in a house now, as a move-in is checked and flagged against them."""
+    """Someone standing in a house now (residence.standing), as a move-in is checked and flagged against
+    them; `moving_out`: a move-out of theirs is waiting for the police (they count no more as living there)."""
 
     submission_id: int
     id_type: str
     id_number: str
     birth_date: date | None
+    moving_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +113,7 @@ def reportable_house(session: Session, owner: User, house_id: int) -> Reportable
     if not rows:
         raise NotFound()
     first = rows[0]
-    residents = tuple(Resident(r.submission_id, r.id_type, r.id_number, r.birth_date)
+    residents = tuple(Resident(r.submission_id, r.id_type, r.id_number, r.birth_date, bool(r.moving_out))
                       for r in rows if r.submission_id is not None)
     return ReportableHouse(first.id, first.beat_id, first.station_id, first.max_occupants, address_text(first),
                            residents)
@@ -154,10 +151,19 @@ def submissions_of(session: Session, reporter: User, *, house_id: int | None = N
 
 
 def occupants_of(session: Session, house: House) -> list[Tenancy]:
-    """Who lives there now, as declared (pending) or verified."""
+    """Who lives there now (residence.living): declared or verified, and no move-out reported."""
     return list(session.scalars(
-        select(Tenancy).options(joinedload(Tenancy.person)).where(*living_at(house.id))
+        select(Tenancy).options(joinedload(Tenancy.person)).where(*residence.living(house.id))
         .order_by(Tenancy.move_in_date, Tenancy.id)))
+
+
+def moving_out_of(session: Session, house: House) -> list[tuple[Tenancy, Submission]]:
+    """Who the landlord said moved out, with that move-out, while it waits for the police."""
+    return list(session.execute(
+        select(Tenancy, Submission).options(joinedload(Tenancy.person))
+        .join(Submission, and_(Submission.tenancy_id == Tenancy.id, Submission.kind == SubmissionKind.move_out,
+                               Submission.is_open.is_(True)))
+        .where(*residence.standing(house.id)).order_by(Tenancy.move_in_date, Tenancy.id)))
 
 
 def tenancy_ids_of(session: Session, filed: Filed) -> list[int]:
@@ -434,8 +440,8 @@ def _already_living_here(index: int) -> FieldError:
 
 
 def _living_in(session: Session, house_id: int, person_ids: list[int]) -> set[int]:
-    """Which of these people live in the house now (declared or verified)."""
-    return set(session.scalars(select(Tenancy.person_id).where(*living_at(house_id),
+    """Which of these people stand in the house now (residence.standing)."""
+    return set(session.scalars(select(Tenancy.person_id).where(*residence.standing(house_id),
                                                                Tenancy.person_id.in_(person_ids))))
 
 
@@ -449,7 +455,7 @@ def report_move_out(session: Session, owner: User, tenancy_id: int, *, move_out_
         return again
     tenancy = tenancy_of(session, owner, tenancy_id)
     today = today or local_today()
-    if tenancy.move_out_date is not None or tenancy.status not in ACTIVE:
+    if tenancy.move_out_date is not None or tenancy.status not in residence.STANDING:
         raise StateConflict([FieldError("not_current", _l("This person does not live here any more."),
                                            "move_out_date")])
     if pending_move_out(session, tenancy) is not None:

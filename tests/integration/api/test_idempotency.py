@@ -85,11 +85,26 @@ def test_keys_belong_to_one_token(app, api, db_session, house, landlord):
     assert a.get_json()["submission_id"] != b.get_json()["submission_id"]
 
 
-def test_an_error_response_is_stored_too(api, db_session, house):
-    bad = {"move_in_date": "2026-02-30", "occupants": [occupant()]}
-    first = problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json=bad, key="bad"), 422)
-    again = api.post(f"/api/v1/houses/{house.id}/move-ins", json=bad, key="bad")
-    assert again.headers["Idempotent-Replayed"] == "true" and problem(again, 422)["errors"] == first["errors"]
+@pytest.mark.parametrize("status, send", [
+    (422, lambda api, house: api.post(f"/api/v1/houses/{house.id}/move-ins", key="k",
+                                      json={"move_in_date": "2026-02-30", "occupants": [occupant()]})),
+    (400, lambda api, house: api.post(f"/api/v1/houses/{house.id}/move-ins", key="k", data="{",
+                                      headers={"Content-Type": "application/json"})),
+    (415, lambda api, house: api.post(f"/api/v1/houses/{house.id}/move-ins", key="k", data="x=1",
+                                      headers={"Content-Type": "text/plain"})),
+    (409, lambda api, house: api.post("/api/v1/houses", key="k", json={
+        "address_code": house.address.code, "use": "whole_rental", "max_occupants": 2})),
+], ids=["422", "400", "415", "409"])
+def test_a_refused_request_leaves_the_key_free(api, db_session, house, status, send):
+    """An integrator's corrected retry with the same key runs: only a request carried out stores its answer."""
+    problem(send(api, house), status)
+    assert db_session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "k")) is None
+    body = move_in_body()
+    corrected = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="k")
+    assert corrected.status_code == 201 and "Idempotent-Replayed" not in corrected.headers
+    replayed = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="k")
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.get_data(as_text=True) == corrected.get_data(as_text=True)
 
 
 def test_a_server_error_lets_the_key_go(api, db_session, house, monkeypatch):
