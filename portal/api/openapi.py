@@ -147,7 +147,7 @@ STAFF_IMPORT = (
     "changes nothing. Row numbers count the header as row 1. " + EMPLOYER_ONLY)
 UPLOAD = {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "additionalProperties": False,
-    "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+    "properties": {"file": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream",
                             "description": "The staff list, .csv or .xlsx."}}}}}
 
 

@@ -211,9 +211,15 @@ RESPONSES = {
         "hires": {"type": "integer"},
         "departures": {"type": "integer"},
         "unchanged": {"type": "integer"},
+        "departure_pending": {"type": "integer", "description": (
+            "People in the file whose departure is already waiting for the police: the list does not take it "
+            "back (withdraw that report if they still work here), and they are not hired again.")},
+        "ignored_columns": {"type": "array", "items": {"type": "string"}, "description": (
+            "Columns of the file that are not staff-list columns; their cells were not read.")},
         "committed": {"type": "boolean", "description": "False for a dry run, or when nothing was written."},
         "errors": {"type": "array", "items": ref("FieldError")},
-    }, ["rows", "valid", "invalid", "hires", "departures", "unchanged", "committed", "errors"]),
+    }, ["rows", "valid", "invalid", "hires", "departures", "unchanged", "departure_pending", "ignored_columns",
+        "committed", "errors"]),
 }
 
 # --- checking request bodies ---------------------------------------------------------------------

@@ -76,6 +76,7 @@ def import_json(pv, *, done=None) -> dict:
     size = (lambda v: v) if done is not None else len
     return {"rows": pv.rows, "valid": size(counts.valid), "invalid": pv.invalid, "hires": size(counts.hires),
             "departures": size(counts.departures), "unchanged": size(counts.unchanged),
+            "departure_pending": len(pv.departure_pending), "ignored_columns": list(pv.unknown_columns),
             "committed": done is not None,
             "errors": [{"row": e.row, "column": e.column, "code": e.code, "message": str(e.message)}
                        for e in pv.errors]}

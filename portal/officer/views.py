@@ -61,7 +61,8 @@ def _render_item(sub, form=None, revealed=None, status=200):
         history=queue.house_history(db.session, sub), decisions=review.history(db.session, sub.id),
         elsewhere=queue.other_tenancies(db.session, sub), revealed=revealed or {}, flag_label=flags.label,
         reasons=review.REJECT_REASONS, unit=queue.unit_of_item(db.session, sub),
-        other_jobs=queue.other_employments(db.session, sub)), status
+        other_jobs=queue.other_employments(db.session, sub),
+        in_register=queue.register_entries(db.session, sub)), status
 
 
 @bp.route("/items/<int:submission_id>")

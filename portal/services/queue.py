@@ -168,6 +168,29 @@ def reveal_id(session: Session, officer: User, sub: Submission, person_index: in
     return numbers[person_index]
 
 
+@dataclass
+class InRegister:
+    """What the register holds for one person a declaration names, and whose confirmed report it came from
+    (None: no report naming them is confirmed yet, so the details are the first report's)."""
+
+    name: str
+    phone: str | None
+    source_receipt: str | None
+
+
+def register_entries(session: Session, sub: Submission) -> list[InRegister | None]:
+    """Per person of the declaration, in its order, the register's details (None: not in the register)."""
+    people = people_in(sub.payload)
+    if not people:
+        return []
+    found = {(str(p.id_type), p.id_number): p for p in session.scalars(select(Person).where(
+        or_(*(and_(Person.id_type == t, Person.id_number == n) for t, n in people))))}
+    sources = dict(session.execute(select(Submission.id, Submission.receipt).where(
+        Submission.id.in_([p.details_submission_id for p in found.values() if p.details_submission_id]))).all())
+    return [InRegister(p.name, p.phone, sources.get(p.details_submission_id)) if p is not None else None
+            for p in (found.get(key) for key in people)]
+
+
 def people_in(payload: dict) -> list[tuple[str, str]]:
     """The (id_type, id_number) of every person a declaration names, in display order: the people
     moving in, the legal representative of a unit, or the one person of a move-out, hire or departure."""

@@ -149,6 +149,10 @@ class Preview:
     # On the roster, not among the valid rows, but possibly one of the rows with errors (same ID, same
     # first 15 digits of a damaged ID, or same name): not reported as departed.
     held_back: list[Employment] = field(default_factory=list)
+    # In the file and on the roster, but their departure is already waiting for the police: the list does
+    # not take it back (a report stands until its reporter withdraws it), so they are neither unchanged
+    # nor hired again.
+    departure_pending: list[StaffRow] = field(default_factory=list)
     _error_keys: tuple = ((), (), ())  # (ids, id prefixes, names) of the rows with errors
     unit_id: int | None = None  # the unit it was compared with; commit refuses another
 
@@ -505,7 +509,7 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
     diff = _diff(session, unit, valid, full_list, (error_ids, error_prefixes, error_names))
     return Preview(filename=filename, full_list=full_list, rows=len(rows), valid=valid, errors=errors,
                    unknown_columns=unknown, hires=diff.hires, departures=diff.departures,
-                   unchanged=diff.unchanged, digest=digest,
+                   unchanged=diff.unchanged, digest=digest, departure_pending=diff.departure_pending,
                    already_imported=_latest_if_same(session, unit, digest),
                    header=header, columns=columns, error_cells=error_cells, held_back=diff.held_back,
                    _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)), unit_id=unit.id)
@@ -544,6 +548,7 @@ class _Diff:
     departures: list[Employment]
     unchanged: list[StaffRow]
     held_back: list[Employment]
+    departure_pending: list[StaffRow]
 
 
 def roster(session: Session, unit: Unit) -> list[Employment]:
@@ -557,9 +562,11 @@ def roster(session: Session, unit: Unit) -> list[Employment]:
 
 def _diff(session: Session, unit: Unit, valid: list[StaffRow], full_list: bool, error_keys) -> _Diff:
     current = roster(session, unit)
-    on_roster = {e.person.id_number for e in current if e.person.id_type == IdType.resident_id}
+    on_roster = {e.person.id_number: e.id for e in current if e.person.id_type == IdType.resident_id}
     hires = [r for r in valid if r.id_number not in on_roster]
-    unchanged = [r for r in valid if r.id_number in on_roster]
+    leaving = _departure_reported(session, [on_roster[r.id_number] for r in valid if r.id_number in on_roster])
+    unchanged = [r for r in valid if r.id_number in on_roster and on_roster[r.id_number] not in leaving]
+    departure_pending = [r for r in valid if r.id_number in on_roster and on_roster[r.id_number] in leaving]
     departures: list[Employment] = []
     held_back: list[Employment] = []
     if full_list:
@@ -577,7 +584,7 @@ def _diff(session: Session, unit: Unit, valid: list[StaffRow], full_list: bool, 
                 held_back.append(e)
             else:
                 departures.append(e)
-    return _Diff(hires, departures, unchanged, held_back)
+    return _Diff(hires, departures, unchanged, held_back, departure_pending)
 
 
 def _departure_reported(session: Session, employment_ids: list[int]) -> set[int]:

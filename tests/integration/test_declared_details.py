@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import AuditEvent, Person, Submission, Tenancy, Unit
-from portal.services import reporting, staff_import, units
+from portal.services import receipts, reporting, staff_import, units
 from tests import factories
 from tests.browser import FormClient, parse
 from tests.factories import text_of
@@ -188,3 +188,14 @@ def test_officer_item_views_are_audited_and_reveals_limited(app, db_session, vic
         assert outcomes == ["success", "success", "refused"]
     finally:
         app.config["REVEALS_PER_HOUR"] = 30
+
+
+def test_the_officer_sees_what_the_register_holds_and_from_which_report(db_session, victim, officer,
+                                                                        officer_client):
+    _, _, _, move_in = victim
+    url = f"/officer/items/{move_in.id}"
+    before = text_of(parse(officer_client.get(url)).select_one("#in-register"))
+    assert "张三" in before and "尚未确认" in before  # as first reported, not yet confirmed
+    factories.decide(db_session, move_in, officer, "confirmed")
+    after = text_of(parse(officer_client.get(url)).select_one("#in-register"))
+    assert "张三" in after and receipts.display(move_in.receipt) in after and "尚未确认" not in after

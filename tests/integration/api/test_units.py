@@ -122,6 +122,8 @@ def test_dry_run_writes_nothing(emp, db_session, unit):
         "hires": 4,
         "departures": 0,
         "unchanged": 0,
+        "departure_pending": 0,
+        "ignored_columns": ["备注"],
         "committed": False,
         "errors": [],
     }
@@ -139,6 +141,8 @@ def test_commit_then_the_same_list_again_changes_nothing(emp, db_session, unit):
         "hires": 4,
         "departures": 0,
         "unchanged": 0,
+        "departure_pending": 0,
+        "ignored_columns": ["备注"],
         "committed": True,
         "errors": [],
     }
@@ -257,3 +261,28 @@ def test_an_upload_retried_with_its_key_is_imported_once(emp, db_session, unit):
     assert counts(db_session) == after
     other = problem(upload(emp, unit.id, "utf8_bom.csv", key="upload-1"), 422)
     assert other["type"] == "urn:portal:problem:idempotency_key_reused"
+
+
+def test_ignored_columns_are_named_in_the_answer(emp, unit):
+    sheet = factories.staff_csv([["张三", "430302199001011239", "红色", "A-1"]],
+                                header=("姓名", "身份证号码", "工服颜色", "柜号"))
+    answer = upload(emp, unit.id, "x.csv", sheet, query="?dry_run=true").get_json()
+    assert answer["ignored_columns"] == ["工服颜色", "柜号"] and answer["valid"] == 1
+
+
+def test_a_full_list_naming_someone_whose_departure_waits_says_so(emp, db_session, unit, employer):
+    """The departure stands (a report stays until its reporter withdraws it); the person is neither
+    'unchanged' nor hired again, and the answer and the web preview say so alike."""
+    two = [factories.staff_row("张三", id_number="430302199001011239"), factories.staff_row("李四")]
+    factories.make_staff_import(db_session, employer, unit.id, two)
+    leaving = db_session.scalar(select(Employment).where(Employment.unit_id == unit.id,
+                                                         Employment.declared_name == "张三"))
+    factories.make_departure(db_session, employer, unit.id, leaving.id)
+    answer = upload(emp, unit.id, "x.csv", factories.staff_csv(two), query="?dry_run=true").get_json()
+    assert (answer["hires"], answer["unchanged"], answer["departure_pending"], answer["departures"]) == (0, 1, 1, 0)
+    committed = upload(emp, unit.id, "x.csv", factories.staff_csv(two)).get_json()
+    assert (committed["hires"], committed["departure_pending"]) == (0, 1)
+    open_departures = db_session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.employment_id == leaving.id, Submission.kind == SubmissionKind.departure,
+        Submission.is_open.is_(True)))
+    assert open_departures == 1
