@@ -46,6 +46,9 @@ def _check_arguments(beat_code: str | None, building_code: str | None, output: P
         return _("Give the PDF file to write with -o FILE.pdf.")
     if output.is_dir():
         return _("%(path)s is a folder: give the name of the PDF file to write.", path=str(output))
+    if not output.parent.is_dir():  # before the slow part, not after it
+        return _("The folder %(folder)s does not exist: create it, or write the PDF elsewhere.",
+                 folder=str(output.parent))
     return None
 
 

@@ -153,7 +153,7 @@ def test_bad_input_is_refused_in_the_operators_language_and_nothing_is_written(c
     _refused(cli, ["--beat", estate["beat"].code], out, "-o")
     _refused(cli, ["--beat", estate["beat"].code, "-o", str(tmp_path)], out, str(tmp_path))
     missing = tmp_path / "no-such-folder" / "plates.pdf"
-    _refused(cli, ["--beat", estate["beat"].code, "-o", str(missing)], missing, str(missing))
+    _refused(cli, ["--beat", estate["beat"].code, "-o", str(missing)], missing, "不存在", str(missing.parent))
 
 
 def test_a_beat_without_rooms_or_buildings_is_refused(cli, district, tmp_path):
@@ -216,3 +216,15 @@ def test_a_long_address_is_set_smaller_and_stays_inside_its_plate(app, estate, t
     (slots, found), = read_sheet(out)
     words, codes = slots[0]
     assert re.sub(r"\s", "", estate["long"].text) in words and codes == [plate.url] and found == 1
+
+
+def test_a_file_that_cannot_be_written_leaves_nothing_behind(app, estate, tmp_path):
+    plate = doorplates.Plate(estate["bare"].code, estate["bare"].text, "http://127.0.0.1:5000/a/X")
+    target = tmp_path / "gone" / "plates.pdf"
+    with app.app_context(), pytest.raises(ValidationFailed) as refused:
+        doorplates.write_pdf([plate], target, app.config["DOORPLATE_FONT"])
+    assert refused.value.errors[0].code == "cannot_write" and not tmp_path.joinpath("gone").exists()
+    existing = tmp_path / "plates.pdf"
+    existing.write_bytes(b"old")
+    doorplates.write_pdf([plate], existing, app.config["DOORPLATE_FONT"])  # replaced whole
+    assert existing.read_bytes().startswith(b"%PDF") and not list(tmp_path.glob(".doorplates-*"))
