@@ -15,7 +15,8 @@ from portal.services.errors import ValidationFailed
 
 def register(app: Flask) -> None:
     @app.cli.command("doorplates")
-    @click.option("--beat", "beat_code", default=None, help="Plates for every room of this beat, and its buildings without rooms (beat code).")
+    @click.option("--beat", "beat_code", default=None,
+                  help="Plates for every room of this beat, and its buildings without rooms (beat code).")
     @click.option("--building", "building_code", default=None,
                   help="Plates for the rooms of this building (its address code).")
     @click.option("-o", "--output", default=None, type=click.Path(path_type=Path), help="The PDF file to write.")
