@@ -10,6 +10,8 @@ from limits import parse
 
 from portal import ratelimit
 
+DOORPLATE_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a safe configuration."""
@@ -70,6 +72,12 @@ def load_config(instance_path: Path) -> dict:
         # Uploaded staff lists wait here between preview and commit; deleted after either.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
         "PROXY_HOPS": _int("PROXY_HOPS", 0),
+        # Where the portal is reached from outside: printed door plates carry QR codes of <base>/a/<code>.
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The CJK font that door plates are set in (a TrueType/OpenType file or collection; Debian's
+        # fonts-noto-cjk, installed by scripts/ensure-chromium) and the most plates one run may print.
+        "DOORPLATE_FONT": os.environ.get("DOORPLATE_FONT") or DOORPLATE_FONT,
+        "MAX_DOOR_PLATES": _int("MAX_DOOR_PLATES", 5000),
         "WTF_CSRF_TIME_LIMIT": 3600,
         "WTF_CSRF_SSL_STRICT": True,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",

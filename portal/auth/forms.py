@@ -27,6 +27,7 @@ class SignUpForm(FlaskForm):
     confirm_password = PasswordField(_l("Type the password again"), validators=[
         InputRequired(_l("Type the password again.")),
         EqualTo("password", _l("The two passwords are not the same."))])
+    next = HiddenField()
 
 
 class ChangePasswordForm(FlaskForm):

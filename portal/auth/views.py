@@ -136,7 +136,7 @@ def sign_up(role: str):
         return render_template("errors/error.html", code=404, title=_l("Page not found"), message=""), 404
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
-    form = SignUpForm()
+    form = SignUpForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
             user = accounts.sign_up(db.session, role=role, name=form.name.data,
@@ -147,7 +147,7 @@ def sign_up(role: str):
         else:
             start_session(user)
             flash(_l("Your account is ready."), "success")
-            return redirect(home_url(user))
+            return redirect(safe_next(form.next.data, home_url(user)))
     return render_template("auth/sign_up.html", form=form, role=role)
 
 

@@ -78,6 +78,10 @@ def new_house():
     except ValidationFailed as failure:
         flash(failure.errors[0].message, "error")
         return redirect(url_for("landlord.find_address"))
+    registered = reporting.standing_house_at(db.session, current_user, address)
+    if registered is not None:  # scanned the plate of a house of theirs: its page, to report tenants
+        flash(_l("You have registered a house at this address already."), "info")
+        return redirect(url_for("landlord.house", house_id=registered.id))
     draft = drafts.start(db.session, current_user, "house", {"address_code": address.code,
                                                              "address": address.text})
     return redirect(url_for("landlord.house_use", key=draft.key))

@@ -47,8 +47,14 @@ def door_plate(code: str):
         abort(404)
     if address.code != code:  # typed in lower case or with dashes: one canonical URL per door
         return redirect(url_for("public.door_plate", code=address.code), 301)
+    # A landlord goes on to register the house here (or to their house, if it is registered already):
+    # straight away when signed in, after signing in or up otherwise. A door plate alone holds no house.
+    register = url_for("landlord.new_house", address=address.code) if address.level != "door_plate" else None
+    if register and current_user.is_authenticated and current_user.role == "landlord":
+        return redirect(register)
     link = url_for("public.door_plate", code=address.code, _external=True)
-    return render_template("public/door_plate.html", address=address, qr=qr_data_uri(link), link=link)
+    return render_template("public/door_plate.html", address=address, qr=qr_data_uri(link), link=link,
+                           after_sign_in=register or request.path)
 
 
 @bp.route("/r/<number>")

@@ -314,14 +314,14 @@ def search_statement(text: str, dialect: str, *, limit: int = 20, beat_ids: Iter
     return (
         select(Address)
         .where(*conditions)
-        .order_by(own_level_named, extras, *_address_order())
+        .order_by(own_level_named, extras, *standard_order())
         .limit(max(1, min(int(limit), 200)))
     )
 
 
-def _address_order() -> list[Any]:
-    """Standard order, with numeric keys in number order (2栋 before 13栋: shorter first)."""
-    a = Address
+def standard_order(a: Any = Address) -> list[Any]:
+    """Standard order, with numeric keys in number order (2栋 before 13栋: shorter first).
+    ``a`` is Address or an alias of it."""
     return [a.division_code, a.township, a.road, func.length(a.door_key), a.door_key, a.community,
             func.length(a.building_key), a.building_key, func.length(a.unit_key), a.unit_key,
             func.length(a.room_key), a.room_key, a.id]

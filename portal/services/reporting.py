@@ -278,6 +278,15 @@ def registrable_address(session: Session, code: str) -> Address:
     return address
 
 
+def standing_house_at(session: Session, owner: User, address: Address) -> House | None:
+    """The owner's house at this address that stands in the way of registering it again (register_house
+    refuses then): any but a withdrawn or rejected one."""
+    house = session.scalar(select(House).where(House.address_id == address.id, House.owner_id == owner.id))
+    if house is None or house.status in (RecordStatus.withdrawn, RecordStatus.rejected):
+        return None
+    return house
+
+
 def register_house(session: Session, owner: User, *, address_code: str, use: str, max_occupants: object,
                    certificate_no: str | None, actor: audit.Actor, form_key: str | None = None,
                    commit: bool = True) -> Filed:

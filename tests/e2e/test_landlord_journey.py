@@ -31,6 +31,13 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
     tenant_name = "李小明"
     tenant_id = resident_id("43030219950312005")
 
+    # --- someone without an account scans the door plate ----------------------------------------------
+    visitor = new_phone()
+    goto(visitor, f"/a/{live_server.address_code}")
+    assert visitor.locator("h1").inner_text() == live_server.address_text
+    assert visitor.locator("main a.button[href^='/auth/sign-up/landlord']").count() == 1
+    fits(visitor, "door plate, signed out")
+
     # --- the landlord signs up on a phone ------------------------------------------------------------
     landlord = new_phone()
     goto(landlord, "/auth/sign-up/landlord")
@@ -60,14 +67,11 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
     assert results.count() >= 1, landlord.locator("main").inner_text()
     assert results.first.inner_text() == live_server.address_text
     fits(landlord, "address search with results")
-    follow(landlord, ".result-list a >> nth=0")
-    assert landlord.url == f"{live_server.url}/a/{live_server.address_code}"
-    assert landlord.locator("h1").inner_text() == live_server.address_text
-    fits(landlord, "door plate")
 
-    # --- registers the house: use -> capacity -> check -> send ----------------------------------------
-    follow(landlord, "main a.button[href*='/landlord/houses/new']")
+    # --- registers the house: its door-plate page sends a signed-in landlord on to use -> capacity -> ...
+    follow(landlord, ".result-list a >> nth=0")
     assert "/use" in landlord.url
+    assert landlord.locator("main .caption").inner_text() == live_server.address_text
     fits(landlord, "house: use")
     landlord.check("input[name=use][value=whole_rental]")
     submit(landlord)

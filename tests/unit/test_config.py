@@ -42,3 +42,11 @@ def test_the_api_rate_limit_comes_from_the_environment_and_must_be_a_rate(tmp_pa
     monkeypatch.setenv("API_RATE_LIMIT", "lots")
     with pytest.raises(ConfigError, match="API_RATE_LIMIT"):
         load_config(tmp_path)
+
+
+def test_the_base_url_of_door_plates_defaults_to_the_development_server_without_a_trailing_slash(tmp_path,
+                                                                                                 monkeypatch):
+    monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
+    assert load_config(tmp_path)["PORTAL_BASE_URL"] == "http://127.0.0.1:5000"
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.cn/")
+    assert load_config(tmp_path)["PORTAL_BASE_URL"] == "https://portal.example.cn"

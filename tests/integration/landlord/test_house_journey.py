@@ -20,11 +20,10 @@ def location(response) -> str:
 
 
 def start(client, address) -> str:
-    """Open the door-plate page, follow its 'register this house' link; returns the first step's URL."""
-    plate = parse(client.get(f"/a/{address.code}"))
-    link = plate.find("a", href=lambda h: h and h.startswith("/landlord/houses/new"))
-    assert link is not None
-    use_url = location(client.get(link["href"]))
+    """Scan the door plate: a signed-in landlord is sent to register the house; returns the first step's URL."""
+    register = location(client.get(f"/a/{address.code}"))
+    assert register == f"/landlord/houses/new?address={address.code}"
+    use_url = location(client.get(register))
     assert use_url.endswith("/use")
     return use_url
 
@@ -102,9 +101,11 @@ def test_bad_capacity_is_shown_at_its_field_and_values_are_kept(landlord_client,
 
 
 def test_the_same_house_cannot_be_registered_twice(landlord_client, db_session, district, landlord):
+    """Registered meanwhile (in another tab, or through the API): the last step refuses it. Starting again
+    leads to the house that is registered already."""
     english(landlord_client)
-    factories.make_house(db_session, landlord, district.addresses[0])
     use_url = start(landlord_client, district.addresses[0])
+    registered = factories.make_house(db_session, landlord, district.addresses[0])
     capacity_url = location(landlord_client.submit(use_url, {"use": "whole_rental"}))
     check_url = location(landlord_client.submit(capacity_url, {"max_occupants": "2"}))
     response = landlord_client.submit(check_url, {})
@@ -112,6 +113,8 @@ def test_the_same_house_cannot_be_registered_twice(landlord_client, db_session, 
     summary = text_of(parse(response).select_one(".error-summary"))
     assert "You have registered a house at this address already." in summary
     assert len(db_session.scalars(select(Submission)).all()) == 1
+    again = landlord_client.get(f"/landlord/houses/new?address={district.addresses[0].code}")
+    assert location(again) == f"/landlord/houses/{registered.house_id}"
 
 
 def test_a_door_plate_cannot_be_registered_without_the_room(landlord_client, db_session, district):
