@@ -42,8 +42,9 @@ def init_app(app: Flask) -> None:
         started = session.get("auth_at", 0)
         seen = session.get("seen_at", started)
         if now - seen > idle_minutes * 60 or now - started > app.config["ABSOLUTE_SESSION_HOURS"] * 3600:
-            user = current_user._get_current_object()
-            auth_service.end_session(db.session, user, actor(), reason="session.timeout")
+            # Only this browser's session ends: its times are in its own signed cookie, so a copy of it stays
+            # dead without bumping the session version, which would end the user's other, active sessions.
+            auth_service.record_timeout(db.session, current_user._get_current_object(), actor())
             logout_user()
             session.clear()
             flash(_l("You were signed out because you were inactive for a while. Sign in again."), "info")

@@ -9,6 +9,7 @@ from portal.access import admin_required, auditor_required
 from portal.extensions import db
 from portal.services import admin
 from portal.services.errors import NotFound
+from portal.services.identity import mask_phone
 from portal.web import actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -32,7 +33,7 @@ def unlock(user_id: int):
         user = admin.unlock_account(db.session, user_id, actor())
     except NotFound:
         abort(404)
-    flash(_l("Account %(phone)s is unlocked.", phone=user.phone), "success")
+    flash(_l("Account %(phone)s is unlocked.", phone=mask_phone(user.phone)), "success")
     return redirect(url_for("admin.home"))
 
 

@@ -121,6 +121,12 @@ def end_session(session: Session, user: User, actor: audit.Actor, reason: str = 
     session.commit()
 
 
+def record_timeout(session: Session, user: User, actor: audit.Actor) -> None:
+    """One browser's session timed out; the user's sessions elsewhere go on."""
+    audit.record(session, "session.timeout", actor, user=user)
+    session.commit()
+
+
 # --- TOTP -------------------------------------------------------------------------------------
 
 def new_totp_secret() -> str:

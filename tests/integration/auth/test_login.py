@@ -78,6 +78,27 @@ def test_idle_timeout_is_checked_on_the_server(app, landlord_client, db_session,
                                                       AuditEvent.actor_id == landlord.id))
 
 
+def test_idle_timeout_in_one_browser_leaves_the_other_signed_in(app, db_session, landlord, landlord_client):
+    other = FormClient(app.test_client())
+    other.sign_in(landlord.phone, factories.PASSWORD)
+    with landlord_client.session_transaction() as s:
+        s["seen_at"] = time.time() - 31 * 60
+    assert landlord_client.get("/landlord/").status_code == 302
+    assert other.get("/landlord/").status_code == 200
+    # The timed-out cookie stays dead, sent again as it was.
+    assert landlord_client.get("/landlord/").status_code == 302
+
+
+def test_an_expired_form_keeps_the_user_signed_in_and_the_values(landlord_client, db_session, landlord):
+    response = landlord_client.post("/account/tokens", data={"csrf_token": "expired-or-forged", "name": "物业系统"})
+    assert response.status_code == 400
+    kept = {i["name"]: i.get("value") for i in parse(response).select("main form input[type=hidden]")}
+    assert kept["name"] == "物业系统"
+    assert landlord_client.get("/landlord/").status_code == 200
+    sent_again = landlord_client.post("/account/tokens", data=kept)
+    assert sent_again.status_code == 200 and parse(sent_again).find(id="api-token") is not None
+
+
 def test_absolute_timeout(landlord_client):
     with landlord_client.session_transaction() as s:
         s["auth_at"] = time.time() - 13 * 3600
