@@ -24,6 +24,15 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _rate(name: str, default: str) -> str:
+    value = os.environ.get(name) or default
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigError(f"{name} is not a rate such as '{default}': {value!r}") from None
+    return value
+
+
 def _dev_secret_key(instance_path: Path) -> str:
     """Generate a secret once into instance/ so development sessions survive restarts."""
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -49,12 +58,8 @@ def load_config(instance_path: Path) -> dict:
                           "by LOGIN_FREE_FAILURES, LOGIN_FIRST_DELAY_SECONDS and LOGIN_MAX_DELAY_SECONDS (README)")
 
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.sqlite3'}"
-    api_rate_limit = os.environ.get("API_RATE_LIMIT") or ratelimit.API_DEFAULT
-    try:
-        parse(api_rate_limit)
-    except ValueError:
-        raise ConfigError(f"API_RATE_LIMIT is not a rate such as '{ratelimit.API_DEFAULT}': "
-                          f"{api_rate_limit!r}") from None
+    api_rate_limit = _rate("API_RATE_LIMIT", ratelimit.API_DEFAULT)
+    api_account_rate_limit = _rate("API_ACCOUNT_RATE_LIMIT", ratelimit.API_ACCOUNT_DEFAULT)
 
     return {
         "PORTAL_ENV": env,
@@ -90,6 +95,8 @@ def load_config(instance_path: Path) -> dict:
         "LANGUAGES": ("zh_Hans_CN", "en"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ratelimit.SCHEME + "://"),
         "API_RATE_LIMIT": api_rate_limit,  # per token, in fixed windows
+        "API_ACCOUNT_RATE_LIMIT": api_account_rate_limit,  # all tokens of one account together
+        "API_MAX_TOKENS": _int("API_MAX_TOKENS", 5),  # active (unrevoked) tokens per account
         # A rate-limit storage that fails (Redis down) lets requests through and logs it, instead of failing
         # every request: failed sign-ins are still counted in the database and slowed down (services/throttle.py).
         "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True},
