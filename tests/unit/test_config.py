@@ -42,3 +42,20 @@ def test_the_api_rate_limit_comes_from_the_environment_and_must_be_a_rate(tmp_pa
     monkeypatch.setenv("API_RATE_LIMIT", "lots")
     with pytest.raises(ConfigError, match="API_RATE_LIMIT"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize("replaced", ["MAX_FAILED_LOGINS", "LOCKOUT_MINUTES"])
+def test_the_settings_of_the_old_lock_stop_the_start_instead_of_being_ignored(tmp_path, monkeypatch, replaced):
+    monkeypatch.setenv(replaced, "5")
+    with pytest.raises(ConfigError, match="LOGIN_FREE_FAILURES"):
+        load_config(tmp_path)
+
+
+def test_account_rate_limit_and_token_cap(tmp_path, monkeypatch):
+    monkeypatch.delenv("API_ACCOUNT_RATE_LIMIT", raising=False)
+    monkeypatch.delenv("API_MAX_TOKENS", raising=False)
+    cfg = load_config(tmp_path)
+    assert cfg["API_ACCOUNT_RATE_LIMIT"] == "1200 per minute" and cfg["API_MAX_TOKENS"] == 5
+    monkeypatch.setenv("API_ACCOUNT_RATE_LIMIT", "often")
+    with pytest.raises(ConfigError, match="API_ACCOUNT_RATE_LIMIT"):
+        load_config(tmp_path)
