@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
@@ -9,7 +10,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, union
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
@@ -46,6 +47,7 @@ _GENERIC_PLACE_WORDS = re.compile(
     r"公安局|派出所|警务区|居委会|委员会|街道|社区|分局|[东西南北中]路|大道|大街|第[一二三四五六七八九十百零〇0-9]+"
     r"|[省市区县镇乡村路街巷道里弄号]|[0-9A-Za-z\s\-_·()（）]+")
 MIN_PLACE_CHARS = 2
+PLACE_WORDS_SECONDS = 600
 MIN_LATIN = 4  # a shorter pinyin ("hu", "yu") or name is part of too many good passwords
 
 
@@ -143,13 +145,30 @@ def place_pieces(name: str) -> list[str]:
 def place_words(session: Session) -> tuple[str, ...]:
     """The names of the places of the jurisdiction in the database: bureaus, stations, beats, and the
     divisions, towns and roads of the addresses (each distinct name once), in Chinese and in pinyin."""
-    names = union(select(Bureau.name), select(Station.name), select(Beat.name), select(Address.division_name),
-                  select(Address.township), select(Address.road))
     words: dict[str, None] = {}
-    for name in session.scalars(names):
-        for piece in place_pieces(name or ""):
-            words[piece] = None
+    for name in session.scalars(union(select(Bureau.name), select(Station.name), select(Beat.name))):
+        words.update(dict.fromkeys(place_pieces(name or "")))
+    words.update(dict.fromkeys(_address_place_words(session)))
     return tuple(words)
+
+
+_address_words: dict[tuple, tuple[float, tuple[str, ...]]] = {}
+
+
+def _address_place_words(session: Session) -> tuple[str, ...]:
+    """The addresses' distinct division, town and road names read every address (over a second for 600,000
+    on SQLite, bench/README.md), so they are kept per process until addresses are added or removed (the
+    lowest and highest id, two index look-ups, tell) or PLACE_WORDS_SECONDS have passed (a renamed road)."""
+    key = (str(session.get_bind().engine.url), session.scalar(select(func.min(Address.id))),
+           session.scalar(select(func.max(Address.id))))  # apart: SQLite reads min and max together by a scan
+    kept = _address_words.get(key)
+    if kept is not None and time.monotonic() - kept[0] < PLACE_WORDS_SECONDS:
+        return kept[1]
+    names = session.scalars(union(select(Address.division_name), select(Address.township), select(Address.road)))
+    words = tuple(dict.fromkeys(piece for name in names for piece in place_pieces(name or "")))
+    _address_words.clear()
+    _address_words[key] = (time.monotonic(), words)
+    return words
 
 
 def hash_password(password: str) -> str:

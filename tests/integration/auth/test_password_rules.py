@@ -36,3 +36,12 @@ def test_the_users_own_name_in_pinyin_is_refused_at_a_password_change(landlord_c
         "current_password": factories.PASSWORD, "new_password": new, "confirm_password": new})
     assert response.status_code == 200
     assert "your phone number, ID number or name" in password_error(response, "new_password")
+
+
+def test_a_road_added_to_the_register_is_refused_at_once(db_session, district):
+    from portal.services import passwords
+
+    assert "liancheng" not in passwords.place_words(db_session)  # and now kept for this process
+    factories.make_address(db_session, district.beats[0], road="莲城大道", door_no="1号")
+    db_session.commit()
+    assert {"莲城", "liancheng"} <= set(passwords.place_words(db_session))
