@@ -82,6 +82,7 @@ def load_config(instance_path: Path) -> dict:
         "LOGIN_MAX_DELAY_SECONDS": _int("LOGIN_MAX_DELAY_SECONDS", 300),
         "LOGIN_ALERT_FAILURES": _int("LOGIN_ALERT_FAILURES", 10),
         "LOGIN_FAILURE_MEMORY_HOURS": _int("LOGIN_FAILURE_MEMORY_HOURS", 24),
+        "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 90),  # how long a browser is known (sessions.py)
         "REPORT_DEADLINE_DAYS": _int("REPORT_DEADLINE_DAYS", 3),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 10) * 1024 * 1024,
         "MAX_IMPORT_ROWS": _int("MAX_IMPORT_ROWS", 50_000),

@@ -16,7 +16,7 @@ from portal.services import auth as auth_service
 from portal.services.auth import Outcome
 from portal.services.errors import ValidationFailed
 from portal.services.throttle import Throttle
-from portal.sessions import start_session
+from portal.sessions import known_accounts, start_session
 from portal.web import actor, errors_onto_form, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -31,7 +31,7 @@ def home_url(user) -> str:
 
 
 def _limits() -> dict:
-    return {"limits": Throttle.from_config(current_app.config)}
+    return {"limits": Throttle.from_config(current_app.config), "known": known_accounts()}
 
 
 # One answer for an unknown phone, a wrong password and an account or address that must wait: none of them
@@ -161,7 +161,8 @@ def change_password():
         user = current_user._get_current_object()
         try:
             accounts.change_password(db.session, user, current=form.current_password.data,
-                                     new=form.new_password.data, actor=actor(), **_limits())
+                                     new=form.new_password.data, actor=actor(),
+                                     limits=Throttle.from_config(current_app.config))
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:

@@ -43,27 +43,28 @@ def is_throttled(user: User, now: datetime | None = None) -> bool:
 
 def check_password(
     session: Session, phone: str, password: str, actor: audit.Actor, *, limits: throttle.Throttle,
-    now: datetime | None = None,
+    known: frozenset[int] = frozenset(), now: datetime | None = None,
 ) -> tuple[Outcome, User | None]:
     """First step of signing in. The same answer, and the same work (one password hash), whether the phone
-    is unknown, the password wrong, or the account or the address must wait."""
+    is unknown, the password wrong, or the account or the address must wait. `known`: the accounts that
+    signed in from this browser before, which skip the delays (their failures still count)."""
     now = _now(now)
-    if throttle.source_waiting(session, actor.ip, now):
-        passwords.verify_password(None, password)
-        audit.record(session, "login.password", actor, outcome="throttled", detail="source address")
-        session.commit()
-        return Outcome.throttled, None
     try:
         phone = identity.check_mobile(phone)
     except FieldError:
         phone = ""
     user = session.scalar(select(User).where(User.phone == phone)) if phone else None
+    if (user is None or user.id not in known) and throttle.source_waiting(session, actor.ip, now):
+        passwords.verify_password(None, password)
+        audit.record(session, "login.password", actor, outcome="throttled", detail="source address")
+        session.commit()
+        return Outcome.throttled, None
     outcome = Outcome.bad_credentials
     if user is None or not user.active:
         passwords.verify_password(None, password)
         audit.record(session, "login.password", actor, outcome="failure",
                      detail=f"unknown phone {identity.mask_phone(phone)}" if user is None else "inactive")
-    elif is_throttled(user, now):
+    elif is_throttled(user, now) and user.id not in known:
         passwords.verify_password(None, password)
         audit.record(session, "login.password", actor, user=user, outcome="throttled")
         outcome = Outcome.throttled
@@ -151,12 +152,13 @@ def _matching_step(secret: str, code: str, at: float) -> int | None:
 
 def verify_totp(
     session: Session, user: User, raw_code: str | None, actor: audit.Actor, *, limits: throttle.Throttle,
-    at: float | None = None, enrolling: bool = False,
+    known: frozenset[int] = frozenset(), at: float | None = None, enrolling: bool = False,
 ) -> Outcome:
     """Second step. A code is accepted once: the accepted time step is claimed by a conditional UPDATE.
-    Wrong codes count with wrong passwords, and an attempt inside the delay is refused unchecked."""
+    Wrong codes count with wrong passwords, and an attempt inside the delay is refused unchecked, unless it
+    comes from a browser the account signed in from before (`known`)."""
     now = utcnow()
-    if is_throttled(user, now):
+    if is_throttled(user, now) and user.id not in known:
         audit.record(session, "login.totp", actor, user=user, outcome="throttled")
         session.commit()
         return Outcome.throttled
