@@ -383,7 +383,8 @@ def main() -> None:
     for stale in (acks_file, Path(f"{acks_file}.statuses")):
         stale.unlink(missing_ok=True)
     script = lua_script(agencies, acks_file)
-    target = f"portal:create_app({{'DATABASE_URL': {url!r}, 'API_RATE_LIMIT': {RATE_LIMIT!r}}})"
+    target = (f"portal:create_app({{'DATABASE_URL': {url!r}, 'API_RATE_LIMIT': {RATE_LIMIT!r}, "
+              f"'API_ACCOUNT_RATE_LIMIT': {RATE_LIMIT!r}}})")
     env = {"PORTAL_ENV": "development", "SECRET_KEY": secrets.token_hex(32)}
     pairs, slice_seconds = [], max(1, round(args.duration / args.slices))
     with Gunicorn("api_load:hello", pythonpath=str(ROOT / "bench")) as hello_server, \

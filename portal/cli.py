@@ -66,14 +66,14 @@ def register(app: Flask) -> None:
     @users.command("unlock")
     @click.option("--phone", required=True)
     def unlock_user(phone):
-        """Unlock an account locked after failed sign-ins."""
+        """Clear an account's failed sign-ins, and with them the delay its next attempt would wait."""
         with writing():
             user = db.session.scalar(select(User).where(User.phone == phone))
             if user is None:
                 click.echo("no such account", err=True)
                 sys.exit(1)
             auth_service.unlock(db.session, user, auth_service.audit.SYSTEM)
-        click.echo(f"unlocked {phone}")
+        click.echo(f"unlocked {phone}: failed sign-ins cleared, it may sign in at once")
 
     addr = AppGroup("addresses", help="The standard-address register.")
     app.cli.add_command(addr)
@@ -90,13 +90,18 @@ def register(app: Flask) -> None:
 
     @app.cli.command("purge")
     def purge_command():
-        """Delete drafts untouched for a week and the uploaded files they held (run daily)."""
-        from portal.services import drafts, units
+        """Delete drafts untouched for a week and the uploaded files they held, and forget the addresses of
+        failed sign-ins older than LOGIN_FAILURE_MEMORY_HOURS (run daily)."""
+        from portal.models.base import utcnow
+        from portal.services import drafts, throttle, units
 
         with writing():
             n_drafts = drafts.purge_old(db.session)
             n_files = units.purge_uploads(db.session, Path(current_app.config["UPLOAD_FOLDER"]))
-        click.echo(f"purged {n_drafts} drafts and {n_files} uploaded files")
+        with writing():
+            n_sources = throttle.purge_sources(db.session, throttle.Throttle.from_config(current_app.config), utcnow())
+            db.session.commit()
+        click.echo(f"purged {n_drafts} drafts and {n_files} uploaded files; forgot {n_sources} sign-in addresses")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")

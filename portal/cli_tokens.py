@@ -30,7 +30,8 @@ def register(app: Flask) -> None:
                 click.echo("no such account", err=True)
                 sys.exit(1)
             try:
-                new = tokens.create(db.session, user, name, audit.SYSTEM)
+                new = tokens.create(db.session, user, name, audit.SYSTEM,
+                                    max_active=current_app.config["API_MAX_TOKENS"])
             except ValidationFailed as failure:
                 click.echo("The token was not created:", err=True)
                 with current_app.test_request_context():  # the messages are translated per request

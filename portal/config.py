@@ -17,9 +17,22 @@ class ConfigError(RuntimeError):
     """The environment does not describe a safe configuration."""
 
 
+# Settings of the hard lock that growing delays replaced: set, they would be silently ignored.
+REPLACED = ("MAX_FAILED_LOGINS", "LOCKOUT_MINUTES")
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
+
+
+def _rate(name: str, default: str) -> str:
+    value = os.environ.get(name) or default
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigError(f"{name} is not a rate such as '{default}': {value!r}") from None
+    return value
 
 
 def _dev_secret_key(instance_path: Path) -> str:
@@ -41,13 +54,14 @@ def load_config(instance_path: Path) -> dict:
             raise ConfigError("SECRET_KEY must be set when PORTAL_ENV=production")
         secret = _dev_secret_key(instance_path)
 
+    replaced = [name for name in REPLACED if os.environ.get(name)]
+    if replaced:
+        raise ConfigError(f"{', '.join(replaced)}: accounts are no longer locked; failed sign-ins are slowed down "
+                          "by LOGIN_FREE_FAILURES, LOGIN_FIRST_DELAY_SECONDS and LOGIN_MAX_DELAY_SECONDS (README)")
+
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.sqlite3'}"
-    api_rate_limit = os.environ.get("API_RATE_LIMIT") or ratelimit.API_DEFAULT
-    try:
-        parse(api_rate_limit)
-    except ValueError:
-        raise ConfigError(f"API_RATE_LIMIT is not a rate such as '{ratelimit.API_DEFAULT}': "
-                          f"{api_rate_limit!r}") from None
+    api_rate_limit = _rate("API_RATE_LIMIT", ratelimit.API_DEFAULT)
+    api_account_rate_limit = _rate("API_ACCOUNT_RATE_LIMIT", ratelimit.API_ACCOUNT_DEFAULT)
 
     return {
         "PORTAL_ENV": env,
@@ -63,8 +77,14 @@ def load_config(instance_path: Path) -> dict:
         "STAFF_IDLE_MINUTES": _int("STAFF_IDLE_MINUTES", 15),
         "REPORTER_IDLE_MINUTES": _int("REPORTER_IDLE_MINUTES", 30),
         "ABSOLUTE_SESSION_HOURS": _int("ABSOLUTE_SESSION_HOURS", 12),
-        "MAX_FAILED_LOGINS": _int("MAX_FAILED_LOGINS", 5),
-        "LOCKOUT_MINUTES": _int("LOCKOUT_MINUTES", 30),
+        # Growing delays instead of a lock (services/throttle.py, README "Configuration").
+        "LOGIN_FREE_FAILURES": _int("LOGIN_FREE_FAILURES", 5),
+        "LOGIN_SOURCE_FREE_FAILURES": _int("LOGIN_SOURCE_FREE_FAILURES", 20),
+        "LOGIN_FIRST_DELAY_SECONDS": _int("LOGIN_FIRST_DELAY_SECONDS", 2),
+        "LOGIN_MAX_DELAY_SECONDS": _int("LOGIN_MAX_DELAY_SECONDS", 300),
+        "LOGIN_ALERT_FAILURES": _int("LOGIN_ALERT_FAILURES", 10),
+        "LOGIN_FAILURE_MEMORY_HOURS": _int("LOGIN_FAILURE_MEMORY_HOURS", 24),
+        "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 90),  # how long a browser is known (sessions.py)
         "REPORT_DEADLINE_DAYS": _int("REPORT_DEADLINE_DAYS", 3),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 10) * 1024 * 1024,
         "MAX_IMPORT_ROWS": _int("MAX_IMPORT_ROWS", 50_000),
@@ -85,9 +105,10 @@ def load_config(instance_path: Path) -> dict:
         "LANGUAGES": ("zh_Hans_CN", "en"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ratelimit.SCHEME + "://"),
         "API_RATE_LIMIT": api_rate_limit,  # per token, in fixed windows
+        "API_ACCOUNT_RATE_LIMIT": api_account_rate_limit,  # all tokens of one account together
+        "API_MAX_TOKENS": _int("API_MAX_TOKENS", 5),  # active (unrevoked) tokens per account
         # A rate-limit storage that fails (Redis down) lets requests through and logs it, instead of failing
-        # every request: sign-in attempts are still counted in the database and lock an account after
-        # MAX_FAILED_LOGINS.
+        # every request: failed sign-ins are still counted in the database and slowed down (services/throttle.py).
         "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True},
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": True,

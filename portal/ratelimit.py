@@ -18,6 +18,8 @@ from limits.storage import MemoryStorage
 
 SCHEME = "portal-memory"
 API_DEFAULT = "600 per minute"  # requests of one API token (API_RATE_LIMIT)
+# Requests of all the tokens of one account together (API_ACCOUNT_RATE_LIMIT): more tokens do not buy more.
+API_ACCOUNT_DEFAULT = "1200 per minute"
 SWEEP_EVERY = 1.0
 
 

@@ -81,6 +81,14 @@ def far_future():
     return utcnow() + timedelta(days=1)
 
 
+def far_past():
+    from datetime import timedelta
+
+    from portal.models.base import utcnow
+
+    return utcnow() - timedelta(days=1)
+
+
 # --- reporting: houses, move-ins and move-outs through the services the pages use -----------------
 
 def as_actor(user):

@@ -1,7 +1,7 @@
 """Administrators manage accounts; auditors read the audit log. Separate duties, separate views."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
@@ -9,6 +9,8 @@ from portal.access import admin_required, auditor_required
 from portal.extensions import db
 from portal.services import admin
 from portal.services.errors import NotFound
+from portal.services.identity import mask_phone
+from portal.services.throttle import Throttle
 from portal.web import actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -19,7 +21,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def home():
     after = request.args.get("after", 0, type=int)
     users = admin.list_accounts(db.session, after_id=after)
-    return render_template("admin/home.html", users=users, form=FlaskForm(),
+    attacked = admin.accounts_under_attack(db.session, Throttle.from_config(current_app.config))
+    return render_template("admin/home.html", users=users, attacked=attacked, form=FlaskForm(),
                            next_after=users[-1].id if len(users) == admin.PAGE else None)
 
 
@@ -32,7 +35,8 @@ def unlock(user_id: int):
         user = admin.unlock_account(db.session, user_id, actor())
     except NotFound:
         abort(404)
-    flash(_l("Account %(phone)s is unlocked.", phone=user.phone), "success")
+    flash(_l("The failed attempts of account %(phone)s are cleared: it may sign in at once.",
+             phone=mask_phone(user.phone)), "success")
     return redirect(url_for("admin.home"))
 
 

@@ -1,4 +1,5 @@
-"""Bearer-token access for the API: one decorator that authenticates, rate-limits per token and tags views.
+"""Bearer-token access for the API: one decorator that authenticates, rate-limits per token and per account,
+and tags views.
 
 API requests carry no session: neither a session cookie nor CSRF applies under /api/, and nothing under
 /api/ ever sets a cookie.
@@ -33,35 +34,46 @@ def _parsed(limit: str) -> RateLimitItem:
     return parse(limit)
 
 
-def _rate_limit() -> RateLimitItem:
-    return _parsed(current_app.config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT)
+def _rate_limits() -> tuple[RateLimitItem, RateLimitItem]:
+    config = current_app.config
+    return (_parsed(config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT),
+            _parsed(config.get("API_ACCOUNT_RATE_LIMIT") or ratelimit.API_ACCOUNT_DEFAULT))
 
 
 @limiter.request_filter
 def _not_flask_limiters() -> bool:
-    """Flask-Limiter leaves /api/ alone (its per-request check would find no limit there): the API's one
-    limit is counted below, per token."""
+    """Flask-Limiter leaves /api/ alone (its per-request check would find no limit there): the API's
+    limits are counted below, per token and per account."""
     return is_api_path(request.path)
 
 
-def _limit_token(token_id: int) -> None:
-    """Count one request against the token's fixed window, in the app's rate-limit storage; refuse it with
-    429 and Retry-After beyond the limit. The window's state goes out in X-RateLimit-* headers.
+def _limit_caller(token_id: int, user_id: int) -> None:
+    """Count one request against the token's fixed window and against its owner's (all the owner's tokens
+    together, so that more tokens do not buy more requests), in the app's rate-limit storage; refuse it with
+    429 and Retry-After beyond either limit. The X-RateLimit-* headers tell the window nearer its end: the one
+    with fewer requests left, or the one that refused.
 
     The limits library directly rather than a Flask-Limiter decorator: the decorator's per-request work
-    (resolving and filtering limits, its own before_request) cost API move-ins a tenth of their rate, and a
-    token's one limit needs none of it (bench/README.md)."""
+    (resolving and filtering limits, its own before_request) cost API move-ins a tenth of their rate, and
+    these two limits need none of it (bench/README.md)."""
     if not limiter.enabled:
         return
-    item, key = _rate_limit(), str(token_id)
+    token_limit, account_limit = _rate_limits()
     strategy = FixedWindowRateLimiter(limiter.storage)
+    shown = None
     try:
-        allowed = strategy.hit(item, "api", key)
-        reset, remaining = strategy.get_window_stats(item, "api", key)
+        for item, scope, key in ((token_limit, "api", str(token_id)), (account_limit, "api-account", str(user_id))):
+            allowed = strategy.hit(item, scope, key)
+            reset, remaining = strategy.get_window_stats(item, scope, key)
+            if shown is None or not allowed or remaining < shown[2]:
+                shown = (item, reset, remaining)
+            if not allowed:
+                break
     except StorageError:  # the shared storage is down: serve, uncounted, rather than fail every request
         log.warning("rate-limit storage unavailable: API request of token %s not counted", token_id,
                     exc_info=True)
         return
+    item, reset, remaining = shown
     g.api_rate_headers = {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(remaining),
                           "X-RateLimit-Reset": str(math.ceil(reset))}
     if not allowed:
@@ -121,7 +133,7 @@ def api_token_required(view: Callable | None = None, *, roles: tuple[Role, ...] 
             header = 'Bearer realm="api"' + (', error="invalid_token"' if raw else "")
             raise ApiProblem("unauthorized", headers={"WWW-Authenticate": header})
         g.api_token, g.api_user = token, token.user
-        _limit_token(token.id)
+        _limit_caller(token.id, token.user_id)
         if token.user.role not in roles:
             raise ApiProblem("not_found")
         return view(*args, **kwargs)

@@ -1,7 +1,7 @@
 """Account settings: the owner's personal API tokens, created (shown once) and revoked here."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -31,7 +31,8 @@ def _page(form: TokenForm, status: int = 200):
     user = current_user._get_current_object()
     return render_template("account/tokens.html", form=form, revoke_form=RevokeForm(),
                            tokens=tokens.tokens_of(db.session, user),
-                           may_use_api=tokens.may_use_api(user)), status
+                           may_use_api=tokens.may_use_api(user),
+                           max_tokens=current_app.config["API_MAX_TOKENS"]), status
 
 
 @bp.route("/tokens")
@@ -47,7 +48,8 @@ def create_token():
     if not form.validate_on_submit():
         return _page(form)
     try:
-        new = tokens.create(db.session, current_user._get_current_object(), form.name.data, actor())
+        new = tokens.create(db.session, current_user._get_current_object(), form.name.data, actor(),
+                            max_active=current_app.config["API_MAX_TOKENS"])
     except ValidationFailed as failure:
         errors_onto_form(form, failure)
         return _page(form)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import segno
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -16,7 +15,8 @@ from portal.services import accounts
 from portal.services import auth as auth_service
 from portal.services.auth import Outcome
 from portal.services.errors import ValidationFailed
-from portal.sessions import start_session
+from portal.services.throttle import Throttle
+from portal.sessions import known_accounts, start_session
 from portal.web import actor, errors_onto_form, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -31,13 +31,13 @@ def home_url(user) -> str:
 
 
 def _limits() -> dict:
-    return {"max_failures": current_app.config["MAX_FAILED_LOGINS"],
-            "lockout": timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])}
+    return {"limits": Throttle.from_config(current_app.config), "known": known_accounts()}
 
 
-LOCKED = _l("This account is locked after too many failed attempts. Try again later, or ask your station's "
-            "administrator to unlock it.")
-WRONG = _l("The phone number or password is not right.")
+# One answer for an unknown phone, a wrong password and an account or address that must wait: none of them
+# tells an attacker which it was.
+WRONG = _l("The phone number or password is not right. After several failed attempts, wait a few minutes "
+           "before you try again.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -61,7 +61,7 @@ def login():
             session.update(pending_uid=user.id, pending_sv=user.session_version, pending_at=time.time(),
                            pending_next=safe_next(form.next.data, ""))
             return redirect(url_for("auth.enrol" if outcome is Outcome.needs_enrolment else "auth.two_factor"))
-        form.form_errors.append(LOCKED if outcome is Outcome.locked else WRONG)
+        form.form_errors.append(WRONG)
     return render_template("auth/login.html", form=form)
 
 
@@ -84,7 +84,7 @@ def _finish_second_factor(user):
 
 def _code_outcome_error(form, outcome):
     messages = {
-        Outcome.locked: LOCKED,
+        Outcome.throttled: _l("Too many wrong codes. Wait a few minutes, then enter the code your app shows."),
         Outcome.replayed: _l("This code has been used already. Wait for the next code and enter it."),
         Outcome.bad_credentials: _l("This code is not right. Enter the 6 digits your app shows now."),
     }
@@ -139,15 +139,17 @@ def sign_up(role: str):
     form = SignUpForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
-            user = accounts.sign_up(db.session, role=role, name=form.name.data,
-                                    phone=form.phone.data, id_number=form.id_number.data,
-                                    password=form.password.data, actor=actor())
+            accounts.sign_up(db.session, role=role, name=form.name.data, phone=form.phone.data,
+                             id_number=form.id_number.data, password=form.password.data, actor=actor())
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:
-            start_session(user)
-            flash(_l("Your account is ready."), "success")
-            return redirect(safe_next(form.next.data, home_url(user)))
+            # The same answer whether or not the phone had an account already: a new account is not signed
+            # in here, its owner signs in next, as the owner of an existing one would (and goes on to `next`).
+            flash(_l("If this phone number could be registered, your account is ready: sign in with the phone "
+                     "number and the password you chose. If the number has an account already, sign in with "
+                     "its password."), "success")
+            return redirect(url_for("auth.login", next=safe_next(form.next.data, "") or None))
     return render_template("auth/sign_up.html", form=form, role=role)
 
 
@@ -159,7 +161,8 @@ def change_password():
         user = current_user._get_current_object()
         try:
             accounts.change_password(db.session, user, current=form.current_password.data,
-                                     new=form.new_password.data, actor=actor())
+                                     new=form.new_password.data, actor=actor(),
+                                     limits=Throttle.from_config(current_app.config))
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:

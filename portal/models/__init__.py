@@ -8,11 +8,11 @@ from portal.models.jurisdiction import Beat, Bureau, Station
 from portal.models.register import House, HouseUse, IdType, Person, RecordStatus, Tenancy
 from portal.models.submission import Decision, Submission, SubmissionKind, SubmissionStatus
 from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, UnitType
-from portal.models.user import Role, User
+from portal.models.user import LoginSource, Role, User
 
 __all__ = [
     "Address", "AddressLevel", "ApiToken", "AuditEvent", "Base", "Beat", "Bureau", "Decision", "Draft",
-    "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord", "Person", "RecordStatus", "Role",
+    "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord", "LoginSource", "Person", "RecordStatus", "Role",
     "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy",
     "Unit", "UnitType", "User",
 ]

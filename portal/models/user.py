@@ -48,8 +48,11 @@ class User(Base):
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     # The last accepted TOTP time step: a code is accepted only for a later step (no replay).
     last_totp_step: Mapped[int | None] = mapped_column(Integer)
+    # Failed password and code attempts since the last success (services.auth.Throttle): past a few, each
+    # further attempt must wait until throttled_until, a delay that doubles with every failure, capped.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # Bumped on logout, password or 2FA change and disable: every older session cookie dies.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -72,3 +75,15 @@ class User(Base):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+
+class LoginSource(Base):
+    """Failed sign-in attempts from one source address (an IPv6 address counts by its /64), throttled as an
+    account is: guessing many accounts from one place slows down too."""
+
+    __tablename__ = "login_source"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.models import Beat, Role, Station, User
-from portal.services import audit, identity, passwords
+from portal.models.base import utcnow
+from portal.services import audit, identity, passwords, throttle
 from portal.services.errors import FieldError, ValidationFailed
 
 SELF_SERVICE_ROLES = (Role.landlord, Role.employer)
@@ -29,8 +30,10 @@ def _collect(checks: dict[str, object]) -> tuple[dict[str, object], list[FieldEr
 
 def sign_up(
     session: Session, *, role: Role | str, name: str, phone: str, id_number: str, password: str, actor: audit.Actor
-) -> User:
-    """A landlord or employer registers themselves."""
+) -> User | None:
+    """A landlord or employer registers themselves. Never tells whether the phone has an account: with a
+    taken phone, the input is checked as for any other and nothing is created (None), after the same work;
+    the caller gives the same answer either way (README, "Accounts")."""
     role = Role(role)
     if role not in SELF_SERVICE_ROLES:
         raise ValueError("only landlords and employers sign themselves up")
@@ -40,27 +43,34 @@ def sign_up(
         "id_number": lambda: identity.check_resident_id(id_number).number,
     })
     try:
-        passwords.check_new_password(password, user_inputs=(values.get("phone", ""), values.get("id_number", "")))
+        passwords.check_new_password(password, user_inputs=(values.get("phone", ""), values.get("id_number", ""),
+                                                           values.get("name", "")),
+                                     places=passwords.place_words(session))
     except FieldError as err:
         errors.append(err.at("password"))
-    if "phone" in values and _phone_taken(session, values["phone"]):
-        errors.append(FieldError("phone_taken",
-                                 _l("An account with this phone number already exists; sign in instead."), "phone"))
     if errors:
         raise ValidationFailed(errors)
+    password_hash = passwords.hash_password(password)  # before the look-up, so that both answers take as long
+    if _phone_taken(session, values["phone"]):
+        return _sign_up_refused(session, actor)
     user = User(role=role, name=values["name"], phone=values["phone"], id_number=values["id_number"],
-                password_hash=passwords.hash_password(password))
+                password_hash=password_hash)
     session.add(user)
     try:
         session.flush()
     except IntegrityError:  # two sign-ups with one phone at the same moment
         session.rollback()
-        raise ValidationFailed([FieldError("phone_taken", _l("An account with this phone number already exists; "
-                                                             "sign in instead."), "phone")]) from None
+        return _sign_up_refused(session, actor)
     audit.record(session, "account.create", actor, user=user, object_type="user", object_id=user.id,
                  detail="self sign-up")
     session.commit()
     return user
+
+
+def _sign_up_refused(session: Session, actor: audit.Actor) -> None:
+    audit.record(session, "account.create", actor, outcome="refused", detail="self sign-up: phone taken")
+    session.commit()
+    return None
 
 
 def _phone_taken(session: Session, phone: str) -> bool:
@@ -115,12 +125,26 @@ def create_account(
     return user, initial
 
 
-def change_password(session: Session, user: User, *, current: str, new: str, actor: audit.Actor) -> None:
+def change_password(
+    session: Session, user: User, *, current: str, new: str, actor: audit.Actor, limits: throttle.Throttle,
+) -> None:
+    """Wrong current passwords count with failed sign-ins, and wait as they do: a stolen session must not
+    become a way to guess the password."""
+    now = utcnow()
+    if throttle.waiting(user.throttled_until, now):
+        passwords.verify_password(None, current)
+        audit.record(session, "password.change", actor, user=user, outcome="throttled")
+        session.commit()
+        raise ValidationFailed([FieldError("throttled", _l("Too many wrong passwords. Wait a few minutes, then "
+                                                           "try again."), "current_password")])
     errors = []
     if not passwords.verify_password(user.password_hash, current):
+        throttle.count_account_failure(session, user, actor, "password.change", limits, now)
+        session.commit()  # the failure counts even though the change is refused
         errors.append(FieldError("wrong_password", _l("Your current password is not right."), "current_password"))
     try:
-        passwords.check_new_password(new, user_inputs=(user.phone, user.id_number or ""))
+        passwords.check_new_password(new, user_inputs=(user.phone, user.id_number or "", user.name),
+                                     places=passwords.place_words(session))
     except FieldError as err:
         errors.append(err.at("new_password"))
     if not errors and new == current:
@@ -131,6 +155,7 @@ def change_password(session: Session, user: User, *, current: str, new: str, act
     session.execute(update(User).where(User.id == user.id).values(
         password_hash=passwords.hash_password(new), must_change_password=False,
         session_version=User.session_version + 1))
+    throttle.clear_account(session, user)
     audit.record(session, "password.change", actor, user=user, object_type="user", object_id=user.id)
     session.commit()
     session.refresh(user)

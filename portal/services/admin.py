@@ -5,7 +5,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, User
-from portal.services import audit
+from portal.models.base import utcnow
+from portal.services import audit, throttle
 from portal.services import auth as auth_service
 from portal.services.errors import NotFound
 
@@ -15,6 +16,11 @@ PAGE = 50
 def list_accounts(session: Session, *, after_id: int = 0) -> list[User]:
     """Accounts by id, one keyset page at a time."""
     return list(session.scalars(select(User).where(User.id > after_id).order_by(User.id).limit(PAGE)))
+
+
+def accounts_under_attack(session: Session, limits: throttle.Throttle) -> list[User]:
+    """The accounts with many failed sign-ins in a row lately, for the notice on the administrators' home."""
+    return throttle.under_attack(session, limits, utcnow())
 
 
 def unlock_account(session: Session, user_id: int, actor: audit.Actor) -> User:

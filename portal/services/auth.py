@@ -1,11 +1,11 @@
-"""Signing in: password, TOTP second factor, replay protection, failure counting and lockout."""
+"""Signing in: password, TOTP second factor, replay protection, failures counted and throttled."""
 from __future__ import annotations
 
 import enum
 import hmac
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pyotp
 from sqlalchemy import or_, select, update
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import User
 from portal.models.base import utcnow
-from portal.services import audit, identity, passwords
+from portal.services import audit, identity, passwords, throttle
 from portal.services.errors import FieldError
 
 TOTP_CODE = re.compile(r"[0-9]{6}", re.ASCII)
@@ -25,7 +25,7 @@ class Outcome(enum.StrEnum):
     needs_totp = "needs_totp"
     needs_enrolment = "needs_enrolment"
     bad_credentials = "bad_credentials"
-    locked = "locked"
+    throttled = "throttled"  # refused unchecked: too many failures lately; told apart from nothing outside
     replayed = "replayed"
 
 
@@ -37,79 +37,65 @@ def user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
-def is_locked(user: User, now: datetime | None = None) -> bool:
-    return user.locked_until is not None and user.locked_until > _now(now)
+def is_throttled(user: User, now: datetime | None = None) -> bool:
+    return throttle.waiting(user.throttled_until, _now(now))
 
 
 def check_password(
-    session: Session, phone: str, password: str, actor: audit.Actor, *, max_failures: int, lockout: timedelta,
-    now: datetime | None = None,
+    session: Session, phone: str, password: str, actor: audit.Actor, *, limits: throttle.Throttle,
+    known: frozenset[int] = frozenset(), now: datetime | None = None,
 ) -> tuple[Outcome, User | None]:
-    """First step of signing in. The same answer, and similar work, whether or not the phone exists."""
+    """First step of signing in. The same answer, and the same work (one password hash), whether the phone
+    is unknown, the password wrong, or the account or the address must wait. `known`: the accounts that
+    signed in from this browser before, which skip the delays (their failures still count)."""
     now = _now(now)
     try:
         phone = identity.check_mobile(phone)
     except FieldError:
         phone = ""
     user = session.scalar(select(User).where(User.phone == phone)) if phone else None
+    if (user is None or user.id not in known) and throttle.source_waiting(session, actor.ip, now):
+        passwords.verify_password(None, password)
+        audit.record(session, "login.password", actor, outcome="throttled", detail="source address")
+        session.commit()
+        return Outcome.throttled, None
+    outcome = Outcome.bad_credentials
     if user is None or not user.active:
         passwords.verify_password(None, password)
         audit.record(session, "login.password", actor, outcome="failure",
                      detail=f"unknown phone {identity.mask_phone(phone)}" if user is None else "inactive")
-        session.commit()
-        return Outcome.bad_credentials, None
-    if user.locked_until is not None and user.locked_until <= now:
-        _reset_failures(session, user)
-    if is_locked(user, now):
+    elif is_throttled(user, now) and user.id not in known:
         passwords.verify_password(None, password)
-        audit.record(session, "login.password", actor, user=user, outcome="locked")
-        session.commit()
-        return Outcome.locked, user
-    if not passwords.verify_password(user.password_hash, password):
-        locked = register_failure(session, user, actor, "login.password", max_failures=max_failures,
-                                  lockout=lockout, now=now)
-        return (Outcome.locked if locked else Outcome.bad_credentials), user
+        audit.record(session, "login.password", actor, user=user, outcome="throttled")
+        outcome = Outcome.throttled
+    elif not passwords.verify_password(user.password_hash, password):
+        throttle.count_account_failure(session, user, actor, "login.password", limits, now)
+    else:
+        return _password_passed(session, user, password, actor), user
+    throttle.count_source_failure(session, actor.ip, limits, now)
+    session.commit()
+    return outcome, user
+
+
+def _password_passed(session: Session, user: User, password: str, actor: audit.Actor) -> Outcome:
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if user.role.is_staff:
         session.commit()
-        return (Outcome.needs_totp if user.totp_confirmed else Outcome.needs_enrolment), user
+        return Outcome.needs_totp if user.totp_confirmed else Outcome.needs_enrolment
     complete_login(session, user, actor)
-    return Outcome.ok, user
-
-
-def register_failure(
-    session: Session, user: User, actor: audit.Actor, action: str, *, max_failures: int, lockout: timedelta,
-    now: datetime | None = None,
-) -> bool:
-    """Count one failure in SQL (never read-modify-write in Python); lock at the limit. True if now locked."""
-    count = session.execute(
-        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)
-    ).scalar_one()
-    audit.record(session, action, actor, user=user, outcome="failure", detail=f"failures={count}")
-    locked = count >= max_failures
-    if locked:
-        session.execute(update(User).where(User.id == user.id).values(locked_until=_now(now) + lockout))
-        audit.record(session, "account.lock", actor, user=user, object_type="user", object_id=user.id)
-    session.commit()
-    session.refresh(user)
-    return locked
-
-
-def _reset_failures(session: Session, user: User) -> None:
-    session.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None))
-    session.refresh(user)
+    return Outcome.ok
 
 
 def complete_login(session: Session, user: User, actor: audit.Actor) -> None:
-    _reset_failures(session, user)
+    throttle.clear_account(session, user)
     audit.record(session, "login.success", actor, user=user)
     session.commit()
 
 
 def unlock(session: Session, user: User, actor: audit.Actor) -> None:
-    _reset_failures(session, user)
+    """Forget the account's failures, and so any delay its next attempt would wait."""
+    throttle.clear_account(session, user)
     audit.record(session, "account.unlock", actor, object_type="user", object_id=user.id)
     session.commit()
 
@@ -118,6 +104,12 @@ def end_session(session: Session, user: User, actor: audit.Actor, reason: str = 
     """Bump the session version so that every cookie issued before now stops working."""
     session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
     audit.record(session, reason, actor, user=user)
+    session.commit()
+
+
+def record_timeout(session: Session, user: User, actor: audit.Actor) -> None:
+    """One browser's session timed out; the user's sessions elsewhere go on."""
+    audit.record(session, "session.timeout", actor, user=user)
     session.commit()
 
 
@@ -159,20 +151,24 @@ def _matching_step(secret: str, code: str, at: float) -> int | None:
 
 
 def verify_totp(
-    session: Session, user: User, raw_code: str | None, actor: audit.Actor, *, max_failures: int,
-    lockout: timedelta, at: float | None = None, enrolling: bool = False,
+    session: Session, user: User, raw_code: str | None, actor: audit.Actor, *, limits: throttle.Throttle,
+    known: frozenset[int] = frozenset(), at: float | None = None, enrolling: bool = False,
 ) -> Outcome:
-    """Second step. A code is accepted once: the accepted time step is claimed by a conditional UPDATE."""
-    if is_locked(user):
-        audit.record(session, "login.totp", actor, user=user, outcome="locked")
+    """Second step. A code is accepted once: the accepted time step is claimed by a conditional UPDATE.
+    Wrong codes count with wrong passwords, and an attempt inside the delay is refused unchecked, unless it
+    comes from a browser the account signed in from before (`known`)."""
+    now = utcnow()
+    if is_throttled(user, now) and user.id not in known:
+        audit.record(session, "login.totp", actor, user=user, outcome="throttled")
         session.commit()
-        return Outcome.locked
+        return Outcome.throttled
     code = clean_code(raw_code)
     step = _matching_step(user.totp_secret, code, at if at is not None else time.time()) if code and user.totp_secret \
         else None
     if step is None:
-        locked = register_failure(session, user, actor, "login.totp", max_failures=max_failures, lockout=lockout)
-        return Outcome.locked if locked else Outcome.bad_credentials
+        throttle.count_account_failure(session, user, actor, "login.totp", limits, now)
+        session.commit()
+        return Outcome.bad_credentials
     values: dict = {"last_totp_step": step}
     if enrolling:
         values.update(totp_confirmed=True, session_version=User.session_version + 1)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -18,7 +18,7 @@ from portal.db import as_loaded, writing
 from portal.models import ApiToken, Role, User
 from portal.models.base import utcnow
 from portal.services import audit, idempotency
-from portal.services.errors import FieldError, NotFound, ValidationFailed
+from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 
 # A token is this prefix and 32 random bytes in base64url: "ptk_" + 43 characters. The prefix lets secret
 # scanners recognise a leaked token; the first characters after it tell the owner's tokens apart.
@@ -30,6 +30,7 @@ MAX_NAME = 60
 API_ROLES = (Role.landlord, Role.employer)
 # last_used_at is written at most this often per token, so that reads stay reads.
 TOUCH_EVERY = timedelta(minutes=1)
+MAX_ACTIVE = 5  # unrevoked tokens per account (API_MAX_TOKENS)
 NAME_REQUIRED = _l("Give the token a name, such as the system that uses it.")
 
 
@@ -60,12 +61,23 @@ def may_use_api(user: User) -> bool:
     return user.active and Role(user.role) in API_ROLES
 
 
-def create(session: Session, owner: User, name: str | None, actor: audit.Actor) -> NewToken:
-    """A new token for its owner; the secret is returned once and never stored."""
+def create(session: Session, owner: User, name: str | None, actor: audit.Actor, *,
+           max_active: int = MAX_ACTIVE) -> NewToken:
+    """A new token for its owner; the secret is returned once and never stored. An account has at most
+    `max_active` unrevoked tokens (StateConflict, a 409, beyond them): each token has its own rate limit."""
     if not may_use_api(owner):
         raise ValidationFailed([FieldError("role_not_allowed",
                                            _l("Only landlord and employer accounts can use API tokens."))])
     clean_name = check_name(name)
+    # The owner's row is locked (PostgreSQL; SQLite's writes are one at a time anyway) so that two creations
+    # at once cannot both find room for one more.
+    session.execute(select(User.id).where(User.id == owner.id).with_for_update())
+    active = session.scalar(select(func.count()).select_from(ApiToken)
+                            .where(ApiToken.user_id == owner.id, ApiToken.revoked_at.is_(None)))
+    if active >= max_active:
+        raise StateConflict([FieldError("too_many_tokens", _l(
+            "This account has %(n)d tokens already, the most it may have. Revoke one it no longer needs, then "
+            "create the new one.", n=max_active), "name")])
     secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken(user_id=owner.id, name=clean_name, token_hash=hash_token(secret),
                      prefix=secret[:SHOWN_PREFIX], created_at=utcnow())

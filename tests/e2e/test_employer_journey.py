@@ -50,6 +50,11 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
     employer.fill("#confirm_password", "amber lantern crosses rivers")
     submit(employer)
     assert_no_problem(employer)
+    # The same answer whether or not the phone had an account: sign in next (README, "Accounts").
+    assert employer.url == f"{live_server.url}/auth/login"
+    employer.fill("#phone", "13612345678")
+    employer.fill("#password", "amber lantern crosses rivers")
+    submit(employer)
     assert employer.url == f"{live_server.url}/employer/"
     submit(employer, "header form.language-switch button[value=en]")
     assert employer.url == f"{live_server.url}/employer/"

@@ -50,6 +50,11 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
     landlord.fill("#confirm_password", "violet kettle marches upstream")
     submit(landlord)
     assert_no_problem(landlord)
+    # The same answer whether or not the phone had an account: sign in next (README, "Accounts").
+    assert landlord.url == f"{live_server.url}/auth/login"
+    landlord.fill("#phone", "13912345678")
+    landlord.fill("#password", "violet kettle marches upstream")
+    submit(landlord)
     assert landlord.url == f"{live_server.url}/landlord/"
     fits(landlord, "home (no house)")
 

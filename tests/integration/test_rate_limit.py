@@ -40,7 +40,7 @@ UNREACHABLE_STORAGE_APP = textwrap.dedent("""
 
 def test_an_unreachable_rate_limit_storage_lets_requests_through(tmp_path):
     """Redis down must not take the portal down: requests are served uncounted and the failure is logged
-    (sign-in failures are still counted in the database and lock the account). A real Redis client against
+    (sign-in failures are still counted in the database and slowed down). A real Redis client against
     a port where nothing listens; its own process, because the test app runs with rate limits off."""
     from portal import ROOT
 

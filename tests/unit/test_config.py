@@ -50,3 +50,20 @@ def test_the_base_url_of_door_plates_defaults_to_the_development_server_without_
     assert load_config(tmp_path)["PORTAL_BASE_URL"] == "http://127.0.0.1:5000"
     monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.cn/")
     assert load_config(tmp_path)["PORTAL_BASE_URL"] == "https://portal.example.cn"
+
+
+@pytest.mark.parametrize("replaced", ["MAX_FAILED_LOGINS", "LOCKOUT_MINUTES"])
+def test_the_settings_of_the_old_lock_stop_the_start_instead_of_being_ignored(tmp_path, monkeypatch, replaced):
+    monkeypatch.setenv(replaced, "5")
+    with pytest.raises(ConfigError, match="LOGIN_FREE_FAILURES"):
+        load_config(tmp_path)
+
+
+def test_account_rate_limit_and_token_cap(tmp_path, monkeypatch):
+    monkeypatch.delenv("API_ACCOUNT_RATE_LIMIT", raising=False)
+    monkeypatch.delenv("API_MAX_TOKENS", raising=False)
+    cfg = load_config(tmp_path)
+    assert cfg["API_ACCOUNT_RATE_LIMIT"] == "1200 per minute" and cfg["API_MAX_TOKENS"] == 5
+    monkeypatch.setenv("API_ACCOUNT_RATE_LIMIT", "often")
+    with pytest.raises(ConfigError, match="API_ACCOUNT_RATE_LIMIT"):
+        load_config(tmp_path)

@@ -23,7 +23,46 @@ def test_length_limits():
 def test_common_and_guessable_passwords_are_refused():
     assert refused("1qaz2wsx3edc") == "common"
     assert refused("aaaaaaaaaaaa") == "guessable"
-    assert refused("password1234") in ("common", "guessable")
+    assert refused("password1234") in ("common", "guessable", "predictable")
+
+
+# The weak passwords an attack run found accepted, and what each is refused for.
+@pytest.mark.parametrize(("password", "code"), [
+    ("demo-password-2026", "portal_words"),  # the demo password, published in the README
+    ("Summer2026!!", "predictable"),
+    ("$ummer-2026-!!", "predictable"),
+    ("Xiangtan2026!", "place"),
+    ("yuhu-police-2026", "portal_words"),
+    ("P0l1ce-station-99", "portal_words"),
+    ("公安局长 river stone 1", "portal_words"),
+    ("Portal#2026#river", "portal_words"),
+])
+def test_the_portals_own_words_places_and_predictable_patterns_are_refused(password, code):
+    names = ("湘潭市公安局雨湖分局", "湖南省湘潭市雨湖区", "韶山中路")
+    places = [w for name in names for w in passwords.place_pieces(name)]
+    assert refused(password, places=places) == code
+
+
+def test_places_are_cut_to_their_names_and_spelled_in_pinyin():
+    assert passwords.place_pieces("湘潭市公安局雨湖分局") == ["湘潭", "雨湖", "xiangtan", "yuhu"]
+    assert passwords.place_pieces("云塘第一警务区") == ["云塘", "yuntang"]
+    assert passwords.place_pieces("城正街派出所") == ["城正", "chengzheng"]
+    assert passwords.place_pieces("韶山中路") == ["韶山", "shaoshan"]
+    assert refused("yuhu moonlight 77 ok", places=passwords.place_pieces("雨湖区")) == "place"
+    assert refused("雨湖 moonlight 77 ok", places=passwords.place_pieces("雨湖区")) == "place"
+
+
+def test_the_users_name_in_chinese_or_pinyin_is_refused():
+    assert refused("zhangsan-garden-77", user_inputs=("张三",)) == "personal"
+    assert refused("张三 garden river 77", user_inputs=("张三",)) == "personal"
+
+
+@pytest.mark.parametrize("password", ["correct horse battery staple", "violet harbour ladder 7",
+                                      "lantern orchard pebble 42", "marigold-tundra-4471",
+                                      "我的密码是很长的一句话啊"])
+def test_good_passphrases_pass(password):
+    places = passwords.place_pieces("湘潭市公安局雨湖分局")
+    assert passwords.check_new_password(password, user_inputs=("13812345678", "张三"), places=places) == password
 
 
 def test_personal_data_in_password_is_refused():

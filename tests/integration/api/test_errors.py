@@ -225,3 +225,41 @@ def test_429_per_token(tmp_path):
     assert {o[4]["X-RateLimit-Limit"] for o in out} == {"3"}
     reset = int(out[0][4]["X-RateLimit-Reset"])
     assert all(int(o[4]["X-RateLimit-Reset"]) == reset for o in out[:4]) and reset > time.time()
+
+
+ACCOUNT_LIMITED_APP = textwrap.dedent("""
+    import json, sys
+    from portal import create_app, migrate
+    from portal.extensions import db
+    from portal.services import audit, tokens
+    app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "rate-limit-test", "RATELIMIT_ENABLED": True,
+                      "API_RATE_LIMIT": "3 per minute", "API_ACCOUNT_RATE_LIMIT": "4 per minute"})
+    migrate.upgrade(db.engine)
+    from tests import factories
+    with app.app_context():
+        a = factories.make_user(db.session, role="landlord")
+        b = factories.make_user(db.session, role="landlord")
+        first, second, other = (tokens.create(db.session, u, "t", audit.SYSTEM).secret for u in (a, a, b))
+    c = app.test_client()
+    out = []
+    for secret in [first] * 3 + [second] * 2 + [other]:
+        r = c.get("/api/v1/houses", headers={"Authorization": "Bearer " + secret})
+        out.append([r.status_code, r.headers.get("Retry-After"),
+                    {k: v for k, v in r.headers.items() if k.startswith("X-RateLimit-")}])
+    print(json.dumps(out))
+""")
+
+
+def test_429_per_account_whatever_the_number_of_tokens(tmp_path):
+    """A second token of the same account does not double its requests: the account's limit counts all its
+    tokens together, and the headers tell the window nearer its end. Another account is not affected."""
+    from portal import ROOT
+
+    result = subprocess.run([sys.executable, "-c", ACCOUNT_LIMITED_APP, f"sqlite:///{tmp_path / 'acct.sqlite3'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [o[0] for o in out] == [200, 200, 200, 200, 429, 200]
+    assert 0 < int(out[4][1]) <= 60
+    assert [(o[2]["X-RateLimit-Limit"], o[2]["X-RateLimit-Remaining"]) for o in out] == [
+        ("3", "2"), ("3", "1"), ("3", "0"), ("4", "0"), ("4", "0"), ("3", "2")]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from portal.models import ApiToken
 from portal.services import audit, tokens
+from portal.services.errors import StateConflict
 from tests import factories
 from tests.browser import parse
 from tests.factories import english, field_error, text_of
@@ -92,3 +94,26 @@ def test_cli_refuses_staff_and_unknown_phones(app, db_session, officer):
     assert refused.exit_code == 1 and "role_not_allowed" in refused.output
     assert runner.invoke(args=["tokens", "create", "--phone", "19999999999"]).exit_code == 1
     assert tokens.tokens_of(db_session, officer) == []
+
+
+def test_an_account_has_at_most_five_active_tokens(landlord_client, db_session, landlord):
+    made = [tokens.create(db_session, landlord, f"system {n}", audit.SYSTEM).token for n in range(5)]
+    response = english(landlord_client).submit("/account/tokens", {"name": "one too many"})
+    page = parse(response)
+    assert response.status_code == 200 and page.find(id="api-token") is None
+    assert "the most it may have" in field_error(page, "name")
+    with pytest.raises(StateConflict) as refused:  # a 409 wherever the API or the CLI asks
+        tokens.create(db_session, landlord, "and another", audit.SYSTEM)
+    assert [e.code for e in refused.value.errors] == ["too_many_tokens"]
+    assert db_session.scalar(select(func.count()).select_from(ApiToken)
+                             .where(ApiToken.user_id == landlord.id)) == 5
+    tokens.revoke(db_session, landlord, made[0].id, audit.SYSTEM)  # a revoked token leaves room for one
+    response = landlord_client.submit("/account/tokens", {"name": "replacement"})
+    assert parse(response).find(id="api-token") is not None
+
+
+def test_tokens_create_on_the_command_line_stops_at_the_cap(app, db_session, landlord):
+    for n in range(5):
+        tokens.create(db_session, landlord, f"system {n}", audit.SYSTEM)
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "--phone", landlord.phone])
+    assert result.exit_code == 1 and "too_many_tokens" in result.output
