@@ -34,9 +34,13 @@ IDLE_PING_SECONDS = 5.0
 def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: float = IDLE_PING_SECONDS,
                 **kwargs) -> Engine:
     url = normalise_url(url)
+    # A statement's parameters are personal data (ID numbers, names, birth dates): never in an error message,
+    # so never in a log or a traceback.
+    kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         _ping_after_idle(engine, idle_ping_seconds)
+        event.listen(engine, "handle_error", _primary_message_only)
         return engine
 
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
@@ -60,6 +64,21 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: flo
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _primary_message_only(context) -> None:
+    """Keep only PostgreSQL's primary message in a database error: its DETAIL line quotes the row or key
+    that failed ("Failing row contains (..., name, birth date, ...)"), which would reach a log or traceback.
+    The detail stays readable in the exception's `diag`."""
+    err = context.original_exception
+    diag = getattr(err, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not primary or err.args == (primary,):
+        return
+    err.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:  # its message was built from the full text; built again from the primary one
+        wrapped.args = (f"({type(err).__module__}.{type(err).__name__}) {primary}",)
 
 
 def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
