@@ -13,6 +13,12 @@ API = "/api/"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"  # JSON is never a page: nothing may load or frame it
 
 
+def _holds_nul() -> bool:
+    """A NUL character in the path or the query (werkzeug decodes both; bad UTF-8 becomes U+FFFD, so no lone
+    surrogate can arrive this way). Form fields are checked where they are read, each with its message."""
+    return "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True))
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def begin_request():
@@ -20,6 +26,8 @@ def init_app(app: Flask) -> None:
         if not request.path.startswith(API):
             g.csp_nonce = secrets.token_urlsafe(16)  # the API answers JSON: no script runs from it
         g.write_token = write_intent.set(request.method in WRITE_METHODS)
+        if _holds_nul():
+            abort(400)  # a NUL in the address is never meant, and PostgreSQL cannot compare text with it
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and request.endpoint != "static" and not getattr(view, "access", None):
             abort(404)  # deny by default: a view nobody tagged is reachable by nobody
