@@ -5,6 +5,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse
 
@@ -30,6 +31,26 @@ def _dev_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+DEV_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _base_url(production: bool) -> str:
+    """Where the portal is reached from outside: the start of every link that leaves it (QR codes on door
+    plates and receipts, later text messages and webhooks), never taken from a request's Host header."""
+    raw = (os.environ.get("PORTAL_BASE_URL") or "").strip()
+    if not raw:
+        if production:
+            raise ConfigError("PORTAL_BASE_URL must be set when PORTAL_ENV=production, e.g. https://portal.example.cn")
+        return DEV_BASE_URL
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise ConfigError(f"PORTAL_BASE_URL is not an address such as https://portal.example.cn: {raw!r}")
+    if production and parts.scheme != "https":
+        raise ConfigError("PORTAL_BASE_URL must start with https:// when PORTAL_ENV=production")
+    return raw.rstrip("/")
+
+
 def load_config(instance_path: Path) -> dict:
     env = os.environ.get("PORTAL_ENV", "development")
     production = env == "production"
@@ -39,6 +60,7 @@ def load_config(instance_path: Path) -> dict:
             raise ConfigError("SECRET_KEY must be set when PORTAL_ENV=production")
         secret = _dev_secret_key(instance_path)
 
+    base_url = _base_url(production)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.sqlite3'}"
     api_rate_limit = os.environ.get("API_RATE_LIMIT") or ratelimit.API_DEFAULT
     try:
@@ -51,6 +73,7 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_ENV": env,
         "SECRET_KEY": secret,
         "DATABASE_URL": database_url,
+        "PORTAL_BASE_URL": base_url,
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
