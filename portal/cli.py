@@ -90,13 +90,16 @@ def register(app: Flask) -> None:
 
     @app.cli.command("purge")
     def purge_command():
-        """Delete drafts untouched for a week and the uploaded files they held (run daily)."""
-        from portal.services import drafts, units
+        """Delete drafts untouched for a week, the uploaded files they held, and stored API responses older than
+        the API documentation keeps them (run daily)."""
+        from portal.services import drafts, idempotency, units
 
         with writing():
             n_drafts = drafts.purge_old(db.session)
             n_files = units.purge_uploads(db.session, Path(current_app.config["UPLOAD_FOLDER"]))
-        click.echo(f"purged {n_drafts} drafts and {n_files} uploaded files")
+            n_records = idempotency.purge_old(db.session)
+        click.echo(f"purged {n_drafts} drafts, {n_files} uploaded files and {n_records} idempotency records "
+                   f"(older than {idempotency.KEEP_FOR.days} days)")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
