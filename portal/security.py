@@ -20,7 +20,6 @@ def _holds_nul() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
     def begin_request():
         g.request_id = secrets.token_hex(8)
         if not request.path.startswith(API):
@@ -31,6 +30,11 @@ def init_app(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and request.endpoint != "static" and not getattr(view, "access", None):
             abort(404)  # deny by default: a view nobody tagged is reachable by nobody
+
+    # First of all before_request functions: the session check that runs before any view loads the user, and
+    # on SQLite that read must already be in the write transaction (BEGIN IMMEDIATE). A read transaction
+    # begun before another request's commit can never write: SQLite refuses it at once, without waiting.
+    app.before_request_funcs.setdefault(None, []).insert(0, begin_request)
 
     @app.teardown_request
     def end_request(_exc):

@@ -88,7 +88,7 @@ def new_unit():
 
 def _draft(key: str, kind: str):
     try:
-        return drafts.get(db.session, current_user, key, kind)
+        return drafts.get(db.session, current_user, key, kind, lock=request.method == "POST")
     except NotFound:
         return None
 
@@ -142,7 +142,7 @@ def unit_check(key: str):
             # back to the page that shows each problem at its field.
             flash(_l("Check the details: something is not right any more."), "error")
             return redirect(url_for("employer.unit_details", key=key))
-        drafts.discard(db.session, draft)
+        drafts.discard(db.session, key)
         return redirect(url_for("employer.receipt", submission_id=filed.submission.id))
     return render_template("employer/unit_check.html", form=form, draft=draft)
 
