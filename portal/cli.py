@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from portal.db import writing
+from portal.db import writing as _writing
 from portal.extensions import db
 from portal.models import Role, User
 from portal.services import accounts, addresses
@@ -21,6 +21,13 @@ from portal.services.errors import ValidationFailed
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CSV = ROOT / "data" / "demo_district.csv"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - demo accounts only, listed in the README
+
+
+def writing():
+    """A command's unit of work writes, and waits for SQLite's write lock up to CLI_LOCK_WAIT_SECONDS: longer
+    than a request, which gives up after the busy timeout, so that a command run while a big staff list is
+    being committed waits for it instead of failing with "database is locked"."""
+    return _writing(wait=current_app.config["CLI_LOCK_WAIT_SECONDS"])
 
 
 def _print_errors(failure: ValidationFailed) -> None:

@@ -109,4 +109,7 @@ def load_config(instance_path: Path) -> dict:
         # a 503 sets, so it gets a name of its own (429 problems set Retry-After themselves).
         "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
+        # A flask command waits this long for SQLite's write lock (a big staff-list commit may hold it longer
+        # than a request waits).
+        "CLI_LOCK_WAIT_SECONDS": _int("CLI_LOCK_WAIT_SECONDS", 120),
     }

@@ -17,6 +17,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 # True while the current unit of work intends to write: SQLite then starts the transaction with
 # BEGIN IMMEDIATE so that a writer waits for the lock up front instead of failing half-way.
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+# How long such a writer waits for SQLite's lock, when not the engine's busy timeout (a CLI command waits
+# longer than a request: nobody is looking at a page).
+lock_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar("lock_wait", default=None)
 
 
 def normalise_url(url: str) -> str:
@@ -59,7 +62,8 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: flo
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
         if write_intent.get():
-            _begin_immediate(conn.connection.driver_connection, busy_timeout_ms / 1000)
+            _begin_immediate(conn.connection.driver_connection, lock_wait.get() or busy_timeout_ms / 1000,
+                             busy_timeout_ms)
         else:
             conn.exec_driver_sql("BEGIN")
 
@@ -106,7 +110,7 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
             raise
 
 
-def _begin_immediate(dbapi_conn, timeout: float) -> None:
+def _begin_immediate(dbapi_conn, timeout: float, busy_timeout_ms: int) -> None:
     """BEGIN IMMEDIATE, waiting for the write lock in steps of at most a quarter of a millisecond.
 
     SQLite's own busy handler sleeps 1, 2, 5, 10, ... 25 ms between attempts, so a writer queued behind a
@@ -129,7 +133,7 @@ def _begin_immediate(dbapi_conn, timeout: float) -> None:
             time.sleep(delay)
             delay = min(delay * 2, 0.00025)
     finally:
-        dbapi_conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
 class Database:
@@ -150,13 +154,30 @@ class Database:
 
 
 @contextmanager
-def writing() -> Iterator[None]:
-    """Mark the enclosed unit of work as a writer (BEGIN IMMEDIATE on SQLite)."""
-    token = write_intent.set(True)
+def writing(wait: float | None = None) -> Iterator[None]:
+    """Mark the enclosed unit of work as a writer (BEGIN IMMEDIATE on SQLite), waiting up to `wait` seconds
+    for the lock (default: the busy timeout)."""
+    token, wait_token = write_intent.set(True), lock_wait.set(wait)
+    try:
+        yield
+    finally:
+        lock_wait.reset(wait_token)
+        write_intent.reset(token)
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[None]:
+    """Run the enclosed reads (a long check, such as a staff list parsed and checked against the roster) in a
+    transaction of their own that takes no write lock, so that on SQLite no other writer waits for them.
+    What the request did before ends first; the writes after the block begin a transaction of their own
+    (BEGIN IMMEDIATE in a POST), and must check again inside it whatever they rely on."""
+    session.commit()
+    token = write_intent.set(False)
     try:
         yield
     finally:
         write_intent.reset(token)
+    session.commit()  # nothing was written: this ends the read transaction before the writes begin
 
 
 def is_lock_wait(err: Exception) -> bool:
