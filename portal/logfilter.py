@@ -22,7 +22,7 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
         return record
     try:
         message = record.getMessage()
-    except Exception:  # a malformed record is logged as it is rather than lost  # noqa: BLE001
+    except Exception:  # a malformed record is logged as it is rather than lost
         message = None
     if message is not None:
         masked = mask_text(message)
