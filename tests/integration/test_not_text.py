@@ -29,9 +29,17 @@ def test_a_nul_in_the_address_is_a_400_page(landlord_client, url):
     assert parse(response).h1.get_text(strip=True) == "Something is wrong with the request"
 
 
-def test_a_nul_in_an_api_address_is_a_400_problem(app, db_session):
-    response = app.test_client().get("/api/v1/submissions?cursor=a%00b")
-    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+def test_a_nul_in_an_api_query_is_a_422_naming_the_parameter(app, db_session, landlord):
+    from tests.integration.api.conftest import new_token
+
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {new_token(db_session, landlord)}"}
+    response = client.get("/api/v1/submissions?kind=departure&cursor=S%5C%00%01", headers=headers)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert [(e["field"], e["code"]) for e in response.get_json()["errors"]] == [("cursor", "invalid_text")]
+    response = client.get("/api/v1/addresses?q=a%00b", headers=headers)
+    assert [(e["field"], e["code"]) for e in response.get_json()["errors"]] == [("q", "invalid_text")]
+    assert client.get("/api/v1/submissions/1%00", headers=headers).status_code == 404
 
 
 @pytest.fixture
