@@ -1,7 +1,6 @@
 """The portal: create_app() is the one place that wires everything together."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -14,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
+    from portal import logfilter
+
+    logfilter.install()  # first: whatever logs from here on is masked
     app = Flask(
         __name__,
         instance_path=str(ROOT / "instance"),
@@ -59,19 +61,5 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     register_token_cli(app)
     register_doorplates_cli(app)
-    _install_log_filter()
     return app
-
-
-def _install_log_filter() -> None:
-    from portal.logfilter import PersonalDataFilter
-
-    for name in ("", "werkzeug", "portal", "gunicorn.access", "gunicorn.error"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, PersonalDataFilter) for f in logger.filters):
-            logger.addFilter(PersonalDataFilter())
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, PersonalDataFilter) for f in handler.filters):
-            handler.addFilter(PersonalDataFilter())
-
 

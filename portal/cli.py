@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from portal.db import writing
+from portal.db import writing as _writing
 from portal.extensions import db
 from portal.models import Role, User
 from portal.services import accounts, addresses
@@ -21,6 +21,13 @@ from portal.services.errors import ValidationFailed
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CSV = ROOT / "data" / "demo_district.csv"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - demo accounts only, listed in the README
+
+
+def writing():
+    """A command's unit of work writes, and waits for SQLite's write lock up to CLI_LOCK_WAIT_SECONDS: longer
+    than a request, which gives up after the busy timeout, so that a command run while a big staff list is
+    being committed waits for it instead of failing with "database is locked"."""
+    return _writing(wait=current_app.config["CLI_LOCK_WAIT_SECONDS"])
 
 
 def _print_errors(failure: ValidationFailed) -> None:
@@ -90,18 +97,22 @@ def register(app: Flask) -> None:
 
     @app.cli.command("purge")
     def purge_command():
-        """Delete drafts untouched for a week and the uploaded files they held, and forget the addresses of
-        failed sign-ins older than LOGIN_FAILURE_MEMORY_HOURS (run daily)."""
+        """Delete drafts untouched for a week and the uploaded files they held, stored API responses older than
+        the API documentation keeps them, and the addresses of failed sign-ins older than
+        LOGIN_FAILURE_MEMORY_HOURS (run daily)."""
         from portal.models.base import utcnow
-        from portal.services import drafts, throttle, units
+        from portal.services import drafts, idempotency, throttle, units
 
         with writing():
             n_drafts = drafts.purge_old(db.session)
             n_files = units.purge_uploads(db.session, Path(current_app.config["UPLOAD_FOLDER"]))
+            n_records = idempotency.purge_old(db.session)
         with writing():
             n_sources = throttle.purge_sources(db.session, throttle.Throttle.from_config(current_app.config), utcnow())
             db.session.commit()
-        click.echo(f"purged {n_drafts} drafts and {n_files} uploaded files; forgot {n_sources} sign-in addresses")
+        hours = int(idempotency.KEEP_FOR.total_seconds()) // 3600
+        click.echo(f"purged {n_drafts} drafts, {n_files} uploaded files and {n_records} idempotency records "
+                   f"(older than {hours} hours); forgot {n_sources} sign-in addresses")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")

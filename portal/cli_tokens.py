@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.db import writing
+from portal.cli import writing
 from portal.extensions import db
 from portal.models import User
 from portal.services import audit, tokens

@@ -5,6 +5,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse
 
@@ -45,6 +46,26 @@ def _dev_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+DEV_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _base_url(production: bool) -> str:
+    """Where the portal is reached from outside: the start of every link that leaves it (QR codes on door
+    plates and receipts, later text messages and webhooks), never taken from a request's Host header."""
+    raw = (os.environ.get("PORTAL_BASE_URL") or "").strip()
+    if not raw:
+        if production:
+            raise ConfigError("PORTAL_BASE_URL must be set when PORTAL_ENV=production, e.g. https://portal.example.cn")
+        return DEV_BASE_URL
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise ConfigError(f"PORTAL_BASE_URL is not an address such as https://portal.example.cn: {raw!r}")
+    if production and parts.scheme != "https":
+        raise ConfigError("PORTAL_BASE_URL must start with https:// when PORTAL_ENV=production")
+    return raw.rstrip("/")
+
+
 def load_config(instance_path: Path) -> dict:
     env = os.environ.get("PORTAL_ENV", "development")
     production = env == "production"
@@ -58,7 +79,7 @@ def load_config(instance_path: Path) -> dict:
     if replaced:
         raise ConfigError(f"{', '.join(replaced)}: accounts are no longer locked; failed sign-ins are slowed down "
                           "by LOGIN_FREE_FAILURES, LOGIN_FIRST_DELAY_SECONDS and LOGIN_MAX_DELAY_SECONDS (README)")
-
+    base_url = _base_url(production)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.sqlite3'}"
     api_rate_limit = _rate("API_RATE_LIMIT", ratelimit.API_DEFAULT)
     api_account_rate_limit = _rate("API_ACCOUNT_RATE_LIMIT", ratelimit.API_ACCOUNT_DEFAULT)
@@ -67,6 +88,7 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_ENV": env,
         "SECRET_KEY": secret,
         "DATABASE_URL": database_url,
+        "PORTAL_BASE_URL": base_url,
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -92,8 +114,6 @@ def load_config(instance_path: Path) -> dict:
         # Uploaded staff lists wait here between preview and commit; deleted after either.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
         "PROXY_HOPS": _int("PROXY_HOPS", 0),
-        # Where the portal is reached from outside: printed door plates carry QR codes of <base>/a/<code>.
-        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # The CJK font that door plates are set in (a TrueType/OpenType file or collection; Debian's
         # fonts-noto-cjk, installed by scripts/ensure-chromium) and the most plates one run may print.
         "DOORPLATE_FONT": os.environ.get("DOORPLATE_FONT") or DOORPLATE_FONT,
@@ -116,4 +136,7 @@ def load_config(instance_path: Path) -> dict:
         # a 503 sets, so it gets a name of its own (429 problems set Retry-After themselves).
         "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
+        # A flask command waits this long for SQLite's write lock (a big staff-list commit may hold it longer
+        # than a request waits).
+        "CLI_LOCK_WAIT_SECONDS": _int("CLI_LOCK_WAIT_SECONDS", 120),
     }

@@ -17,6 +17,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 # True while the current unit of work intends to write: SQLite then starts the transaction with
 # BEGIN IMMEDIATE so that a writer waits for the lock up front instead of failing half-way.
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+# How long such a writer waits for SQLite's lock, when not the engine's busy timeout (a CLI command waits
+# longer than a request: nobody is looking at a page).
+lock_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar("lock_wait", default=None)
 
 
 def normalise_url(url: str) -> str:
@@ -34,9 +37,13 @@ IDLE_PING_SECONDS = 5.0
 def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: float = IDLE_PING_SECONDS,
                 **kwargs) -> Engine:
     url = normalise_url(url)
+    # A statement's parameters are personal data (ID numbers, names, birth dates): never in an error message,
+    # so never in a log or a traceback.
+    kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         _ping_after_idle(engine, idle_ping_seconds)
+        event.listen(engine, "handle_error", _primary_message_only)
         return engine
 
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
@@ -55,11 +62,27 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: flo
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
         if write_intent.get():
-            _begin_immediate(conn.connection.driver_connection, busy_timeout_ms / 1000)
+            _begin_immediate(conn.connection.driver_connection, lock_wait.get() or busy_timeout_ms / 1000,
+                             busy_timeout_ms)
         else:
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _primary_message_only(context) -> None:
+    """Keep only PostgreSQL's primary message in a database error: its DETAIL line quotes the row or key
+    that failed ("Failing row contains (..., name, birth date, ...)"), which would reach a log or traceback.
+    The detail stays readable in the exception's `diag`."""
+    err = context.original_exception
+    diag = getattr(err, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not primary or err.args == (primary,):
+        return
+    err.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:  # its message was built from the full text; built again from the primary one
+        wrapped.args = (f"({type(err).__module__}.{type(err).__name__}) {primary}",)
 
 
 def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
@@ -87,7 +110,7 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
             raise
 
 
-def _begin_immediate(dbapi_conn, timeout: float) -> None:
+def _begin_immediate(dbapi_conn, timeout: float, busy_timeout_ms: int) -> None:
     """BEGIN IMMEDIATE, waiting for the write lock in steps of at most a quarter of a millisecond.
 
     SQLite's own busy handler sleeps 1, 2, 5, 10, ... 25 ms between attempts, so a writer queued behind a
@@ -110,7 +133,7 @@ def _begin_immediate(dbapi_conn, timeout: float) -> None:
             time.sleep(delay)
             delay = min(delay * 2, 0.00025)
     finally:
-        dbapi_conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
 
 class Database:
@@ -131,13 +154,30 @@ class Database:
 
 
 @contextmanager
-def writing() -> Iterator[None]:
-    """Mark the enclosed unit of work as a writer (BEGIN IMMEDIATE on SQLite)."""
-    token = write_intent.set(True)
+def writing(wait: float | None = None) -> Iterator[None]:
+    """Mark the enclosed unit of work as a writer (BEGIN IMMEDIATE on SQLite), waiting up to `wait` seconds
+    for the lock (default: the busy timeout)."""
+    token, wait_token = write_intent.set(True), lock_wait.set(wait)
+    try:
+        yield
+    finally:
+        lock_wait.reset(wait_token)
+        write_intent.reset(token)
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[None]:
+    """Run the enclosed reads (a long check, such as a staff list parsed and checked against the roster) in a
+    transaction of their own that takes no write lock, so that on SQLite no other writer waits for them.
+    What the request did before ends first; the writes after the block begin a transaction of their own
+    (BEGIN IMMEDIATE in a POST), and must check again inside it whatever they rely on."""
+    session.commit()
+    token = write_intent.set(False)
     try:
         yield
     finally:
         write_intent.reset(token)
+    session.commit()  # nothing was written: this ends the read transaction before the writes begin
 
 
 def is_lock_wait(err: Exception) -> bool:

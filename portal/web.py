@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import segno
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.services.audit import Actor
@@ -39,6 +39,14 @@ def errors_onto_form(form, failure: ValidationFailed) -> None:
             form.form_errors.append(err.message)
 
 
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link to a page, for use outside the portal (a QR code, a message): it starts with the
+    configured PORTAL_BASE_URL, whatever Host header the request that made it carried."""
+    base = urlsplit(current_app.config["PORTAL_BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
 def qr_data_uri(link: str, scale: int = 4) -> str:
     """A QR code as an inline SVG image (the CSP allows data: images; nothing is fetched)."""
     return segno.make(link, error="m").svg_data_uri(scale=scale, border=2)
@@ -46,7 +54,7 @@ def qr_data_uri(link: str, scale: int = 4) -> str:
 
 def render_receipt(template: str, sub):
     """The printable receipt of a submission, with a QR code of its public check page."""
-    link = url_for("public.receipt", number=sub.receipt, _external=True)
+    link = public_url("public.receipt", number=sub.receipt)
     return render_template(template, sub=sub, qr=qr_data_uri(link), link=link)
 
 

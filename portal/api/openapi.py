@@ -8,9 +8,11 @@ from functools import cache
 from portal.api import schemas
 from portal.api.auth import DEFAULT_RATE_LIMIT
 from portal.services.idempotency import HEADER as IDEMPOTENCY_HEADER
+from portal.services.idempotency import KEEP_FOR as IDEMPOTENCY_KEPT
 from portal.services.paging import PAGE_SIZE
 
 VERSION = "1.0.0"
+KEPT_HOURS = int(IDEMPOTENCY_KEPT.total_seconds()) // 3600
 
 DESCRIPTION = f"""\
 The API of the resident reporting portal (一标三实) for property managers and employers' HR systems.
@@ -21,13 +23,14 @@ only the owner's houses, units and reports. Only landlord and employer accounts 
 are neither needed nor used.
 
 **Retries never duplicate.** Every POST accepts an `{IDEMPOTENCY_HEADER}` header (1 to 200 visible ASCII
-characters, for example a UUID). The first response to a key is stored for 7 days; sending the same request
-with the same key again returns that response (with `Idempotent-Replayed: true`) and changes nothing. While
-the first request is still running, a duplicate waits for it and gets its response, or gets 409 with
-`Retry-After` (the first has not finished; send it again then); the same key with a different request gets
-422. The work and its stored response are saved in one transaction: never one without the other. Only a
-request that was carried out (2xx) is stored: one refused (400, 409, 415, 422, ...) or failed (5xx) leaves
-the key free, so the corrected request may be sent with the same key.
+characters, for example a UUID). The first response to a key is stored for {KEPT_HOURS} hours;
+sending the same request with the same key again returns that response (with `Idempotent-Replayed: true`) and
+changes nothing. While the first request is still running, a duplicate waits for it and gets its response, or
+gets 409 with `Retry-After` (the first has not finished; send it again then); the same key with a different
+request gets 422. The work and its stored response are saved in one transaction: never one without the other.
+Only a request that was carried out (2xx) is stored: one refused (400, 409, 415, 422, ...) or failed (5xx)
+leaves the key free, so the corrected request may be sent with the same key. After that time a retry with the
+key is still never filed twice: it answers with the report the first request filed.
 
 **Errors** are `application/problem+json` (RFC 9457). `errors` lists every problem found, each with a
 stable lower-case `code` and a `message`, and either the `field` at fault (a dotted path into the JSON body,

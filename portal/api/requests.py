@@ -88,7 +88,8 @@ def _canonical_request() -> str:
         data = _decoded_json() if _is_json(mimetype) else _MALFORMED
         if data is not _MALFORMED:
             try:
-                body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+                body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+                    "utf-8", "surrogatepass")  # a lone surrogate is refused by the view, and that answer kept
             except RecursionError:  # nested deeper than dumps goes: the bytes as sent, then
                 pass
     return idempotency.fingerprint(request.method, request.path, request.query_string, mimetype, body)

@@ -6,6 +6,7 @@ one of the enumerated codes) is decided by the services, exactly as for the web 
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -231,7 +232,12 @@ MESSAGES = {
     "type": _l("This has the wrong type of value: see the API description."),
     "unknown_field": _l("This is not a field of this request."),
     "invalid_choice": _l("This is not one of the values listed in the API description."),
+    "invalid_text": _l("This holds a character that is not text (a NUL character or half of a surrogate "
+                       "pair): send it as UTF-8 text."),
 }
+# What no string of a request may hold: NUL (PostgreSQL cannot store it) and a lone UTF-16 surrogate, which
+# JSON's \ud800 escape can carry but no UTF-8 text can (it fails wherever the string is encoded).
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def _resolve(schema: dict) -> dict:
@@ -263,6 +269,9 @@ def _check(schema: dict, value: Any, path: str, errors: list[FieldError]) -> Non
     if not any(_is(value, t) for t in types):
         errors.append(_error("type", path))
         return
+    if isinstance(value, str) and _NOT_TEXT.search(value):
+        errors.append(_error("invalid_text", path))
+        return
     if isinstance(value, dict):
         props = schema.get("properties", {})
         required = schema.get("required", [])
@@ -270,7 +279,9 @@ def _check(schema: dict, value: Any, path: str, errors: list[FieldError]) -> Non
             if value.get(name) is None:
                 errors.append(_error("required", _join(path, name)))
         for name, member in value.items():
-            if name not in props:
+            if _NOT_TEXT.search(name):
+                errors.append(_error("invalid_text", _join(path, _shown(name))))
+            elif name not in props:
                 if schema.get("additionalProperties") is False:
                     errors.append(_error("unknown_field", _join(path, str(name))))
             elif not (member is None and name in required):  # a missing required member is reported once
@@ -278,6 +289,11 @@ def _check(schema: dict, value: Any, path: str, errors: list[FieldError]) -> Non
     elif isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value[:1000]):
             _check(schema["items"], item, _join(path, str(index)), errors)
+
+
+def _shown(name: str) -> str:
+    """A member name that cannot be text, as it can be shown: \\ud800 and \\x00 escaped."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _join(path: str, name: str) -> str:

@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.access import employer_required
+from portal.db import reading
 from portal.employer.forms import (
     UNIT_FIELDS,
     ActionForm,
@@ -88,7 +89,7 @@ def new_unit():
 
 def _draft(key: str, kind: str):
     try:
-        return drafts.get(db.session, current_user, key, kind)
+        return drafts.get(db.session, current_user, key, kind, lock=request.method == "POST")
     except NotFound:
         return None
 
@@ -142,7 +143,7 @@ def unit_check(key: str):
             # back to the page that shows each problem at its field.
             flash(_l("Check the details: something is not right any more."), "error")
             return redirect(url_for("employer.unit_details", key=key))
-        drafts.discard(db.session, draft)
+        drafts.discard(db.session, key)
         return redirect(url_for("employer.receipt", submission_id=filed.submission.id))
     return render_template("employer/unit_check.html", form=form, draft=draft)
 
@@ -235,8 +236,9 @@ def upload(unit_id: int):
         sent = form.file.data
         data = sent.read()
         try:
-            staff_import.preview(db.session, u, data, sent.filename or "", full_list=form.full_list.data,
-                                 **_limits())
+            with reading(db.session):  # checking the file keeps no other writer waiting
+                staff_import.preview(db.session, u, data, sent.filename or "", full_list=form.full_list.data,
+                                     **_limits())
         except staff_import.FileRejected as rejected:
             form.file.errors = [*form.file.errors, rejected.message]
         else:
@@ -321,17 +323,20 @@ def error_csv(key: str):
 @bp.route("/uploads/<key>/commit", methods=["POST"])
 @employer_required
 def commit(key: str):
-    kept = _kept(key)
-    if kept is None:
-        return _gone()
-    if not SubmitForm().validate_on_submit():
-        abort(400)
-    try:
-        units.ensure_active(kept.unit)
-    except ValidationFailed as failure:
-        flash(failure.errors[0].message, "error")
-        return redirect(url_for("employer.preview", key=key))
-    pv = _preview_of(kept)
+    # The file is read and checked before the write transaction, which then only writes (and compares the
+    # roster again): SQLite's write lock is not held while thousands of rows are parsed (bench/README.md).
+    with reading(db.session):
+        kept = _kept(key)
+        if kept is None:
+            return _gone()
+        if not SubmitForm().validate_on_submit():
+            abort(400)
+        try:
+            units.ensure_active(kept.unit)
+        except ValidationFailed as failure:
+            flash(failure.errors[0].message, "error")
+            return redirect(url_for("employer.preview", key=key))
+        pv = _preview_of(kept)
     done = staff_import.commit(db.session, kept.unit, current_user, pv, actor())
     units.drop_upload(db.session, current_user, key, _uploads())
     if not getattr(done, "created", True):

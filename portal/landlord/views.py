@@ -89,7 +89,7 @@ def new_house():
 
 def _draft(key: str, kind: str):
     try:
-        return drafts.get(db.session, current_user, key, kind)
+        return drafts.get(db.session, current_user, key, kind, lock=request.method == "POST")
     except NotFound:
         flash(_l("This report has been sent already, or it has expired. Nothing was lost: your reports are "
                  "listed below."), "info")
@@ -152,7 +152,7 @@ def house_check(key: str):
         except review.DecidedAlready:
             return _decided_meanwhile(d["corrects"])
         else:
-            drafts.discard(db.session, draft)
+            drafts.discard(db.session, key)
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
     return render_template("landlord/house_check.html", form=form, draft=draft)
 
@@ -281,7 +281,7 @@ def check_move_in(key: str):
         except review.DecidedAlready:
             return _decided_meanwhile(d["corrects"])
         else:
-            drafts.discard(db.session, draft)
+            drafts.discard(db.session, key)
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
     return render_template("landlord/check_move_in.html", form=form, draft=draft, remove_form=ActionForm(),
                            derived=[occupants.derived(p) for p in d.get("people", [])])

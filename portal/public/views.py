@@ -8,7 +8,7 @@ from portal.access import public
 from portal.extensions import db
 from portal.i18n import COOKIE
 from portal.services import accounts, addresses, reporting
-from portal.web import qr_data_uri, safe_next
+from portal.web import public_url, qr_data_uri, safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -52,7 +52,7 @@ def door_plate(code: str):
     register = url_for("landlord.new_house", address=address.code) if address.level != "door_plate" else None
     if register and current_user.is_authenticated and current_user.role == "landlord":
         return redirect(register)
-    link = url_for("public.door_plate", code=address.code, _external=True)
+    link = public_url("public.door_plate", code=address.code)
     return render_template("public/door_plate.html", address=address, qr=qr_data_uri(link), link=link,
                            after_sign_in=register or request.path)
 

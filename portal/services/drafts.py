@@ -22,9 +22,15 @@ def start(session: Session, owner: User, kind: str, data: dict) -> Draft:
     return draft
 
 
-def get(session: Session, owner: User, key: str, kind: str | None = None) -> Draft:
-    """A draft of this owner; anyone else's, or one already submitted and gone, does not exist."""
-    draft = session.scalar(select(Draft).where(Draft.key == key, Draft.owner_id == owner.id))
+def get(session: Session, owner: User, key: str, kind: str | None = None, *, lock: bool = False) -> Draft:
+    """A draft of this owner; anyone else's, or one already submitted and gone, does not exist.
+
+    With `lock` (a request that will change or submit it) the draft's row is held until the transaction
+    ends: two requests for one draft (a double click, two tabs) run one after the other, and the second sees
+    what the first did, its submission included (PostgreSQL; on SQLite the write transaction, begun with
+    BEGIN IMMEDIATE, does the same)."""
+    query = select(Draft).where(Draft.key == key, Draft.owner_id == owner.id)
+    draft = session.scalar(query.with_for_update() if lock else query)
     if draft is None or (kind is not None and draft.kind != kind):
         raise NotFound()
     return draft
@@ -37,8 +43,10 @@ def save(session: Session, draft: Draft, **changes) -> Draft:
     return draft
 
 
-def discard(session: Session, draft: Draft, *, commit: bool = True) -> None:
-    session.execute(delete(Draft).where(Draft.key == draft.key))
+def discard(session: Session, key: str, *, commit: bool = True) -> None:
+    """Delete the draft with this key, if it is still there. By key, not by a loaded Draft: a request that
+    lost a race to submit the draft has rolled back, and its Draft object may be gone from the database."""
+    session.execute(delete(Draft).where(Draft.key == key))
     if commit:
         session.commit()
 

@@ -28,7 +28,7 @@ from portal.services.errors import Conflict, FieldError, ServiceError
 
 HEADER = "Idempotency-Key"
 KEY_SHAPE = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, as a header carries it safely
-KEEP_FOR = timedelta(days=7)
+KEEP_FOR = timedelta(hours=24)  # as the API document says (it reads this)
 KEY_REUSED = _l("This Idempotency-Key was used for a different request. Use a new key for a new request.")
 
 

@@ -548,21 +548,23 @@ def _csv_records(text: str, delimiter: str, max_lines: int) -> Iterator[Row]:
 
 # --- writing ---------------------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# OWASP's CSV injection guidance: a cell a spreadsheet may run starts with = + - @ TAB CR or LF, or | (DDE),
+# also after leading spaces (Excel and LibreOffice skip them); their full-width forms as well (an IME's).
+_RUNNABLE = re.compile("[^\\S\t\r\n]*[=+\\-@\t\r\n|＝＋－＠｜]")
 
 
 def neutralise(value: object) -> str:
     """A cell as text that no spreadsheet will run as a formula (CSV injection): prefix a quote."""
     text = cell_text(value).replace("\x00", "\ufffd")
-    if text.startswith(_FORMULA_START):
+    if _RUNNABLE.match(text):
         return "'" + text
     return text
 
 
 def write_csv(rows: Iterable[Iterable[object]]) -> bytes:
-    """UTF-8 with BOM (so Excel reads Chinese correctly), CRLF, every cell neutralised."""
+    """UTF-8 with BOM (so Excel reads Chinese correctly), CRLF, every cell neutralised and quoted (OWASP)."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     for row in rows:
         writer.writerow([neutralise(v) for v in row])
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")

@@ -485,7 +485,7 @@ def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filena
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)
-        drafts.discard(session, draft)
+        drafts.discard(session, draft.key)
         raise
     audit.record(session, "staff_list.upload", actor, user=owner, object_type="unit", object_id=unit.id,
                  detail=f"{len(data)} bytes")
@@ -508,7 +508,7 @@ def kept_upload(session: Session, owner: User, key: str, directory: Path) -> Upl
     try:
         data = _path(directory, key).read_bytes()
     except OSError:
-        drafts.discard(session, draft)
+        drafts.discard(session, draft.key)
         raise NotFound() from None
     return Upload(key, unit, draft.data.get("filename") or "", bool(draft.data.get("full_list", True)), data)
 
@@ -522,7 +522,7 @@ def drop_upload(session: Session, owner: User, key: str, directory: Path) -> Non
     try:
         _path(directory, key).unlink(missing_ok=True)
     finally:
-        drafts.discard(session, draft)
+        drafts.discard(session, draft.key)
 
 
 def purge_uploads(session: Session, directory: Path) -> int:

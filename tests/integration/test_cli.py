@@ -68,3 +68,26 @@ def test_address_import_reports_bad_rows_and_exits_non_zero(cli, db_session, tmp
     result = cli.invoke(args=["addresses", "import", str(path)])
     assert result.exit_code == 1
     assert "1 created" in result.output and "row 3" in result.output
+
+
+def test_purge_forgets_idempotency_records_past_their_keeping_time(cli, db_session, landlord):
+    from datetime import timedelta
+
+    from portal.models import IdempotencyRecord
+    from portal.models.base import utcnow
+    from portal.services import audit, idempotency, tokens
+
+    token = tokens.create(db_session, landlord, "purge", audit.Actor(user=landlord)).token
+    now = utcnow()
+    for key, age in (("old", idempotency.KEEP_FOR + timedelta(minutes=1)),
+                     ("recent", idempotency.KEEP_FOR - timedelta(minutes=1)), ("new", timedelta(0))):
+        db_session.add(IdempotencyRecord(token_id=token.id, key=key, request_hash="h" * 64, status_code=201,
+                                         response_body="{}", created_at=now - age))
+    db_session.commit()
+    result = cli.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "1 idempotency records (older than 24 hours)" in result.output
+    kept = db_session.scalars(select(IdempotencyRecord.key).where(IdempotencyRecord.token_id == token.id)).all()
+    assert sorted(kept) == ["new", "recent"]
+    again = cli.invoke(args=["purge"])
+    assert "0 idempotency records" in again.output

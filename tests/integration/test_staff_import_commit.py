@@ -2,6 +2,8 @@
 (issue 4, items 5, 8, 9; SECURITY.md "Loses no data"). Runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from pathlib import Path
 
@@ -248,3 +250,18 @@ def test_a_file_with_no_valid_rows_still_departs_only_people_it_cannot_be_about(
     departed = db_session.scalars(select(Submission).where(Submission.staff_import_id == imp.id,
                                                            Submission.kind == SubmissionKind.departure)).all()
     assert sorted(s.payload["id_number"] for s in departed) == sorted([ZHAO, CHEN])
+
+
+def test_the_error_csv_neutralises_every_cell_a_spreadsheet_could_run(db_session, unit):
+    """OWASP's CSV injection list, as uploaded (in a row with an error, so it comes back in the error CSV)."""
+    runnable = ["=1+1", " =HYPERLINK(\"http://evil\")", "\n=1+1", "|calc", " |calc", "+1", "-1", "@SUM(A1)",
+                "\tx", "\rx", "\u3000=1", "＝1"]
+    raw = io.StringIO(newline="")
+    writer = csv.writer(raw, lineterminator="\r\n")
+    writer.writerow(["姓名", "身份证号码", "岗位"])
+    for value in runnable:
+        writer.writerow(["张三", "123", value])  # the ID number is wrong: every row is an error row
+    pv = preview(db_session, unit, "x.csv", raw.getvalue().encode("utf-8"))
+    table = list(csv.reader(io.StringIO(staff_import.error_csv(pv).decode("utf-8-sig"), newline="")))
+    positions = [row[3] for row in table[1:]]
+    assert positions == ["'" + value for value in runnable]

@@ -14,6 +14,7 @@ def test_production_refuses_to_start_without_secret_key(tmp_path, monkeypatch):
 def test_production_cookies(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.cn")
     cfg = load_config(tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] and cfg["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert cfg["SESSION_COOKIE_HTTPONLY"] and cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -44,10 +45,15 @@ def test_the_api_rate_limit_comes_from_the_environment_and_must_be_a_rate(tmp_pa
         load_config(tmp_path)
 
 
-def test_the_base_url_of_door_plates_defaults_to_the_development_server_without_a_trailing_slash(tmp_path,
-                                                                                                 monkeypatch):
+def test_production_refuses_to_start_without_a_base_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
     monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
-    assert load_config(tmp_path)["PORTAL_BASE_URL"] == "http://127.0.0.1:5000"
+    with pytest.raises(ConfigError, match="PORTAL_BASE_URL must be set"):
+        load_config(tmp_path)
+    monkeypatch.setenv("PORTAL_BASE_URL", "http://portal.example.cn")  # links on door plates are https
+    with pytest.raises(ConfigError, match="https"):
+        load_config(tmp_path)
     monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.cn/")
     assert load_config(tmp_path)["PORTAL_BASE_URL"] == "https://portal.example.cn"
 
@@ -67,3 +73,16 @@ def test_account_rate_limit_and_token_cap(tmp_path, monkeypatch):
     monkeypatch.setenv("API_ACCOUNT_RATE_LIMIT", "often")
     with pytest.raises(ConfigError, match="API_ACCOUNT_RATE_LIMIT"):
         load_config(tmp_path)
+
+
+def test_the_base_url_defaults_in_development_and_must_be_an_address(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_ENV", raising=False)
+    monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
+    assert load_config(tmp_path)["PORTAL_BASE_URL"] == "http://127.0.0.1:5000"
+    for bad in ("portal.example.cn", "ftp://portal.example.cn", "https://", "https://a.cn/?x=1", "https://a.cn/#x",
+                "https://user:pw@a.cn", "javascript:alert(1)"):
+        monkeypatch.setenv("PORTAL_BASE_URL", bad)
+        with pytest.raises(ConfigError, match="PORTAL_BASE_URL"):
+            load_config(tmp_path)
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://gov.example.cn/portal/")
+    assert load_config(tmp_path)["PORTAL_BASE_URL"] == "https://gov.example.cn/portal"

@@ -3,6 +3,7 @@ SECURITY.md "Input and files"). Every case parses a real file from tests/fixture
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import random
 import zipfile
@@ -363,12 +364,23 @@ def test_fuzz_read_table_and_preview_raise_only_file_rejected(db_session, distri
 
 # --- writing ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "＝1"])
+RUNNABLE = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "\nx", "\n=1+1", "|calc", "＝1", " =1+1",
+            "  @SUM(A1)", "\u3000=1", "\xa0+1", " |calc", " \tx", " \n=1"]
+
+
+@pytest.mark.parametrize("value", RUNNABLE)
 def test_csv_cells_that_could_run_as_formulas_are_neutralised(value):
     out = spreadsheets.write_csv([[value, "ok"]])
     assert out.startswith(codecs.BOM_UTF8)
-    first = out[3:].decode("utf-8").split(",")[0].strip('"')
-    assert first.startswith("'")
+    (cells,) = list(csv.reader(io.StringIO(out[3:].decode("utf-8"), newline="")))
+    assert cells == ["'" + value, "ok"]
+    assert out[3:].decode("utf-8").startswith('"\'')  # every cell quoted, as OWASP advises
+
+
+@pytest.mark.parametrize("value", ["张三", "a=1", "a|b", "1-2", " a", "", "12"])
+def test_csv_cells_that_cannot_run_are_kept(value):
+    (cells,) = list(csv.reader(io.StringIO(spreadsheets.write_csv([[value]])[3:].decode("utf-8"), newline="")))
+    assert cells == [value]
 
 
 def test_written_xlsx_reads_back_with_types_and_text_columns():

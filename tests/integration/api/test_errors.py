@@ -120,6 +120,39 @@ def test_422_lists_every_error(api, house):
     assert all(set(e) == {"field", "code", "message"} for e in body["errors"])
 
 
+NOT_TEXT = ["\ud800", "\udfff", "张\ud83d三", "a\x00b"]
+
+
+@pytest.mark.parametrize("bad", NOT_TEXT)
+@pytest.mark.parametrize("key", [None, "text-check-1"])
+def test_a_string_that_is_not_text_is_a_422_naming_its_field(api, db_session, house, bad, key):
+    """A lone surrogate (JSON's \\ud800 escape) or a NUL anywhere in a body: 422 at that field, on every
+    route and whether or not the request has an Idempotency-Key; nothing is written."""
+    before = count(db_session, Submission)
+    cases = [
+        (f"/api/v1/houses/{house.id}/move-ins", {"move_in_date": reporting.local_today().isoformat(),
+                                                  "occupants": [occupant(name=bad)]}, "occupants.0.name"),
+        (f"/api/v1/houses/{house.id}/move-ins", {"move_in_date": bad, "occupants": [occupant()]},
+         "move_in_date"),
+        ("/api/v1/houses", {"address_code": bad, "use": "whole_rental", "max_occupants": 2}, "address_code"),
+        ("/api/v1/houses", {"address_code": "X", "use": "whole_rental", "max_occupants": 2, "certificate_no": bad},
+         "certificate_no"),
+    ]
+    for n, (url, body, field) in enumerate(cases):
+        raw = json.dumps(body)  # ASCII, with the character escaped as JSON allows
+        sent = api.post(url, data=raw, content_type="application/json", key=key and f"{key}-{n}")
+        assert ("invalid_text" in {c for _f, c in codes(problem(sent, 422))}), sent.get_json()
+        assert (field, "invalid_text") in codes(sent.get_json())
+    assert count(db_session, Submission) == before
+
+
+@pytest.mark.parametrize("key", [None, "text-check-2"])
+def test_a_member_name_that_is_not_text_is_named_escaped(api, house, key):
+    raw = json.dumps({"address_code": "X", "use": "whole_rental", "max_occupants": 2, "x\ud800\x00": 1})
+    body = problem(api.post("/api/v1/houses", data=raw, content_type="application/json", key=key), 422)
+    assert codes(body) == {("x\\ud800\\x00", "invalid_text")}
+
+
 def test_500_is_a_problem_and_tells_nothing(api, house, monkeypatch):
     def boom(*_a, **_k):
         raise RuntimeError("secret detail 430302199001011238")
