@@ -73,9 +73,10 @@ def _hours(value: float | None) -> str:
 def _print(r: quality.Report) -> None:
     t = r.total
     click.echo(f"{r.scope.name} ({r.scope.code}) {r.period.start} – {r.period.end}")
-    click.echo(f"  {_('House coverage')}: {_percent(t.coverage)}")
-    click.echo(f"  {_('Timeliness')}: {_percent(t.timeliness)}")
-    click.echo(f"  {_('Accuracy')}: {_percent(t.accuracy)}")
-    click.echo(f"  {_('Verification time, median')}: {_hours(t.verification_hours_median)}")
-    click.echo(f"  {_('Verification time, 90th percentile')}: {_hours(t.verification_hours_p90)}")
-    click.echo(f"  {_('Open items older than 3 days')}: {t.open_older_than_3_days}")
+    lines = [(_("House coverage"), _percent(t.coverage)), (_("Timeliness"), _percent(t.timeliness)),
+             (_("Accuracy"), _percent(t.accuracy)),
+             (_("Verification time, median"), _hours(t.verification_hours_median)),
+             (_("Verification time, 90th percentile"), _hours(t.verification_hours_p90)),
+             (_("Open items older than 3 days"), str(t.open_older_than_3_days))]
+    for label, value in lines:
+        click.echo(f"  {label}: {value}")
