@@ -12,9 +12,9 @@ depends_on = None
 
 INDEXES = [
     ("ix_submission_beat_filed", "submission", ["beat_id", "submitted_at", "kind", "due_at"]),
-    ("ix_submission_beat_decided", "submission", ["beat_id", "decided_at", "status"]),
+    ("ix_submission_beat_decided", "submission", ["beat_id", "decided_at", "status", "supersedes_id", "submitted_at"]),
     ("ix_decision_submission_status_at", "decision", ["submission_id", "to_status", "at"]),
-    ("ix_address_beat_level", "address", ["beat_id", "level"]),
+    ("ix_address_beat_level", "address", ["beat_id", "level", "id"]),
     ("ix_house_address_status", "house", ["address_id", "status"]),
 ]
 

@@ -43,7 +43,7 @@ class Submission(Base):
         Index("ix_submission_reporter", "reporter_id", "submitted_at"),
         # The quality rates (services/quality.py): reports filed, and reports decided, by beat and time.
         Index("ix_submission_beat_filed", "beat_id", "submitted_at", "kind", "due_at"),
-        Index("ix_submission_beat_decided", "beat_id", "decided_at", "status"),
+        Index("ix_submission_beat_decided", "beat_id", "decided_at", "status", "supersedes_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
