@@ -56,10 +56,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.cli import register as register_cli
     from portal.cli_doorplates import register as register_doorplates_cli
+    from portal.cli_quality import register as register_quality_cli
     from portal.cli_tokens import register as register_token_cli
 
     register_cli(app)
     register_token_cli(app)
     register_doorplates_cli(app)
+    register_quality_cli(app)
     return app
 

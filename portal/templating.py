@@ -5,8 +5,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal import charts
+from portal.models.base import utcnow
 from portal.services import identity, receipts
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -46,13 +49,25 @@ HOUSE_STATUS_NAMES = {
 
 
 def localtime(value: datetime | None) -> str:
+    """The one way a time is shown to a person: Beijing time (the database keeps UTC)."""
     if value is None:
         return ""
     return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
 
 
+def age(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, in whole hours, or days and hours: the age of a queue item."""
+    if value is None:
+        return ""
+    hours = max(int(((now or utcnow()) - value).total_seconds() // 3600), 0)
+    if hours < 24:
+        return _("%(h)d h", h=hours)
+    return _("%(d)d d %(h)d h", d=hours // 24, h=hours % 24)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        receipt=receipts.display, localtime=localtime, mask_id=identity.mask_id, mask_phone=identity.mask_phone)
+        receipt=receipts.display, localtime=localtime, mask_id=identity.mask_id, mask_phone=identity.mask_phone,
+        percent=charts.percent, hours=charts.hours, age=age, mask_name=identity.mask_name)
     app.jinja_env.globals.update(use_names=USE_NAMES, id_type_names=ID_TYPE_NAMES, relation_names=RELATION_NAMES,
                              house_status_names=HOUSE_STATUS_NAMES)

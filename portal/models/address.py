@@ -27,6 +27,9 @@ class Address(Base):
         ),
         Index("ix_address_room_key", "room_key", "building_key"),
         Index("ix_address_door_key", "door_key"),
+        # Coverage counts a beat's room addresses and looks up each one's houses: id in the index lets PostgreSQL
+        # read it alone (SQLite keeps the rowid in every index anyway).
+        Index("ix_address_beat_level", "beat_id", "level", "id"),
         # PostgreSQL finds the addresses whose text contains a piece of three characters or more through
         # this index (pg_trgm) instead of reading every address: migration 0008, bench/README.md.
         Index("ix_address_search_text_trgm", "search_text", postgresql_using="gin",

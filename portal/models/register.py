@@ -45,7 +45,10 @@ class IdType(enum.StrEnum):
 
 class House(Base):
     __tablename__ = "house"
-    __table_args__ = (UniqueConstraint("address_id", "owner_id"),)
+    __table_args__ = (
+        UniqueConstraint("address_id", "owner_id"),
+        Index("ix_house_address_status", "address_id", "status"),  # coverage: is an address's house verified
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)

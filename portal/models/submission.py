@@ -41,6 +41,9 @@ class Submission(Base):
         Index("ix_submission_queue_beat_kind", "beat_id", "is_open", "kind", "submitted_at", "id"),
         Index("ix_submission_queue_station_kind", "station_id", "is_open", "kind", "submitted_at", "id"),
         Index("ix_submission_reporter", "reporter_id", "submitted_at"),
+        # The quality rates (services/quality.py): reports filed, and reports decided, by beat and time.
+        Index("ix_submission_beat_filed", "beat_id", "submitted_at", "kind", "due_at"),
+        Index("ix_submission_beat_decided", "beat_id", "decided_at", "status", "supersedes_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,6 +84,8 @@ class Decision(Base):
     """One transition of a submission, by an officer or by its reporter."""
 
     __tablename__ = "decision"
+    # The first officer decision of a report, read without visiting the table (services/quality.py).
+    __table_args__ = (Index("ix_decision_submission_status_at", "submission_id", "to_status", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)

@@ -1,7 +1,7 @@
 """Forms for the officer's queue and decisions."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from portal.forms import choices
@@ -38,5 +38,20 @@ class RevealForm(FlaskForm):
     confirm = HiddenField(validators=[AnyOf(["1"])], default="1")
 
 
+class ConfirmSelectedForm(FlaskForm):
+    """The queue's "confirm selected" button: the ticked items come as `item` values ("id:version")."""
+
+
 class ConfirmCleanForm(FlaskForm):
     """The one button that confirms an upload's clean rows; needs only the CSRF token."""
+
+
+class QualityPeriodForm(FlaskForm):
+    """The period of the quality page: local dates; services/quality.parse_period checks them."""
+
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    start = StringField(_l("From"), name="from", description=_l("For example 2026-01-01"),
+                        validators=[Optional()])
+    end = StringField(_l("To"), name="to", validators=[Optional()])

@@ -1,19 +1,31 @@
 """The officer's pages: the verification queue, items, decisions, address search."""
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal import charts
 from portal.access import officer_required
 from portal.extensions import db
 from portal.forms import AddressSearchForm, choices
-from portal.officer.forms import ConfirmCleanForm, DecisionForm, QueueFilterForm, RevealForm
-from portal.services import addresses, flags, jurisdiction, queue, review, units
+from portal.officer.forms import (
+    ConfirmCleanForm,
+    ConfirmSelectedForm,
+    DecisionForm,
+    QualityPeriodForm,
+    QueueFilterForm,
+    RevealForm,
+)
+from portal.services import addresses, flags, jurisdiction, quality, queue, receipts, review, units
 from portal.services.errors import NotFound, ValidationFailed
+from portal.templating import localtime
 from portal.web import actor, errors_onto_form
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
+QUEUE_ARGS = ("kind", "beat", "flagged", "late", "upload")
 
 
 @bp.context_processor
@@ -52,7 +64,33 @@ def queue_view():
     return render_template("officer/queue.html", form=form, page=page, args=args,
                            where=jurisdiction.describe(current_user),
                            total=queue.open_count(db.session, current_user), flag_label=flags.label,
-                           upload_id=filters.staff_import_id)
+                           upload_id=filters.staff_import_id, filtered=filters != queue.Filters(),
+                           names_in=queue.names_in, bulk_form=ConfirmSelectedForm())
+
+
+@bp.route("/queue/confirm", methods=["POST"])
+@officer_required
+def confirm_selected():
+    """Confirm the clean items ticked in the queue, each as if confirmed on its own page."""
+    # Back to the queue as it was filtered: the filter's own fields only, rebuilt, never a raw URL.
+    kept = {k: v for k, v in parse_qsl(request.form.get("back") or "") if k in QUEUE_ARGS}
+    back = url_for("officer.queue_view", **kept)
+    if not ConfirmSelectedForm().validate_on_submit():
+        abort(400)
+    selected = queue.parse_selection(request.form.getlist("item"))
+    if not selected:
+        flash(_l("Choose the items to confirm."), "error")
+        return redirect(back)
+    done = queue.confirm_selected(db.session, current_user, selected, actor())
+    flash(_l("%(n)d items confirmed.", n=done.confirmed), "success")
+    for c in done.conflicts[:20]:
+        flash(_l("%(receipt)s: %(who)s decided this item first (%(status)s, %(when)s). It was left as they "
+                 "decided.", receipt=receipts.display(c.receipt), who=c.by or "—", status=review.status_label(c.status),
+                 when=localtime(c.at) if c.at else "—"), "error")
+    if done.not_clean:
+        flash(_l("%(n)d items have flags or wait for a site visit: decide them one by one.", n=done.not_clean),
+              "info")
+    return redirect(back)
 
 
 def _render_item(sub, form=None, revealed=None, status=200):
@@ -89,7 +127,7 @@ def decide(submission_id: int):
     except review.DecidedAlready as conflict:
         flash(_l("%(who)s decided this item first (%(status)s, %(when)s). Nothing was changed.",
                  who=conflict.by or "—", status=review.status_label(conflict.status),
-                 when=conflict.at.strftime("%Y-%m-%d %H:%M UTC") if conflict.at else "—"), "error")
+                 when=localtime(conflict.at) if conflict.at else "—"), "error")
         return redirect(url_for("officer.item", submission_id=sub.id))
     except ValidationFailed as failure:
         errors_onto_form(form, failure)
@@ -161,3 +199,28 @@ def confirm_clean(staff_import_id: int):
     if done.flagged_left:
         flash(_l("%(n)d rows with flags are left for you to decide one by one.", n=done.flagged_left), "info")
     return redirect(url_for("officer.upload", staff_import_id=staff_import_id))
+
+
+# --- quality rates of the officer's own jurisdiction ------------------------------------------------
+
+@bp.route("/quality")
+@officer_required
+def quality_view():
+    """The officer's station (with its beats) or beat; only the period comes from the request."""
+    form = QualityPeriodForm(request.args)
+    scope = quality.scope_of_officer(db.session, current_user)
+    try:
+        period = quality.parse_period(form.start.data, form.end.data)
+    except ValidationFailed as failure:
+        for err in failure.errors:
+            target = form.start if err.field == "from" else form.end
+            target.errors = [*target.errors, err.message]
+        return render_template("officer/quality.html", form=form, scope=scope, report=None), 400
+    if not form.start.data:
+        form.start.data = period.start.isoformat()
+    if not form.end.data:
+        form.end.data = period.end.isoformat()
+    found = quality.report(db.session, scope, period)
+    return render_template("officer/quality.html", form=form, scope=scope, report=found,
+                           definitions=quality.DEFINITIONS, charts=charts.for_quality(found))
+

@@ -47,6 +47,13 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "*" * len(phone)
 
 
+def mask_name(name: str | None) -> str:
+    """张*, 欧阳**: the first character only, as lists show a person (the item page shows the whole name)."""
+    if not name:
+        return ""
+    return name[0] + "*" * min(len(name) - 1, 3)
+
+
 def normalise(raw: str | None) -> str:
     """NFKC (full-width digits become ASCII), strip, upper-case."""
     return unicodedata.normalize("NFKC", raw or "").strip().upper()

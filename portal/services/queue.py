@@ -1,7 +1,7 @@
 """The officers' verification queue and item pages, scoped to their jurisdiction."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, tuple_
@@ -191,6 +191,17 @@ def register_entries(session: Session, sub: Submission) -> list[InRegister | Non
             for p in (found.get(key) for key in people)]
 
 
+def names_in(payload: dict) -> list[str]:
+    """The names of the people a declaration names, in the order of people_in."""
+    if payload.get("occupants"):
+        return [o.get("name") or "" for o in payload["occupants"]]
+    if payload.get("legal_rep_id_number"):
+        return [payload.get("legal_rep_name") or ""]
+    if payload.get("id_number"):
+        return [payload.get("name") or ""]
+    return []
+
+
 def people_in(payload: dict) -> list[tuple[str, str]]:
     """The (id_type, id_number) of every person a declaration names, in display order: the people
     moving in, the legal representative of a unit, or the one person of a move-out, hire or departure."""
@@ -324,3 +335,68 @@ def other_employments(session: Session, sub: Submission) -> list[Employment]:
 
 def unit_of_item(session: Session, sub: Submission) -> Unit | None:
     return session.get(Unit, sub.unit_id) if sub.unit_id else None
+
+
+# --- several clean items of the queue confirmed at once ---------------------------------------------
+
+@dataclass
+class Conflict:
+    submission_id: int
+    receipt: str
+    by: str
+    status: str
+    at: datetime | None
+
+
+@dataclass
+class SelectedOutcome:
+    confirmed: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)  # decided by someone else meanwhile
+    not_clean: int = 0  # flagged or sent for a site visit: to be decided one by one
+    missing: int = 0  # not in the officer's jurisdiction (or no such item)
+
+
+def parse_selection(raw: list[str]) -> list[tuple[int, int]]:
+    """(id, version) pairs from the queue's checkboxes ("id:version"); anything else is ignored."""
+    out = []
+    for value in raw[:MAX_SELECTED]:
+        ident, _, version = str(value).partition(":")
+        if ident.isdigit() and version.isdigit():
+            out.append((int(ident), int(version)))
+    return list(dict.fromkeys(out))
+
+
+MAX_SELECTED = 100
+
+
+def confirm_selected(session: Session, officer: User, selected: list[tuple[int, int]], actor: audit.Actor
+                     ) -> SelectedOutcome:
+    """Confirm each chosen item that is waiting and has no flag, each through review.transition with the
+    version the officer saw (optimistic locking), one transaction per item: an item someone else decided
+    meanwhile is left as they decided, reported back, and audited as a conflict by transition."""
+    from portal.services import review
+
+    done = SelectedOutcome()
+    for submission_id, version in selected[:MAX_SELECTED]:
+        try:
+            sub = item(session, officer, submission_id)
+        except NotFound:
+            done.missing += 1
+            continue
+        # Flags are set at filing and never cleared, so a flagged item is never clean; one in site visit at
+        # the version the officer saw was shown as such. Any other change since is someone else's decision.
+        if sub.flagged or (sub.status != SubmissionStatus.pending and sub.version == version):
+            done.not_clean += 1
+            continue
+        try:
+            review.transition(session, sub, SubmissionStatus.confirmed, officer, actor, expected_version=version)
+            done.confirmed += 1
+        except review.DecidedAlready as first:
+            done.conflicts.append(Conflict(submission_id, sub.receipt, first.by, first.status, first.at))
+        except (ValueError, PermissionError):
+            done.not_clean += 1
+    audit.record(session, "queue.confirm_selected", actor, user=officer, object_type="submission",
+                 detail=f"confirmed={done.confirmed} conflicts={len(done.conflicts)} not_clean={done.not_clean} "
+                        f"missing={done.missing}")
+    session.commit()
+    return done

@@ -35,6 +35,8 @@ class LiveServer:
     address_text: str
     today: str
     log: Path
+    queue_officer_phone: str = ""
+    queue_officer_totp_secret: str = ""
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.services import reporting
 
 OFFICER_PHONE = "15500009001"
+QUEUE_OFFICER_PHONE = "15500009002"  # station 2: a queue of its own, so station 1's counts stay as they are
 
 
 def compile_translations(target: Path) -> Path:
@@ -53,13 +54,31 @@ def main(database_url: str, workdir: str) -> None:
         address = district.addresses[0]
         info = {"officer_phone": officer.phone, "officer_totp_secret": officer.totp_secret,
                 "address_code": address.code, "address_text": address.text,
-                "today": reporting.local_today().isoformat()}
+                "today": reporting.local_today().isoformat(), **seed_station_two(db.session, district)}
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     info["port"] = server.server_port
     print(json.dumps(info, ensure_ascii=False), flush=True)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     server.serve_forever()
+
+
+def seed_station_two(session, district) -> dict:
+    """Station 2's officer and three items in their queue (a house registration, a clean move-in and a
+    late one), for the queue and quality pages at 360 px."""
+    from datetime import date, timedelta
+
+    from tests import factories
+
+    queue_officer = factories.make_user(session, role="officer", station=district.stations[1],
+                                        phone=QUEUE_OFFICER_PHONE, name="李警官")
+    landlord = factories.make_user(session, role="landlord", name="赵房东")
+    house = factories.make_house(session, landlord, district.addresses[1], max_occupants=6).house
+    factories.make_move_in(session, landlord, house.id, [factories.occupant(name="欧阳修远")])
+    factories.make_move_in(session, landlord, house.id, [factories.occupant(name="司马光明")],
+                           move_in_date=(date.today() - timedelta(days=10)).isoformat())
+    session.commit()
+    return {"queue_officer_phone": queue_officer.phone, "queue_officer_totp_secret": queue_officer.totp_secret}
 
 
 def _exit_with_parent() -> None:

@@ -16,7 +16,7 @@ from tests.factories import english, post_form, text_of
 
 
 def rows(page) -> list[int]:
-    return [int(a["href"].rsplit("/", 1)[1]) for a in page.select("table.queue tbody tr td:first-child a")]
+    return [int(a["href"].rsplit("/", 1)[1]) for a in page.select("table.queue tbody tr td.queue-when a")]
 
 
 def next_link(page) -> str | None:

@@ -14,7 +14,7 @@ from tests.factories import english, text_of
 
 def queue_ids(client, query: str = "") -> list[int]:
     page = parse(client.get(f"/officer/queue{query}"))
-    return [int(a["href"].rsplit("/", 1)[1]) for a in page.select("table.queue tbody tr td:first-child a")]
+    return [int(a["href"].rsplit("/", 1)[1]) for a in page.select("table.queue tbody tr td.queue-when a")]
 
 
 def open_count(client) -> int:

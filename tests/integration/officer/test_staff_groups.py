@@ -80,11 +80,11 @@ def test_the_queue_can_show_the_rows_of_one_upload(officer_client, db_session, c
     imp, subs, unit_id = case
     factories.make_hire(db_session, employer, unit_id, name="单个雇员")  # not from the upload
     page = parse(factories.english(officer_client).get(f"/officer/queue?upload={imp.id}"))
-    shown = [a["href"] for a in page.select("table.queue tbody td:first-child a")]
+    shown = [a["href"] for a in page.select("table.queue tbody td.queue-when a")]
     assert shown == [f"/officer/items/{s.id}" for s in subs]
     assert page.select_one("#upload-filter") is not None
     flagged = parse(officer_client.get(f"/officer/queue?upload={imp.id}&flagged=y"))
-    assert [a["href"] for a in flagged.select("table.queue tbody td:first-child a")] == \
+    assert [a["href"] for a in flagged.select("table.queue tbody td.queue-when a")] == \
         [f"/officer/items/{s.id}" for s in subs[3:]]
 
 
