@@ -527,11 +527,13 @@ class City:
                                decided_by))
 
         tenancies = self.table("tenancy", "id house_id person_id submission_id move_in_date lease_end_date "
-                                          "move_out_date relation occupation workplace status")
+                                          "move_out_date relation occupation workplace status declared_name "
+                                          "declared_phone")
         for ti, row in enumerate(self.ten):
             h, p, relation, r, occupation, workplace = row
+            doc = self.person_doc[p]  # declared as the register holds them (migration 0010)
             tenancies.rows.append((ti + 1, h, p, report_sub[r], t_in[ti], t_lease[ti], t_out[ti], relation,
-                                   occupation, workplace, t_status[ti]))
+                                   occupation, workplace, t_status[ti], doc[2], doc[5]))
         self.ten = None  # free memory
 
     def build(self, timer: Timer) -> None:
