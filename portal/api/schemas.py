@@ -231,6 +231,7 @@ MESSAGES = {
     "type": _l("This has the wrong type of value: see the API description."),
     "unknown_field": _l("This is not a field of this request."),
     "invalid_choice": _l("This is not one of the values listed in the API description."),
+    "invalid_number": _l("This is not a whole number in the range given in the API description."),
 }
 
 
