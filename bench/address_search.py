@@ -4,7 +4,8 @@
     .venv/bin/python bench/address_search.py --url postgresql:///bench_city
     .venv/bin/python bench/address_search.py --url sqlite:///bench/out/city.sqlite3
 
-Runs portal.services.addresses.search_page (the first page of 20 and the count) in process, as the API view and the form call it, for queries of each
+Runs portal.services.addresses.search_page (the first page of 20 and the count) in process, as the API view
+and the pages call it, for queries of each
 kind a landlord or an integrator types, built from an address in the middle of the city (so the words exist
 and the run is the same for the same data): a full address, a community with building, unit and room, a
 road with its door number, a road or a community alone, the first two characters of a community, a bare
