@@ -4,7 +4,8 @@
     .venv/bin/python bench/address_search.py --url postgresql:///bench_city
     .venv/bin/python bench/address_search.py --url sqlite:///bench/out/city.sqlite3
 
-Runs portal.services.addresses.search in process, as the API view and the form call it, for queries of each
+Runs portal.services.addresses.search_page (the first page of 20 and the count) in process, as the API view
+and the pages call it, for queries of each
 kind a landlord or an integrator types, built from an address in the middle of the city (so the words exist
 and the run is the same for the same data): a full address, a community with building, unit and room, a
 road with its door number, a road or a community alone, the first two characters of a community, a bare
@@ -33,6 +34,7 @@ from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Address  # noqa: E402
 from portal.services import addresses  # noqa: E402
+from portal.services.address_norm import pinyin_keys  # noqa: E402
 
 
 def queries(sample: Address) -> list[tuple[str, str]]:
@@ -47,6 +49,10 @@ def queries(sample: Address) -> list[tuple[str, str]]:
         ("first two characters of a community", sample.community[:2]),
         ("bare room number", room),
         ("matches nothing", "不存在的路名"),
+        ("building-unit-room with dashes", f"{sample.community}{sample.building_key}-{sample.unit_key}-{room}"),
+        ("pinyin initials of a community", pinyin_keys(sample.community)[0].lower()),
+        ("full pinyin of a community", pinyin_keys(sample.community)[1].lower()),
+        ("first two pinyin initials", pinyin_keys(sample.community)[0][:2].lower()),
     ]
 
 
@@ -72,16 +78,19 @@ def main(argv: list[str] | None = None) -> None:
         dialect = session.get_bind().dialect.name
         print(f"{dialect}: {count:,} addresses; sample {sample.code} {sample.search_text}")
         for kind, text in queries(sample):
-            found = addresses.search(session, text)  # warm-up: the pages this query reads are cached
+            page = addresses.search_page(session, text)  # warm-up: the pages this query reads are cached
+            found = page.items
             times = []
             for _ in range(args.repeat):
                 started = time.perf_counter()
-                addresses.search(session, text)
+                addresses.search_page(session, text)  # the first page and the count, as the pages and API do
                 times.append((time.perf_counter() - started) * 1000)
-            results.append({"kind": kind, "query": text, "results": len(found), "best_ms": round(min(times), 1),
+            results.append({"kind": kind, "query": text, "results": len(found), "total": page.total,
+                            "more": page.more, "best_ms": round(min(times), 1),
                             "median_ms": round(statistics.median(times), 1),
                             "plan": plan(session.connection(), addresses.search_statement(text, dialect))})
-            print(f"  {kind:38s} {text:36s} {len(found):3d} results  best {min(times):6.1f} ms"
+            total = f"{page.total}{'+' if page.more else ''}"
+            print(f"  {kind:38s} {text:36s} {len(found):3d} of {total:>5s}  best {min(times):6.1f} ms"
                   f"  median {statistics.median(times):6.1f} ms")
     OUT.mkdir(parents=True, exist_ok=True)
     out = OUT / f"address-search-{dialect}.json"

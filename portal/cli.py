@@ -95,6 +95,22 @@ def register(app: Flask) -> None:
         if report.errors:
             sys.exit(1)
 
+    @addr.command("duplicates")
+    @click.option("--bureau", "bureau_code", help="Only the addresses of this bureau (its code).")
+    @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True,
+                  help="Print at most this many pairs.")
+    def address_duplicates(bureau_code: str | None, limit: int):
+        """Print candidate duplicate addresses, most likely first (the virtual-house clean-up)."""
+        from flask_babel import gettext as _
+
+        from portal.services import address_duplicates
+
+        found = address_duplicates.find(db.session, bureau_code=bureau_code, limit=limit)
+        for c in found:
+            click.echo(f"{c.score:.3f}\t{c.reason}\t{c.first.code}\t{address_duplicates.address_text(c.first)}"
+                       f"\t{c.second.code}\t{address_duplicates.address_text(c.second)}")
+        click.echo(_("%(count)d candidate pairs.", count=len(found)), err=True)
+
     @app.cli.command("purge")
     def purge_command():
         """Delete drafts untouched for a week and the uploaded files they held, stored API responses older than

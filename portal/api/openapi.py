@@ -7,9 +7,10 @@ from functools import cache
 
 from portal.api import schemas
 from portal.api.auth import DEFAULT_RATE_LIMIT
+from portal.services.addresses import COUNT_CAP, MAX_PAGE_SIZE, PAGE_SIZE
 from portal.services.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.services.idempotency import KEEP_FOR as IDEMPOTENCY_KEPT
-from portal.services.paging import PAGE_SIZE
+from portal.services.paging import PAGE_SIZE as SUBMISSIONS_PAGE_SIZE
 
 VERSION = "1.0.0"
 KEPT_HOURS = int(IDEMPOTENCY_KEPT.total_seconds()) // 3600
@@ -43,8 +44,9 @@ such as `occupants.0.id_number`, or a query parameter or header name) or, for fi
 `Retry-After` (seconds until the window ends). Every answer to a valid token carries `X-RateLimit-Limit`,
 `X-RateLimit-Remaining` and `X-RateLimit-Reset` (the Unix time at which the window ends).
 
-**Lists.** `GET /submissions` returns pages of {PAGE_SIZE}, newest first; pass `next_cursor` back as
-`cursor` until it is null.
+**Lists.** `GET /submissions` returns pages of {SUBMISSIONS_PAGE_SIZE}, newest first; pass `next_cursor`
+back as `cursor` until it is null. `GET /addresses` answers a JSON list, one page of it, and says in headers
+how many match (`X-Total-Count`) and where the next page is (`Link: <...>; rel="next"`, absent on the last).
 """
 
 PROBLEM_STATUSES = {
@@ -88,6 +90,27 @@ def _ok(description: str, schema: dict, *, replayable: bool = False, links: dict
     if links:
         out["links"] = links
     return out
+
+
+ADDRESS_SEARCH = (
+    "Free text such as `银海花园 13栋 4单元 402`, `13-4-402` or `十三栋四单元402室`, the pinyin of a road or "
+    "community (`yhhy`, `yinhaihuayuan`), or an address code from a door plate's QR code. Register houses at a "
+    "room or building, not at a door plate. The answer is a list of addresses, best first, "
+    f"`limit` ({PAGE_SIZE} by default) at a time; follow the `Link` header's `rel=\"next\"` for the next page. "
+    f"Matches are counted up to {COUNT_CAP}: beyond that `X-Total-Count` is {COUNT_CAP}, "
+    "`X-Total-Count-Capped` is `true` and the pages end there: add a word to the query.")
+PAGE_HEADERS = {
+    "X-Total-Count": {"description": f"How many addresses match, counted up to {COUNT_CAP}.",
+                      "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+    "X-Total-Count-Capped": {"description": f"Present (true) when more than {COUNT_CAP} addresses match.",
+                             "schema": {"type": "string", "enum": ["true"]}},
+    "Link": {"description": 'The next page, as `<URL>; rel="next"` (RFC 8288); absent on the last page.',
+             "schema": {"type": "string"}},
+}
+
+
+def _with_headers(response: dict, headers: dict) -> dict:
+    return {**response, "headers": {**response.get("headers", {}), **headers}}
 
 
 def _link(operation_id: str, description: str, **parameters: str) -> dict:
@@ -226,10 +249,14 @@ def _document() -> dict:
         "/openapi.json": OPENAPI_DOCUMENT,
         "/addresses": {"get": _operation(
             "addresses_search", "Find standard addresses", errors=(*READ, 422),
-            description="Free text such as `银海花园 13栋 4单元 402`, or an address code from a door plate's "
-                        "QR code. Register houses at a room or building, not at a door plate.",
-            parameters=[_query("q", {"type": "string", "minLength": 1, "pattern": "\\S"}, required=True)],
-            ok=(200, _ok("Matching addresses, best first (at most 20).", _list_of("Address"))))},
+            description=ADDRESS_SEARCH,
+            parameters=[_query("q", {"type": "string", "minLength": 1, "pattern": "\\S"}, required=True),
+                        _query("cursor", {"type": "string"}, "From the `Link: <...>; rel=\"next\"` header of "
+                                                             "the previous page."),
+                        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
+                                         "default": PAGE_SIZE}, "Addresses per page.")],
+            ok=(200, _with_headers(_ok("One page of matching addresses, best first.", _list_of("Address")),
+                                   PAGE_HEADERS)))},
         **_landlord_paths(),
         **_units_paths(),
         "/submissions": {"get": _operation(

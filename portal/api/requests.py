@@ -68,6 +68,16 @@ def enum_arg(name: str, allowed: list[str], default: str | None = None) -> str |
     return value
 
 
+def int_arg(name: str, minimum: int, maximum: int, default: int) -> int:
+    """An integer query parameter from minimum to maximum: 422 for anything else."""
+    value = request.args.get(name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit() and minimum <= int(value) <= maximum):
+        raise ValidationFailed([FieldError("invalid_number", schemas.MESSAGES["invalid_number"], name)])
+    return int(value)
+
+
 def flag_arg(name: str, default: bool) -> bool:
     return enum_arg(name, ["true", "false"], "true" if default else "false") == "true"
 

@@ -234,6 +234,7 @@ MESSAGES = {
     "invalid_choice": _l("This is not one of the values listed in the API description."),
     "invalid_text": _l("This holds a character that is not text (a NUL character or half of a surrogate "
                        "pair): send it as UTF-8 text."),
+    "invalid_number": _l("This is not a whole number in the range given in the API description."),
 }
 # What no string of a request may hold: NUL (PostgreSQL cannot store it) and a lone UTF-16 surrogate, which
 # JSON's \ud800 escape can carry but no UTF-8 text can (it fails wherever the string is encoded).

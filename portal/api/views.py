@@ -1,7 +1,7 @@
 """The JSON API v1: thin views over the same services as the web pages, with idempotent POSTs."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from portal.access import public
 from portal.api import auth, openapi, problems, schemas
@@ -13,7 +13,7 @@ from portal.api.auth import (
     landlord_token_required,
 )
 from portal.api.problems import ApiProblem
-from portal.api.requests import enum_arg, flag_arg, idempotent, json_body, uploaded_file
+from portal.api.requests import enum_arg, flag_arg, idempotent, int_arg, json_body, uploaded_file
 from portal.api.serialize import address_json, house_json, import_json, submission_json, unit_json
 from portal.extensions import csrf, db
 from portal.services import addresses, paging, reporting, review, staff_import, units
@@ -47,10 +47,23 @@ def find_addresses():
     q = request.args.get("q", "")
     if not q.strip():
         raise ValidationFailed([FieldError("required", schemas.MESSAGES["required"], "q")])
-    found = addresses.by_code(db.session, q)  # a code scanned from a door plate, or else free text
-    results = [found] if found is not None else []
-    results += [a for a in addresses.search(db.session, q) if found is None or a.id != found.id]
-    return jsonify([address_json(a) for a in results])
+    offset = paging.parse_offset(request.args.get("cursor"))
+    size = int_arg("limit", 1, addresses.MAX_PAGE_SIZE, addresses.PAGE_SIZE)
+    found = addresses.by_code(db.session, q) if offset == 0 else None  # a code scanned from a door plate
+    if found is not None:
+        items, total, more, next_offset = [found], 1, False, None
+    else:
+        page = addresses.search_page(db.session, q, offset=offset, size=size)
+        items, total, more, next_offset = page.items, page.total, page.more, page.next_offset
+    response = jsonify([address_json(a) for a in items])
+    response.headers["X-Total-Count"] = str(total)
+    if more:
+        response.headers["X-Total-Count-Capped"] = "true"
+    if next_offset is not None:
+        link = url_for("api.find_addresses", q=q, cursor=paging.encode_offset(next_offset), limit=size,
+                       _external=True)
+        response.headers["Link"] = f'<{link}>; rel="next"'
+    return response
 
 
 # --- landlords: houses, move-ins and move-outs ------------------------------------------------------

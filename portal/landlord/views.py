@@ -53,8 +53,10 @@ def home():
 @landlord_required
 def find_address():
     form = AddressSearchForm(request.args)
-    results = addresses.search(db.session, form.q.data) if form.q.data and form.validate() else []
-    return render_template("landlord/find_address.html", form=form, results=results)
+    results = None
+    if form.q.data and form.validate():
+        results = addresses.search_page(db.session, form.q.data, offset=addresses.page_offset(request.args))
+    return render_template("landlord/find_address.html", form=form, page=results)
 
 
 @bp.route("/houses/<int:house_id>")

@@ -163,11 +163,11 @@ def reveal(submission_id: int):
 @officer_required
 def find_address():
     form = AddressSearchForm(request.args)
-    results = []
+    results = None
     if form.q.data and form.validate():
-        results = addresses.search(db.session, form.q.data,
-                                   beat_ids=jurisdiction.beat_ids_for(db.session, current_user))
-    return render_template("officer/find_address.html", form=form, results=results)
+        results = addresses.search_page(db.session, form.q.data, offset=addresses.page_offset(request.args),
+                                        beat_ids=jurisdiction.beat_ids_for(db.session, current_user))
+    return render_template("officer/find_address.html", form=form, page=results)
 
 
 # --- staff-list uploads: one upload's rows together ----------------------------------------------

@@ -23,20 +23,32 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from portal.models import Address, AddressLevel, Beat, Bureau, Station
 from portal.services import audit
+from portal.services.address_norm import arabic_numerals, compact, normalise_key, pinyin_keys
 
 # --------------------------------------------------------------------------------------------------
 # Normalisation and codes
 # --------------------------------------------------------------------------------------------------
 
-# Longest first, so that "13号楼" loses "号楼" and not only "楼" or "号".
-_KEY_SUFFIXES = ("号楼", "单元", "栋", "幢", "座", "室", "房", "号")
 _WHITESPACE = re.compile(r"\s+")
 _SPACES = re.compile(r"  +")
 
@@ -56,17 +68,6 @@ def clean(value: str | None) -> str:
     if not value:
         return ""
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
-
-
-@functools.lru_cache(maxsize=65536)  # imports normalise the same few hundred components again and again
-def normalise_key(component: str) -> str:
-    """The searchable key of one component: "１３栋", "13幢", "13号楼", "13座" -> "13"; "4单元" -> "4";
-    "402室" -> "402"; "88号" -> "88". Upper-case, no whitespace."""
-    compact = "".join(unicodedata.normalize("NFKC", component or "").split()).upper()
-    for suffix in _KEY_SUFFIXES:
-        if compact.endswith(suffix) and len(compact) > len(suffix):
-            return compact[: -len(suffix)]
-    return compact
 
 
 def make_code(division_code: str, township: str, road: str, door_no: str, community: str, building: str,
@@ -108,9 +109,20 @@ def level_of(building: str, unit: str, room: str) -> AddressLevel:
     return AddressLevel.door_plate
 
 
-def _search_text(*parts: str) -> str:
-    text = "".join(unicodedata.normalize("NFKC", "".join(p or "" for p in parts)).split()).upper()
-    return text[:400]
+def _search_text(division_name: str, township: str, road: str, door_no: str, community: str, building: str,
+                 unit: str, room: str) -> str:
+    """The whole address without spaces, then, each after a space, the township, road and community and the
+    pinyin initials and full pinyin of the road and community: "...银海花园13栋4单元402 云塘街道 韶山中路 银海花园
+    SSZL SHAOSHANZHONGLU YHHY YINHAIHUAYUAN". A piece of the query may occur anywhere in it; a piece of one
+    or two characters must begin one of the words after a space (search_statement), which the trigram
+    indexes find as the three characters " 银海"."""
+    words = [compact("".join((division_name, township, road, door_no, community, building, unit, room)))]
+    for name in (township, road, community):
+        words.append(compact(name))
+    for name in (road, community):
+        words.extend(pinyin_keys(name))
+    unique = list(dict.fromkeys(w for w in words if w))
+    return " ".join(unique)[:400]
 
 
 def _derived(division_name: str, township: str, road: str, door_no: str, community: str, building: str,
@@ -150,11 +162,15 @@ def by_code(session: Session, code: str) -> Address | None:
 _MAX_QUERY = 200
 _MAX_TOKENS = 12
 _SUFFIX_FIELD = {"号楼": "building", "栋": "building", "幢": "building", "座": "building", "单元": "unit",
-                 "室": "room", "房": "room", "号": "door"}
+                 "门": "unit", "室": "room", "房": "room", "号": "door"}
 _QUERY_TOKEN = re.compile(
-    r"(?P<num>[0-9A-Z]+(?:-[0-9A-Z]+)*)(?:\s*(?P<suf>号楼|单元|栋|幢|座|室|房|号))?"
+    r"(?P<num>[0-9A-Z]+(?:-[0-9A-Z]+)*)(?:\s*(?P<suf>号楼|单元|栋|幢|座|门|室|房|号))?"
     r"|(?P<text>[^\W0-9A-Z_]+)"
 )
+# "13-4-402" (and "13-4-402室"): building, unit and room, as people write a flat's number.
+_DASHED_ROOM = re.compile(r"([0-9]+[A-Z]?)-([0-9]+)-([0-9]+[A-Z]?)", re.ASCII)
+#: A piece of text shorter than this must begin a word of the search text: no trigram covers it.
+SHORT_PIECE = 3
 # Text runs are cut after administrative suffixes so that each level may be typed apart or together.
 _ADMIN_SUFFIXES = ("街道", "省", "市", "区", "县", "镇", "乡")  # a piece ending so names an administrative area
 _ADMIN_SPLIT = re.compile("|".join(f"(?<={suffix})" for suffix in _ADMIN_SUFFIXES))
@@ -183,14 +199,18 @@ def parse_query(text: str) -> ParsedQuery:
     if not isinstance(text, str):
         return query
     value = text[: _MAX_QUERY * 2].encode("utf-8", "replace").decode("utf-8")
-    value = unicodedata.normalize("NFKC", value).upper()[:_MAX_QUERY]
+    value = arabic_numerals(unicodedata.normalize("NFKC", value).upper()[:_MAX_QUERY].replace("之", "-"))
     # [kind, value, start, end]; kind is "text", "bare" or a key field; adjacent text is joined.
     items: list[list[Any]] = []
     for m in _QUERY_TOKEN.finditer(value):
         if len(items) >= _MAX_TOKENS:
             break
         num, suffix = m.group("num"), m.group("suf")
-        if num and suffix:
+        dashed = _DASHED_ROOM.fullmatch(num) if num and suffix in (None, "室", "房") else None
+        if dashed:
+            for kind, key in zip(("building", "unit", "room"), dashed.groups(), strict=True):
+                items.append([kind, normalise_key(key), m.start(), m.end()])
+        elif num and suffix:
             items.append([_SUFFIX_FIELD[suffix], normalise_key(num), m.start(), m.end()])
         elif num and any(c.isdigit() for c in num):
             items.append(["bare", num, m.start(), m.end()])
@@ -238,6 +258,23 @@ def _contains(piece: str, *, through_fts: bool = False) -> ColumnElement[bool]:
     return Address.search_text.like(literal(f"%{_escape_like(piece)}%"), escape="\\")
 
 
+def _begins_word(pieces: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """One of these short pieces begins a word of the search text after its first (a township, road,
+    community or their pinyin: _search_text), as the first keystrokes of a name do. " 银海" is a trigram, so
+    both indexes find it: pg_trgm as the start of a word, FTS5 as any three characters."""
+    def literal(value: str):
+        return bindparam("pattern", value, unique=True, literal_execute=True)
+
+    usable = sorted({p for p in pieces if not _LIKE_SPECIALS & set(p)})
+    if not usable:
+        return false()
+    if dialect == "sqlite":
+        lookups = [select(_ADDRESS_TEXT.c.rowid).where(_ADDRESS_TEXT.c.search_text.like(literal(f"% {p}%")))
+                   for p in usable]
+        return Address.id.in_(lookups[0] if len(lookups) == 1 else union(*lookups))
+    return or_(*(Address.search_text.like(literal(f"% {p}%")) for p in usable))
+
+
 def _fts_piece(query: ParsedQuery, dialect: str) -> str | None:
     """The one piece of text SQLite looks up in its trigram index (migration 0009), if any: the longest of
     three characters or more that names no administrative area. SQLite cannot tell how many addresses a
@@ -256,13 +293,53 @@ def _named(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
     return column.in_(sorted(set(values))) if values else false()
 
 
-def search(session: Session, text: str, *, limit: int = 20, beat_ids: Iterable[int] | None = None
+#: A search counts its results up to this many; beyond, it says "more than" (counting every match of a short
+#: query would read a large part of the city) and pages go no further: the query needs another word.
+COUNT_CAP = 1000
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results: ``total`` results in all (at most COUNT_CAP; ``more`` when there are
+    more than that), ``offset`` of the first one here."""
+
+    items: list[Address]
+    total: int
+    more: bool
+    offset: int
+    size: int
+
+    @property
+    def next_offset(self) -> int | None:
+        after = self.offset + len(self.items)
+        return after if len(self.items) == self.size and after < self.total else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - self.size) if self.offset > 0 else None
+
+
+def page_offset(args: Any, size: int = PAGE_SIZE) -> int:
+    """The offset of the result page that a web page's ``page`` argument (1, 2, ...) asks for; the first page
+    for anything else."""
+    value = str(args.get("page", "1"))
+    number = int(value) if value.isascii() and value.isdigit() and len(value) < 6 else 1
+    return (max(1, number) - 1) * size
+
+
+def search(session: Session, text: str, *, limit: int = PAGE_SIZE, beat_ids: Iterable[int] | None = None
            ) -> list[Address]:
     """Addresses matching a free-text query, best first.
 
-    Numbers with a suffix are matched against their key column (栋/幢/号楼/座 building, 单元 unit,
+    Numbers with a suffix are matched against their key column (栋/幢/号楼/座 building, 单元/门 unit,
     室/房 room, 号 door), a bare number against any of them (or, typed inside a name as in
-    "建设路2段", against that text), and every other piece of text must occur in the address.
+    "建设路2段", against that text), "13-4-402" as building, unit and room, and every other piece of text
+    must occur in the address; Chinese numerals that count something are digits ("十三栋" = "13栋"), and the
+    pinyin of a road or community finds it ("yhhy", "yinhaihuayuan" for 银海花园). When every piece of text
+    is shorter than three characters, one of them must begin the name of a township, road or community (or
+    its pinyin): the first keystrokes of a name.
 
     The best match is the address whose own level is named by the query (a room number finds the
     room, "韶山中路 88号" the door plate before its buildings), then the one with fewer components the
@@ -271,6 +348,24 @@ def search(session: Session, text: str, *, limit: int = 20, beat_ids: Iterable[i
     """
     stmt = search_statement(text, session.get_bind().dialect.name, limit=limit, beat_ids=beat_ids)
     return [] if stmt is None else list(session.scalars(stmt))
+
+
+def search_page(session: Session, text: str, *, offset: int = 0, size: int = PAGE_SIZE,
+                beat_ids: Iterable[int] | None = None) -> SearchPage:
+    """A page of search() results from ``offset`` (0 to COUNT_CAP), with their count: see COUNT_CAP."""
+    size = max(1, min(int(size), MAX_PAGE_SIZE))
+    offset = max(0, min(int(offset), COUNT_CAP))
+    dialect = session.get_bind().dialect.name
+    stmt = search_statement(text, dialect, limit=min(size, COUNT_CAP - offset), beat_ids=beat_ids)
+    if stmt is None or offset >= COUNT_CAP:
+        return SearchPage([], 0, False, offset, size)
+    items = list(session.scalars(stmt.offset(offset)))
+    if len(items) < size and (items or offset == 0):
+        found = offset + len(items)  # the last page: no need to count
+    else:
+        matching = stmt.with_only_columns(Address.id).order_by(None).offset(None).limit(COUNT_CAP + 1)
+        found = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    return SearchPage(items, min(found, COUNT_CAP), found > COUNT_CAP, offset, size)
 
 
 def search_statement(text: str, dialect: str, *, limit: int = 20, beat_ids: Iterable[int] | None = None
@@ -287,8 +382,12 @@ def search_statement(text: str, dialect: str, *, limit: int = 20, beat_ids: Iter
             return None
         conditions.append(Address.beat_id.in_(ids))
     through_fts = _fts_piece(query, dialect)
+    short = bool(query.text) and all(len(piece) < SHORT_PIECE for piece in query.text)
+    if short:
+        conditions.append(_begins_word(query.text, dialect))
     for piece in query.text:
-        conditions.append(_contains(piece, through_fts=piece == through_fts))
+        if not (short and len(query.text) == 1):  # one piece that begins a word occurs in the text
+            conditions.append(_contains(piece, through_fts=piece == through_fts))
     for name, values in query.keys.items():
         for value in set(values):
             conditions.append(_KEY_COLUMNS[name] == value)
@@ -315,7 +414,7 @@ def search_statement(text: str, dialect: str, *, limit: int = 20, beat_ids: Iter
         select(Address)
         .where(*conditions)
         .order_by(own_level_named, extras, *standard_order())
-        .limit(max(1, min(int(limit), 200)))
+        .limit(max(1, min(int(limit), COUNT_CAP)))
     )
 
 
@@ -685,8 +784,8 @@ def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> No
     new_codes = sorted({r.code for r in keyed if r.existing is None and r.code})
     taken: dict[str, str] = {}
     for chunk in _chunks(new_codes, 500):
-        for a in session.execute(select(Address.code, Address.search_text).where(Address.code.in_(chunk))):
-            taken[a.code] = a.search_text
+        for a in session.scalars(select(Address).where(Address.code.in_(chunk))):
+            taken[a.code] = a.text
     for row in keyed:
         if row.existing is None and row.code in taken:
             row.fail("code", "code_taken", _l("The code %(code)s belongs to another address: %(address)s.",

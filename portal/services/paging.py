@@ -66,3 +66,23 @@ def submissions_page(session: Session, reporter: User, *, status: str | None = N
         return rows, None
     last = rows[size - 1]
     return rows[:size], Cursor(last.submitted_at, last.id)
+
+
+def encode_offset(offset: int) -> str:
+    """The opaque cursor of a page of a ranked list (address search) that starts at this offset."""
+    return base64.urlsafe_b64encode(f"o|{int(offset)}".encode()).decode().rstrip("=")
+
+
+def parse_offset(value: str | None) -> int:
+    """The offset of a cursor made by encode_offset (0 for none); 422 for anything the API did not give out."""
+    if value in (None, ""):
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+        kind, _, number = raw.partition("|")
+        if kind != "o" or not number.isdigit() or not 0 <= int(number) < 2**31:
+            raise ValueError(raw)
+        return int(number)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ValidationFailed([FieldError("invalid_cursor", _l("This cursor is not one that the API gave out."),
+                                           "cursor")]) from None

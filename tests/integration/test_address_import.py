@@ -90,7 +90,8 @@ def test_import_demo_district(db_session):
                                                    Address.room == "402"))
     assert room.code == addresses.make_code("430302", "云塘街道", "韶山中路", "88号", "银海花园", "13栋",
                                             "4单元", "402")
-    assert room.search_text == "湖南省湘潭市雨湖区云塘街道韶山中路88号银海花园13栋4单元402"
+    assert room.search_text == ("湖南省湘潭市雨湖区云塘街道韶山中路88号银海花园13栋4单元402 云塘街道 韶山中路 银海花园 "
+                                "SSZL SHAOSHANZHONGLU YHHY YINHAIHUAYUAN")
     assert room.beat.code == "430302510001" and room.beat.station.name == "云塘派出所"
     assert addresses.by_code(db_session, room.code.lower()) is room
 
@@ -179,11 +180,14 @@ def test_text_pieces_are_looked_up_in_a_trigram_index(db_session):
         plan = _plan(connection, "银海花园 韶山中路")
         assert "ix_address_search_text_trgm" in plan, plan
         assert "%银海花园%" in plan and "%韶山中路%" in plan, plan
+        plan = _plan(connection, "银海")  # two characters: the start of a word, " 银海", is a trigram
+        assert "ix_address_search_text_trgm" in plan and "% 银海%" in plan, plan
     else:
         # One piece at most, the longest naming no administrative area; L: FTS5 uses its index for the LIKE.
         plan = _plan(connection, "雨湖区 银海花园 韶山中路")
         assert plan.count("SCAN address_text VIRTUAL TABLE INDEX 0:L") == 1, plan
-        assert "address_text" not in _plan(connection, "银海")  # two characters: no trigram narrows it
+        # Two characters: the start of a word, " 银海", is a trigram.
+        assert "SCAN address_text VIRTUAL TABLE INDEX 0:L" in _plan(connection, "银海")
         assert "address_text" not in _plan(connection, "雨湖区")  # a whole district
         assert "address_text" not in _plan(connection, "韶山中路88号")  # the door number's index is faster
 

@@ -59,7 +59,8 @@ def test_fill_derived():
     addresses.fill_derived(a)
     assert a.level == AddressLevel.room
     assert (a.door_key, a.building_key, a.unit_key, a.room_key) == ("88", "13", "4", "402")
-    assert a.search_text == "湖南省湘潭市雨湖区云塘街道韶山中路88号银海花园13栋4单元402室"
+    assert a.search_text == ("湖南省湘潭市雨湖区云塘街道韶山中路88号银海花园13栋4单元402室 云塘街道 韶山中路 银海花园 "
+                             "SSZL SHAOSHANZHONGLU YHHY YINHAIHUAYUAN")
 
 
 # --- lookups over a small register -----------------------------------------------------------------

@@ -247,3 +247,22 @@ def test_officer_decision_is_visible(api, db_session, district, house, landlord)
     assert body["decision"]["reason"]["text"] == "请核对证件号码" and body["decision"]["reason"]["message"]
     assert body["decision"]["decided_at"].endswith("Z")
     assert set(body) >= {"id", "kind", "status", "submitted_at", "due_at", "late", "flags", "decision"}
+
+
+def test_find_addresses_pages_with_a_count_and_a_next_link(api, district):
+    first = api.get("/api/v1/addresses", query_string={"q": "雨湖区", "limit": 1})
+    assert first.status_code == 200 and len(first.get_json()) == 1
+    total = int(first.headers["X-Total-Count"])
+    assert total > 1 and "X-Total-Count-Capped" not in first.headers
+    link = first.headers["Link"]
+    assert link.startswith("<http") and link.endswith('>; rel="next"')
+    seen = [a["code"] for a in first.get_json()]
+    url = link[1:link.index(">")]
+    while url:
+        page = api.get(url)
+        seen += [a["code"] for a in page.get_json()]
+        url = page.headers["Link"][1:page.headers["Link"].index(">")] if "Link" in page.headers else None
+    assert len(seen) == len(set(seen)) == total
+    assert codes(problem(api.get("/api/v1/addresses?q=x&cursor=nonsense"), 422)) == {("cursor", "invalid_cursor")}
+    for limit in ("0", "101", "x", "２"):
+        assert codes(problem(api.get(f"/api/v1/addresses?q=x&limit={limit}"), 422)) == {("limit", "invalid_number")}
