@@ -387,6 +387,17 @@ def insert_at_commit(session: Session, table: Table, values: dict) -> None:
     session.info.setdefault(_AT_COMMIT, []).append((table, values))
 
 
+# By table, what completes its queued rows just before they are written, with the connection that writes
+# them: the audit chain's ids and chain values (services/audit_chain.py).
+_stamps: dict = {}
+
+
+def stamp_at_commit(table: Table, stamp) -> None:
+    """Call stamp(connection, rows) on the rows of `table` queued by insert_at_commit, when they are written
+    and before they are: the values it sets (or changes) are written."""
+    _stamps[table] = stamp
+
+
 @event.listens_for(Session, "before_commit")
 def _insert_queued_rows(session: Session) -> None:
     if session.in_nested_transaction():
@@ -396,6 +407,10 @@ def _insert_queued_rows(session: Session) -> None:
         return
     with writing():
         connection = session.connection()
+        for table, stamp in _stamps.items():
+            rows = [values for t, values in queued if t is table]
+            if rows:
+                stamp(connection, rows)
         if connection.dialect.name == "postgresql" and len(queued) > 1:
             shape = tuple((table, tuple(values)) for table, values in queued)
             params = {f"q{n}_{key}": value for n, (_t, values) in enumerate(queued) for key, value in values.items()}
