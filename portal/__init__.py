@@ -6,19 +6,20 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import load_config, private_folder
+from portal.config import load_config
 from portal.extensions import babel, csrf, db, limiter, login_manager
+from portal.files import private_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, *, instance_path: Path | None = None) -> Flask:
     from portal import logfilter
 
     logfilter.install()  # first: whatever logs from here on is masked
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(instance_path or ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from limits import parse
 
 from portal import ratelimit
+from portal.files import private_folder
 
 DOORPLATE_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
@@ -39,13 +40,6 @@ def _rate(name: str, default: str) -> str:
 def _dev_secret_key(instance_path: Path) -> str:
     """Generate a secret once into instance/ so development sessions survive restarts."""
     return _dev_key_file(instance_path, "secret_key")
-
-
-def private_folder(path: Path) -> None:
-    """Make the folder (and its missing parents) if need be, readable by this user only (0700)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.stat().st_uid == os.getuid():
-        path.chmod(0o700)
 
 
 def _dev_key_file(instance_path: Path, name: str) -> str:
