@@ -3,13 +3,17 @@ DELETE or a forged INSERT; twenty writers at once leave one chain; `flask audit 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, inspect, make_url, select, text, update
 from sqlalchemy.orm import Session
 
+from portal import migrate
+from portal.db import make_engine
 from portal.extensions import db
 from portal.models import AuditEvent
 from portal.services import audit, audit_chain
@@ -163,3 +167,54 @@ def test_anchor_prints_the_head(app, committed):
         ids = _write(s, 1)
     head = json.loads(app.test_cli_runner().invoke(args=["audit", "anchor"]).output)
     assert head["last_id"] == ids[0] and len(head["chain"]) == 64 and head["algorithm"] == "HMAC-SM3"
+
+
+# --- the migration ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_database(database_url, tmp_path):
+    """An engine on a database of its own: a new SQLite file, or a new schema on the suite's PostgreSQL."""
+    if database_url.startswith("sqlite"):
+        engine = make_engine(f"sqlite:///{tmp_path / 'chain.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"chain_{secrets.token_hex(4)}"
+    admin = make_engine(database_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_the_migration_chains_the_rows_there_are_in_id_order(app, empty_database):
+    """Rows written before 0016 (with a gap in their ids, as a rolled-back sequence value leaves) are chained
+    as they are; the first row written after follows the last of them."""
+    engine = empty_database
+    migrate.upgrade(engine, "0012")
+    at = datetime(2026, 11, 30, 8, 0, 0, 123456, tzinfo=UTC)
+    with engine.begin() as conn:
+        for row_id in (1, 2, 5):
+            conn.execute(text("INSERT INTO audit_event (id, at, action, outcome, detail) "
+                              "VALUES (:id, :at, 'login.success', 'success', :detail)"),
+                         {"id": row_id, "at": at + timedelta(seconds=row_id), "detail": f"行 {row_id}"})
+    with app.app_context():
+        migrate.upgrade(engine)
+        with Session(engine) as s:
+            audit.record(s, ACTION, detail="after the migration")
+            s.commit()
+            report = audit_chain.verify(s.connection())
+            assert report.broken is None and report.rows == 4 and report.last_id == 6
+            s.execute(update(AuditEvent).where(AuditEvent.id == 2).values(detail="行 2 edited"))
+            assert audit_chain.verify(s.connection()).broken == audit_chain.Break(2, "changed")
+            s.rollback()
+    migrate.downgrade(engine, "0012")
+    assert "chain" not in {c["name"] for c in inspect(engine).get_columns("audit_event")}
