@@ -8,20 +8,22 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import load_config
 from portal.extensions import babel, csrf, db, limiter, login_manager
+from portal.files import private_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, *, instance_path: Path | None = None) -> Flask:
     from portal import logfilter
 
     logfilter.install()  # first: whatever logs from here on is masked
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(instance_path or ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
+    private_folder(Path(app.instance_path))  # keys, the SQLite database, uploads: this user's only (0700)
     app.config.update(load_config(Path(app.instance_path)))
     if config:
         app.config.update(config)
@@ -55,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_errors(app)
 
     from portal.cli import register as register_cli
+    from portal.cli_audit import register as register_audit_cli
     from portal.cli_doorplates import register as register_doorplates_cli
     from portal.cli_quality import register as register_quality_cli
     from portal.cli_tokens import register as register_token_cli
@@ -63,5 +66,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_token_cli(app)
     register_doorplates_cli(app)
     register_quality_cli(app)
+    register_audit_cli(app)
     return app
 

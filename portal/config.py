@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from limits import parse
 
 from portal import ratelimit
+from portal.files import private_folder
 
 DOORPLATE_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
@@ -38,12 +39,38 @@ def _rate(name: str, default: str) -> str:
 
 def _dev_secret_key(instance_path: Path) -> str:
     """Generate a secret once into instance/ so development sessions survive restarts."""
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key_file = instance_path / "secret_key"
+    return _dev_key_file(instance_path, "secret_key")
+
+
+def _dev_key_file(instance_path: Path, name: str) -> str:
+    """A key generated once into instance/<name>, readable by this user only (0600 in a 0700 folder)."""
+    private_folder(instance_path)
+    key_file = instance_path / name
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
     return key_file.read_text().strip()
+
+
+# The shortest AUDIT_CHAIN_KEY taken: 32 characters (a key of 128 bits or more, written in hex).
+MIN_AUDIT_KEY_LENGTH = 32
+
+
+def audit_chain_key(instance_path: Path, production: bool) -> bytes:
+    """The key of the audit chain (services/audit_chain.py), kept outside the database: AUDIT_CHAIN_KEY, or
+    the file named by AUDIT_CHAIN_KEY_FILE; in development generated once into instance/audit_chain_key."""
+    key = os.environ.get("AUDIT_CHAIN_KEY") or ""
+    key_file = os.environ.get("AUDIT_CHAIN_KEY_FILE")
+    if not key and key_file:
+        key = Path(key_file).read_text().strip()
+    if not key:
+        if production:
+            raise ConfigError("AUDIT_CHAIN_KEY (or AUDIT_CHAIN_KEY_FILE) must be set when PORTAL_ENV=production")
+        key = _dev_key_file(instance_path, "audit_chain_key")
+    if len(key) < MIN_AUDIT_KEY_LENGTH:
+        raise ConfigError(f"AUDIT_CHAIN_KEY must be at least {MIN_AUDIT_KEY_LENGTH} characters long")
+    return key.encode()
 
 
 DEV_BASE_URL = "http://127.0.0.1:5000"
@@ -80,6 +107,7 @@ def load_config(instance_path: Path) -> dict:
         raise ConfigError(f"{', '.join(replaced)}: accounts are no longer locked; failed sign-ins are slowed down "
                           "by LOGIN_FREE_FAILURES, LOGIN_FIRST_DELAY_SECONDS and LOGIN_MAX_DELAY_SECONDS (README)")
     base_url = _base_url(production)
+    audit_key = audit_chain_key(instance_path, production)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.sqlite3'}"
     api_rate_limit = _rate("API_RATE_LIMIT", ratelimit.API_DEFAULT)
     api_account_rate_limit = _rate("API_ACCOUNT_RATE_LIMIT", ratelimit.API_ACCOUNT_DEFAULT)
@@ -87,6 +115,7 @@ def load_config(instance_path: Path) -> dict:
     return {
         "PORTAL_ENV": env,
         "SECRET_KEY": secret,
+        "AUDIT_CHAIN_KEY": audit_key,
         "DATABASE_URL": database_url,
         "PORTAL_BASE_URL": base_url,
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",

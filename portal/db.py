@@ -7,12 +7,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine, Table, bindparam, create_engine, event, insert, select, union_all
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
+
+from portal.files import private_file
 
 # True while the current unit of work intends to write: SQLite then starts the transaction with
 # BEGIN IMMEDIATE so that a writer waits for the lock up front instead of failing half-way.
@@ -47,6 +50,7 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: flo
         return engine
 
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
+    _private_database_files(engine)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn, _record):
@@ -68,6 +72,22 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: flo
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _private_database_files(engine: Engine) -> None:
+    """The SQLite file made 0600 before SQLite makes it (with the umask's mode, 0644 as a rule), and tightened
+    if it was there already: SQLite gives its -wal and -shm files the mode of the database file."""
+    database = engine.url.database
+    if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite will say that it cannot open the file, at the first connection as before
+    private_file(path)
+    for extra in ("-wal", "-shm"):
+        companion = path.with_name(path.name + extra)
+        if companion.exists():
+            private_file(companion)
 
 
 def _primary_message_only(context) -> None:
@@ -387,6 +407,17 @@ def insert_at_commit(session: Session, table: Table, values: dict) -> None:
     session.info.setdefault(_AT_COMMIT, []).append((table, values))
 
 
+# By table, what completes its queued rows just before they are written, with the connection that writes
+# them: the audit chain's ids and chain values (services/audit_chain.py).
+_stamps: dict = {}
+
+
+def stamp_at_commit(table: Table, stamp) -> None:
+    """Call stamp(connection, rows) on the rows of `table` queued by insert_at_commit, when they are written
+    and before they are: the values it sets (or changes) are written."""
+    _stamps[table] = stamp
+
+
 @event.listens_for(Session, "before_commit")
 def _insert_queued_rows(session: Session) -> None:
     if session.in_nested_transaction():
@@ -396,6 +427,10 @@ def _insert_queued_rows(session: Session) -> None:
         return
     with writing():
         connection = session.connection()
+        for table, stamp in _stamps.items():
+            rows = [values for t, values in queued if t is table]
+            if rows:
+                stamp(connection, rows)
         if connection.dialect.name == "postgresql" and len(queued) > 1:
             shape = tuple((table, tuple(values)) for table, values in queued)
             params = {f"q{n}_{key}": value for n, (_t, values) in enumerate(queued) for key, value in values.items()}

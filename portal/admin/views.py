@@ -1,11 +1,15 @@
 """Administrators manage accounts; auditors read the audit log. Separate duties, separate views."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import io
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from portal.access import admin_required, auditor_required
+from portal.admin.forms import AuditFilterForm
 from portal.extensions import db
 from portal.services import admin
 from portal.services.errors import NotFound
@@ -40,10 +44,30 @@ def unlock(user_id: int):
     return redirect(url_for("admin.home"))
 
 
+def _audit_filter() -> tuple[AuditFilterForm, admin.AuditFilter]:
+    """The filter in the query string; a field that does not validate (a date that is not one) is left out."""
+    form = AuditFilterForm(request.args)
+    form.validate()
+    values = {name: field.data or None for name, field in form._fields.items() if not field.errors}
+    return form, admin.AuditFilter(**values)
+
+
 @bp.route("/audit")
 @auditor_required
 def audit_log():
+    form, f = _audit_filter()
     before = request.args.get("before", None, type=int)
-    events = admin.audit_log(db.session, before_id=before)
-    return render_template("admin/audit.html", events=events,
+    events = admin.audit_log(db.session, f, before_id=before)
+    query = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template("admin/audit.html", events=events, form=form, query=query,
+                           action_label=admin.action_label, outcome_label=admin.outcome_label,
                            next_before=events[-1].id if len(events) == admin.PAGE else None)
+
+
+@bp.route("/audit/export.csv")
+@auditor_required
+def audit_export():
+    _form, f = _audit_filter()
+    data = admin.export_audit_log(db.session, f, actor())
+    return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True,
+                     download_name=f"audit-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv")

@@ -1,4 +1,5 @@
-"""The audit log: one row per security-relevant act, never updated or deleted by the application."""
+"""The audit log: one row per security-relevant act, never updated or deleted by the application, each
+chained to the one before (services/audit_chain.py)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,3 +25,5 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(20), default="success")
     request_id: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
+    # HMAC over the previous row's chain value and this row's fields (services/audit_chain.py), hex.
+    chain: Mapped[str] = mapped_column(String(64))

@@ -5,11 +5,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from portal.db import insert_at_commit
+from portal.db import insert_at_commit, stamp_at_commit
 from portal.models import AuditEvent, User
 from portal.models.base import utcnow
+from portal.services import audit_chain
 
 _TABLE = AuditEvent.__table__
+stamp_at_commit(_TABLE, audit_chain.stamp)  # each row's id and chain value, given as it is written
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ def record(
     detail: str | None = None,
 ) -> None:
     """Add one audit row to the caller's transaction, written when it commits (db.insert_at_commit: an audit
-    row is never read back or changed, so it needs no ORM object and can go with the other such rows)."""
+    row is never read back or changed, so it needs no ORM object and can go with the other such rows). Its id
+and chain value are given then (audit_chain.stamp)."""
     who = user or actor.user
     insert_at_commit(session, _TABLE, {
         "at": utcnow(),

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.files import private_folder
 from portal.models import (
     Address,
     Draft,
@@ -472,7 +473,7 @@ def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filena
     unit = unit_of(session, owner, unit_id)
     ensure_active(unit, "file")
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(directory)  # 0700, and each file in it 0600: personal data waiting for the commit
     name = _safe_filename(filename)
     draft = drafts.start(session, owner, UPLOAD_DRAFT, {"unit_id": unit.id, "filename": name,
                                                         "full_list": bool(full_list)})

@@ -26,6 +26,7 @@ def test_gunicorn_and_redis_are_the_prod_extra():
 def gunicorn_port(tmp_path):
     """gunicorn with the README's production settings on a free port, against a new SQLite file."""
     env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "gunicorn-test-" + "k" * 40,
+           "AUDIT_CHAIN_KEY": "gunicorn-test-" + "a" * 40,
            "PORTAL_BASE_URL": "https://portal.example.cn", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
            "UPLOAD_FOLDER": str(tmp_path / "uploads"), "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen([str(GUNICORN), "-w", "1", "-b", "127.0.0.1:0", "--no-control-socket", "wsgi:app"],

@@ -14,6 +14,7 @@ def test_production_refuses_to_start_without_secret_key(tmp_path, monkeypatch):
 def test_production_cookies(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("AUDIT_CHAIN_KEY", "a" * 64)
     monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.cn")
     cfg = load_config(tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] and cfg["SESSION_COOKIE_NAME"].startswith("__Host-")
@@ -48,6 +49,7 @@ def test_the_api_rate_limit_comes_from_the_environment_and_must_be_a_rate(tmp_pa
 def test_production_refuses_to_start_without_a_base_url(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("AUDIT_CHAIN_KEY", "a" * 64)
     monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
     with pytest.raises(ConfigError, match="PORTAL_BASE_URL must be set"):
         load_config(tmp_path)
@@ -86,3 +88,32 @@ def test_the_base_url_defaults_in_development_and_must_be_an_address(tmp_path, m
             load_config(tmp_path)
     monkeypatch.setenv("PORTAL_BASE_URL", "https://gov.example.cn/portal/")
     assert load_config(tmp_path)["PORTAL_BASE_URL"] == "https://gov.example.cn/portal"
+
+
+def test_production_refuses_to_start_without_the_audit_chain_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.cn")
+    monkeypatch.delenv("AUDIT_CHAIN_KEY", raising=False)
+    monkeypatch.delenv("AUDIT_CHAIN_KEY_FILE", raising=False)
+    with pytest.raises(ConfigError, match="AUDIT_CHAIN_KEY"):
+        load_config(tmp_path)
+    assert not (tmp_path / "audit_chain_key").exists()  # never generated in production
+    monkeypatch.setenv("AUDIT_CHAIN_KEY", "short")
+    with pytest.raises(ConfigError, match="at least 32"):
+        load_config(tmp_path)
+    key_file = tmp_path / "chain.key"
+    key_file.write_text("f" * 64 + "\n")
+    monkeypatch.delenv("AUDIT_CHAIN_KEY")
+    monkeypatch.setenv("AUDIT_CHAIN_KEY_FILE", str(key_file))
+    assert load_config(tmp_path)["AUDIT_CHAIN_KEY"] == b"f" * 64
+
+
+def test_development_generates_the_audit_chain_key_into_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_ENV", raising=False)
+    monkeypatch.delenv("AUDIT_CHAIN_KEY", raising=False)
+    monkeypatch.delenv("AUDIT_CHAIN_KEY_FILE", raising=False)
+    first = load_config(tmp_path / "instance")["AUDIT_CHAIN_KEY"]
+    assert len(first) == 64 and load_config(tmp_path / "instance")["AUDIT_CHAIN_KEY"] == first
+    assert (tmp_path / "instance" / "audit_chain_key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "instance").stat().st_mode & 0o777 == 0o700
