@@ -123,3 +123,13 @@ def test_an_id_number_with_spaces_is_accepted_in_the_move_in(landlord_en, db_ses
                                         "workplace": ""})
     assert response.status_code == 302, field_error(parse(response), "id_number")
     assert response.headers["Location"].endswith("/another")
+
+
+def test_a_rejected_report_due_within_a_day_says_the_time_left(landlord_en, db_session, officer, house, landlord):
+    # Moved in today with a deadline of 0 days: due at the end of today, so less than 24 hours are left.
+    sub = factories.make_move_in(db_session, landlord, house.id, [factories.occupant()], deadline_days=0)
+    factories.decide(db_session, sub, officer, S.rejected, reason_code="incomplete")
+    card = needs(parse(landlord_en.get("/landlord/")))[0]
+    text = text_of(card)
+    assert "Correct it by the end of" in text and "hours left" in text
+    assert card.select_one(".tag-warn") is not None
