@@ -5,12 +5,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import charts
 from portal.models.base import utcnow
-from portal.services import identity, receipts
+from portal.services import attention, identity, receipts
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -55,6 +56,23 @@ def localtime(value: datetime | None) -> str:
     return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
 
 
+def last_day(due_at: datetime | None) -> str:
+    """The last day a report may be made on, in the reader's language (3 December 2026, 2026年12月3日):
+    due_at is the start of the next day in Beijing, which "12-04 00:00" would make people misread."""
+    day = attention.last_day(due_at)
+    return format_date(day, "long") if day else ""
+
+
+def local_date(value: datetime | None) -> str:
+    """The local (Beijing) date of a time, in the reader's language."""
+    return format_date(value.astimezone(LOCAL).date(), "long") if value else ""
+
+
+def format_day(value) -> str:
+    """A calendar date (a lease end, a move-in) in the reader's language, kept on one line."""
+    return format_date(value, "long") if value else ""
+
+
 def age(value: datetime | None, now: datetime | None = None) -> str:
     """How long ago, in whole hours, or days and hours: the age of a queue item."""
     if value is None:
@@ -68,6 +86,8 @@ def age(value: datetime | None, now: datetime | None = None) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         receipt=receipts.display, localtime=localtime, mask_id=identity.mask_id, mask_phone=identity.mask_phone,
-        percent=charts.percent, hours=charts.hours, age=age, mask_name=identity.mask_name)
+        percent=charts.percent, hours=charts.hours, age=age, mask_name=identity.mask_name,
+        last_day=last_day, local_date=local_date, uscc=identity.normalise_uscc)
     app.jinja_env.globals.update(use_names=USE_NAMES, id_type_names=ID_TYPE_NAMES, relation_names=RELATION_NAMES,
-                             house_status_names=HOUSE_STATUS_NAMES)
+                             house_status_names=HOUSE_STATUS_NAMES,
+                             format_day=format_day)

@@ -137,7 +137,14 @@ def sign_up(role: str):
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = SignUpForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
+    if form.is_submitted() and not form.validate():
+        # Every problem at once: the service's checks run even when the form found some (one per field).
+        found = accounts.sign_up_errors(db.session, name=form.name.data, phone=form.phone.data,
+                                        id_number=form.id_number.data, password=form.password.data)
+        found = [e for e in found if not (e.field and getattr(form, e.field).errors)]
+        if found:
+            errors_onto_form(form, ValidationFailed(found))
+    elif form.is_submitted():
         try:
             accounts.sign_up(db.session, role=role, name=form.name.data, phone=form.phone.data,
                              id_number=form.id_number.data, password=form.password.data, actor=actor())

@@ -24,7 +24,7 @@ from portal.employer.forms import (
 from portal.errors import MESSAGES as ERROR_MESSAGES
 from portal.extensions import db
 from portal.forms import AddressSearchForm, choices
-from portal.services import addresses, drafts, flags, identity, reporting, review, staff_import, units
+from portal.services import addresses, attention, drafts, flags, identity, reporting, review, staff_import, units
 from portal.services.errors import NotFound, ValidationFailed
 from portal.templating import localtime
 from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
@@ -62,7 +62,8 @@ def _limits() -> dict:
 @bp.route("/")
 @employer_required
 def home():
-    return render_template("employer/home.html", rows=units.summaries(db.session, current_user))
+    return render_template("employer/home.html", rows=units.summaries(db.session, current_user),
+                           needs=attention.for_reporter(db.session, current_user), reasons=review.REJECT_REASONS)
 
 
 @bp.route("/addresses")
@@ -378,8 +379,41 @@ def staff_import_result(unit_id: int, import_id: int):
 def submission(submission_id: int):
     sub = _or_404(reporting.submission_of, submission_id)
     return render_template("employer/submission.html", sub=sub, decisions=review.history(db.session, sub.id),
+                           decision=attention.last_decision(db.session, sub),
                            action_form=ActionForm(), reasons=review.REJECT_REASONS, flag_label=flags.label,
+                           can_correct=sub.kind.value in ("hire",) and review.allowed(sub.status, "superseded"),
                            can_withdraw=review.allowed(sub.status, "withdrawn"))
+
+
+@bp.route("/submissions/<int:submission_id>/correct", methods=["GET", "POST"])
+@employer_required
+def correct_hire(submission_id: int):
+    """A rejected (or waiting) hire, corrected on the hire form filled in with what was sent."""
+    sub = _or_404(reporting.submission_of, submission_id)
+    if sub.kind.value != "hire" or sub.unit_id is None:
+        abort(404)
+    if not review.allowed(sub.status, "superseded"):
+        flash(_l("Only a report that is waiting or was rejected can be corrected."), "error")
+        return redirect(url_for("employer.submission", submission_id=sub.id))
+    u = _or_404(units.unit_of, sub.unit_id)
+    p = sub.payload
+    form = HireForm(data={f: p.get(f) or "" for f in ("name", "id_number", "phone", "position", "hire_date")})
+    _one_time_key(form)
+    if form.validate_on_submit():
+        try:
+            filed = units.correct_hire(db.session, current_user, sub.id, name=form.name.data,
+                                       id_number=form.id_number.data, phone=form.phone.data,
+                                       position=form.position.data, hire_date=form.hire_date.data,
+                                       actor=actor(), form_key=form.form_key.data or None)
+        except ValidationFailed as failure:
+            errors_onto_form(form, failure)
+        except review.DecidedAlready:
+            flash(_l("The police decided on this report while you were correcting it, so your correction was "
+                     "not sent. Check the decision below."), "error")
+            return redirect(url_for("employer.submission", submission_id=sub.id))
+        else:
+            return redirect(url_for("employer.receipt", submission_id=filed.submission.id))
+    return render_template("employer/hire.html", form=form, unit=u, corrects=sub)
 
 
 @bp.route("/submissions/<int:submission_id>/receipt")
@@ -388,10 +422,14 @@ def receipt(submission_id: int):
     return render_receipt("employer/receipt.html", _or_404(reporting.submission_of, submission_id))
 
 
-@bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
+@bp.route("/submissions/<int:submission_id>/withdraw", methods=["GET", "POST"])
 @employer_required
 def withdraw(submission_id: int):
+    """GET: are you sure? (a page of its own, no script); POST from that page: withdraw."""
     sub = _or_404(reporting.submission_of, submission_id)
+    if request.method == "GET":
+        return render_template("employer/withdraw.html", sub=sub, action_form=ActionForm(),
+                               can_withdraw=review.allowed(sub.status, "withdrawn"))
     if not ActionForm().validate_on_submit():
         abort(400)
     return withdraw_and_return(sub, "employer.submission")

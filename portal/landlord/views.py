@@ -20,7 +20,7 @@ from portal.landlord.forms import (
     PersonForm,
     SubmitForm,
 )
-from portal.services import addresses, drafts, flags, occupants, paging, reporting, review
+from portal.services import addresses, attention, drafts, flags, occupants, paging, reporting, review
 from portal.services.errors import NotFound, ValidationFailed
 from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
 
@@ -46,7 +46,10 @@ def _deadline() -> int:
 def home():
     houses = reporting.houses_of(db.session, current_user)
     rows = [(h, reporting.occupants_of(db.session, h)) for h in houses]
-    return render_template("landlord/home.html", rows=rows, today=reporting.local_today())
+    return render_template("landlord/home.html", rows=rows, today=reporting.local_today(),
+                           needs=attention.for_reporter(db.session, current_user), action_form=ActionForm(),
+                           reasons=review.REJECT_REASONS,
+                           registrations=attention.registrations(db.session, houses))
 
 
 @bp.route("/addresses")
@@ -63,7 +66,11 @@ def find_address():
 @landlord_required
 def house(house_id: int):
     h = _or_404(reporting.house_of, house_id)
+    registration = attention.registrations(db.session, [h]).get(h.id)
     return render_template("landlord/house.html", house=h, occupants=reporting.occupants_of(db.session, h),
+                           registration=registration, reasons=review.REJECT_REASONS,
+                           registration_decision=attention.last_decision(db.session, registration)
+                           if registration else None,
                            moving_out=reporting.moving_out_of(db.session, h),
                            submissions=reporting.submissions_of(db.session, current_user, house_id=h.id),
                            today=reporting.local_today())
@@ -329,6 +336,7 @@ def submissions():
 def submission(submission_id: int):
     sub = _or_404(reporting.submission_of, submission_id)
     return render_template("landlord/submission.html", sub=sub, decisions=review.history(db.session, sub.id),
+                           decision=attention.last_decision(db.session, sub),
                            chain=reporting.chain(db.session, sub), action_form=ActionForm(),
                            reasons=review.REJECT_REASONS, flag_label=flags.label,
                            can_correct=sub.kind.value in ("move_in", "house_registration")
@@ -342,10 +350,14 @@ def receipt(submission_id: int):
     return render_receipt("landlord/receipt.html", _or_404(reporting.submission_of, submission_id))
 
 
-@bp.route("/submissions/<int:submission_id>/withdraw", methods=["POST"])
+@bp.route("/submissions/<int:submission_id>/withdraw", methods=["GET", "POST"])
 @landlord_required
 def withdraw(submission_id: int):
+    """GET: are you sure? (a page of its own, no script); POST from that page: withdraw."""
     sub = _or_404(reporting.submission_of, submission_id)
+    if request.method == "GET":
+        return render_template("landlord/withdraw.html", sub=sub, action_form=ActionForm(),
+                               can_withdraw=review.allowed(sub.status, "withdrawn"))
     if not ActionForm().validate_on_submit():
         abort(400)
     return withdraw_and_return(sub, "landlord.submission")

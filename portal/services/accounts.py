@@ -37,17 +37,7 @@ def sign_up(
     role = Role(role)
     if role not in SELF_SERVICE_ROLES:
         raise ValueError("only landlords and employers sign themselves up")
-    values, errors = _collect({
-        "name": lambda: identity.check_name(name),
-        "phone": lambda: identity.check_mobile(phone),
-        "id_number": lambda: identity.check_resident_id(id_number).number,
-    })
-    try:
-        passwords.check_new_password(password, user_inputs=(values.get("phone", ""), values.get("id_number", ""),
-                                                           values.get("name", "")),
-                                     places=passwords.place_words(session))
-    except FieldError as err:
-        errors.append(err.at("password"))
+    values, errors = _checked_sign_up(session, name=name, phone=phone, id_number=id_number, password=password)
     if errors:
         raise ValidationFailed(errors)
     password_hash = passwords.hash_password(password)  # before the look-up, so that both answers take as long
@@ -65,6 +55,28 @@ def sign_up(
                  detail="self sign-up")
     session.commit()
     return user
+
+
+def sign_up_errors(session: Session, *, name: str | None, phone: str | None, id_number: str | None,
+                   password: str | None) -> list[FieldError]:
+    """Every problem sign-up would find in these answers, without creating anything: the page shows them
+    all at once with the form's own, rather than one stage after another."""
+    return _checked_sign_up(session, name=name, phone=phone, id_number=id_number, password=password)[1]
+
+
+def _checked_sign_up(session: Session, *, name, phone, id_number, password) -> tuple[dict, list[FieldError]]:
+    values, errors = _collect({
+        "name": lambda: identity.check_name(name),
+        "phone": lambda: identity.check_mobile(phone),
+        "id_number": lambda: identity.check_resident_id(id_number).number,
+    })
+    try:
+        passwords.check_new_password(password or "", user_inputs=(values.get("phone", ""),
+                                                                 values.get("id_number", ""), values.get("name", "")),
+                                     places=passwords.place_words(session))
+    except FieldError as err:
+        errors.append(err.at("password"))
+    return values, errors
 
 
 def _sign_up_refused(session: Session, actor: audit.Actor) -> None:

@@ -18,6 +18,10 @@ PERMIT_PREFIXES = ("810000", "820000", "830000")  # HK, Macau, Taiwan residence 
 MOBILE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
 # Letters (any script), the middle dot used in transliterated names, space, apostrophe and hyphen.
 NAME_ALLOWED_PUNCT = {"·", " ", "'", "-"}
+# What people type between the groups of an ID number (430302 19900101 1234, 430302-19900101-1234): spaces
+# and hyphens, after NFKC (which makes the full-width and no-break ones ASCII). Nothing else is dropped: a
+# line break or a tab inside a number is a pasting accident, refused as a format error.
+ID_SEPARATORS = re.compile(r"[ \-\u2010-\u2015\u2212]+")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,12 @@ def normalise(raw: str | None) -> str:
     return unicodedata.normalize("NFKC", raw or "").strip().upper()
 
 
+def normalise_resident_id(raw: str | None) -> str:
+    """An ID number as typed, in the one form it is checked and kept in: NFKC, strip, upper-case
+    (`normalise`), then the spaces and hyphens between its groups taken out."""
+    return ID_SEPARATORS.sub("", normalise(raw))
+
+
 def check_resident_id(raw: str | None, *, today: date | None = None) -> ResidentId:
     """Validate an 18-character resident ID number; raises FieldError.
 
@@ -66,7 +76,7 @@ def check_resident_id(raw: str | None, *, today: date | None = None) -> Resident
     first issued, which may postdate the birth date (SECURITY.md). An unknown region is a flag.
     """
     today = today or date.today()
-    number = normalise(raw)
+    number = normalise_resident_id(raw)
     if not number:
         raise FieldError("required", _l("Enter the ID number."))
     if len(number) == 15 and number.isdigit():
@@ -98,8 +108,13 @@ def region_known(code: str) -> bool:
     return any(props for _part, props in results)
 
 
+def normalise_uscc(raw: str | None) -> str:
+    """A unified social credit code as it is checked and shown: upper case, no spaces or hyphens."""
+    return ID_SEPARATORS.sub("", normalise(raw))
+
+
 def check_uscc(raw: str | None) -> str:
-    value = normalise(raw).replace(" ", "").replace("-", "")
+    value = normalise_uscc(raw)
     if not value:
         raise FieldError("required", _l("Enter the unified social credit code."))
     try:

@@ -28,6 +28,7 @@ from portal.models import (
     StaffImport,
     Submission,
     SubmissionKind,
+    SubmissionStatus,
     Unit,
     UnitType,
     User,
@@ -343,7 +344,8 @@ def _just_before_commit(session: Session, add: Callable[[Session], None]):
 
 def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None, id_number: str | None,
                 phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
-                form_key: str | None = None, today: date | None = None) -> Filed:
+                form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None
+                ) -> Filed:
     """One new worker: a hire submission and a pending employment, flagged as an imported hire is."""
     again = _guard_form_key(session, owner, form_key)
     if again:
@@ -366,7 +368,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
                                            differs=person.differs)
     values.pop("receipt")  # _file gives it one
     values["payload"].pop("row")  # no spreadsheet row behind a single hire
-    sub = Submission(**values)
+    sub = Submission(**values, supersedes_id=supersedes.id if supersedes else None)
 
     def add_employment(real: Session) -> None:
         if sub.id is None or sub not in real:
@@ -390,6 +392,29 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
         if current_employment(session, unit, id_number=row.id_number) is None:
             raise
         raise StateConflict([_ALREADY_EMPLOYED]) from None
+
+
+def correct_hire(session: Session, owner: User, submission_id: int, *, name: str | None, id_number: str | None,
+                 phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
+                 form_key: str | None = None, today: date | None = None) -> Filed:
+    """A corrected hire is a new hire that supersedes the rejected (or still waiting) one; both stay."""
+    again = _guard_form_key(session, owner, form_key)
+    if again:
+        return again
+    old = session.scalar(select(Submission).where(Submission.id == submission_id, Submission.reporter_id == owner.id))
+    if old is None or old.kind != SubmissionKind.hire or old.unit_id is None:
+        raise NotFound()
+    if not review.allowed(old.status, SubmissionStatus.superseded):
+        raise ValidationFailed([FieldError("not_correctable", _l("Only a report that is waiting or was rejected "
+                                                                 "can be corrected."))])
+    unit = unit_of(session, owner, old.unit_id)
+    ensure_active(unit)
+    # Check the new report before the old one is touched, so that bad input changes nothing.
+    check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
+                        "hire_date": hire_date}, today=today or local_today())
+    review.transition(session, old, SubmissionStatus.superseded, owner, actor, commit=False)
+    return report_hire(session, owner, unit.id, name=name, id_number=id_number, phone=phone, position=position,
+                       hire_date=hire_date, actor=actor, form_key=form_key, today=today, supersedes=old)
 
 
 _ALREADY_EMPLOYED = FieldError("already_employed", _l("This person is already on the staff list of this unit."),

@@ -37,7 +37,7 @@ def test_wrong_check_character_is_refused():
     "4303021990010112345",          # 19 characters
     "43030219900101123\n",          # stdnum's own digit check lets a newline through; we strip it, see below
     "4303021990010112A5",
-    "43030219900101 1235",
+    "43030219900101\t123",        # a tab is not a separator (spaces and hyphens are, see below)
     "x" * 18,
 ])
 def test_malformed_numbers_are_format_errors(raw):
@@ -48,6 +48,13 @@ def test_malformed_numbers_are_format_errors(raw):
         assert code_of(number[:-1] + "\n" + number[-1]) == "format"
         return
     assert code_of(raw) == "format"
+
+
+@pytest.mark.parametrize("typed", ["{a} {b} {c}", "{a}-{b}-{c}", " {a}  {b} {c} ", "{a}－{b}－{c}", "{a}\u3000{b}{c}"])
+def test_spaces_and_hyphens_between_the_groups_are_taken_out(typed):
+    number = with_check("43030219900101123")
+    raw = typed.format(a=number[:6], b=number[6:14], c=number[14:])
+    assert check_resident_id(raw).number == number
 
 
 def test_full_width_digits_and_lower_case_x_are_normalised():

@@ -66,3 +66,22 @@ def test_sign_up_never_tells_that_a_phone_has_an_account(app, db_session, landlo
 def test_staff_roles_cannot_sign_themselves_up(client):
     assert client.get("/auth/sign-up/officer").status_code == 404
     assert client.get("/auth/sign-up/admin").status_code == 404
+
+
+def test_every_error_is_shown_on_the_first_submit(client, db_session):
+    """An empty name (the form's check) and a bad phone, ID number and password (the service's): all at once."""
+    response = client.submit("/auth/sign-up/landlord", {
+        "name": "", "phone": "12345", "id_number": "430302199001011230", "password": "short",
+        "confirm_password": "short"})
+    page = parse(response)
+    errors = {p.find_parent(class_="field").find("input")["name"] for p in page.select(".error-message")}
+    assert errors == {"name", "phone", "id_number", "password"}
+    assert db_session.scalar(select(func.count()).select_from(User)) == 0  # nothing was created
+
+
+def test_an_id_number_with_spaces_or_hyphens_is_accepted(client, db_session):
+    number = factories.resident_id("19880808")
+    status, location, _ = answer(client, "landlord", {
+        **GOOD, "phone": "13812340001", "id_number": f"{number[:6]} {number[6:14]}-{number[14:]}"})
+    assert status == 302 and location.startswith("/auth/login")
+    assert db_session.scalar(select(User).where(User.phone == "13812340001")).id_number == number

@@ -216,7 +216,8 @@ def test_withdrawing_a_pending_hire(employer_client, db_session, district, emplo
     unit_id = factories.make_unit(db_session, employer, district.addresses[0]).unit_id
     sub = factories.make_hire(db_session, employer, unit_id)
     url = f"/employer/submissions/{sub.id}"
-    response = factories.post_form(employer_client, parse(employer_client.get(url)), url, action="/withdraw")
+    confirm = parse(employer_client.get(f"{url}/withdraw"))  # the link on the report's page: are you sure?
+    response = factories.post_form(employer_client, confirm, f"{url}/withdraw", action="/withdraw")
     assert location(response) == url
     db_session.expire_all()
     assert sub.status == SubmissionStatus.withdrawn

@@ -314,7 +314,8 @@ def test_a_bad_correction_changes_nothing(landlord_en, db_session, pending_move_
 
 def test_withdraw_a_pending_report(landlord_en, db_session, landlord, pending_move_in):
     page_url = f"/landlord/submissions/{pending_move_in.id}"
-    response = post_form(landlord_en, parse(landlord_en.get(page_url)), page_url, "/withdraw")
+    confirm = parse(landlord_en.get(f"{page_url}/withdraw"))  # the link on the report's page: are you sure?
+    response = post_form(landlord_en, confirm, f"{page_url}/withdraw", "/withdraw")
     assert location(response) == page_url
     db_session.expire_all()
     sub = db_session.get(Submission, pending_move_in.id)
@@ -329,9 +330,9 @@ def test_withdraw_a_pending_report(landlord_en, db_session, landlord, pending_mo
 
 def test_a_decided_report_cannot_be_withdrawn(landlord_en, db_session, officer, pending_move_in):
     page_url = f"/landlord/submissions/{pending_move_in.id}"
-    page = parse(landlord_en.get(page_url))
+    page = parse(landlord_en.get(f"{page_url}/withdraw"))
     factories.decide(db_session, pending_move_in, officer, S.confirmed)  # while the page was open
-    response = post_form(landlord_en, page, page_url, "/withdraw", follow_redirects=True)
+    response = post_form(landlord_en, page, f"{page_url}/withdraw", "/withdraw", follow_redirects=True)
     notice = text_of(parse(response).select_one(".notice-error"))
     assert notice == "This report can no longer be withdrawn: the police have decided on it."
     db_session.expire_all()
@@ -343,12 +344,13 @@ def test_a_rejected_report_shows_the_officers_reason(landlord_en, db_session, of
                      reason_text="门上无人应答，邻居说没有此人")
     page = parse(landlord_en.get(f"/landlord/submissions/{pending_move_in.id}"))
     notice = text_of(page.select_one(".notice-error"))
-    assert notice.startswith("The police rejected this report.")
-    assert "The person does not live at this address: 门上无人应答，邻居说没有此人" in notice
+    assert notice.startswith("Rejected The police rejected this report.")
+    assert "The person does not live at this address The officer wrote: 门上无人应答，邻居说没有此人" in notice
     assert text_of(page.select_one("dd.status")) == "Rejected"
     assert page.find("form", action=f"/landlord/submissions/{pending_move_in.id}/correct") is not None
     assert page.find("form", action=f"/landlord/submissions/{pending_move_in.id}/withdraw") is None
     history = [text_of(li) for li in page.find("h2", string="History").find_next("ul").find_all("li")]
-    assert len(history) == 1 and history[0].endswith("Rejected")
+    assert len(history) == 1 and history[0].endswith("Rejected · The person does not live at this address · "
+                                                     "门上无人应答，邻居说没有此人")
     assert officer.name not in text_of(page.find("main"))
     assert review.status_label("rejected") == "Rejected"
