@@ -276,11 +276,12 @@ def _latest_items(session: Session, beat_ids: list[int], column, ids: list[int],
         select(column, func.max(Submission.id)).where(*where).group_by(column))}
 
 
-def _houses(session: Session, ids: list[int]) -> dict[int, tuple[House, Address, User]]:
+def _houses(session: Session, ids: list[int]) -> dict[int, tuple[House, Address, str]]:
+    """Each house with its address and its owner's name (the only thing of the owner that a row shows)."""
     if not ids:
         return {}
-    return {h.id: (h, a, u) for h, a, u in session.execute(
-        select(House, Address, User).join(Address, Address.id == House.address_id)
+    return {h.id: (h, a, name) for h, a, name in session.execute(
+        select(House, Address, User.name).join(Address, Address.id == House.address_id)
         .join(User, User.id == House.owner_id).where(House.id.in_(ids)))}
 
 
@@ -297,7 +298,7 @@ def _two_houses_rows(session, keys, beat_ids):
     by_person: dict[int, list[Place]] = {}
     for f in found:
         inside = f.beat_id in beat_ids
-        place = (Place(houses[f.house_id][1].text, f.submission_id, _mask(houses[f.house_id][2].name))
+        place = (Place(houses[f.house_id][1].text, f.submission_id, _mask(houses[f.house_id][2]))
                  if inside else Place("", None, in_scope=False))
         by_person.setdefault(f.person_id, []).append(place)
     return [Row((pid,), _mask(people[pid].name), by_person.get(pid, [])) for pid in person_ids]
@@ -310,7 +311,7 @@ def _house_rows(session, keys, beat_ids, **extra):
     rows = []
     for hid in ids:
         house, address, owner = houses[hid]
-        rows.append(Row((hid,), "", [Place(address.text, items.get(hid), _mask(owner.name), str(house.status))],
+        rows.append(Row((hid,), "", [Place(address.text, items.get(hid), _mask(owner), str(house.status))],
                         limit=house.max_occupants))
     return rows
 
@@ -356,7 +357,7 @@ def _overdue_rows(session, keys, beat_ids):
         tenancy, person = found[tid]
         _house, address, owner = houses[tenancy.house_id]
         rows.append(Row((tenancy.lease_end_date, tid), _mask(person.name),
-                        [Place(address.text, tenancy.submission_id, _mask(owner.name))], on=tenancy.lease_end_date))
+                        [Place(address.text, tenancy.submission_id, _mask(owner))], on=tenancy.lease_end_date))
     return rows
 
 
@@ -378,7 +379,7 @@ def _conflicting_claims_rows(session, keys, beat_ids):
     ids = [k[0] for k in keys]
     if not ids:
         return []
-    found = session.execute(select(House, Address, User).join(Address, Address.id == House.address_id)
+    found = session.execute(select(House, Address, User.name).join(Address, Address.id == House.address_id)
                             .join(User, User.id == House.owner_id)
                             .where(House.address_id.in_(ids), House.status.in_(STANDING),
                                    House.beat_id.in_(beat_ids))
@@ -388,7 +389,7 @@ def _conflicting_claims_rows(session, keys, beat_ids):
     by_address: dict[int, Row] = {aid: Row((aid,)) for aid in ids}
     for house, address, owner in found:
         by_address[house.address_id].places.append(
-            Place(address.text, items.get(house.id), _mask(owner.name), str(house.status)))
+            Place(address.text, items.get(house.id), _mask(owner), str(house.status)))
     return [by_address[aid] for aid in ids]
 
 
