@@ -47,7 +47,8 @@ def home():
     """What waits for the officer: the queue, and how many rows each anomaly list holds."""
     return render_template("officer/home.html", where=jurisdiction.describe(current_user),
                            total=queue.open_count(db.session, current_user),
-                           counts=anomalies.counts(db.session, current_user), titles=anomalies.TITLES)
+                           counts=anomalies.counts(db.session, current_user, cap=anomalies.HOME_CAP),
+                           cap=anomalies.HOME_CAP, titles=anomalies.TITLES)
 
 
 @bp.route("/anomalies/<kind>")

@@ -206,17 +206,23 @@ def _build(session: Session, officer: User, kind: str, today: date | None, now: 
     return KEYS[kind](beat_ids, today or local_today(), now or utcnow())
 
 
-def count(session: Session, officer: User, kind: str, *, today: date | None = None,
+HOME_CAP = 100  # the home page counts up to this many rows of a list, then says "more than 100"
+
+
+def count(session: Session, officer: User, kind: str, *, cap: int | None = None, today: date | None = None,
           now: datetime | None = None) -> int:
+    """The rows of a list; with `cap`, at most cap + 1 (a count that stops early costs what a page costs)."""
     query, _key = _build(session, officer, kind, today, now)
     if query is None:
         return 0
+    if cap is not None:
+        query = query.limit(cap + 1)
     return session.scalar(select(func.count()).select_from(query.subquery()))
 
 
-def counts(session: Session, officer: User, **when) -> dict[str, int]:
-    """Every list's count, for the officer's home page."""
-    return {kind: count(session, officer, kind, **when) for kind in KINDS}
+def counts(session: Session, officer: User, *, cap: int | None, **when) -> dict[str, int]:
+    """Every list's count for the officer's home page, each up to `cap` + 1 (more than `cap`: cap + 1)."""
+    return {kind: count(session, officer, kind, cap=cap, **when) for kind in KINDS}
 
 
 # --- pages: keys first, then what each row shows -----------------------------------------------

@@ -239,7 +239,7 @@ def test_home_page_counts_and_links(app, db_session, district, landlord, officer
     living_in(db_session, landlord, hid, [factories.occupant(name="甲一"), factories.occupant(name="乙二")])
     mine = parse(signed_in(app, officer).get("/officer/"))
     theirs = parse(signed_in(app, officer2).get("/officer/"))
-    count = {p: {li["data-kind"]: int(text_of(li.select_one(".anomaly-count")))
+    count = {p: {li["data-kind"]: int(li.select_one(".anomaly-count")["data-count"])
                  for li in page.select("#anomaly-counts li")} for p, page in (("mine", mine), ("theirs", theirs))}
     assert set(count["mine"]) == set(anomalies.KINDS)
     assert count["mine"]["over-capacity"] == 0 and count["theirs"]["over-capacity"] == 1
@@ -306,3 +306,17 @@ def test_decode_cursor_round_trip():
         anomalies.decode_cursor(anomalies.encode_cursor((2**31,)), (int,))
     with pytest.raises(anomalies.BadCursor):
         anomalies.decode_cursor(anomalies.encode_cursor((1,)), (date, int))
+
+
+def test_home_page_counts_stop_at_the_cap(app, db_session, district, landlord, officer, monkeypatch):
+    monkeypatch.setattr(anomalies, "HOME_CAP", 2)
+    for n in range(3):
+        hid = house(db_session, landlord, room(db_session, district.beats[0], n + 1), max_occupants=1)
+        living_in(db_session, landlord, hid, [factories.occupant(name="甲一"), factories.occupant(name="乙二")])
+    assert anomalies.count(db_session, officer, "over-capacity") == 3
+    assert anomalies.count(db_session, officer, "over-capacity", cap=2) == 3
+    assert anomalies.count(db_session, officer, "over-capacity", cap=5) == 3
+    db_session.commit()
+    page = parse(signed_in(app, officer).get("/officer/"))
+    shown = page.select_one("#anomaly-counts li[data-kind=over-capacity] .anomaly-count")
+    assert text_of(shown) == "more than 2" and shown["data-count"] == ""
