@@ -5,8 +5,8 @@
 
 Only reads. For the station officer of the busiest station (13910000001) and the beat officer of its
 busiest beat (13920000001), times each list's first page (anomalies.page, 50 rows) and its count
-(anomalies.count, what the officer's home page shows), REPEAT times after WARMUP runs, each in a fresh
-session, and keeps the slowest statement of one more run. Results go to bench/out/anomalies-<database>.json.
+(anomalies.count, in full and as the officer's home page counts: up to HOME_CAP + 1), REPEAT times after
+WARMUP runs, each in a fresh session, and keeps the slowest statement of one more run. Results go to bench/out/anomalies-<database>.json.
 """
 from __future__ import annotations
 
@@ -67,12 +67,13 @@ def main() -> None:
         for who, (station_id, beat_id) in found.items():
             officer = SimpleNamespace(role=Role.officer, station_id=station_id, beat_id=beat_id)
             for kind in args.kinds.split(","):
-                for what in ("page", "count"):
+                for what in ("page", "home count", "count"):
                     def run(kind=kind, what=what, officer=officer):
                         try:
                             if what == "page":
                                 return len(anomalies.page(db.session, officer, kind).rows)
-                            return anomalies.count(db.session, officer, kind)
+                            return anomalies.count(db.session, officer, kind,
+                                                   cap=anomalies.HOME_CAP if what == "home count" else None)
                         finally:
                             db.session.remove()
 
