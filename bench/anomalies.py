@@ -6,7 +6,8 @@
 Only reads. For the station officer of the busiest station (13910000001) and the beat officer of its
 busiest beat (13920000001), times each list's first page (anomalies.page, 50 rows) and its count
 (anomalies.count, in full and as the officer's home page counts: up to HOME_CAP + 1), REPEAT times after
-WARMUP runs, each in a fresh session, and keeps the slowest statement of one more run. Results go to bench/out/anomalies-<database>.json.
+WARMUP runs, each in a fresh session, and keeps the slowest statement of one more run. Results go to
+bench/out/anomalies-<database>.json.
 """
 from __future__ import annotations
 
