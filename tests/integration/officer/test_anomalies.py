@@ -249,9 +249,15 @@ def test_home_page_counts_and_links(app, db_session, district, landlord, officer
 
 def test_list_page_is_scoped_and_ignores_other_stations_ids(app, db_session, district, landlord, officer, officer2):
     mine = house(db_session, landlord, room(db_session, district.beats[0], 1), max_occupants=1)
-    far = house(db_session, landlord, room(db_session, district.beats[2], 2), max_occupants=1)
+    far_reg = factories.make_house(db_session, landlord, room(db_session, district.beats[2], 2), max_occupants=1)
+    far = far_reg.house_id
     for hid in (mine, far):
-        living_in(db_session, landlord, hid, [factories.occupant(name="甲一"), factories.occupant(name="乙二")])
+        move_in = living_in(db_session, landlord, hid, [factories.occupant(name="甲一"),
+                                                        factories.occupant(name="乙二")])
+        if hid == far:  # station 2's house and its people verified: still never on station 1's list
+            factories.decide(db_session, far_reg, officer2, "confirmed")
+            factories.decide(db_session, move_in, officer2, "confirmed")
+    assert db_session.get(House, far).status == "verified"
     c = signed_in(app, officer)
     station2, beat2 = district.stations[1].id, district.beats[2].id
     for query in ("", f"?station={station2}", f"?beat={beat2}", f"?station_id={station2}&beat_id={beat2}"):
