@@ -103,6 +103,10 @@ class Tenancy(Base):
         Index("uq_tenancy_person_house_active", "person_id", "house_id", unique=True,
               sqlite_where=text(f"move_out_date IS NULL AND {STANDING_SQL}"),
               postgresql_where=text(f"move_out_date IS NULL AND {STANDING_SQL}")),
+        # The "leases ended" anomaly list (services/anomalies.py): standing tenancies by lease end.
+        Index("ix_tenancy_lease_end_standing", "lease_end_date", "id",
+              sqlite_where=text(f"move_out_date IS NULL AND {STANDING_SQL}"),
+              postgresql_where=text(f"move_out_date IS NULL AND {STANDING_SQL}")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -44,6 +44,8 @@ class Submission(Base):
         # The quality rates (services/quality.py): reports filed, and reports decided, by beat and time.
         Index("ix_submission_beat_filed", "beat_id", "submitted_at", "kind", "due_at"),
         Index("ix_submission_beat_decided", "beat_id", "decided_at", "status", "supersedes_id", "submitted_at"),
+        # The "silent houses" anomaly list: whether a house has a report since a date, from the index alone.
+        Index("ix_submission_house_submitted", "house_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

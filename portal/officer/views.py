@@ -19,7 +19,7 @@ from portal.officer.forms import (
     QueueFilterForm,
     RevealForm,
 )
-from portal.services import addresses, flags, jurisdiction, quality, queue, receipts, review, units
+from portal.services import addresses, anomalies, flags, jurisdiction, quality, queue, receipts, review, units
 from portal.services.errors import NotFound, ValidationFailed
 from portal.templating import localtime
 from portal.web import actor, errors_onto_form
@@ -44,7 +44,27 @@ def _item_or_404(submission_id: int):
 @bp.route("/")
 @officer_required
 def home():
-    return redirect(url_for("officer.queue_view"))
+    """What waits for the officer: the queue, and how many rows each anomaly list holds."""
+    return render_template("officer/home.html", where=jurisdiction.describe(current_user),
+                           total=queue.open_count(db.session, current_user),
+                           counts=anomalies.counts(db.session, current_user, cap=anomalies.HOME_CAP),
+                           cap=anomalies.HOME_CAP, titles=anomalies.TITLES)
+
+
+@bp.route("/anomalies/<kind>")
+@officer_required
+def anomaly_list(kind: str):
+    """One anomaly list of the officer's own jurisdiction; only the page cursor comes from the request."""
+    if kind not in anomalies.KINDS:
+        abort(404)
+    try:
+        found = anomalies.page(db.session, current_user, kind, request.args.get("after"))
+    except anomalies.BadCursor:
+        flash(_l("That page link is not valid any more: here is the first page."), "error")
+        found = anomalies.page(db.session, current_user, kind)
+    return render_template("officer/anomalies.html", page=found, kind=kind, title=anomalies.TITLES[kind],
+                           definition=anomalies.DEFINITIONS[kind], where=jurisdiction.describe(current_user),
+                           first_page=not request.args.get("after"))
 
 
 @bp.route("/queue")

@@ -77,6 +77,13 @@ def seed_station_two(session, district) -> dict:
     factories.make_move_in(session, landlord, house.id, [factories.occupant(name="欧阳修远")])
     factories.make_move_in(session, landlord, house.id, [factories.occupant(name="司马光明")],
                            move_in_date=(date.today() - timedelta(days=10)).isoformat())
+    # A second reporter's house at the same address, written straight into the register (no queue item):
+    # one row of the "one address registered by two reporters" list.
+    from portal.models import House
+
+    rival = factories.make_user(session, role="landlord", name="钱房东")
+    session.add(House(address_id=house.address_id, owner_id=rival.id, beat_id=house.beat_id, use="whole_rental",
+                      max_occupants=2))
     session.commit()
     return {"queue_officer_phone": queue_officer.phone, "queue_officer_totp_secret": queue_officer.totp_secret}
 

@@ -155,7 +155,8 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
     officer.fill("#code", officer_totp.fresh_code())
     submit(officer)
     assert_no_problem(officer)
-    assert officer.url == f"{live_server.url}/officer/queue"
+    assert officer.url == f"{live_server.url}/officer/"
+    follow(officer, "#queue-link")
     submit(officer, "header form.language-switch button[value=en]")
     assert officer.url == f"{live_server.url}/officer/queue"
     assert officer.locator("html").get_attribute("lang") == "en"

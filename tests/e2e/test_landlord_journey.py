@@ -166,7 +166,8 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
     officer.fill("#code", officer_totp.fresh_code())
     submit(officer)
     assert_no_problem(officer)
-    assert officer.url == f"{live_server.url}/officer/queue"
+    assert officer.url == f"{live_server.url}/officer/"
+    follow(officer, "#queue-link")
     assert officer.locator("#open-count").inner_text() == "2"
 
     for submission_id, expected in ((move_in_id, tenant_name), (house_submission_id, "4")):

@@ -23,8 +23,21 @@ def test_queue_and_quality_pages_at_360_px(live_server, new_phone):
     officer.fill("#code", Totp(live_server.queue_officer_totp_secret).fresh_code())
     submit(officer)
     assert_no_problem(officer)
-    assert officer.url == f"{live_server.url}/officer/queue"
+    assert officer.url == f"{live_server.url}/officer/"
     submit(officer, "header form.language-switch button[value=en]")
+    # The home page: the queue's count and every anomaly list's, one card each, then the queue.
+    assert officer.locator("#open-count").inner_text() == "3"
+    assert officer.locator("#anomaly-counts li").count() == 7
+    fits(officer, "officer home")
+    assert officer.locator("#anomaly-counts li[data-kind=conflicting-claims] .anomaly-count").inner_text() == "1"
+    follow(officer, "#anomaly-counts li[data-kind=conflicting-claims] a")
+    assert officer.locator("h1").inner_text() == "One address registered by two reporters"
+    assert officer.locator("#anomaly-rows tbody tr").count() == 1
+    assert "赵房东" not in officer.locator("main").inner_text()  # reporters' names masked
+    fits(officer, "an anomaly list")
+    goto(officer, "/officer/")
+    follow(officer, "#queue-link")
+    assert officer.url == f"{live_server.url}/officer/queue"
     assert officer.locator("#open-count").inner_text() == "3"
     fits(officer, "queue")
 

@@ -1,0 +1,416 @@
+"""Anomaly lists for officers: where the register looks wrong, scoped to the officer's station or beat.
+
+Each list is defined once here: one function builds its SQL (`_<list>_keys`), a count function counts
+the same rows for the officer's home page, and a page function returns 50 rows a page, keyset-paged on
+the list's key. Scoping is that of the queue: the beats of jurisdiction.beat_ids_for, never a beat or
+station from the request."""
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, exists, func, or_, select, text, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from portal.models import (
+    House,
+    HouseUse,
+    Person,
+    StaffImport,
+    Submission,
+    SubmissionKind,
+    Tenancy,
+    Unit,
+    User,
+)
+from portal.models.address import Address
+from portal.models.base import utcnow
+from portal.services import jurisdiction, residence
+from portal.services.flags import ADULT_AGE, CHILD_AGE
+from portal.services.reporting import local_today
+
+PAGE_SIZE = 50
+SILENT_DAYS = 180
+STAFF_LIST_DAYS = 90
+RENTAL_USES = (HouseUse.whole_rental, HouseUse.shared_rental, HouseUse.owner_occupied_rooms)
+STANDING = residence.STANDING  # a house or unit declared (pending) or verified
+
+TITLES = {
+    "two-houses": _l("People living in two houses"),
+    "over-capacity": _l("Houses over capacity"),
+    "children-alone": _l("Children under 16 with no adult"),
+    "overdue": _l("Leases ended, no move-out reported"),
+    "silent-houses": _l("Rental houses with no report for 180 days"),
+    "no-staff-list": _l("Units with no staff list for 90 days"),
+    "conflicting-claims": _l("One address registered by two reporters"),
+}
+DEFINITIONS = {
+    "two-houses": _l("A person living (declared or verified, not moved out, no move-out waiting for the "
+                     "police) in a house of your jurisdiction and in another house at the same time."),
+    "over-capacity": _l("Houses of your jurisdiction where more people live than the house allows."),
+    "children-alone": _l("Houses where a child under 16 lives and nobody aged 18 or more, or of unknown "
+                         "age, lives (the rule of the \"child alone\" flag)."),
+    "overdue": _l("People still living in a house although their lease ended before today, and whose "
+                  "move-out nobody reported."),
+    "silent-houses": _l("Rental houses (declared or verified) on which nothing was reported for 180 days."),
+    "no-staff-list": _l("Units (declared or verified, registered over 90 days ago) that uploaded no staff "
+                        "list for 90 days."),
+    "conflicting-claims": _l("Addresses on which two or more reporters registered a house that is waiting "
+                             "for the police or verified."),
+}
+KINDS = tuple(TITLES)
+
+
+class BadCursor(ValueError):
+    """A page cursor that this module did not give out."""
+
+
+# --- cursors: the key of the last row of a page, opaque to the browser ----------------------------
+
+def encode_cursor(key: tuple) -> str:
+    raw = "|".join(v.isoformat() if isinstance(v, date) else str(int(v)) for v in key)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(value: str | None, shape: tuple[type, ...]) -> tuple | None:
+    """The key a cursor holds, of the types in `shape`; None for the first page; BadCursor otherwise."""
+    if not value:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+        parts = raw.split("|")
+        if len(parts) != len(shape):
+            raise ValueError(raw)
+        key = []
+        for part, kind in zip(parts, shape, strict=True):
+            if kind is date:
+                key.append(date.fromisoformat(part))
+            else:
+                number = int(part)
+                if not 0 <= number < 2**31:  # beyond an INTEGER column: PostgreSQL would refuse the query
+                    raise ValueError(part)
+                key.append(number)
+        if encode_cursor(tuple(key)) != value:  # one spelling per key: base64's ignored characters too
+            raise ValueError(value)
+        return tuple(key)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise BadCursor(value) from None
+
+
+# --- dates the rules need -------------------------------------------------------------------------
+
+def born_on_or_before(today: date, years: int) -> date:
+    """The last birth date of someone aged `years` or more today (occupants.age_on's rule; a 29 February
+    birthday counts from 1 March in a year that has none)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # today is 29 February, and that year had none
+        return date(today.year - years, 2, 28)
+
+
+def _living_t2(t2, person_id, house_id):
+    """Another tenancy of the person, in another house, living there (residence.living on an alias)."""
+    return exists().where(t2.person_id == person_id, t2.house_id != house_id, t2.move_out_date.is_(None),
+                          t2.status.in_(STANDING), ~residence.moving_out(t2.id))
+
+
+# --- each list's definition: the keys of its rows, in key order ---------------------------------
+
+def _two_houses_keys(beat_ids: list[int], today: date, now: datetime) -> tuple[Select, tuple]:
+    t2 = aliased(Tenancy)
+    query = (select(Tenancy.person_id).join(House, House.id == Tenancy.house_id)
+             .where(House.beat_id.in_(beat_ids), *residence.living(),
+                    _living_t2(t2, Tenancy.person_id, Tenancy.house_id))
+             .group_by(Tenancy.person_id))
+    return query, (Tenancy.person_id,)
+
+
+def _living_count(house_id):
+    return (select(func.count()).select_from(Tenancy).where(*residence.living(house_id))
+            .correlate(House).scalar_subquery())
+
+
+def _over_capacity_keys(beat_ids, today, now):
+    query = select(House.id).where(House.beat_id.in_(beat_ids), House.max_occupants.is_not(None),
+                                   _living_count(House.id) > House.max_occupants)
+    return query, (House.id,)
+
+
+def _children_alone_keys(beat_ids, today, now):
+    child_before = born_on_or_before(today, CHILD_AGE)  # born after this: under 16
+    adult_by = born_on_or_before(today, ADULT_AGE)  # born on or before this: 18 or more
+    living_here = (Tenancy.house_id == House.id, *residence.living())
+    child = exists().where(*living_here, Tenancy.person_id == Person.id, Person.birth_date > child_before)
+    adult = exists().where(*living_here, Tenancy.person_id == Person.id,
+                           or_(Person.birth_date.is_(None), Person.birth_date <= adult_by))
+    query = select(House.id).where(House.beat_id.in_(beat_ids), child, ~adult)
+    return query, (House.id,)
+
+
+# The condition of the partial index ix_tenancy_lease_end_standing, written out: a planner uses a partial
+# index only when the query states its condition, and bound parameters (residence.standing's) do not.
+STANDING_TENANCY = text("tenancy.move_out_date IS NULL AND tenancy.status IN ('pending', 'verified')")
+
+
+def _overdue_keys(beat_ids, today, now):
+    query = (select(Tenancy.lease_end_date, Tenancy.id).join(House, House.id == Tenancy.house_id)
+             .where(House.beat_id.in_(beat_ids), *residence.living(), STANDING_TENANCY,
+                    Tenancy.lease_end_date < today))
+    return query, (Tenancy.lease_end_date, Tenancy.id)
+
+
+def _silent_houses_keys(beat_ids, today, now):
+    since = now - timedelta(days=SILENT_DAYS)
+    reported = exists().where(Submission.house_id == House.id, Submission.submitted_at >= since)
+    query = select(House.id).where(House.beat_id.in_(beat_ids), House.use.in_(RENTAL_USES),
+                                   House.status.in_(STANDING), ~reported)
+    return query, (House.id,)
+
+
+def _no_staff_list_keys(beat_ids, today, now):
+    since = now - timedelta(days=STAFF_LIST_DAYS)
+    uploaded = exists().where(StaffImport.unit_id == Unit.id, StaffImport.created_at >= since)
+    query = select(Unit.id).where(Unit.beat_id.in_(beat_ids), Unit.status.in_(STANDING),
+                                  Unit.created_at < since, ~uploaded)
+    return query, (Unit.id,)
+
+
+def _conflicting_claims_keys(beat_ids, today, now):
+    query = (select(House.address_id).where(House.beat_id.in_(beat_ids), House.status.in_(STANDING))
+             .group_by(House.address_id).having(func.count(func.distinct(House.owner_id)) > 1))
+    return query, (House.address_id,)
+
+
+KEYS: dict[str, Callable] = {
+    "two-houses": _two_houses_keys,
+    "over-capacity": _over_capacity_keys,
+    "children-alone": _children_alone_keys,
+    "overdue": _overdue_keys,
+    "silent-houses": _silent_houses_keys,
+    "no-staff-list": _no_staff_list_keys,
+    "conflicting-claims": _conflicting_claims_keys,
+}
+CURSOR_SHAPES = {kind: ((date, int) if kind == "overdue" else (int,)) for kind in KINDS}
+
+
+def _build(session: Session, officer: User, kind: str, today: date | None, now: datetime | None):
+    if kind not in KEYS:
+        raise KeyError(kind)
+    beat_ids = jurisdiction.beat_ids_for(session, officer)
+    if not beat_ids:
+        return None, None
+    return KEYS[kind](beat_ids, today or local_today(), now or utcnow())
+
+
+HOME_CAP = 100  # the home page counts up to this many rows of a list, then says "more than 100"
+
+
+def count(session: Session, officer: User, kind: str, *, cap: int | None = None, today: date | None = None,
+          now: datetime | None = None) -> int:
+    """The rows of a list; with `cap`, at most cap + 1 (a count that stops early costs what a page costs)."""
+    query, _key = _build(session, officer, kind, today, now)
+    if query is None:
+        return 0
+    if cap is not None:
+        query = query.limit(cap + 1)
+    return session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def counts(session: Session, officer: User, *, cap: int | None, **when) -> dict[str, int]:
+    """Every list's count for the officer's home page, each up to `cap` + 1 (more than `cap`: cap + 1)."""
+    return {kind: count(session, officer, kind, cap=cap, **when) for kind in KINDS}
+
+
+# --- pages: keys first, then what each row shows -----------------------------------------------
+
+@dataclass
+class Place:
+    address: str
+    item_id: int | None  # the best item page of it: /officer/items/<id>; None outside the jurisdiction
+    owner: str = ""  # masked
+    status: str = ""
+    in_scope: bool = True
+
+
+@dataclass
+class Row:
+    key: tuple
+    name: str = ""  # masked
+    places: list[Place] = field(default_factory=list)
+    number: int | None = None  # living count, or the like
+    limit: int | None = None  # the house's capacity
+    on: date | None = None  # the lease's end
+    at: datetime | None = None  # the last report or staff list
+
+
+@dataclass
+class Page:
+    kind: str
+    rows: list[Row]
+    next_cursor: str | None
+
+
+def page(session: Session, officer: User, kind: str, cursor: str | None = None, *, size: int = PAGE_SIZE,
+         today: date | None = None, now: datetime | None = None) -> Page:
+    """One page of a list (BadCursor for a cursor not given out here; KeyError for an unknown list)."""
+    after = decode_cursor(cursor, CURSOR_SHAPES[kind])
+    query, key = _build(session, officer, kind, today, now)
+    if query is None:
+        return Page(kind, [], None)
+    if after is not None:
+        query = query.where(tuple_(*key) > tuple_(*after)) if len(key) > 1 else query.where(key[0] > after[0])
+    keys = [tuple(r) for r in session.execute(query.order_by(*key).limit(size + 1))]
+    more = len(keys) > size
+    keys = keys[:size]
+    beat_ids = jurisdiction.beat_ids_for(session, officer)
+    rows = ROWS[kind](session, keys, beat_ids)
+    return Page(kind, rows, encode_cursor(keys[-1]) if more and keys else None)
+
+
+def _mask(name: str | None) -> str:
+    from portal.services.identity import mask_name
+
+    return mask_name(name)
+
+
+def _latest_items(session: Session, beat_ids: list[int], column, ids: list[int], kind=None) -> dict[int, int]:
+    """The newest submission in the jurisdiction per house (or unit) id: the best item page for it."""
+    if not ids:
+        return {}
+    where = [column.in_(ids), Submission.beat_id.in_(beat_ids)]
+    if kind is not None:
+        where.append(Submission.kind == kind)
+    return {owner: item for owner, item in session.execute(
+        select(column, func.max(Submission.id)).where(*where).group_by(column))}
+
+
+def _houses(session: Session, ids: list[int]) -> dict[int, tuple[House, Address, str]]:
+    """Each house with its address and its owner's name (the only thing of the owner that a row shows)."""
+    if not ids:
+        return {}
+    return {h.id: (h, a, name) for h, a, name in session.execute(
+        select(House, Address, User.name).join(Address, Address.id == House.address_id)
+        .join(User, User.id == House.owner_id).where(House.id.in_(ids)))}
+
+
+def _two_houses_rows(session, keys, beat_ids):
+    person_ids = [k[0] for k in keys]
+    if not person_ids:
+        return []
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+    found = session.execute(select(Tenancy.person_id, Tenancy.house_id, Tenancy.submission_id, House.beat_id)
+                            .join(House, House.id == Tenancy.house_id)
+                            .where(Tenancy.person_id.in_(person_ids), *residence.living())
+                            .order_by(Tenancy.id)).all()
+    houses = _houses(session, [f.house_id for f in found if f.beat_id in beat_ids])
+    by_person: dict[int, list[Place]] = {}
+    for f in found:
+        inside = f.beat_id in beat_ids
+        place = (Place(houses[f.house_id][1].text, f.submission_id, _mask(houses[f.house_id][2]))
+                 if inside else Place("", None, in_scope=False))
+        by_person.setdefault(f.person_id, []).append(place)
+    return [Row((pid,), _mask(people[pid].name), by_person.get(pid, [])) for pid in person_ids]
+
+
+def _house_rows(session, keys, beat_ids, **extra):
+    ids = [k[0] for k in keys]
+    houses = _houses(session, ids)
+    items = _latest_items(session, beat_ids, Submission.house_id, ids)
+    rows = []
+    for hid in ids:
+        house, address, owner = houses[hid]
+        rows.append(Row((hid,), "", [Place(address.text, items.get(hid), _mask(owner), str(house.status))],
+                        limit=house.max_occupants))
+    return rows
+
+
+def _with_living_counts(session, rows):
+    ids = [r.key[0] for r in rows]
+    if ids:
+        found = dict(session.execute(select(Tenancy.house_id, func.count()).where(
+            Tenancy.house_id.in_(ids), *residence.living()).group_by(Tenancy.house_id)).all())
+        for r in rows:
+            r.number = found.get(r.key[0], 0)
+    return rows
+
+
+def _over_capacity_rows(session, keys, beat_ids):
+    return _with_living_counts(session, _house_rows(session, keys, beat_ids))
+
+
+def _children_alone_rows(session, keys, beat_ids):
+    return _with_living_counts(session, _house_rows(session, keys, beat_ids))
+
+
+def _silent_houses_rows(session, keys, beat_ids):
+    rows = _house_rows(session, keys, beat_ids)
+    ids = [r.key[0] for r in rows]
+    if ids:
+        last = dict(session.execute(select(Submission.house_id, func.max(Submission.submitted_at))
+                                    .where(Submission.house_id.in_(ids)).group_by(Submission.house_id)).all())
+        for r in rows:
+            r.at = last.get(r.key[0])
+    return rows
+
+
+def _overdue_rows(session, keys, beat_ids):
+    ids = [k[1] for k in keys]
+    if not ids:
+        return []
+    found = {t.id: (t, p) for t, p in session.execute(
+        select(Tenancy, Person).join(Person, Person.id == Tenancy.person_id).where(Tenancy.id.in_(ids)))}
+    houses = _houses(session, list({t.house_id for t, _p in found.values()}))
+    rows = []
+    for tid in ids:
+        tenancy, person = found[tid]
+        _house, address, owner = houses[tenancy.house_id]
+        rows.append(Row((tenancy.lease_end_date, tid), _mask(person.name),
+                        [Place(address.text, tenancy.submission_id, _mask(owner))], on=tenancy.lease_end_date))
+    return rows
+
+
+def _no_staff_list_rows(session, keys, beat_ids):
+    ids = [k[0] for k in keys]
+    if not ids:
+        return []
+    found = {u.id: (u, a) for u, a in session.execute(
+        select(Unit, Address).join(Address, Address.id == Unit.address_id).where(Unit.id.in_(ids)))}
+    items = _latest_items(session, beat_ids, Submission.unit_id, ids, SubmissionKind.unit_registration)
+    last = dict(session.execute(select(StaffImport.unit_id, func.max(StaffImport.created_at))
+                                .where(StaffImport.unit_id.in_(ids)).group_by(StaffImport.unit_id)).all())
+    return [Row((uid,), found[uid][0].name, [Place(found[uid][1].text, items.get(uid), "",
+                                                   str(found[uid][0].status))], at=last.get(uid))
+            for uid in ids]
+
+
+def _conflicting_claims_rows(session, keys, beat_ids):
+    ids = [k[0] for k in keys]
+    if not ids:
+        return []
+    found = session.execute(select(House, Address, User.name).join(Address, Address.id == House.address_id)
+                            .join(User, User.id == House.owner_id)
+                            .where(House.address_id.in_(ids), House.status.in_(STANDING),
+                                   House.beat_id.in_(beat_ids))
+                            .order_by(House.id)).all()
+    items = _latest_items(session, beat_ids, Submission.house_id, [h.id for h, _a, _u in found],
+                          SubmissionKind.house_registration)
+    by_address: dict[int, Row] = {aid: Row((aid,)) for aid in ids}
+    for house, address, owner in found:
+        by_address[house.address_id].places.append(
+            Place(address.text, items.get(house.id), _mask(owner), str(house.status)))
+    return [by_address[aid] for aid in ids]
+
+
+ROWS: dict[str, Callable] = {
+    "two-houses": _two_houses_rows,
+    "over-capacity": _over_capacity_rows,
+    "children-alone": _children_alone_rows,
+    "overdue": _overdue_rows,
+    "silent-houses": _silent_houses_rows,
+    "no-staff-list": _no_staff_list_rows,
+    "conflicting-claims": _conflicting_claims_rows,
+}
