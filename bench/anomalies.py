@@ -21,10 +21,9 @@ bench_common.fix_sys_path()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import time  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
-from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from bench.quality import timed  # noqa: E402
 from portal import create_app  # noqa: E402
@@ -45,17 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     url = normalise_url(args.url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
-    statements: list[tuple[str, float]] = []
-    recording = {"on": False}
-
-    @event.listens_for(db.engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany):
-        conn.info["t0"] = time.perf_counter()
-
-    @event.listens_for(db.engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany):
-        if recording["on"]:
-            statements.append((statement, (time.perf_counter() - conn.info["t0"]) * 1000))
+    log = bench_common.StatementLog(db.engine)
 
     results: dict = {"url": bench_common.describe_url(url), "target_ms": TARGET_MS}
     with app.app_context():
@@ -80,11 +69,9 @@ def main() -> None:
 
                     name = f"{who} {kind} {what}"
                     r = timed(run, args.repeat, args.warmup)
-                    statements.clear()
-                    recording["on"] = True
-                    r["result"] = run()
-                    recording["on"] = False
-                    slowest = max(statements, key=lambda s: s[1])
+                    with log:
+                        r["result"] = run()
+                    slowest = max(log.statements, key=lambda s: s[1])
                     r["slowest_statement"] = {"ms": round(slowest[1], 1), "sql": slowest[0][:200].replace("\n", " ")}
                     results[name] = r
                     print(f"  {name:<38} {r['median_ms']:>8} / {r['p95_ms']:<8} ({what}: {r['result']})",

@@ -39,3 +39,32 @@ def describe_url(url: str) -> str:
     from sqlalchemy import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+class StatementLog:
+    """The statements an engine runs, each with its time in ms, recorded only inside `with log:`."""
+
+    def __init__(self, engine) -> None:
+        import time
+
+        from sqlalchemy import event
+
+        self.statements: list[tuple[str, float]] = []
+        self.on = False
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _before(conn, cursor, statement, parameters, context, executemany):
+            conn.info["t0"] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _after(conn, cursor, statement, parameters, context, executemany):
+            if self.on:
+                self.statements.append((statement, (time.perf_counter() - conn.info["t0"]) * 1000))
+
+    def __enter__(self) -> StatementLog:
+        self.statements.clear()
+        self.on = True
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.on = False

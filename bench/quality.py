@@ -30,7 +30,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
-from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.db import normalise_url  # noqa: E402
@@ -64,17 +64,7 @@ def main() -> None:
     url = normalise_url(args.url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": True})
-    statements: list[tuple[str, float]] = []
-    recording = {"on": False}
-
-    @event.listens_for(db.engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany):
-        conn.info["t0"] = time.perf_counter()
-
-    @event.listens_for(db.engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany):
-        if recording["on"]:
-            statements.append((statement, (time.perf_counter() - conn.info["t0"]) * 1000))
+    log = bench_common.StatementLog(db.engine)
 
     results: dict = {"url": bench_common.describe_url(url), "target_ms": TARGET_MS}
     with app.app_context():
@@ -97,12 +87,10 @@ def main() -> None:
                     db.session.remove()
 
             results[name] = timed(run, args.repeat, args.warmup)
-            statements.clear()
-            recording["on"] = True
-            found = run()
-            recording["on"] = False
+            with log:
+                found = run()
             results[name]["statements"] = [{"ms": round(ms, 1), "sql": sql[:160].replace("\n", " ")}
-                                           for sql, ms in statements]
+                                           for sql, ms in log.statements]
             t = found.total
             results[name]["figures"] = {"coverage": t.coverage.as_json(), "timeliness": t.timeliness.as_json(),
                                         "accuracy": t.accuracy.as_json(),
