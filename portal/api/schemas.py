@@ -147,7 +147,11 @@ RESPONSES = {
     }, ["id", "address_code", "address", "use", "max_occupants", "certificate_no", "record_status",
         "tenancies"]),
     "HouseCreated": obj({"id": {"type": "integer"}, "submission_id": {"type": "integer"},
-                         "status": string(enum=STATUSES)}, ["id", "submission_id", "status"]),
+                         "status": string(enum=STATUSES),
+                         "flags": {"type": "array", "items": ref("Flag"), "description": (
+                             "claimed_by_another: another reporter's house stands at this address; the "
+                             "police will check which claim is true.")}},
+                        ["id", "submission_id", "status", "flags"]),
     "Flag": obj({
         "code": string(enum=FLAGS),
         "message": string(),

@@ -85,7 +85,8 @@ def register_house(form_key):
                                      certificate_no=data.get("certificate_no"), actor=api_actor(),
                                      form_key=form_key, commit=False)
     sub = filed.submission
-    return created({"id": sub.house_id, "submission_id": sub.id, "status": str(sub.status)})
+    return created({"id": sub.house_id, "submission_id": sub.id, "status": str(sub.status),
+                    **submission_json(sub, fields=("flags",))})
 
 
 @bp.route(f"/houses/<{ID}:house_id>/move-ins", methods=["POST"])

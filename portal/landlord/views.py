@@ -163,7 +163,9 @@ def house_check(key: str):
         else:
             drafts.discard(db.session, key)
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
-    return render_template("landlord/house_check.html", form=form, draft=draft)
+    claimed = not draft.data.get("corrects") and reporting.claimed_by_another(db.session, current_user,
+                                                                             draft.data.get("address_code", ""))
+    return render_template("landlord/house_check.html", form=form, draft=draft, claimed=claimed)
 
 
 def _decided_meanwhile(submission_id: int):

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import IdType, Tenancy
+from portal.models import House, IdType, Tenancy
 from portal.services import residence
 from portal.services.occupants import age_on
 
@@ -22,6 +22,7 @@ LABELS = {
     "unknown_region": _l("ID region code is not a known division"),
     "other_employment": _l("Already employed at another unit"),
     "details_differ": _l("The declared name or phone differs from the register"),
+    "claimed_by_another": _l("Another reporter has registered a house at this address"),
 }
 # Flags that tell something about other people's records (where else a person lives or works, what the
 # register holds for them): for officers only. A reporter who could see them could ask the register
@@ -37,6 +38,15 @@ def for_reporter(found: list[dict] | None) -> list[dict]:
 
 def label(code: str):
     return LABELS.get(code, code)
+
+
+def for_house(session: Session, address_id: int, owner_id: int) -> list[dict]:
+    """A house registration at an address where another reporter's house stands (declared or verified): the
+    officer decides which claim is true. A flag about the address, which its reporter may see (without
+    anything of the other reporter)."""
+    others = session.scalars(select(House.id).where(House.address_id == address_id, House.owner_id != owner_id,
+                                                    House.status.in_(residence.STANDING)).order_by(House.id))
+    return [{"code": "claimed_by_another", "house_id": other} for other in others]
 
 
 def for_move_in(session: Session, house, report, persons: list, current: list, *,

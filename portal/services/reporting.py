@@ -304,11 +304,18 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
     house.status = RecordStatus.pending
     session.add(house)
     session.flush()
+    found = flags.for_house(session, address.id, owner.id)
     sub = Submission(kind=SubmissionKind.house_registration, beat_id=address.beat_id, house_id=house.id,
                      payload={"address_code": address.code, "address": address.text, "use": str(details.use),
                               "max_occupants": details.max_occupants, "certificate_no": details.certificate_no},
-                     flags=[], submitted_at=utcnow())
+                     flags=found, flagged=bool(found), submitted_at=utcnow())
     return _file(session, owner, sub, actor, form_key, commit=commit)
+
+
+def claimed_by_another(session: Session, owner: User, address_code: str) -> bool:
+    """Whether another reporter's house stands at this address (for the check page: the police will check)."""
+    address = addresses.by_code(session, address_code)
+    return address is not None and bool(flags.for_house(session, address.id, owner.id))
 
 
 # --- move-ins -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from tests import factories
 from tests.browser import FormClient, parse
 from tests.factories import text_of
 from tests.integration.api.conftest import ApiClient, new_token
+from tests.integration.landlord.test_house_journey import location, start
 
 
 @pytest.fixture
@@ -199,3 +200,28 @@ def test_the_officer_sees_what_the_register_holds_and_from_which_report(db_sessi
     factories.decide(db_session, move_in, officer, "confirmed")
     after = text_of(parse(officer_client.get(url)).select_one("#in-register"))
     assert "张三" in after and receipts.display(move_in.receipt) in after and "尚未确认" not in after
+
+
+# --- a second claim on one address: flagged where it is decided -------------------------------------
+
+def test_a_second_claim_on_an_address_is_flagged_and_the_reporter_told(app, db_session, district, victim,
+                                                                       landlord_client, landlord):
+    owner_a, house_a, _, _ = victim
+    address = district.addresses[0]  # A's house stands there (pending)
+    use_url = start(landlord_client, address)
+    capacity_url = location(landlord_client.submit(use_url, {"use": "whole_rental"}))
+    check_url = location(landlord_client.submit(capacity_url, {"max_occupants": "3"}))
+    page = parse(landlord_client.get(check_url))
+    notice = page.select_one("#claimed-by-another")
+    assert notice is not None and owner_a.name not in text_of(page) and owner_a.phone[-4:] not in text_of(page)
+
+    api = ApiClient(app.test_client(), new_token(db_session, landlord))
+    answer = api.post("/api/v1/houses", json={"address_code": address.code, "use": "whole_rental",
+                                              "max_occupants": 2})
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    assert [f["code"] for f in answer.get_json()["flags"]] == ["claimed_by_another"]
+    stored = db_session.get(Submission, answer.get_json()["submission_id"])
+    assert stored.flags == [{"code": "claimed_by_another", "house_id": house_a.id}] and stored.flagged
+    # A's own registration, alone at its address when filed, carries no such flag.
+    assert db_session.scalar(select(Submission).where(Submission.house_id == house_a.id,
+                                                      Submission.kind == "house_registration")).flags == []

@@ -44,7 +44,8 @@ def test_register_a_house(api, db_session, district, landlord):
     )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert set(body) == {"id", "submission_id", "status"} and body["status"] == "pending"
+    assert set(body) == {"id", "submission_id", "status", "flags"} and body["status"] == "pending"
+    assert body["flags"] == []  # nobody else claims this address
     house = db_session.get(House, body["id"])
     assert house.owner_id == landlord.id and house.max_occupants == 6
     sub = db_session.get(Submission, body["submission_id"])
