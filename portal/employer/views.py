@@ -169,6 +169,13 @@ def _one_time_key(form) -> None:
         form.form_key.data = secrets.token_urlsafe(32)
 
 
+HIRE_FIELDS = ("name", "id_number", "phone", "position", "hire_date")  # the hire form, as the service takes it
+
+
+def _hire_fields(form) -> dict:
+    return {name: getattr(form, name).data for name in HIRE_FIELDS}
+
+
 @bp.route("/units/<int:unit_id>/hire", methods=["GET", "POST"])
 @employer_required
 def hire(unit_id: int):
@@ -177,10 +184,8 @@ def hire(unit_id: int):
     _one_time_key(form)
     if form.validate_on_submit():
         try:
-            filed = units.report_hire(db.session, current_user, u.id, name=form.name.data,
-                                      id_number=form.id_number.data, phone=form.phone.data,
-                                      position=form.position.data, hire_date=form.hire_date.data,
-                                      actor=actor(), form_key=form.form_key.data or None)
+            filed = units.report_hire(db.session, current_user, u.id, **_hire_fields(form), actor=actor(),
+                                      form_key=form.form_key.data or None)
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:
@@ -397,14 +402,12 @@ def correct_hire(submission_id: int):
         return redirect(url_for("employer.submission", submission_id=sub.id))
     u = _or_404(units.unit_of, sub.unit_id)
     p = sub.payload
-    form = HireForm(data={f: p.get(f) or "" for f in ("name", "id_number", "phone", "position", "hire_date")})
+    form = HireForm(data={f: p.get(f) or "" for f in HIRE_FIELDS})
     _one_time_key(form)
     if form.validate_on_submit():
         try:
-            filed = units.correct_hire(db.session, current_user, sub.id, name=form.name.data,
-                                       id_number=form.id_number.data, phone=form.phone.data,
-                                       position=form.position.data, hire_date=form.hire_date.data,
-                                       actor=actor(), form_key=form.form_key.data or None)
+            filed = units.correct_hire(db.session, current_user, sub.id, **_hire_fields(form), actor=actor(),
+                                       form_key=form.form_key.data or None)
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         except review.DecidedAlready:

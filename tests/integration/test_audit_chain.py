@@ -89,12 +89,20 @@ def test_rows_removed_after_the_anchor_are_found(app, db_session, chained):
     assert _verify(db_session, later).broken == audit_chain.Break(ids[-1], "rows_after_anchor_removed")
 
 
-def test_the_whole_chain_is_checked_from_its_start(app, db_session, chained):
-    """Without an anchor the walk starts at the first row; on the test database earlier tests' clean-ups
-    removed committed rows, so only the shape of the answer is checked here."""
-    with app.app_context():
-        report = audit_chain.verify(db_session.connection(), batch=50)
-    assert report.broken is None or report.broken.row_id <= chained[1][-1]
+def test_the_whole_chain_is_checked_from_its_start(app, tmp_path):
+    """Without an anchor the walk starts at the first row: on a database of its own (the shared test
+    database has rows that other tests' clean-ups removed), intact from row 1, then broken at row 1."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'chain.sqlite3'}")
+    try:
+        migrate.upgrade(engine)
+        with app.app_context(), Session(engine) as session:
+            ids = _write(session, 4)
+            report = audit_chain.verify(session.connection(), batch=3)
+            assert report.broken is None and report.rows == 4 and ids[0] == 1
+            session.execute(update(AuditEvent).where(AuditEvent.id == 1).values(outcome="failure"))
+            assert audit_chain.verify(session.connection(), batch=3).broken == audit_chain.Break(1, "changed")
+    finally:
+        engine.dispose()
 
 
 # --- committed, real connections ---------------------------------------------------------------------
