@@ -30,8 +30,9 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 
-    from portal import i18n, security, sessions, templating
+    from portal import fieldcrypt, i18n, security, sessions, templating
 
+    fieldcrypt.init_app(app)
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
     from portal.cli import register as register_cli
     from portal.cli_audit import register as register_audit_cli
     from portal.cli_doorplates import register as register_doorplates_cli
+    from portal.cli_keys import register as register_keys_cli
     from portal.cli_quality import register as register_quality_cli
     from portal.cli_tokens import register as register_token_cli
 
@@ -67,5 +69,6 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
     register_doorplates_cli(app)
     register_quality_cli(app)
     register_audit_cli(app)
+    register_keys_cli(app)
     return app
 

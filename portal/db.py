@@ -60,6 +60,9 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: flo
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed, not left in free pages: personal data that was replaced
+        # (a plaintext value sealed by a migration, a purged record) is gone from the file.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 

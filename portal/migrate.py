@@ -37,6 +37,15 @@ def for_dialect(dialect_name: str):
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)
+    _truncate_wal(engine)
+
+
+def _truncate_wal(engine: Engine) -> None:
+    """On SQLite, copy the WAL into the database and empty it: the frames a migration replaced (plaintext
+    that it sealed, say) would otherwise stay in the -wal file until overwritten."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

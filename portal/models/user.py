@@ -4,9 +4,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.fieldcrypt import new_row_key, sealed
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.jurisdiction import Beat, Station
 
@@ -44,7 +45,10 @@ class User(Base):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"), index=True)
     beat_id: Mapped[int | None] = mapped_column(ForeignKey("beat.id"), index=True)
 
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The second factor's secret, encrypted (fieldcrypt.py); row_key binds its ciphertext to this row.
+    row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_secret = sealed("totp_secret_sealed")
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     # The last accepted TOTP time step: a code is accepted only for a later step (no replay).
     last_totp_step: Mapped[int | None] = mapped_column(Integer)

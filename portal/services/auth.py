@@ -127,9 +127,9 @@ def start_enrolment(session: Session, user: User) -> str:
     """Give the user a secret to enrol, kept until one code confirms it; an enrolled user gets none."""
     if user.totp_confirmed:
         raise ValueError("already enrolled")
-    if not user.totp_secret:
-        session.execute(update(User).where(User.id == user.id, User.totp_secret.is_(None))
-                        .values(totp_secret=new_totp_secret()))
+    if user.totp_secret_sealed is None:
+        session.execute(update(User).where(User.id == user.id, User.totp_secret_sealed.is_(None))
+                        .values(totp_secret_sealed=User.totp_secret.seal_for(user, new_totp_secret())))
         session.commit()
         session.refresh(user)
     return user.totp_secret

@@ -3,13 +3,12 @@ DELETE or a forged INSERT; twenty writers at once leave one chain; `flask audit 
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, insert, inspect, make_url, select, text, update
+from sqlalchemy import delete, insert, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from portal import migrate
@@ -178,29 +177,6 @@ def test_anchor_prints_the_head(app, committed):
 
 
 # --- the migration ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def empty_database(database_url, tmp_path):
-    """An engine on a database of its own: a new SQLite file, or a new schema on the suite's PostgreSQL."""
-    if database_url.startswith("sqlite"):
-        engine = make_engine(f"sqlite:///{tmp_path / 'chain.sqlite3'}")
-        yield engine
-        engine.dispose()
-        return
-    schema = f"chain_{secrets.token_hex(4)}"
-    admin = make_engine(database_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_the_migration_chains_the_rows_there_are_in_id_order(app, empty_database):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from portal.fieldcrypt import KeyFile
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -25,7 +27,9 @@ def test_gunicorn_and_redis_are_the_prod_extra():
 @pytest.fixture
 def gunicorn_port(tmp_path):
     """gunicorn with the README's production settings on a free port, against a new SQLite file."""
-    env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "gunicorn-test-" + "k" * 40,
+    KeyFile.generate().write(tmp_path / "keys.json")
+    env = {**os.environ, "PORTAL_KEYS_FILE": str(tmp_path / "keys.json"), "PORTAL_ENV": "production",
+           "SECRET_KEY": "gunicorn-test-" + "k" * 40,
            "AUDIT_CHAIN_KEY": "gunicorn-test-" + "a" * 40,
            "PORTAL_BASE_URL": "https://portal.example.cn", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
            "UPLOAD_FOLDER": str(tmp_path / "uploads"), "PYTHONUNBUFFERED": "1"}
