@@ -173,8 +173,8 @@ class KeyRing:
 
     def __init__(self, keys: KeyFile) -> None:
         self.keys = keys
-        self._data: dict[int, tuple[str, bytes]] = {}
-        self._current: tuple[int, float] | None = None
+        self._data: dict[tuple, tuple[str, bytes]] = {}
+        self._current: tuple[int, float, object] | None = None  # key id, when read, of which database
         self._lock = threading.Lock()
 
     # --- data keys ----------------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ class KeyRing:
             algorithm=algorithm, master_id=master, wrapped=wrapped).returning(DataKey.__table__.c.id)).scalar_one()
 
     def _data_key(self, connection: Connection, key_id: int) -> tuple[str, bytes]:
-        known = self._data.get(key_id)
+        known = self._data.get((connection.engine.url, key_id))  # by database: a test run has several
         if known is not None:
             return known
         from portal.models import DataKey
@@ -210,20 +210,20 @@ class KeyRing:
         except Tampered:
             raise MissingKey("master key (this key file's, not the one that wrapped data key)", key_id) from None
         with self._lock:
-            self._data[key_id] = (row.algorithm, key)
+            self._data[(connection.engine.url, key_id)] = (row.algorithm, key)
         return row.algorithm, key
 
     def current_key_id(self, connection: Connection) -> int:
         """The newest data key, asked of the database at most every CURRENT_KEY_SECONDS."""
-        now = time.monotonic()
-        if self._current is not None and now - self._current[1] < CURRENT_KEY_SECONDS:
+        now, database = time.monotonic(), connection.engine.url
+        if self._current is not None and self._current[2] == database and now - self._current[1] < CURRENT_KEY_SECONDS:
             return self._current[0]
         from portal.models import DataKey
 
         newest = connection.execute(select(func.max(DataKey.id))).scalar()
         if newest is None:  # migration 0016 makes the first one
             raise MissingKey("data key", "(none: run flask --app portal migrate)")
-        self._current = (newest, now)
+        self._current = (newest, now, database)
         return newest
 
     # --- values ------------------------------------------------------------------------------------------
