@@ -7,6 +7,7 @@ import time
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from portal import fieldcrypt
 from portal.db import writing
@@ -36,7 +37,8 @@ def register(app: Flask) -> None:
             with writing():
                 key_id = keys.add_key(session)
                 session.commit()
-            click.echo(f"data key {key_id} added; waiting {settle:g} s for every process to take it up")
+            click.echo(_("Data key %(id)s added; waiting %(seconds)s s until every process seals with it.",
+                         id=key_id, seconds=format(settle, "g")))
             time.sleep(settle)
         for column in keys.sealed_columns():
             done = 0
@@ -47,4 +49,5 @@ def register(app: Flask) -> None:
                 done += n
                 if n < keys.BATCH:
                     break
-            click.echo(f"{column.label}: {done} values sealed again under data key {key_id}")
+            click.echo(_("%(column)s: %(count)s values sealed again under data key %(id)s.",
+                         column=column.label, count=done, id=key_id))

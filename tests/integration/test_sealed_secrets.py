@@ -158,7 +158,7 @@ def test_rotation_seals_every_value_again_and_resumes_after_a_crash(app, own, mo
     runner = app.test_cli_runner()
     result = runner.invoke(args=["keys", "rotate", "--resume"])
     assert result.exit_code == 0, result.output
-    assert f"3 values sealed again under data key {newest}" in result.output
+    assert f"user_account.totp_secret:3 个值已用数据密钥 {newest} 重新加密" in result.output  # the CLI speaks Chinese
     with Session(own) as s:
         assert keys.status(s) == {"user_account.totp_secret": {newest: 5}}
         assert _secrets(s) == before
