@@ -15,6 +15,7 @@ from portal.db import reading
 from portal.employer.forms import (
     UNIT_FIELDS,
     ActionForm,
+    CommitForm,
     DepartureForm,
     HireForm,
     SubmitForm,
@@ -38,7 +39,8 @@ DRAFT_KINDS = ("unit", units.UPLOAD_DRAFT)  # an employer's unfinished reports: 
 @bp.context_processor
 def unit_names():
     return {"unit_type_names": units.UNIT_TYPE_NAMES, "special_trade_names": units.SPECIAL_TRADE_NAMES,
-            "unit_status_names": units.UNIT_STATUS_NAMES, "column_labels": staff_import.COLUMN_LABELS}
+            "unit_status_names": units.UNIT_STATUS_NAMES, "column_labels": staff_import.COLUMN_LABELS,
+            "few_departures": staff_import.FEW_DEPARTURES}
 
 
 def _or_404(fn, *args, **kwargs):
@@ -354,10 +356,12 @@ def preview(key: str):
     kept = _kept(key)
     if kept is None:
         return _gone()
-    pv = _preview_of(kept)
+    return _render_preview(kept, _preview_of(kept), CommitForm(form_key=key))
+
+
+def _render_preview(kept, pv, commit_form):
     return render_template("employer/preview.html", kept=kept, unit=kept.unit, pv=pv, shown=SHOWN_ROWS,
-                           shown_errors=SHOWN_ERRORS, commit_form=SubmitForm(form_key=key),
-                           discard_form=ActionForm())
+                           shown_errors=SHOWN_ERRORS, commit_form=commit_form, discard_form=ActionForm())
 
 
 @bp.route("/uploads/<key>/errors.csv")
@@ -381,7 +385,8 @@ def commit(key: str):
         kept = _kept(key)
         if kept is None:
             return _gone()
-        if not SubmitForm().validate_on_submit():
+        form = CommitForm()
+        if not form.validate_on_submit():
             abort(400)
         try:
             units.ensure_active(kept.unit)
@@ -389,7 +394,12 @@ def commit(key: str):
             flash(failure.errors[0].message, "error")
             return redirect(url_for("employer.preview", key=key))
         pv = _preview_of(kept)
-    done = staff_import.commit(db.session, kept.unit, current_user, pv, actor())
+    try:
+        done = staff_import.commit(db.session, kept.unit, current_user, pv, actor(),
+                                   departures_confirmed=form.confirm_departures.data)
+    except ValidationFailed as failure:  # many departures, not confirmed: the preview again, the reason at the box
+        errors_onto_form(form, failure)
+        return _render_preview(kept, _preview_of(kept), form)
     units.drop_upload(db.session, current_user, key, _uploads())
     if not getattr(done, "created", True):
         flash(_l("This staff list was imported already on %(when)s. Nothing new was sent.",
