@@ -56,6 +56,10 @@ def test_a_move_in_left_half_done_is_offered_again_and_resumed_at_360_px(live_se
     assert card.count() == 1 and TENANT in card.inner_text()
     fits(landlord, "home with an unfinished move-in")
     screenshot(landlord, "unfinished-home")
+    submit(landlord, "header form.language-switch button[value=zh_Hans_CN]")
+    assert landlord.locator("#unfinished h2").inner_text() == "尚未提交"
+    fits(landlord, "home with an unfinished move-in, in Chinese")
+    submit(landlord, "header form.language-switch button[value=en]")
 
     # Tapping "report a move-in" again offers it instead of an empty form.
     goto(landlord, house)
@@ -98,7 +102,7 @@ def test_a_move_in_left_half_done_is_offered_again_and_resumed_at_360_px(live_se
     assert landlord.locator("#unfinished").count() == 0
 
     assert not fits.overflowing, "pages that scroll sideways at 360 px:\n" + "\n".join(fits.overflowing)
-    assert len(fits.checked) == 5
+    assert len(fits.checked) == 6
 
 
 def test_a_full_list_that_leaves_most_people_out_warns_with_their_names_at_360_px(live_server, new_phone,
@@ -134,6 +138,11 @@ def test_a_full_list_that_leaves_most_people_out_warns_with_their_names_at_360_p
     employer.set_viewport_size(PHONE)
     fits(employer, "preview with the full-list warning")
     screenshot(employer, "full-list-warning")
+    submit(employer, "header form.language-switch button[value=zh_Hans_CN]")  # the same page in Chinese
+    assert employer.locator("#departures-warning h2").inner_text() == "这份名册将申报 8 人已离职"
+    fits(employer, "preview with the full-list warning, in Chinese")
+    screenshot(employer, "full-list-warning-zh")
+    submit(employer, "header form.language-switch button[value=en]")
 
     # Sent without the confirmation: refused, with the reason at the box, and nothing sent.
     submit(employer, "main form[action$='/commit'] button[type=submit]")
@@ -150,7 +159,7 @@ def test_a_full_list_that_leaves_most_people_out_warns_with_their_names_at_360_p
     assert preview != employer.url
 
     assert not fits.overflowing, "pages that scroll sideways at 360 px:\n" + "\n".join(fits.overflowing)
-    assert len(fits.checked) == 3
+    assert len(fits.checked) == 4
 
 
 def test_the_accessibility_checks_fail_on_a_page_that_breaks_them(live_server, new_phone):
