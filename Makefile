@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app portal
 PYBABEL := $(VENV)/bin/pybabel
+NPM ?= npm
+# The browser tests' axe-core, from package-lock.json into node_modules (never loaded from the network).
+NODE_DEPS := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -19,7 +22,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed ## Create the virtual environment and install the project
+$(NODE_DEPS): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --silent
+	touch $@
+
+install: $(VENV)/.installed $(if $(shell command -v $(NPM)),$(NODE_DEPS)) ## Create the virtual environment and install the project (and axe-core when npm is there)
 
 translations: install ## Build the .mo catalogs from the committed .po files
 	$(PYBABEL) compile --use-fuzzy -q -d translations 2>/dev/null || $(PYBABEL) compile -d translations
@@ -37,7 +44,7 @@ seed: migrate ## Load the demo district and demo accounts when the database is e
 run: translations seed ## Set everything up and serve the portal on http://127.0.0.1:5000 with demo data
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: translations lint ## Set everything up, lint, and run the whole test suite (SQLite, then PostgreSQL if TEST_DATABASE_URL)
+test: translations lint $(NODE_DEPS) ## Set everything up, lint, and run the whole test suite (SQLite, then PostgreSQL if TEST_DATABASE_URL)
 	bash scripts/ensure-chromium
 	bash scripts/api-fuzz
 	PORTAL_TEST_DB=sqlite $(PY) -m pytest -q
@@ -51,4 +58,4 @@ lint: install ## ruff and the import contract (views do not touch models)
 	$(VENV)/bin/lint-imports
 
 clean: ## Remove the virtual environment and build leftovers (keeps instance/)
-	rm -rf $(VENV) *.egg-info translations/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) *.egg-info translations/*/LC_MESSAGES/*.mo node_modules

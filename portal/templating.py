@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import charts
 from portal.models.base import utcnow
-from portal.services import attention, identity, receipts
+from portal.services import attention, drafts, identity, receipts
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -73,6 +73,11 @@ def format_day(value) -> str:
     return format_date(value, "long") if value else ""
 
 
+def kept_until(draft) -> str:
+    """The last day an untouched draft is kept, in the reader's language."""
+    return local_date(drafts.expires_at(draft))
+
+
 def age(value: datetime | None, now: datetime | None = None) -> str:
     """How long ago, in whole hours, or days and hours: the age of a queue item."""
     if value is None:
@@ -87,7 +92,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         receipt=receipts.display, localtime=localtime, mask_id=identity.mask_id, mask_phone=identity.mask_phone,
         percent=charts.percent, hours=charts.hours, age=age, mask_name=identity.mask_name,
-        last_day=last_day, local_date=local_date, uscc=identity.normalise_uscc)
+        last_day=last_day, local_date=local_date, kept_until=kept_until, uscc=identity.normalise_uscc)
     app.jinja_env.globals.update(use_names=USE_NAMES, id_type_names=ID_TYPE_NAMES, relation_names=RELATION_NAMES,
                              house_status_names=HOUSE_STATUS_NAMES,
                              format_day=format_day)

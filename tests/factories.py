@@ -267,14 +267,15 @@ def staff_csv(rows: list[list[str]], header=("姓名", "性别", "身份证号�
 
 
 def make_staff_import(session, owner: User, unit_id: int, rows: list[list[str]], *, full_list: bool = True,
-                      filename: str = "staff.csv"):
-    """A staff list uploaded and committed through the import service; returns the StaffImport."""
+                      filename: str = "staff.csv", departures_confirmed: bool = True):
+    """A staff list uploaded and committed through the import service (its departures confirmed, as the
+    preview page asks for many of them); returns the StaffImport."""
     from portal.models import Unit
     from portal.services import staff_import
 
     unit = session.get(Unit, unit_id)
     pv = staff_import.preview(session, unit, staff_csv(rows), filename, full_list=full_list)
-    return staff_import.commit(session, unit, owner, pv, as_actor(owner))
+    return staff_import.commit(session, unit, owner, pv, as_actor(owner), departures_confirmed=departures_confirmed)
 
 
 def staff_row(name: str, *, birth: str = "19900101", region: str = "430302", id_number: str | None = None,

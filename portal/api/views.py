@@ -159,7 +159,9 @@ def staff_imports(unit_id: int, form_key):
         raise ValidationFailed([FieldError(rejected.code, rejected.message, "file")]) from None
     if dry_run:
         return jsonify(import_json(pv))
-    done = staff_import.commit(db.session, unit, api_user(), pv, api_actor(), commit=False)
+    # Many departures are refused (422, field confirm_departures) unless confirmed, as on the preview page.
+    done = staff_import.commit(db.session, unit, api_user(), pv, api_actor(), commit=False,
+                               departures_confirmed=flag_arg("confirm_departures", False))
     if not getattr(done, "created", True):  # the unit's latest import had this content: nothing changed
         return jsonify(import_json(pv))
     return jsonify(import_json(pv, done=done)), 201

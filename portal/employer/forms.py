@@ -65,5 +65,11 @@ class SubmitForm(FlaskForm):
     form_key = HiddenField(validators=[InputRequired()])
 
 
+class CommitForm(SubmitForm):
+    """Sending a staff list: when it reports many people as having left, the employer ticks that they have."""
+
+    confirm_departures = BooleanField(_l("Yes, the people named in the warning have left: report their departure"))
+
+
 class ActionForm(FlaskForm):
     """A bare button (discard, withdraw) that needs only the CSRF token."""

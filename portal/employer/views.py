@@ -15,6 +15,7 @@ from portal.db import reading
 from portal.employer.forms import (
     UNIT_FIELDS,
     ActionForm,
+    CommitForm,
     DepartureForm,
     HireForm,
     SubmitForm,
@@ -32,12 +33,14 @@ from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_ret
 bp = Blueprint("employer", __name__, url_prefix="/employer")
 SHOWN_ERRORS = 1000  # on the preview page; the error CSV has every one
 SHOWN_ROWS = 500  # hires, departures and roster entries listed on one page
+DRAFT_KINDS = ("unit", units.UPLOAD_DRAFT)  # an employer's unfinished reports: a unit, a staff list to check
 
 
 @bp.context_processor
 def unit_names():
     return {"unit_type_names": units.UNIT_TYPE_NAMES, "special_trade_names": units.SPECIAL_TRADE_NAMES,
-            "unit_status_names": units.UNIT_STATUS_NAMES, "column_labels": staff_import.COLUMN_LABELS}
+            "unit_status_names": units.UNIT_STATUS_NAMES, "column_labels": staff_import.COLUMN_LABELS,
+            "few_departures": staff_import.FEW_DEPARTURES}
 
 
 def _or_404(fn, *args, **kwargs):
@@ -63,7 +66,8 @@ def _limits() -> dict:
 @employer_required
 def home():
     return render_template("employer/home.html", rows=units.summaries(db.session, current_user),
-                           needs=attention.for_reporter(db.session, current_user), reasons=review.REJECT_REASONS)
+                           needs=attention.for_reporter(db.session, current_user), reasons=review.REJECT_REASONS,
+                           unfinished=drafts.unfinished(db.session, current_user, DRAFT_KINDS))
 
 
 @bp.route("/addresses")
@@ -85,9 +89,11 @@ def new_unit():
     if address is None:
         flash(_l("There is no standard address with this code."), "error")
         return redirect(url_for("employer.find_address"))
-    draft = drafts.start(db.session, current_user, "unit",
-                         {"address_code": address.code, "address": address.text})
-    return redirect(url_for("employer.unit_details", key=draft.key))
+    # The same address chosen again before anything was typed: that draft (one with details typed is listed
+    # on the home page; another unit may work at the same address).
+    draft = drafts.find(db.session, current_user, "unit", address_code=address.code, name=None) \
+        or drafts.start(db.session, current_user, "unit", {"address_code": address.code, "address": address.text})
+    return redirect(_resume_url(draft))
 
 
 def _draft(key: str, kind: str):
@@ -98,12 +104,52 @@ def _draft(key: str, kind: str):
 
 
 def _sent_already(key: str):
-    """The back button or a second click after sending: show the receipt of what was sent."""
+    """The back button or a second click after sending: show the receipt of what was sent. Anything else
+    is a 404: another employer's draft is no different from one that does not exist."""
     filed = reporting.filed_with_key(db.session, current_user, key)
     if filed is not None:
         return redirect(url_for("employer.receipt", submission_id=filed.id))
-    flash(_l("This registration has been sent already, or it has expired. Nothing was lost: your units are "
-             "listed below."), "info")
+    abort(404)
+
+
+def _resume_url(draft) -> str:
+    if draft.kind == units.UPLOAD_DRAFT:
+        return url_for("employer.preview", key=draft.key)
+    step = drafts.next_step(draft)
+    return url_for("employer.unit_check" if step == "check" else "employer.unit_details", key=draft.key)
+
+
+def _own_draft(key: str):
+    draft = _or_404(drafts.get, key)
+    if draft.kind not in DRAFT_KINDS:
+        abort(404)
+    return draft
+
+
+@bp.route("/drafts/<key>")
+@employer_required
+def resume(key: str):
+    """An unfinished report, from the home page: on at the first page not yet answered."""
+    return redirect(_resume_url(_own_draft(key)))
+
+
+@bp.route("/drafts/<key>/discard", methods=["GET", "POST"])
+@employer_required
+def discard_draft(key: str):
+    """GET: discard this unfinished report? (a page of its own); POST from that page: discard it."""
+    draft = _own_draft(key)
+    form = ActionForm()
+    if request.method == "GET":
+        return render_template("employer/discard_draft.html", draft=draft, action_form=form,
+                               resume_url=_resume_url(draft))
+    if not form.validate_on_submit():
+        abort(400)
+    if draft.kind == units.UPLOAD_DRAFT:
+        units.drop_upload(db.session, current_user, key, _uploads())
+    else:
+        _or_404(drafts.discard_own, key, DRAFT_KINDS)
+    db.session.commit()
+    flash(_l("The unfinished report was discarded. Nothing was sent."), "info")
     return redirect(url_for("employer.home"))
 
 
@@ -310,10 +356,12 @@ def preview(key: str):
     kept = _kept(key)
     if kept is None:
         return _gone()
-    pv = _preview_of(kept)
+    return _render_preview(kept, _preview_of(kept), CommitForm(form_key=key))
+
+
+def _render_preview(kept, pv, commit_form):
     return render_template("employer/preview.html", kept=kept, unit=kept.unit, pv=pv, shown=SHOWN_ROWS,
-                           shown_errors=SHOWN_ERRORS, commit_form=SubmitForm(form_key=key),
-                           discard_form=ActionForm())
+                           shown_errors=SHOWN_ERRORS, commit_form=commit_form, discard_form=ActionForm())
 
 
 @bp.route("/uploads/<key>/errors.csv")
@@ -337,7 +385,8 @@ def commit(key: str):
         kept = _kept(key)
         if kept is None:
             return _gone()
-        if not SubmitForm().validate_on_submit():
+        form = CommitForm()
+        if not form.validate_on_submit():
             abort(400)
         try:
             units.ensure_active(kept.unit)
@@ -345,7 +394,12 @@ def commit(key: str):
             flash(failure.errors[0].message, "error")
             return redirect(url_for("employer.preview", key=key))
         pv = _preview_of(kept)
-    done = staff_import.commit(db.session, kept.unit, current_user, pv, actor())
+    try:
+        done = staff_import.commit(db.session, kept.unit, current_user, pv, actor(),
+                                   departures_confirmed=form.confirm_departures.data)
+    except ValidationFailed as failure:  # many departures, not confirmed: the preview again, the reason at the box
+        errors_onto_form(form, failure)
+        return _render_preview(kept, _preview_of(kept), form)
     units.drop_upload(db.session, current_user, key, _uploads())
     if not getattr(done, "created", True):
         flash(_l("This staff list was imported already on %(when)s. Nothing new was sent.",

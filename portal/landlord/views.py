@@ -25,6 +25,7 @@ from portal.services.errors import NotFound, ValidationFailed
 from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
 
 bp = Blueprint("landlord", __name__, url_prefix="/landlord")
+DRAFT_KINDS = ("move_in", "house")  # a landlord's unfinished reports, listed and resumable
 PERSON_FIELDS = ("id_type", "id_number", "name", "phone", "relation", "occupation", "workplace")
 
 
@@ -49,7 +50,8 @@ def home():
     return render_template("landlord/home.html", rows=rows, today=reporting.local_today(),
                            needs=attention.for_reporter(db.session, current_user), action_form=ActionForm(),
                            reasons=review.REJECT_REASONS,
-                           registrations=attention.registrations(db.session, houses))
+                           registrations=attention.registrations(db.session, houses),
+                           unfinished=drafts.unfinished(db.session, current_user, DRAFT_KINDS))
 
 
 @bp.route("/addresses")
@@ -73,7 +75,8 @@ def house(house_id: int):
                            if registration else None,
                            moving_out=reporting.moving_out_of(db.session, h),
                            submissions=reporting.submissions_of(db.session, current_user, house_id=h.id),
-                           today=reporting.local_today())
+                           today=reporting.local_today(),
+                           unfinished=drafts.unfinished(db.session, current_user, ("move_in",), house_id=h.id))
 
 
 # --- registering a house: use -> capacity -> check -> receipt ------------------------------------
@@ -91,18 +94,60 @@ def new_house():
     if registered is not None:  # scanned the plate of a house of theirs: its page, to report tenants
         flash(_l("You have registered a house at this address already."), "info")
         return redirect(url_for("landlord.house", house_id=registered.id))
-    draft = drafts.start(db.session, current_user, "house", {"address_code": address.code,
-                                                             "address": address.text})
-    return redirect(url_for("landlord.house_use", key=draft.key))
+    # The same address chosen again (the plate scanned twice, the search done again): the draft begun then.
+    draft = drafts.find(db.session, current_user, "house", address_code=address.code, corrects=None) \
+        or drafts.start(db.session, current_user, "house", {"address_code": address.code, "address": address.text})
+    return redirect(_resume_url(draft))
 
 
 def _draft(key: str, kind: str):
+    """The landlord's draft, or None: then `_sent_already` shows what it became, or a 404 (another
+    landlord's draft is no different from one that does not exist)."""
     try:
         return drafts.get(db.session, current_user, key, kind, lock=request.method == "POST")
     except NotFound:
-        flash(_l("This report has been sent already, or it has expired. Nothing was lost: your reports are "
-                 "listed below."), "info")
         return None
+
+
+RESUME = {("move_in", "person"): "landlord.person", ("move_in", "another"): "landlord.another",
+          ("move_in", "check"): "landlord.check_move_in", ("house", "use"): "landlord.house_use",
+          ("house", "capacity"): "landlord.house_capacity", ("house", "check"): "landlord.house_check"}
+
+
+def _resume_url(draft) -> str:
+    step = drafts.next_step(draft)
+    extra = {"n": len(draft.data.get("people", []))} if step == "person" else {}
+    return url_for(RESUME[(draft.kind, step)], key=draft.key, **extra)
+
+
+@bp.route("/drafts/<key>")
+@landlord_required
+def resume(key: str):
+    """An unfinished report, from the home or house page: on at the first page not yet answered."""
+    draft = _or_404(drafts.get, key)
+    if draft.kind not in DRAFT_KINDS:
+        abort(404)
+    return redirect(_resume_url(draft))
+
+
+@bp.route("/drafts/<key>/discard", methods=["GET", "POST"])
+@landlord_required
+def discard_draft(key: str):
+    """GET: discard this unfinished report? (a page of its own); POST from that page: discard it."""
+    draft = _or_404(drafts.get, key)
+    if draft.kind not in DRAFT_KINDS:
+        abort(404)
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        _or_404(drafts.discard_own, key, DRAFT_KINDS)
+        db.session.commit()
+        flash(_l("The unfinished report was discarded. Nothing was sent."), "info")
+        house_id = draft.data.get("house_id")
+        return redirect(url_for("landlord.house", house_id=house_id) if house_id else url_for("landlord.home"))
+    return render_template("landlord/discard_draft.html", draft=draft, action_form=form,
+                           resume_url=_resume_url(draft))
 
 
 @bp.route("/drafts/<key>/use", methods=["GET", "POST"])
@@ -110,7 +155,7 @@ def _draft(key: str, kind: str):
 def house_use(key: str):
     draft = _draft(key, "house")
     if draft is None:
-        return redirect(url_for("landlord.home"))
+        return _sent_already(key)
     form = HouseUseForm(data=draft.data)
     if form.validate_on_submit():
         drafts.save(db.session, draft, use=form.use.data)
@@ -123,7 +168,7 @@ def house_use(key: str):
 def house_capacity(key: str):
     draft = _draft(key, "house")
     if draft is None:
-        return redirect(url_for("landlord.home"))
+        return _sent_already(key)
     form = HouseCapacityForm(data=draft.data)
     if form.validate_on_submit():
         try:
@@ -180,7 +225,7 @@ def _sent_already(key: str):
     filed = reporting.filed_with_key(db.session, current_user, key)
     if filed is not None:
         return redirect(url_for("landlord.receipt", submission_id=filed.id))
-    return redirect(url_for("landlord.home"))
+    abort(404)
 
 
 # --- move-in: person (repeat) -> another? -> dates -> check -> receipt ----------------------------
@@ -188,9 +233,16 @@ def _sent_already(key: str):
 @bp.route("/houses/<int:house_id>/move-in")
 @landlord_required
 def move_in(house_id: int):
+    """A new move-in report; when one for this house is unfinished, it is offered first (`?new=1`: the
+    landlord chose to start another). A draft begun with nothing in it yet is used again."""
     h = _or_404(reporting.house_of, house_id)
-    draft = drafts.start(db.session, current_user, "move_in", {"house_id": h.id, "address": h.address.text,
-                                                               "people": []})
+    waiting = [d for d in drafts.unfinished(db.session, current_user, ("move_in",), house_id=h.id)
+               if not d.data.get("corrects")]
+    if waiting and not request.args.get("new"):
+        return render_template("landlord/move_in_draft.html", house=h, unfinished=waiting)
+    draft = drafts.find(db.session, current_user, "move_in", house_id=h.id, people=[], corrects=None) \
+        or drafts.start(db.session, current_user, "move_in", {"house_id": h.id, "address": h.address.text,
+                                                              "people": []})
     return redirect(url_for("landlord.person", key=draft.key, n=0))
 
 
@@ -375,6 +427,10 @@ def correct(submission_id: int):
         flash(_l("Only a report that is waiting or was rejected can be corrected."), "error")
         return redirect(url_for("landlord.submission", submission_id=sub.id))
     p = sub.payload
+    begun = drafts.find(db.session, current_user, "move_in" if sub.kind.value == "move_in" else "house",
+                        corrects=sub.id)
+    if begun is not None:  # a correction of this report begun earlier: carry on with it
+        return redirect(_resume_url(begun))
     if sub.kind.value == "move_in":
         people = [{f: (o.get(f) or "") for f in PERSON_FIELDS} for o in p["occupants"]]
         draft = drafts.start(db.session, current_user, "move_in", {

@@ -44,11 +44,11 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import audit, identity, receipts, spreadsheets
-from portal.services.errors import FieldError
+from portal.services.errors import FieldError, ValidationFailed
 from portal.services.spreadsheets import MAX_BYTES, FileRejected, cell_text
 
 __all__ = ["COLUMNS", "COLUMN_LABELS", "FileRejected", "Preview", "RowError", "StaffRow", "commit",
-           "error_csv", "preview", "read_table", "template_csv", "template_xlsx"]
+           "error_csv", "needs_confirmation", "preview", "read_table", "template_csv", "template_xlsx"]
 
 read_table = spreadsheets.read_table
 
@@ -56,6 +56,11 @@ ACTIVE = (RecordStatus.pending, RecordStatus.verified)
 OPEN = (SubmissionStatus.pending, SubmissionStatus.site_visit)
 MAX_FIELD = 200  # characters in any cell of a known column
 MAX_POSITION = 60  # Employment.position
+# A full list that would report more than FEW_DEPARTURES people, or more than DEPARTURE_SHARE of the roster, as
+# having left asks for an explicit confirmation first: a list uploaded as "complete" that was not (the rows
+# with errors fixed and sent alone) must not report everyone else as gone.
+FEW_DEPARTURES = 3
+DEPARTURE_SHARE = 0.2
 _CHUNK = 500  # ids per IN (...) query
 
 COLUMNS = ("name", "sex", "id_number", "phone", "position", "hire_date")
@@ -155,6 +160,23 @@ class Preview:
     departure_pending: list[StaffRow] = field(default_factory=list)
     _error_keys: tuple = ((), (), ())  # (ids, id prefixes, names) of the rows with errors
     unit_id: int | None = None  # the unit it was compared with; commit refuses another
+    # A known ID number under another name than on the roster: neither unchanged nor sent, but shown to be
+    # checked (a mistyped ID number can hit a colleague's). Pairs of the row and the roster's employment.
+    renamed: list[tuple[StaffRow, Employment]] = field(default_factory=list)
+    roster_size: int = 0  # people on the roster when it was compared
+
+    @property
+    def departures_need_confirmation(self) -> bool:
+        return needs_confirmation(len(self.departures), self.roster_size)
+
+    def row_name(self, number: int) -> str:
+        """The name typed in a row with errors, as far as it is readable text: shown beside the row number."""
+        index = self.columns.get("name")
+        cells = self.error_cells.get(number, [])
+        if index is None or index >= len(cells):
+            return ""
+        text = "".join(c for c in _text(cells[index]) if unicodedata.category(c) not in ("Cc", "Cf"))
+        return text[:40]
 
     @property
     def invalid(self) -> int:
@@ -512,7 +534,8 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
                    unchanged=diff.unchanged, digest=digest, departure_pending=diff.departure_pending,
                    already_imported=_latest_if_same(session, unit, digest),
                    header=header, columns=columns, error_cells=error_cells, held_back=diff.held_back,
-                   _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)), unit_id=unit.id)
+                   _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)), unit_id=unit.id,
+                   renamed=diff.renamed, roster_size=diff.roster_size)
 
 
 def _header_at(header: list[str], index: int | None) -> str | None:
@@ -549,6 +572,19 @@ class _Diff:
     unchanged: list[StaffRow]
     held_back: list[Employment]
     departure_pending: list[StaffRow]
+    renamed: list[tuple[StaffRow, Employment]]
+    roster_size: int
+
+
+def needs_confirmation(departures: int, roster_size: int) -> bool:
+    """Whether a full list's departures are too many to send without the employer confirming them."""
+    return departures > FEW_DEPARTURES or departures > DEPARTURE_SHARE * roster_size
+
+
+def departures_unconfirmed(departures: int) -> ValidationFailed:
+    return ValidationFailed([FieldError("departures_unconfirmed", _l(
+        "This list reports %(n)d people as having left. Check their names and confirm that they have left, "
+        "or upload your complete staff list.", n=departures), "confirm_departures")])
 
 
 def roster(session: Session, unit: Unit) -> list[Employment]:
@@ -562,10 +598,13 @@ def roster(session: Session, unit: Unit) -> list[Employment]:
 
 def _diff(session: Session, unit: Unit, valid: list[StaffRow], full_list: bool, error_keys) -> _Diff:
     current = roster(session, unit)
-    on_roster = {e.person.id_number: e.id for e in current if e.person.id_type == IdType.resident_id}
+    by_number = {e.person.id_number: e for e in current if e.person.id_type == IdType.resident_id}
+    on_roster = {number: e.id for number, e in by_number.items()}
     hires = [r for r in valid if r.id_number not in on_roster]
     leaving = _departure_reported(session, [on_roster[r.id_number] for r in valid if r.id_number in on_roster])
-    unchanged = [r for r in valid if r.id_number in on_roster and on_roster[r.id_number] not in leaving]
+    staying = [r for r in valid if r.id_number in on_roster and on_roster[r.id_number] not in leaving]
+    renamed = [(r, by_number[r.id_number]) for r in staying if r.name != by_number[r.id_number].declared_name]
+    unchanged = [r for r in staying if r.name == by_number[r.id_number].declared_name]
     departure_pending = [r for r in valid if r.id_number in on_roster and on_roster[r.id_number] in leaving]
     departures: list[Employment] = []
     held_back: list[Employment] = []
@@ -584,7 +623,7 @@ def _diff(session: Session, unit: Unit, valid: list[StaffRow], full_list: bool, 
                 held_back.append(e)
             else:
                 departures.append(e)
-    return _Diff(hires, departures, unchanged, held_back, departure_pending)
+    return _Diff(hires, departures, unchanged, held_back, departure_pending, renamed, len(current))
 
 
 def _departure_reported(session: Session, employment_ids: list[int]) -> set[int]:
@@ -605,9 +644,12 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
 # --- commit ----------------------------------------------------------------------------------------
 
 def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor, *,
-           commit: bool = True) -> StaffImport:
+           commit: bool = True, departures_confirmed: bool = False) -> StaffImport:
     """File the hires and departures of a preview in one transaction and commit it (with commit=False the
     caller commits: the API, storing its response in the same transaction).
+
+    Departures that need a confirmation (``needs_confirmation``, on the roster as it is in the transaction)
+    are refused with ValidationFailed (field ``confirm_departures``) unless ``departures_confirmed``.
 
     The roster is compared again inside the transaction (another upload may have changed it since the
     preview). When the unit's latest import has the same content digest, nothing is created and that
@@ -627,7 +669,7 @@ def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: aud
             _end(session, commit)
             earlier.created = False
             return earlier
-        imp = _commit(session, unit, uploader, pv, actor)
+        imp = _commit(session, unit, uploader, pv, actor, departures_confirmed)
         _end(session, commit)
     except BaseException:
         session.rollback()
@@ -643,9 +685,12 @@ def _end(session: Session, commit: bool) -> None:
         session.flush()
 
 
-def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor) -> StaffImport:
+def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor,
+            departures_confirmed: bool) -> StaffImport:
     today = _local_today()
     diff = _diff(session, unit, pv.valid, pv.full_list, pv._error_keys)
+    if needs_confirmation(len(diff.departures), diff.roster_size) and not departures_confirmed:
+        raise departures_unconfirmed(len(diff.departures))
     beat_id = unit.address.beat_id if unit.address is not None else unit.beat_id
     station_id = session.scalar(select(Beat.station_id).where(Beat.id == beat_id))
     imp = StaffImport(unit_id=unit.id, uploader_id=uploader.id, filename=(pv.filename or "")[:200],

@@ -37,6 +37,12 @@ class LiveServer:
     log: Path
     queue_officer_phone: str = ""
     queue_officer_totp_secret: str = ""
+    draft_landlord_phone: str = ""
+    draft_house_id: int = 0
+    draft_house_address: str = ""
+    list_employer_phone: str = ""
+    list_unit_id: int = 0
+    staff_ids: tuple = ()
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
@@ -90,7 +96,18 @@ def browser():
 @pytest.fixture
 def new_phone(browser, live_server):
     """A factory of fresh browser contexts (separate cookies: one per person) with a phone-sized viewport."""
+    from urllib.parse import urldefrag
+
+    from tests.e2e import pages
+
     contexts = []
+    visited: list[str] = []  # every document a page of these contexts showed
+
+    def watch(page) -> None:
+        def navigated(frame) -> None:
+            if frame == page.main_frame and frame.url.startswith(live_server.url):
+                visited.append(urldefrag(frame.url).url)
+        page.on("framenavigated", navigated)
 
     def make():
         # Not is_mobile: a mobile viewport zooms out to show content that is too wide, which hides the very
@@ -98,12 +115,16 @@ def new_phone(browser, live_server):
         context = browser.new_context(base_url=live_server.url, viewport=PHONE, device_scale_factor=2,
                                       has_touch=True, locale="zh-CN")
         context.set_default_timeout(10_000)
+        context.on("page", watch)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    # axe-core and the tap-target check ran on every page the test went to (pages.check_page).
+    unchecked = sorted({url for url in visited if url not in pages.CHECKED})
+    assert not unchecked, f"pages visited without the accessibility checks: {unchecked}"
 
 
 class Totp:

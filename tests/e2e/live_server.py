@@ -54,7 +54,8 @@ def main(database_url: str, workdir: str) -> None:
         address = district.addresses[0]
         info = {"officer_phone": officer.phone, "officer_totp_secret": officer.totp_secret,
                 "address_code": address.code, "address_text": address.text,
-                "today": reporting.local_today().isoformat(), **seed_station_two(db.session, district)}
+                "today": reporting.local_today().isoformat(), **seed_station_two(db.session, district),
+                **seed_station_three(db.session, district)}
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     info["port"] = server.server_port
@@ -86,6 +87,34 @@ def seed_station_two(session, district) -> dict:
                       max_occupants=2))
     session.commit()
     return {"queue_officer_phone": queue_officer.phone, "queue_officer_totp_secret": queue_officer.totp_secret}
+
+
+STAFF_NAMES = ("赵一", "钱二", "孙三", "李四", "周五", "吴六", "郑七", "王八", "冯九", "陈十")
+
+
+def seed_station_three(session, district) -> dict:
+    """A station of its own (so that no other test's queue counts change) with a landlord's registered house
+    and an employer's unit with ten people on its roster: for the resumed draft and the full-list warning."""
+    from portal.models import Beat, Station
+    from tests import factories
+
+    station = Station(code="T-S3", name="测试派出所3", bureau=district.bureau)
+    beat = Beat(code="T-S3-1", name="测试警务区3-1", station=station)
+    session.add_all([station, beat])
+    session.flush()
+    house_address = factories.make_address(session, beat, road="建设路", door_no="9号", community="", building="1栋",
+                                           unit="2单元", room="301")
+    unit_address = factories.make_address(session, beat, road="建设路", door_no="11号", community="")
+    session.commit()
+    landlord = factories.make_user(session, role="landlord", name="钟房东")
+    house = factories.make_house(session, landlord, house_address, max_occupants=4).house
+    employer = factories.make_user(session, role="employer", name="包经理")
+    unit_id = factories.make_unit(session, employer, unit_address).unit_id
+    staff = [factories.staff_row(name, birth=f"19{80 + i}0{1 + i % 9}1{i}") for i, name in enumerate(STAFF_NAMES)]
+    factories.make_staff_import(session, employer, unit_id, staff)
+    return {"draft_landlord_phone": landlord.phone, "draft_house_id": house.id,
+            "draft_house_address": house_address.text, "list_employer_phone": employer.phone,
+            "list_unit_id": unit_id, "staff_ids": [row[2] for row in staff]}
 
 
 def _exit_with_parent() -> None:

@@ -128,8 +128,8 @@ def test_employer_uploads_staff_list_officer_confirms_clean_rows(live_server, ne
     errors = employer.locator("table.row-errors tbody tr")
     assert errors.count() == 1, employer.locator("main").inner_text()
     cells = errors.first.locator("td").all_inner_texts()
-    assert cells[:2] == ["5", "ID number"], cells
-    assert cells[2].strip(), "the error gives no reason"
+    assert cells[:3] == ["5", "李四", "ID number"], cells
+    assert cells[3].strip(), "the error gives no reason"
     hires = employer.locator("ul.hires li").all_inner_texts()
     assert [h.split(" · ")[0] for h in hires] == [name for name, *_ in STAFF], hires
     fits(employer, "upload preview")

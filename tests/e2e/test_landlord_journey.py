@@ -19,6 +19,7 @@ from tests.e2e.pages import (
     assert_no_problem,
     follow,
     goto,
+    reload,
     resident_id,
     submit,
 )
@@ -184,8 +185,7 @@ def test_landlord_reports_officer_confirms_landlord_sees_it(live_server, new_pho
 
     # --- the landlord reloads the report and sees it confirmed ---------------------------------------
     assert landlord.url == submission_url
-    response = landlord.reload()
-    assert response is not None and response.ok
+    reload(landlord)
     assert landlord.locator("main .summary-list dd.status").inner_text() in ("Confirmed", "已确认")
     assert landlord.locator("main .summary-list dd.status").inner_text() == "Confirmed"  # English was chosen
     assert landlord.locator("form[action$='/withdraw']").count() == 0  # decided: no withdrawing any more

@@ -14,6 +14,8 @@ NAME_CHARS = "A name can contain only letters, ·, spaces, apostrophes and hyphe
 NUL_URLS = [
     "/landlord/drafts/ab%00cd/use",
     "/landlord/drafts/ab%00cd/check",
+    "/landlord/drafts/ab%00cd",
+    "/landlord/drafts/ab%00cd/discard",
     "/landlord/addresses?q=a%00b",
     "/landlord/houses/new?address=AB%00CD",
     "/a/AB%00CD",

@@ -45,9 +45,10 @@ def preview(db_session, unit, name: str, data: bytes | None = None, **kw):
     return staff_import.preview(db_session, unit, fixture(name) if data is None else data, name, **kw)
 
 
-def commit(db_session, unit, pv):
+def commit(db_session, unit, pv, *, departures_confirmed=True):
+    """Commit as the preview page does once the employer confirmed the departures it named."""
     actor = audit.Actor(user=unit.owner, ip="203.0.113.9", request_id="req-1")
-    return staff_import.commit(db_session, unit, unit.owner, pv, actor)
+    return staff_import.commit(db_session, unit, unit.owner, pv, actor, departures_confirmed=departures_confirmed)
 
 
 def counts(db_session) -> dict[str, int]:

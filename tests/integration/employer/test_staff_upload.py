@@ -91,9 +91,10 @@ def test_upload_preview_commit_and_upload_again(employer_client, db_session, uni
     page = parse(employer_client.get(preview_url))
     assert totals(page) == {"rows": 6, "valid": 3, "invalid": 3, "hires": 3, "departures": 0, "unchanged": 0}
     rows = [[text_of(td) for td in tr.find_all("td")] for tr in page.select("table.row-errors tbody tr")]
-    assert [(r[0], r[1]) for r in rows] == [("5", "ID number"), ("6", "Hire date"), ("7", "ID number")]
-    assert rows[0][2].startswith("Excel stored this ID number as a number, so its last digits are already")
-    assert rows[2][2] == "This ID number is already in row 2."
+    assert [(r[0], r[2]) for r in rows] == [("5", "ID number"), ("6", "Hire date"), ("7", "ID number")]
+    assert [r[1] for r in rows] == ["周四", "吴五", "郑六"]  # the name beside the row number
+    assert rows[0][3].startswith("Excel stored this ID number as a number, so its last digits are already")
+    assert rows[2][3] == "This ID number is already in row 2."
     hires = [text_of(li) for li in page.select("ul.hires li")]
     assert [h.split(" · ")[0] for h in hires] == ["赵一", "钱二", "孙三"]
     assert people[0][2] not in page.get_text()  # masked
@@ -148,7 +149,15 @@ def test_a_full_list_without_someone_reports_their_departure(employer_client, db
     page, url = _preview(employer_client, unit_id, factories.staff_csv(people[:2]))
     assert totals(page) == {"rows": 2, "valid": 2, "invalid": 0, "hires": 0, "departures": 1, "unchanged": 2}
     assert [text_of(li).split(" · ")[0] for li in page.select("ul.departures li")] == ["孙三"]
-    location(factories.post_form(employer_client, page, url, action="/commit"))
+    # One of three is more than a fifth of the roster: the warning names them, and sending asks to confirm.
+    assert "孙三" in text_of(page.select_one("#departures-warning"))
+    refused = factories.post_form(employer_client, page, url, action="/commit")
+    assert refused.status_code == 200
+    again = parse(refused)
+    assert "confirm that they have left" in factories.field_error(again, "confirm_departures")
+    assert again.select_one(".error-summary a")["href"] == "#confirm_departures"
+    assert _count(db_session, Submission, Submission.kind == SubmissionKind.departure) == 0
+    location(factories.post_form(employer_client, again, url, action="/commit", data={"confirm_departures": "y"}))
     departure = db_session.scalars(select(Submission)
                                    .where(Submission.kind == SubmissionKind.departure)).one()
     assert departure.payload["name"] == "孙三" and departure.unit_id == unit_id

@@ -103,20 +103,30 @@ def test_b_s_lists_show_nothing_of_a(landlord_b, db_session, a_world):
         assert a_world["move_in"].receipt not in main.replace("-", "")
 
 
-@pytest.mark.parametrize("step", ["/person/0", "/person/1", "/another", "/dates", "/check"])
-def test_a_s_move_in_draft_sends_b_away_without_showing_it(landlord_b, db_session, a_world, step):
+DRAFT_STEPS = ["/person/0", "/person/1", "/another", "/dates", "/check", "", "/discard"]
+
+
+@pytest.mark.parametrize("step", DRAFT_STEPS)
+def test_a_s_move_in_draft_is_a_404_for_b_like_one_that_does_not_exist(landlord_b, db_session, a_world, step):
+    before = _state(db_session)
     response = landlord_b.get(a_world["draft_root"] + step)
-    assert location(response) == "/landlord/"
-    page = text_of(parse(landlord_b.get("/landlord/")).find("main"))
+    assert response.status_code == 404
+    page = text_of(parse(response).find("main"))
     assert "诸葛草庐" not in page and a_world["draft_person"]["id_number"][-4:] not in page
+    nowhere = landlord_b.get("/landlord/drafts/" + "n" * 43 + step)
+    assert nowhere.status_code == 404
+    assert text_of(parse(nowhere).find("main")) == page  # the same answer: nothing tells them apart
+    home = text_of(parse(landlord_b.get("/landlord/")).find("main"))
+    assert "诸葛草庐" not in home and a_world["draft_person"]["id_number"][-4:] not in home
+    assert _state(db_session) == before
 
 
-@pytest.mark.parametrize("step", ["/use", "/capacity", "/house-check"])
-def test_a_s_house_draft_sends_b_away(landlord_b, db_session, a_world, step):
-    assert location(landlord_b.get(a_world["house_draft_root"] + step)) == "/landlord/"
+@pytest.mark.parametrize("step", ["/use", "/capacity", "/house-check", "", "/discard"])
+def test_a_s_house_draft_is_a_404_for_b(landlord_b, db_session, a_world, step):
+    assert landlord_b.get(a_world["house_draft_root"] + step).status_code == 404
 
 
-def test_b_cannot_send_or_change_a_s_draft(landlord_b, landlord_client, db_session, a_world):
+def test_b_cannot_send_change_or_discard_a_s_draft(landlord_b, landlord_client, db_session, a_world):
     token = factories.csrf_token(landlord_b)
     root, key = a_world["draft_root"], a_world["draft_root"].rsplit("/", 1)[1]
     house_root = a_world["house_draft_root"]
@@ -127,12 +137,14 @@ def test_b_cannot_send_or_change_a_s_draft(landlord_b, landlord_client, db_sessi
                               "relation": "main_tenant"}),
         (root + "/person/0/remove", {}),
         (root + "/dates", {"move_in_date": "2024-01-01"}),
+        (root + "/discard", {}),
         (house_root + "/house-check", {"form_key": house_root.rsplit("/", 1)[1]}),
         (house_root + "/use", {"use": "vacant"}),
+        (house_root + "/discard", {}),
     ]
     for url, data in posts:
         response = landlord_b.post(url, data={"csrf_token": token, **data})
-        assert response.status_code == 302 and location(response) == "/landlord/", url
+        assert response.status_code == 404, url
     assert _state(db_session) == before
     # A's draft is untouched: A carries on where they were.
     page = parse(landlord_client.get(root + "/person/0"))
