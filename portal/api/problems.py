@@ -137,10 +137,6 @@ def _http(err: HTTPException) -> FlaskResponse:
         headers["Allow"] = ", ".join(err.valid_methods)
     if code == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    if code == 429:
-        limit = getattr(err, "limit", None)
-        window = limit.limit.get_expiry() if limit is not None and getattr(limit, "limit", None) else 60
-        headers["Retry-After"] = str(int(window))
     kind = BY_STATUS.get(code)
     if kind is None:  # any other 4xx keeps its status, described as a bad request
         return respond("bad_request" if code < 500 else "server_error", status=code if code < 500 else 500)
