@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from flask_babel import force_locale
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from werkzeug.routing import Rule
 
@@ -373,5 +374,6 @@ def build(app: Flask) -> dict:
 def document(app: Flask) -> dict:
     """The document of this app (its routes), built once."""
     if "portal.openapi" not in app.extensions:
-        app.extensions["portal.openapi"] = build(app)
+        with force_locale("en"):  # the document is in English, whichever request builds it first
+            app.extensions["portal.openapi"] = build(app)
     return copy.deepcopy(app.extensions["portal.openapi"])
