@@ -277,18 +277,29 @@ def _upload_body() -> dict:
 
 # --- assembling -----------------------------------------------------------------------------------------
 
-class _NoFieldTitles(GenerateJsonSchema):
+class _Generator(GenerateJsonSchema):
     """Model schemas without a title on each property: generated clients name their enum and object types
     after the property (OccupantIdType), not after a title."""
 
     def field_title_should_be_set(self, schema) -> bool:
         return False
 
+    def nullable_schema(self, schema):
+        """`"type": ["string", "null"]` for a nullable value of one plain type (as JSON Schema writes it, and as
+        test generators negate it best); pydantic's anyOf with null only around a reference."""
+        inner = self.generate_inner(schema["schema"])
+        if not isinstance(inner.get("type"), str):
+            return {"anyOf": [inner, {"type": "null"}]}
+        out = {**inner, "type": [inner["type"], "null"]}
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+        return out
+
 
 def components() -> dict:
     _, defs = models_json_schema([(m, "validation") for m in schemas.REQUESTS]
                                  + [(m, "serialization") for m in schemas.RESPONSES],
-                                 ref_template=REF, schema_generator=_NoFieldTitles)
+                                 ref_template=REF, schema_generator=_Generator)
     out = defs["$defs"]
     out["FieldError"]["properties"]["code"]["x-error-codes"] = dict(sorted(ERROR_CODES.items()))
     out["Problem"]["properties"]["type"]["x-problem-types"] = {
