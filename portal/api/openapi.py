@@ -177,7 +177,7 @@ IDEMPOTENCY_KEY = {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False
 HEADERS = {**RATE_HEADERS, "Retry-After": RETRY_AFTER, "Idempotent-Replayed": REPLAYED}
 
 
-def _header_refs(names) -> dict:
+def _headers(names) -> dict:
     """The headers, written out in each response (generated clients read them there)."""
     return {name: HEADERS[name] for name in names}
 
@@ -185,9 +185,9 @@ def _header_refs(names) -> dict:
 def _problem(status: int, *, token: bool) -> dict:
     out: dict = {"description": PROBLEM_STATUSES[status],
                  "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
-    headers = _header_refs(RATE_HEADERS) if token and status != 401 else {}
+    headers = _headers(RATE_HEADERS) if token and status != 401 else {}
     if status in (409, 429, 503):
-        headers = {**headers, **_header_refs(["Retry-After"])}
+        headers = {**headers, **_headers(["Retry-After"])}
     if headers:
         out["headers"] = headers
     return out
@@ -335,8 +335,8 @@ def _operation(rule: Rule, view) -> dict:
     op: Operation = view.openapi
     public = getattr(view, "access", None) == "public"
     write = op.body is not None
-    rate = {} if public else _header_refs(RATE_HEADERS)
-    replay = _header_refs(["Idempotent-Replayed"]) if write else {}
+    rate = {} if public else _headers(RATE_HEADERS)
+    replay = _headers(["Idempotent-Replayed"]) if write else {}
     status, model, description = op.ok
     out: dict = {"operationId": op.id, "summary": op.summary, "tags": [op.id.split("_")[0]],
                  "parameters": [*_path_parameters(rule, op), *op.parameters],
@@ -365,6 +365,8 @@ def build(app: Flask) -> dict:
         if not rule.rule.startswith(PREFIX + "/"):
             continue
         view = app.view_functions[rule.endpoint]
+        if not isinstance(getattr(view, "openapi", None), Operation):
+            raise LookupError(f"{rule.endpoint} is under {PREFIX} but declares no @operation")
         path = _PATH_ARGUMENT.sub(r"{\1}", rule.rule[len(PREFIX):])
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(rule, view)

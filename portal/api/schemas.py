@@ -21,7 +21,7 @@ from portal.services import errors as service_errors
 from portal.services.errors import ValidationFailed
 from portal.services.flags import REPORTER_VISIBLE
 from portal.services.occupants import RELATIONS
-from portal.services.reporting import MAX_PEOPLE_PER_REPORT
+from portal.services.reporting import MAX_OCCUPANTS_LIMIT, MAX_PEOPLE_PER_REPORT
 
 ID_TYPES = [e.value for e in IdType]
 USES = [e.value for e in HouseUse]
@@ -92,8 +92,9 @@ class HouseRequest(Request):
     address_code: text("The standard address code (on the door plate's QR code) of the room or building; see "
                        "GET /addresses.", examples=["7Q2M4H9KXD"])
     use: choice(USES)
-    max_occupants: Annotated[int, WithJsonSchema({"type": "integer", "description": (
-        "The most people who can live here, from 0 to 200.")})]
+    max_occupants: Annotated[int, WithJsonSchema({
+        "type": "integer", "minimum": 0, "maximum": MAX_OCCUPANTS_LIMIT,
+        "description": f"The most people who can live here, from 0 to {MAX_OCCUPANTS_LIMIT}."})]
     certificate_no: text("Property certificate number, as printed.") | None = None
 
 

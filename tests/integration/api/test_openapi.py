@@ -336,6 +336,8 @@ def test_the_limits_are_declared(doc):
     s = doc["components"]["schemas"]
     people = s["MoveInRequest"]["properties"]["occupants"]
     assert (people["minItems"], people["maxItems"]) == (1, reporting.MAX_PEOPLE_PER_REPORT)
+    capacity = s["HouseRequest"]["properties"]["max_occupants"]
+    assert (capacity["minimum"], capacity["maximum"]) == (0, reporting.MAX_OCCUPANTS_LIMIT)
     assert "at most 60 characters" in s["Occupant"]["properties"]["name"]["description"]
     assert s["MoveInRequest"]["properties"]["move_in_date"]["format"] == "date"
     limit = {p["name"]: p for p in doc["paths"]["/addresses"]["get"]["parameters"]}["limit"]["schema"]
