@@ -262,8 +262,9 @@ STAFF_IMPORT = (
     "`full_list=true` (the default) people on the unit's current list who are missing from the file are "
     "reported as departures; with `false` the file only adds people. Importing the same content twice "
     "changes nothing. Row numbers count the header as row 1. " + EMPLOYER_ONLY + "\n\n"
-    "The first row names the columns, in Chinese or English (case, width and spaces do not matter); other "
-    "columns are listed in `ignored_columns` and not read:\n\n")
+    "The first row names the columns, in Chinese or English (case, full-width letters, runs of spaces and a "
+    "note in brackets, as in 姓名（必填）, do not matter); other columns are listed in `ignored_columns` and "
+    "not read:\n\n")
 
 
 def _upload_body() -> dict:
