@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from limits import parse
 
-from portal import ratelimit
 from portal.files import private_folder
 
 DOORPLATE_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -21,6 +20,9 @@ class ConfigError(RuntimeError):
 
 # Settings of the hard lock that growing delays replaced: set, they would be silently ignored.
 REPLACED = ("MAX_FAILED_LOGINS", "LOCKOUT_MINUTES")
+API_RATE_LIMIT = "600 per minute"  # requests of one API token
+# Requests of all the tokens of one account together: more tokens do not buy more requests.
+API_ACCOUNT_RATE_LIMIT = "1200 per minute"
 
 
 def _int(name: str, default: int) -> int:
@@ -109,8 +111,8 @@ def load_config(instance_path: Path) -> dict:
     base_url = _base_url(production)
     audit_key = audit_chain_key(instance_path, production)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portal.sqlite3'}"
-    api_rate_limit = _rate("API_RATE_LIMIT", ratelimit.API_DEFAULT)
-    api_account_rate_limit = _rate("API_ACCOUNT_RATE_LIMIT", ratelimit.API_ACCOUNT_DEFAULT)
+    api_rate_limit = _rate("API_RATE_LIMIT", API_RATE_LIMIT)
+    api_account_rate_limit = _rate("API_ACCOUNT_RATE_LIMIT", API_ACCOUNT_RATE_LIMIT)
 
     return {
         "PORTAL_ENV": env,
@@ -152,7 +154,7 @@ def load_config(instance_path: Path) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "LANGUAGES": ("zh_Hans_CN", "en"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ratelimit.SCHEME + "://"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "API_RATE_LIMIT": api_rate_limit,  # per token, in fixed windows
         "API_ACCOUNT_RATE_LIMIT": api_account_rate_limit,  # all tokens of one account together
         "API_MAX_TOKENS": _int("API_MAX_TOKENS", 5),  # active (unrevoked) tokens per account
@@ -160,10 +162,9 @@ def load_config(instance_path: Path) -> dict:
         # every request: failed sign-ins are still counted in the database and slowed down (services/throttle.py).
         "RATELIMIT_STORAGE_OPTIONS": {"wrap_exceptions": True},
         "RATELIMIT_SWALLOW_ERRORS": True,
-        "RATELIMIT_HEADERS_ENABLED": True,
-        # The limiter stamps its headers on every limited response; its Retry-After would overwrite the one
-        # a 503 sets, so it gets a name of its own (429 problems set Retry-After themselves).
-        "RATELIMIT_HEADER_RETRY_AFTER": "X-RateLimit-Retry-After",
+        # The API writes its own X-RateLimit-* headers (the token's or the account's window, whichever is nearer
+        # its end: portal/api/auth.py); the sign-in pages' 429 sets its Retry-After itself (portal/errors.py).
+        "RATELIMIT_HEADERS_ENABLED": False,
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
         # A flask command waits this long for SQLite's write lock (a big staff-list commit may hold it longer
         # than a request waits).

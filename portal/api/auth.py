@@ -10,75 +10,53 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from functools import cache, wraps
+from functools import wraps
 
 from flask import Blueprint, Flask, current_app, g, request
 from flask.sessions import SessionInterface
-from limits import RateLimitItem, parse
+from flask_limiter import RateLimitExceeded
 from limits.errors import StorageError
-from limits.strategies import FixedWindowRateLimiter
 
-from portal import ratelimit
 from portal.api.problems import ApiProblem, is_api_path
 from portal.db import write_intent
 from portal.extensions import db, limiter
 from portal.models import Role
 from portal.services import audit, idempotency, tokens
 
-DEFAULT_RATE_LIMIT = ratelimit.API_DEFAULT
 log = logging.getLogger("portal")
 
 
-@cache
-def _parsed(limit: str) -> RateLimitItem:
-    return parse(limit)
+# Two limits on every request with a valid token, counted by Flask-Limiter in the app's rate-limit storage:
+# the token's own, and its account's (all the account's tokens together, so that more tokens do not buy more
+# requests). Shared limits, so that each counts the caller's requests to every endpoint together.
+_per_token = limiter.shared_limit(lambda: current_app.config["API_RATE_LIMIT"], scope="api-token",
+                                  key_func=lambda: str(g.api_token.id))
+_per_account = limiter.shared_limit(lambda: current_app.config["API_ACCOUNT_RATE_LIMIT"], scope="api-account",
+                                    key_func=lambda: str(g.api_token.user_id))
 
 
-def _rate_limits() -> tuple[RateLimitItem, RateLimitItem]:
-    config = current_app.config
-    return (_parsed(config.get("API_RATE_LIMIT") or DEFAULT_RATE_LIMIT),
-            _parsed(config.get("API_ACCOUNT_RATE_LIMIT") or ratelimit.API_ACCOUNT_DEFAULT))
+def _limit_caller(view: Callable) -> Callable:
+    """The view behind both limits: Flask-Limiter counts the request against each when the view is called
+    (after the token is known) and refuses it with RateLimitExceeded, a 429, beyond either."""
+    return _per_account(_per_token(view))
 
 
-@limiter.request_filter
-def _not_flask_limiters() -> bool:
-    """Flask-Limiter leaves /api/ alone (its per-request check would find no limit there): the API's
-    limits are counted below, per token and per account."""
-    return is_api_path(request.path)
+def retry_after() -> int:
+    """Seconds until the window that refused this request ends."""
+    refused = limiter.current_limit
+    return max(1, math.ceil(refused.window.reset_time - time.time())) if refused is not None else 60
 
 
-def _limit_caller(token_id: int, user_id: int) -> None:
-    """Count one request against the token's fixed window and against its owner's (all the owner's tokens
-    together, so that more tokens do not buy more requests), in the app's rate-limit storage; refuse it with
-    429 and Retry-After beyond either limit. The X-RateLimit-* headers tell the window nearer its end: the one
-    with fewer requests left, or the one that refused.
-
-    The limits library directly rather than a Flask-Limiter decorator: the decorator's per-request work
-    (resolving and filtering limits, its own before_request) cost API move-ins a tenth of their rate, and
-    these two limits need none of it (bench/README.md)."""
-    if not limiter.enabled:
-        return
-    token_limit, account_limit = _rate_limits()
-    strategy = FixedWindowRateLimiter(limiter.storage)
-    shown = None
-    try:
-        for item, scope, key in ((token_limit, "api", str(token_id)), (account_limit, "api-account", str(user_id))):
-            allowed = strategy.hit(item, scope, key)
-            reset, remaining = strategy.get_window_stats(item, scope, key)
-            if shown is None or not allowed or remaining < shown[2]:
-                shown = (item, reset, remaining)
-            if not allowed:
-                break
-    except StorageError:  # the shared storage is down: serve, uncounted, rather than fail every request
-        log.warning("rate-limit storage unavailable: API request of token %s not counted", token_id,
-                    exc_info=True)
-        return
-    item, reset, remaining = shown
-    g.api_rate_headers = {"X-RateLimit-Limit": str(item.amount), "X-RateLimit-Remaining": str(remaining),
-                          "X-RateLimit-Reset": str(math.ceil(reset))}
-    if not allowed:
-        wait = max(1, math.ceil(reset - time.time()))
-        raise ApiProblem("too_many_requests", headers={"Retry-After": str(wait)})
+def rate_headers() -> dict[str, str]:
+    """X-RateLimit-* of the window nearer its end: the one that refused the request, else the one with fewer
+    requests left (the token's when they are even). Nothing when the requests were not counted."""
+    counted = limiter.current_limits
+    if not counted:
+        return {}
+    breached = [c for c in counted if c.breached]
+    shown = breached[0] if breached else min(counted, key=lambda c: c.remaining)
+    return {"X-RateLimit-Limit": str(shown.limit.amount), "X-RateLimit-Remaining": str(shown.remaining),
+            "X-RateLimit-Reset": str(math.ceil(shown.window.reset_time))}
 
 
 def _bearer() -> str | None:
@@ -126,6 +104,14 @@ def api_token_required(view: Callable | None = None, *, roles: tuple[Role, ...] 
         return lambda v: api_token_required(v, roles=roles)
 
     @wraps(view)
+    def for_roles(*args, **kwargs):
+        if g.api_user.role not in roles:
+            raise ApiProblem("not_found")
+        return view(*args, **kwargs)
+
+    limited = _limit_caller(for_roles)
+
+    @wraps(view)
     def wrapper(*args, **kwargs):
         raw = _bearer()
         token = _authenticate(raw)
@@ -133,10 +119,10 @@ def api_token_required(view: Callable | None = None, *, roles: tuple[Role, ...] 
             header = 'Bearer realm="api"' + (', error="invalid_token"' if raw else "")
             raise ApiProblem("unauthorized", headers={"WWW-Authenticate": header})
         g.api_token, g.api_user = token, token.user
-        _limit_caller(token.id, token.user_id)
-        if token.user.role not in roles:
-            raise ApiProblem("not_found")
-        return view(*args, **kwargs)
+        try:
+            return limited(*args, **kwargs)
+        except RateLimitExceeded:
+            raise ApiProblem("too_many_requests", headers={"Retry-After": str(retry_after())}) from None
 
     wrapper.access = "api"
     return wrapper
@@ -192,6 +178,13 @@ def init_blueprint(bp: Blueprint) -> None:
     bp.record_once(install)
 
     @bp.after_request
-    def rate_headers(response):
-        response.headers.update(g.get("api_rate_headers") or {})
+    def add_rate_headers(response):
+        if "api_token" in g and limiter.enabled:
+            try:
+                headers = rate_headers()
+            except StorageError:  # the storage failed after counting: the answer goes without the headers
+                headers = {}
+            if not headers:
+                log.warning("rate-limit storage unavailable: API request of token %s not counted", g.api_token.id)
+            response.headers.update(headers)
         return response

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from portal.api import schemas
 from portal.db import is_lock_wait
 from portal.extensions import db
 from portal.i18n import HTML_LANG
@@ -82,12 +83,12 @@ def field_errors(errors: Iterable[FieldError]) -> list[dict]:
 
 
 def body(kind: str, *, errors: Iterable[dict] = (), detail: object = None, status: int | None = None) -> dict:
+    """The problem as its model (schemas.Problem) writes it."""
     default_status, title, default_detail = KINDS[kind]
-    out = {"type": TYPE_PREFIX + kind, "title": str(title), "status": status or default_status,
-           "detail": str(detail if detail is not None else default_detail), "errors": list(errors)}
-    if g.get("request_id"):
-        out["instance"] = f"urn:portal:request:{g.request_id}"
-    return out
+    instance = {"instance": f"urn:portal:request:{g.request_id}"} if g.get("request_id") else {}
+    return schemas.Problem(type=TYPE_PREFIX + kind, title=str(title), status=status or default_status,
+                           detail=str(detail if detail is not None else default_detail),
+                           errors=[schemas.FieldError(**e) for e in errors], **instance).body()
 
 
 def respond(kind: str, *, errors: Iterable[dict] = (), detail: object = None,
@@ -137,10 +138,6 @@ def _http(err: HTTPException) -> FlaskResponse:
         headers["Allow"] = ", ".join(err.valid_methods)
     if code == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    if code == 429:
-        limit = getattr(err, "limit", None)
-        window = limit.limit.get_expiry() if limit is not None and getattr(limit, "limit", None) else 60
-        headers["Retry-After"] = str(int(window))
     kind = BY_STATUS.get(code)
     if kind is None:  # any other 4xx keeps its status, described as a bad request
         return respond("bad_request" if code < 500 else "server_error", status=code if code < 500 else 500)

@@ -34,8 +34,8 @@ def _decoded_json():
     return g.api_json
 
 
-def json_body(schema_name: str) -> dict:
-    """The request's JSON object, checked against its schema's structure: 415, 400 or 422 otherwise."""
+def json_body(model: type[schemas.Request]) -> schemas.Request:
+    """The request's JSON object parsed by its model (portal/api/schemas.py): 415, 400 or 422 otherwise."""
     if not _is_json(request.mimetype or ""):
         raise ApiProblem("unsupported_media_type")
     data = _decoded_json()
@@ -43,10 +43,7 @@ def json_body(schema_name: str) -> dict:
         raise ApiProblem("malformed_json")
     if not isinstance(data, dict):
         raise ValidationFailed([FieldError("type", schemas.MESSAGES["type"], None)])
-    errors = schemas.check(schema_name, data)
-    if errors:
-        raise ValidationFailed(errors)
-    return data
+    return schemas.parse(model, data)
 
 
 def uploaded_file(field: str = "file") -> tuple[bytes, str]:

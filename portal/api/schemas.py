@@ -1,22 +1,27 @@
-"""The JSON shapes of the API: request and response schemas for the OpenAPI document, and a check of request
-bodies against their schema's structure (types, required and unknown members).
+"""The JSON bodies of the API, declared once as pydantic models: requests are parsed by them, responses are
+built from them, and the OpenAPI document's schemas are generated from them (portal/api/openapi.py).
 
-Only the structure is checked here. What the values mean (a real date, a valid ID number, a known address,
-one of the enumerated codes) is decided by the services, exactly as for the web forms.
+Request models check the structure only (types, required and unknown members, text that is text). What the
+values mean (a real date, a valid ID number, a known address, one of the listed codes) is decided by the
+services, exactly as for the web forms, so that both say the same thing in the same words: the enumerations
+below are declared in the document for clients, and checked by the services.
 """
-from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
 from portal.models import AddressLevel, HouseUse, IdType, RecordStatus, SubmissionKind, SubmissionStatus
 from portal.models.unit import SpecialTrade, UnitType
-from portal.services.errors import FieldError
+from portal.services import errors as service_errors
+from portal.services.errors import ValidationFailed
 from portal.services.flags import REPORTER_VISIBLE
 from portal.services.occupants import RELATIONS
-from portal.services.reporting import MAX_PEOPLE_PER_REPORT
+from portal.services.reporting import MAX_OCCUPANTS_LIMIT, MAX_PEOPLE_PER_REPORT
 
 ID_TYPES = [e.value for e in IdType]
 USES = [e.value for e in HouseUse]
@@ -26,211 +31,10 @@ LEVELS = [e.value for e in AddressLevel]
 KINDS = [e.value for e in SubmissionKind]
 STATUSES = [e.value for e in SubmissionStatus]
 RECORD_STATUSES = [e.value for e in RecordStatus]
+DECIDED = ["confirmed", "rejected", "site_visit"]
 FLAGS = sorted(REPORTER_VISIBLE)  # flags about other people's records are for officers only
+NAME_MAX = 60  # identity.check_name, after NFKC and folding runs of spaces
 
-
-def string(description: str | None = None, **extra) -> dict:
-    return {"type": "string", **({"description": description} if description else {}), **extra}
-
-
-def nullable(schema: dict) -> dict:
-    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-    out = {**schema, "type": [*types, "null"]}
-    if "enum" in out:
-        out["enum"] = [*out["enum"], None]
-    return out
-
-
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(properties: dict, required: list[str] | tuple[str, ...] = (), *, closed: bool = True,
-        description: str | None = None) -> dict:
-    out: dict[str, Any] = {"type": "object", "properties": properties, "required": list(required)}
-    if closed:
-        out["additionalProperties"] = False
-    if description:
-        out["description"] = description
-    return out
-
-
-DATE = string("A calendar date, YYYY-MM-DD.", format="date", examples=["2026-03-05"])
-DATETIME = string("A time in UTC, RFC 3339.", format="date-time")
-
-# --- requests -----------------------------------------------------------------------------------
-
-REQUESTS = {
-    "HouseRequest": obj({
-        "address_code": string("The standard address code (on the door plate's QR code) of the room or "
-                               "building; see GET /addresses.", examples=["7Q2M4H9KXD"]),
-        "use": string(enum=USES),
-        "max_occupants": {"type": "integer", "description": "The most people who can live here."},
-        "certificate_no": nullable(string("Property certificate number, as printed.")),
-    }, ["address_code", "use", "max_occupants"]),
-    "Occupant": obj({
-        "id_type": string(enum=ID_TYPES),
-        "id_number": string("The document number; for resident_id the 18-character number."),
-        "name": string("Full name, as on the document."),
-        "phone": nullable(string("Mainland mobile number.")),
-        "occupation": nullable(string()),
-        "relation": nullable(string("Relation to the main tenant.", enum=list(RELATIONS))),
-    }, ["id_type", "id_number", "name"]),
-    "MoveInRequest": obj({
-        "move_in_date": DATE,
-        "lease_end_date": nullable(DATE),
-        "occupants": {"type": "array", "items": ref("Occupant"), "minItems": 1,
-                      "maxItems": MAX_PEOPLE_PER_REPORT},
-    }, ["move_in_date", "occupants"]),
-    "MoveOutRequest": obj({"move_out_date": DATE}, ["move_out_date"]),
-    "UnitRequest": obj({
-        "uscc": string("Unified social credit code (统一社会信用代码), 18 characters."),
-        "name": string(),
-        "unit_type": string(enum=UNIT_TYPES),
-        "industry": string("Free text."),
-        "special_trade": nullable(string("Set for trades under special police oversight.",
-                                         enum=SPECIAL_TRADES)),
-        "address_code": string("The standard address code of the workplace."),
-        "legal_rep_name": string(),
-        "legal_rep_id_number": string(),
-        "contact_name": string(),
-        "contact_phone": string(),
-    }, ["uscc", "name", "unit_type", "industry", "address_code", "legal_rep_name", "legal_rep_id_number",
-        "contact_name", "contact_phone"]),
-}
-
-# --- responses ----------------------------------------------------------------------------------
-
-FIELD_ERROR = obj({
-    "field": nullable(string("The request member at fault, as a dotted path (occupants.0.id_number), a query "
-                             "parameter or a header name; null for the request as a whole.")),
-    "row": {"type": "integer", "description": "Spreadsheet row, the header being row 1 (file uploads)."},
-    "column": nullable(string("Column name (file uploads).")),
-    "code": string("A stable lower-case code, for example required, checksum, invalid_date, numeric_id_cell, "
-                   "duplicate_in_file."),
-    "message": string("What is wrong, in the language of Accept-Language."),
-}, ["code", "message"])
-
-RESPONSES = {
-    "Problem": obj({
-        "type": string("urn:portal:problem: followed by the kind of problem.", format="uri"),
-        "title": string(),
-        "status": {"type": "integer"},
-        "detail": string(),
-        "instance": string("This request, for support.", format="uri"),
-        "errors": {"type": "array", "items": ref("FieldError")},
-    }, ["type", "title", "status", "detail", "errors"], description="RFC 9457 problem details."),
-    "FieldError": FIELD_ERROR,
-    "Address": obj({"code": string(), "text": string(), "level": string(enum=LEVELS)},
-                   ["code", "text", "level"]),
-    "Tenancy": obj({
-        "id": {"type": "integer", "description": "Use with POST /tenancies/{id}/move-out."},
-        "submission_id": {"type": "integer", "description": "The move-in that declared this person."},
-        "name": string(),
-        "id_type": string(enum=ID_TYPES),
-        "id_number_masked": string(examples=["430302********1234"]),
-        "move_in_date": DATE,
-        "lease_end_date": nullable(DATE),
-        "record_status": string(enum=RECORD_STATUSES),
-    }, ["id", "submission_id", "name", "id_type", "id_number_masked", "move_in_date", "lease_end_date",
-        "record_status"]),
-    "House": obj({
-        "id": {"type": "integer"},
-        "address_code": string(),
-        "address": string(),
-        "use": string(enum=USES),
-        "max_occupants": {"type": "integer"},
-        "certificate_no": nullable(string()),
-        "record_status": string("Where the house stands in the register.", enum=RECORD_STATUSES),
-        "tenancies": {"type": "array", "items": ref("Tenancy"),
-                      "description": "Who lives here now, as reported."},
-    }, ["id", "address_code", "address", "use", "max_occupants", "certificate_no", "record_status",
-        "tenancies"]),
-    "HouseCreated": obj({"id": {"type": "integer"}, "submission_id": {"type": "integer"},
-                         "status": string(enum=STATUSES),
-                         "flags": {"type": "array", "items": ref("Flag"), "description": (
-                             "claimed_by_another: another reporter's house stands at this address; the "
-                             "police will check which claim is true.")}},
-                        ["id", "submission_id", "status", "flags"]),
-    "Flag": obj({
-        "code": string(enum=FLAGS),
-        "message": string(),
-        "person": nullable({"type": "integer", "description": "Index of the person in the report."}),
-    }, ["code", "message", "person"],
-        description="Something the officer will look at; never blocks a report."),
-    "MoveInCreated": obj({
-        "submission_id": {"type": "integer"},
-        "receipt": string("The receipt number."),
-        "status": string(enum=STATUSES),
-        "late": {"type": "boolean"},
-        "flags": {"type": "array", "items": ref("Flag")},
-        "tenancy_ids": {"type": "array", "items": {"type": "integer"},
-                        "description": "One per occupant, in the order sent."},
-    }, ["submission_id", "receipt", "status", "late", "flags", "tenancy_ids"]),
-    "MoveOutCreated": obj({"submission_id": {"type": "integer"}, "receipt": string(),
-                           "status": string(enum=STATUSES)}, ["submission_id", "receipt", "status"]),
-    "Decision": obj({
-        "status": string(enum=["confirmed", "rejected", "site_visit"]),
-        "reason": {"oneOf": [obj({"code": nullable(string("A stable reason code, as listed for rejections.")),
-                                  "message": nullable(string("The reason in words.")),
-                                  "text": nullable(string("What the officer wrote to you."))},
-                                 ["code", "message", "text"]), {"type": "null"}]},
-        "decided_at": DATETIME,
-    }, ["status", "reason", "decided_at"], description="The police's latest decision."),
-    "Submission": obj({
-        "id": {"type": "integer"},
-        "kind": string(enum=KINDS),
-        "status": string(enum=STATUSES),
-        "receipt": string(),
-        "submitted_at": DATETIME,
-        "due_at": nullable(DATETIME),
-        "late": {"type": "boolean"},
-        "flags": {"type": "array", "items": ref("Flag")},
-        "house_id": nullable({"type": "integer"}),
-        "unit_id": nullable({"type": "integer"}),
-        "decision": {"oneOf": [ref("Decision"), {"type": "null"}]},
-    }, ["id", "kind", "status", "receipt", "submitted_at", "due_at", "late", "flags", "house_id", "unit_id",
-        "decision"]),
-    "SubmissionPage": obj({
-        "items": {"type": "array", "items": ref("Submission")},
-        "next_cursor": nullable(string("Pass as ?cursor= for the next page; null on the last page.")),
-    }, ["items", "next_cursor"]),
-    "Unit": obj({
-        "id": {"type": "integer"},
-        "uscc": string(),
-        "name": string(),
-        "unit_type": string(enum=UNIT_TYPES),
-        "industry": string(),
-        "special_trade": nullable(string(enum=SPECIAL_TRADES)),
-        "address_code": string(),
-        "address": string(),
-        "record_status": string(enum=RECORD_STATUSES),
-    }, ["id", "uscc", "name", "unit_type", "industry", "special_trade", "address_code", "address",
-        "record_status"]),
-    "UnitCreated": obj({"id": {"type": "integer"}, "submission_id": {"type": "integer"},
-                        "status": string(enum=STATUSES)}, ["id", "submission_id", "status"]),
-    "StaffImportResult": obj({
-        "rows": {"type": "integer", "description": "Data rows in the file."},
-        "valid": {"type": "integer"},
-        "invalid": {"type": "integer"},
-        "hires": {"type": "integer"},
-        "departures": {"type": "integer"},
-        "unchanged": {"type": "integer"},
-        "departure_pending": {"type": "integer", "description": (
-            "People in the file whose departure is already waiting for the police: the list does not take it "
-            "back (withdraw that report if they still work here), and they are not hired again.")},
-        "ignored_columns": {"type": "array", "items": {"type": "string"}, "description": (
-            "Columns of the file that are not staff-list columns; their cells were not read.")},
-        "committed": {"type": "boolean", "description": "False for a dry run, or when nothing was written."},
-        "errors": {"type": "array", "items": ref("FieldError")},
-    }, ["rows", "valid", "invalid", "hires", "departures", "unchanged", "departure_pending", "ignored_columns",
-        "committed", "errors"]),
-}
-
-# --- checking request bodies ---------------------------------------------------------------------
-
-_JSON_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list, "object": dict,
-               "null": type(None)}
 MESSAGES = {
     "required": _l("This is required."),
     "type": _l("This has the wrong type of value: see the API description."),
@@ -240,60 +44,322 @@ MESSAGES = {
                        "pair): send it as UTF-8 text."),
     "invalid_number": _l("This is not a whole number in the range given in the API description."),
 }
+
+
+@dataclass(frozen=True)
+class About:
+    """What a field is beyond its JSON type, for the code that shows or stores it (issue 17 builds the forms,
+    masking and staff-list columns on this): whether it is personal data, and its staff-list column."""
+
+    personal: bool = False
+    staff_column: str | None = None
+
+
+PERSONAL = About(personal=True)
+
+
+def text(description: str | None = None, **schema: Any) -> Any:
+    """A JSON string, with its description and any further JSON Schema keywords for the document."""
+    return Annotated[str, WithJsonSchema({"type": "string", **({"description": description} if description
+                                                                 else {}), **schema})]
+
+
+def choice(values: list[str] | tuple[str, ...], description: str | None = None) -> Any:
+    """A string listed in the document as an enumeration; the service checks it, with its own message."""
+    return text(description, enum=list(values))
+
+
+Date = text("A calendar date, YYYY-MM-DD.", format="date", examples=["2026-03-05"])
+DateTime = text("A time in UTC, RFC 3339.", format="date-time")
+
+
+class Request(BaseModel):
+    """A request body: JSON types exactly (no "2" for 2, no true for 1), and no member it does not declare."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def body(self) -> dict:
+        return self.model_dump(mode="json", exclude_unset=True)  # a member not given (a row without field) is absent
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+class HouseRequest(Request):
+    address_code: text("The standard address code (on the door plate's QR code) of the room or building; see "
+                       "GET /addresses.", examples=["7Q2M4H9KXD"])
+    use: choice(USES)
+    max_occupants: Annotated[int, WithJsonSchema({
+        "type": "integer", "minimum": 0, "maximum": MAX_OCCUPANTS_LIMIT,
+        "description": f"The most people who can live here, from 0 to {MAX_OCCUPANTS_LIMIT}."})]
+    certificate_no: text("Property certificate number, as printed.") | None = None
+
+
+class Occupant(Request):
+    id_type: choice(ID_TYPES)
+    id_number: Annotated[text("The document number; for resident_id the 18-character number (17 digits and a "
+                              "digit or X; spaces are ignored)."), PERSONAL]
+    name: Annotated[text(f"Full name, as on the document: letters, ·, spaces, apostrophes and hyphens, at most "
+                         f"{NAME_MAX} characters."), PERSONAL]
+    phone: Annotated[text("Mainland mobile number, 11 digits.") | None, PERSONAL] = None
+    occupation: text() | None = None
+    relation: choice(RELATIONS, "Relation to the main tenant.") | None = None
+
+
+def _first_people(value: Any) -> Any:
+    # More people than a report may hold is refused by the service (too_many); it need not check thousands.
+    return value[: MAX_PEOPLE_PER_REPORT + 1] if isinstance(value, list) else value
+
+
+class MoveInRequest(Request):
+    move_in_date: Date
+    lease_end_date: Date | None = None
+    occupants: Annotated[list[Occupant], BeforeValidator(_first_people), Field(json_schema_extra={
+        "minItems": 1, "maxItems": MAX_PEOPLE_PER_REPORT,
+        "description": f"The people moving in: 1 to {MAX_PEOPLE_PER_REPORT} in one report."})]
+
+
+class MoveOutRequest(Request):
+    move_out_date: Date
+
+
+class UnitRequest(Request):
+    uscc: text("Unified social credit code (统一社会信用代码), 18 characters.")
+    name: text()
+    unit_type: choice(UNIT_TYPES)
+    industry: text("Free text.")
+    special_trade: choice(SPECIAL_TRADES, "Set for trades under special police oversight.") | None = None
+    address_code: text("The standard address code of the workplace.")
+    legal_rep_name: Annotated[text(), PERSONAL]
+    legal_rep_id_number: Annotated[text(), PERSONAL]
+    contact_name: Annotated[text(), PERSONAL]
+    contact_phone: Annotated[text(), PERSONAL]
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+class FieldError(Response):
+    field: text("The request member at fault, as a dotted path (occupants.0.id_number), a query parameter or "
+                "a header name; null for the request as a whole.") | None = None
+    row: Annotated[int, WithJsonSchema({"type": "integer", "description": (
+        "Spreadsheet row, the header being row 1 (file uploads).")})] | SkipJsonSchema[None] = None
+    column: text("Column name (file uploads).") | None = None
+    code: text("A stable lower-case code: see `x-error-codes` for every code and what it means.")
+    message: text("What is wrong, in the language of Accept-Language.")
+
+
+class Problem(Response):
+    """RFC 9457 problem details."""
+
+    type: text("urn:portal:problem: followed by the kind of problem: see `x-problem-types`.", format="uri")
+    title: text()
+    status: int
+    detail: text()
+    instance: text("This request, for support.", format="uri") | SkipJsonSchema[None] = None
+    errors: list[FieldError]
+
+
+class Address(Response):
+    code: text()
+    text: text()
+    level: choice(LEVELS)
+
+
+class Tenancy(Response):
+    id: Annotated[int, WithJsonSchema({"type": "integer", "description": "Use with POST /tenancies/{id}/move-out."})]
+    submission_id: Annotated[int, WithJsonSchema({"type": "integer",
+                                                  "description": "The move-in that declared this person."})]
+    name: text()
+    id_type: choice(ID_TYPES)
+    id_number_masked: text(examples=["430302********1234"])
+    move_in_date: Date
+    lease_end_date: Date | None
+    record_status: choice(RECORD_STATUSES)
+
+
+class House(Response):
+    id: int
+    address_code: text()
+    address: text()
+    use: choice(USES)
+    max_occupants: int
+    certificate_no: text() | None
+    record_status: choice(RECORD_STATUSES, "Where the house stands in the register.")
+    tenancies: list[Tenancy] = Field(description="Who lives here now, as reported.")
+
+
+class Flag(Response):
+    """Something the officer will look at; never blocks a report."""
+
+    code: choice(FLAGS)
+    message: text()
+    person: Annotated[int, WithJsonSchema({"type": "integer", "description": "Index of the person in the report."})] \
+        | None
+
+
+class HouseCreated(Response):
+    id: int
+    submission_id: int
+    status: choice(STATUSES)
+    flags: list[Flag] = Field(description="claimed_by_another: another reporter's house stands at this address; "
+                                          "the police will check which claim is true.")
+
+
+class MoveInCreated(Response):
+    submission_id: int
+    receipt: text("The receipt number.")
+    status: choice(STATUSES)
+    late: bool
+    flags: list[Flag]
+    tenancy_ids: list[int] = Field(description="One per occupant, in the order sent.")
+
+
+class MoveOutCreated(Response):
+    submission_id: int
+    receipt: text()
+    status: choice(STATUSES)
+
+
+class DecisionReason(Response):
+    code: text("A stable reason code, as listed for rejections.") | None
+    message: text("The reason in words.") | None
+    text: text("What the officer wrote to you.") | None
+
+
+class Decision(Response):
+    """The police's latest decision."""
+
+    status: choice(DECIDED)
+    reason: DecisionReason | None
+    decided_at: DateTime
+
+
+class Submission(Response):
+    id: int
+    kind: choice(KINDS)
+    status: choice(STATUSES)
+    receipt: text()
+    submitted_at: DateTime
+    due_at: DateTime | None
+    late: bool
+    flags: list[Flag]
+    house_id: int | None
+    unit_id: int | None
+    decision: Decision | None
+
+
+class SubmissionPage(Response):
+    items: list[Submission]
+    next_cursor: text("Pass as ?cursor= for the next page; null on the last page.") | None
+
+
+class Unit(Response):
+    id: int
+    uscc: text()
+    name: text()
+    unit_type: choice(UNIT_TYPES)
+    industry: text()
+    special_trade: choice(SPECIAL_TRADES) | None
+    address_code: text()
+    address: text()
+    record_status: choice(RECORD_STATUSES)
+
+
+class UnitCreated(Response):
+    id: int
+    submission_id: int
+    status: choice(STATUSES)
+
+
+def _count(description: str) -> Any:
+    return Annotated[int, WithJsonSchema({"type": "integer", "description": description})]
+
+
+class StaffImportResult(Response):
+    rows: _count("Data rows in the file.")
+    valid: int
+    invalid: int
+    hires: int
+    departures: int
+    unchanged: int
+    departure_pending: _count(
+        "People in the file whose departure is already waiting for the police: the list does not take it back "
+        "(withdraw that report if they still work here), and they are not hired again.")
+    renamed: _count(
+        "Rows whose ID number is on the roster under another name: neither unchanged nor sent (a mistyped ID "
+        "number can hit a colleague's); check them and correct the list or the roster.")
+    departures_need_confirmation: bool = Field(
+        description="True when the list would report so many people as having left (more than 3, or more than "
+                    "a fifth of the roster) that it is imported only with confirm_departures=true.")
+    ignored_columns: list[str] = Field(description="Columns of the file that are not staff-list columns; their "
+                                                   "cells were not read.")
+    committed: bool = Field(description="False for a dry run, or when nothing was written.")
+    errors: list[FieldError]
+
+
+REQUESTS = (HouseRequest, Occupant, MoveInRequest, MoveOutRequest, UnitRequest)
+RESPONSES = (Problem, FieldError, Address, Tenancy, House, HouseCreated, Flag, MoveInCreated, MoveOutCreated,
+             DecisionReason, Decision, Submission, SubmissionPage, Unit, UnitCreated, StaffImportResult)
+
+
+# --- parsing request bodies ----------------------------------------------------------------------
+
 # What no string of a request may hold: NUL (PostgreSQL cannot store it) and a lone UTF-16 surrogate, which
 # JSON's \ud800 escape can carry but no UTF-8 text can (it fails wherever the string is encoded).
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+_Error = service_errors.FieldError  # the services' error, beside this module's FieldError body
+_ITEMS_CHECKED = 1000  # of any one array: enough for every error a person can act on
 
 
-def _resolve(schema: dict) -> dict:
-    if "$ref" in schema:
-        return REQUESTS[schema["$ref"].rsplit("/", 1)[1]]
-    return schema
+def parse(model: type[Request], data: Any) -> Request:
+    """The request body as its model, or ValidationFailed with every structural error, each at its dotted
+    path and with the API's own code (required, type, unknown_field, invalid_text)."""
+    text_errors: list[_Error] = []
+    cleaned = _only_text(data, "", text_errors)
+    try:
+        parsed = model.model_validate(cleaned)
+    except ValidationError as invalid:
+        raise ValidationFailed(text_errors + [_field_error(e) for e in invalid.errors()]) from None
+    if text_errors:
+        raise ValidationFailed(text_errors)
+    return parsed
 
 
-def _is(value: Any, type_name: str) -> bool:
-    if type_name == "integer" and isinstance(value, bool):
-        return False
-    return isinstance(value, _JSON_TYPES[type_name])
-
-
-def check(schema_name: str, value: Any) -> list[FieldError]:
-    """Every structural error in a request body, each with its dotted path."""
-    errors: list[FieldError] = []
-    _check(REQUESTS[schema_name], value, "", errors)
-    return errors
-
-
-def _error(code: str, path: str) -> FieldError:
-    return FieldError(code, MESSAGES[code], path or None)
-
-
-def _check(schema: dict, value: Any, path: str, errors: list[FieldError]) -> None:
-    schema = _resolve(schema)
-    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-    if not any(_is(value, t) for t in types):
-        errors.append(_error("type", path))
-        return
-    if isinstance(value, str) and _NOT_TEXT.search(value):
-        errors.append(_error("invalid_text", path))
-        return
+def _only_text(value: Any, path: str, errors: list[_Error]) -> Any:
+    """The value with every string that is not text found and reported (invalid_text at its path) and blanked,
+    so that the model still reports the other errors of the body, and a member name that is not text dropped
+    (it is reported as itself, escaped, rather than as an unknown member)."""
+    if isinstance(value, str):
+        if _NOT_TEXT.search(value):
+            errors.append(_Error("invalid_text", MESSAGES["invalid_text"], path or None))
+            return ""
+        return value
     if isinstance(value, dict):
-        props = schema.get("properties", {})
-        required = schema.get("required", [])
-        for name in required:
-            if value.get(name) is None:
-                errors.append(_error("required", _join(path, name)))
+        out = {}
         for name, member in value.items():
             if _NOT_TEXT.search(name):
-                errors.append(_error("invalid_text", _join(path, _shown(name))))
-            elif name not in props:
-                if schema.get("additionalProperties") is False:
-                    errors.append(_error("unknown_field", _join(path, str(name))))
-            elif not (member is None and name in required):  # a missing required member is reported once
-                _check(props[name], member, _join(path, name), errors)
-    elif isinstance(value, list) and "items" in schema:
-        for index, item in enumerate(value[:1000]):
-            _check(schema["items"], item, _join(path, str(index)), errors)
+                errors.append(_Error("invalid_text", MESSAGES["invalid_text"], _join(path, _shown(name))))
+            else:
+                out[name] = _only_text(member, _join(path, name), errors)
+        return out
+    if isinstance(value, list):
+        return [_only_text(item, _join(path, str(i)), errors) for i, item in enumerate(value[:_ITEMS_CHECKED])]
+    return value
+
+
+def _field_error(error: dict) -> _Error:
+    loc = error["loc"]
+    path = ".".join(str(part) for part in loc) or None
+    if error["type"] == "missing" or (error.get("input", ...) is None and loc and isinstance(loc[-1], str)):
+        code = "required"  # absent, or null where null is not allowed: one error, as for a missing member
+    elif error["type"] == "extra_forbidden":
+        code = "unknown_field"
+    else:
+        code = "type"
+    return _Error(code, MESSAGES[code], path)
 
 
 def _shown(name: str) -> str:

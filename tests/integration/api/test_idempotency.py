@@ -126,17 +126,17 @@ def test_the_work_and_its_stored_response_are_one_transaction(api, db_session, l
     neither the report nor a stored response. The retry then files the report once."""
     from portal.api import views
 
-    real = views.submission_json
+    real = views.flags_json
 
     def broken(*_a, **_k):
         raise RuntimeError("failed after the service wrote")
 
-    monkeypatch.setattr(views, "submission_json", broken)
+    monkeypatch.setattr(views, "flags_json", broken)
     body, before = move_in_body(), count(db_session, Submission)
     problem(api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="atomic"), 500)
     assert count(db_session, Submission) == before
     assert db_session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "atomic")) is None
-    monkeypatch.setattr(views, "submission_json", real)
+    monkeypatch.setattr(views, "flags_json", real)
     first = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="atomic")
     again = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="atomic")
     assert first.status_code == again.status_code == 201 and again.get_data() == first.get_data()

@@ -230,3 +230,130 @@ def test_real_responses_match_the_document(app, doc, db_session, district, landl
             content_type="multipart/form-data",
         )
         conforms(doc, response, "/units/{unit_id}/staff-imports", "post")
+
+
+# --- what the document declares beyond the shapes ------------------------------------------------
+
+PORTAL = Path(__file__).resolve().parents[3] / "portal"
+# Where codes are made, and which argument is the code: FieldError(code, ...), FileRejected(code, ...), the
+# staff list's fail(column, code, ...) and RowError(row, column, code, ...).
+CODE_ARGUMENT = {"FieldError": 0, "FileRejected": 0, "fail": 1, "RowError": 2}
+# Modules no API request reaches: accounts, passwords and tokens (the web pages and the CLI), officers' and
+# clerks' work, door plates, quality rates; and in addresses.py, the address CSV import (a CLI command),
+# whose row errors are made by its own fail() and RowError.
+NOT_API = {"accounts", "passwords", "tokens", "admin", "auth", "throttle", "review", "queue", "anomalies",
+           "attention", "doorplates", "quality", "audit_chain", "address_duplicates", "jurisdiction"}
+NOT_API_CALLS = {("addresses", "fail"), ("addresses", "RowError")}
+# Codes of the services that only the web pages can raise today (withdrawing, correcting, a single departure).
+WEB_ONLY = {"not_withdrawable", "not_correctable", "before_hire"}
+
+
+def _raised_codes() -> dict[str, set[str]]:
+    import ast
+
+    found: dict[str, set[str]] = {}
+    paths = [*(PORTAL / "api").glob("*.py"), *(PORTAL / "services").glob("*.py"), PORTAL / "security.py"]
+    for path in paths:
+        if path.stem in NOT_API and path.parent.name == "services":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            index = CODE_ARGUMENT.get(name)
+            if index is None or (path.stem, name) in NOT_API_CALLS or len(node.args) <= index:
+                continue
+            arg = node.args[index]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                found.setdefault(arg.value, set()).add(f"{path.stem}.{name}")
+    return found
+
+
+def test_every_error_code_raised_is_declared(doc):
+    from portal.services import staff_import
+
+    declared = doc["components"]["schemas"]["FieldError"]["properties"]["code"]["x-error-codes"]
+    raised = _raised_codes()
+    raised.update({code: {"staff_import._MESSAGES"} for code in staff_import._MESSAGES if code != "position_too_long"})
+    assert len(raised) > 40  # the scan finds the codes where they are made
+    missing = {code: sorted(where) for code, where in raised.items() if code not in declared and code not in WEB_ONLY}
+    assert missing == {}
+    assert all(isinstance(meaning, str) and meaning for meaning in declared.values())
+
+
+def test_every_problem_type_is_declared(doc):
+    from portal.api.problems import KINDS, TYPE_PREFIX
+
+    declared = doc["components"]["schemas"]["Problem"]["properties"]["type"]["x-problem-types"]
+    assert set(declared) == {TYPE_PREFIX + kind for kind in KINDS}
+    assert declared[TYPE_PREFIX + "too_many_requests"] == {"status": 429, "title": "Too many requests"}  # English
+    assert all(declared[TYPE_PREFIX + kind]["status"] == status for kind, (status, _t, _d) in KINDS.items())
+    statuses = {status for op in _operations(doc) for status in op["responses"]}
+    assert {str(p["status"]) for p in declared.values()} - {"405"} <= statuses
+
+
+def _operations(doc):
+    return [op for ops in doc["paths"].values() for op in ops.values()]
+
+
+def test_rate_limit_headers_are_declared_on_every_answer_to_a_token(doc):
+    for op in _operations(doc):
+        if op.get("security") == []:
+            continue
+        for status, response in op["responses"].items():
+            headers = response.get("headers", {})
+            if status == "401":
+                assert not {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} & set(headers)
+                continue
+            assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(headers), (
+                op["operationId"], status)
+            assert ("Retry-After" in headers) == (status in ("409", "429", "503")), (op["operationId"], status)
+            if status.startswith("2") and "requestBody" in op:
+                assert "Idempotent-Replayed" in headers
+
+
+def test_the_staff_list_upload_is_a_file_with_its_columns(doc):
+    from portal.services import staff_import
+
+    op = doc["paths"]["/units/{unit_id}/staff-imports"]["post"]
+    upload = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert upload["required"] == ["file"]
+    file = upload["properties"]["file"]
+    assert file["type"] == "string" and file["format"] == "binary"
+    columns = {c["column"]: c for c in file["x-staff-columns"]}
+    assert list(columns) == list(staff_import.COLUMNS)
+    assert {c for c, about in columns.items() if about["required"]} == {"name", "id_number"}
+    assert "姓名" in columns["name"]["chinese"] and "name" in columns["name"]["english"]
+    assert "身份证号码" in columns["id_number"]["chinese"] and "入职日期" in columns["hire_date"]["chinese"]
+    for about in columns.values():  # every name the import knows, and each in the description as well
+        assert set(about["chinese"] + about["english"]) == set(staff_import.ALIASES[about["column"]])
+        assert all(name in op["description"] for name in about["chinese"] + about["english"])
+
+
+def test_the_limits_are_declared(doc):
+    from portal.services import addresses, paging
+
+    s = doc["components"]["schemas"]
+    people = s["MoveInRequest"]["properties"]["occupants"]
+    assert (people["minItems"], people["maxItems"]) == (1, reporting.MAX_PEOPLE_PER_REPORT)
+    capacity = s["HouseRequest"]["properties"]["max_occupants"]
+    assert (capacity["minimum"], capacity["maximum"]) == (0, reporting.MAX_OCCUPANTS_LIMIT)
+    assert "at most 60 characters" in s["Occupant"]["properties"]["name"]["description"]
+    assert s["MoveInRequest"]["properties"]["move_in_date"]["format"] == "date"
+    limit = {p["name"]: p for p in doc["paths"]["/addresses"]["get"]["parameters"]}["limit"]["schema"]
+    assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, addresses.MAX_PAGE_SIZE, addresses.PAGE_SIZE)
+    intro = doc["info"]["description"]
+    assert f"pages of {paging.PAGE_SIZE}" in intro and "YYYY-MM-DD" in intro
+    assert f"1 to {reporting.MAX_PEOPLE_PER_REPORT} people" in intro
+
+
+def test_personal_fields_are_marked_in_the_models():
+    """What issue 17's one declaration builds on: each request field says whether it is personal data."""
+    from portal.api import schemas
+
+    def personal(model) -> set[str]:
+        return {name for name, f in model.model_fields.items()
+                if any(isinstance(m, schemas.About) and m.personal for m in f.metadata)}
+
+    assert personal(schemas.Occupant) == {"id_number", "name", "phone"}
+    assert personal(schemas.UnitRequest) == {"legal_rep_name", "legal_rep_id_number", "contact_name", "contact_phone"}

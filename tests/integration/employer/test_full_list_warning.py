@@ -96,6 +96,7 @@ def test_the_api_refuses_the_same_list_until_it_is_confirmed(app, db_session, em
 
     dry = send("?dry_run=true")
     assert dry.status_code == 200 and dry.get_json()["departures"] == 8  # the same count as the page
+    assert dry.get_json()["departures_need_confirmation"] is True
     body = problem(send(""), 422)
     assert [(e["field"], e["code"]) for e in body["errors"]] == [("confirm_departures", "departures_unconfirmed")]
     assert departures(db_session) == 0
@@ -128,7 +129,8 @@ def test_a_known_id_number_under_another_name_is_a_name_to_check_not_unchanged(e
     api = ApiClient(app.test_client(), new_token(db_session, employer))
     dry = api.post(f"/api/v1/units/{unit_id}/staff-imports?dry_run=true", content_type="multipart/form-data",
                    data={"file": (io.BytesIO(factories.staff_csv(renamed)), "staff.csv")}).get_json()
-    assert (dry["unchanged"], dry["hires"], dry["departures"]) == (9, 0, 0)  # the page's counts
+    assert (dry["unchanged"], dry["hires"], dry["departures"], dry["renamed"]) == (9, 0, 0, 1)  # the page's counts
+    assert dry["departures_need_confirmation"] is False
     post_form(employer_client, page, url, action="/commit")
     assert db_session.scalar(select(func.count()).select_from(Submission)
                              .where(Submission.kind == SubmissionKind.hire)) == 10  # nothing new was sent
