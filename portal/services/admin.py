@@ -52,6 +52,8 @@ ACTIONS = {
     "api_token.revoke": _l("API token revoked"),
     "id.reveal": _l("Full ID number revealed"),
     "item.view": _l("Report opened by an officer"),
+    "person.view": _l("Person's register page opened by an officer"),
+    "person.reveal": _l("Person's full record shown"),
     "submission.create": _l("Report filed"),
     "submission.confirmed": _l("Report confirmed"),
     "submission.rejected": _l("Report rejected"),

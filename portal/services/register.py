@@ -327,7 +327,7 @@ class PersonView:
     reports: Page
 
 
-def _in_scope(beat_ids: list[int]):
+def in_scope(beat_ids: list[int]):
     """A person with a tenancy (of any state) in a house, or an employment at a unit, of these beats."""
     beat_ids = beat_ids or [0]
     return or_(exists().where(Tenancy.person_id == Person.id, House.id == Tenancy.house_id,
@@ -338,7 +338,7 @@ def _in_scope(beat_ids: list[int]):
 
 def person(session: Session, officer: User, person_id: int) -> Person:
     """A person who lives, lived or works (or was reported to) in the jurisdiction; nobody else exists here."""
-    found = session.scalar(select(Person).where(Person.id == person_id, _in_scope(beats(session, officer))))
+    found = session.scalar(select(Person).where(Person.id == person_id, in_scope(beats(session, officer))))
     if found is None:
         raise NotFound()
     return found
@@ -462,7 +462,7 @@ def links_for_item(session: Session, officer: User, sub: Submission) -> ItemLink
                                                                              (Person.id_number == n)
                                                                              for t, n in people))))}
     ids = [found.get(key) for key in people]
-    shown = set(session.scalars(select(Person.id).where(Person.id.in_([i for i in ids if i]), _in_scope(
+    shown = set(session.scalars(select(Person.id).where(Person.id.in_([i for i in ids if i]), in_scope(
         beats(session, officer))))) if any(ids) else set()
     return ItemLinks(sub.house_id, sub.unit_id, [i if i in shown else None for i in ids])
 

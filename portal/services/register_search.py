@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, House, Person, Submission, Tenancy, User
+from portal.models import AuditEvent, House, IdType, Person, Submission, Tenancy, User
 from portal.models.address import Address
 from portal.models.base import utcnow
 from portal.services import addresses, audit, identity, receipts, register, residence
@@ -100,13 +100,19 @@ def search(session: Session, officer: User, raw: str | None) -> Results:
     elif kind == "phone":
         found.people = _people(session, beat_ids, Person.phone == identity.check_mobile(query))
     elif kind == "id_number":
-        found.people = _people(session, beat_ids, Person.id_number == identity.normalise_resident_id(query))
+        found.people = _people(session, beat_ids, *_document(identity.normalise_resident_id(query)))
     elif kind == "document":
-        found.people = _people(session, beat_ids, Person.id_number == query.upper())
+        found.people = _people(session, beat_ids, *_document(query.upper()))
     else:
         found.people = _people(session, beat_ids, Person.name == query)
         found.addresses = addresses.search(session, query, limit=LIMIT, beat_ids=beat_ids)
     return found
+
+
+def _document(number: str) -> tuple:
+    """A document number of any type, exactly: every type named, so that the unique (type, number) index
+    serves the lookup."""
+    return (Person.id_type.in_(list(IdType)), Person.id_number == number)
 
 
 def _reports(session: Session, beat_ids: list[int], receipt: str) -> list[ReportHit]:
@@ -114,8 +120,8 @@ def _reports(session: Session, beat_ids: list[int], receipt: str) -> list[Report
         select(Submission).where(Submission.receipt == receipt, Submission.beat_id.in_(beat_ids)))]
 
 
-def _people(session: Session, beat_ids: list[int], where) -> list[PersonHit]:
-    people = list(session.scalars(select(Person).where(where, register._in_scope(beat_ids))
+def _people(session: Session, beat_ids: list[int], *where) -> list[PersonHit]:
+    people = list(session.scalars(select(Person).where(*where, register.in_scope(beat_ids))
                                   .order_by(Person.id).limit(LIMIT)))
     homes: dict[int, str] = {}
     if people:
