@@ -73,3 +73,12 @@ class FullRecordForm(FlaskForm):
 
     reason = RadioField(_l("Why do you need the full record?"), choices=[],
                         validators=[InputRequired(_l("Choose why you need the full record."))])
+
+
+class ExportForm(FlaskForm):
+    """Download the list an officer was looking at; the full export (numbers unmasked) needs a reason."""
+
+    format = RadioField(_l("Format"), choices=choices([("xlsx", _l("Excel workbook (XLSX)")), ("csv", _l("CSV"))]),
+                        default="xlsx", validators=[InputRequired(_l("Choose XLSX or CSV."))])
+    full = BooleanField(_l("Full export: names, ID numbers and phones not masked"))
+    reason = RadioField(_l("Why do you need the full export?"), choices=[], validators=[Optional()])

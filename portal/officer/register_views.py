@@ -1,16 +1,17 @@
 """The officer's register pages: places > buildings > rooms, houses, people, units, and search."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, render_template, request
+from flask import Blueprint, Response, abort, current_app, flash, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import officer_required
 from portal.extensions import db
 from portal.forms import choices
-from portal.officer.forms import FullRecordForm, RegisterSearchForm
-from portal.services import jurisdiction, register, register_search, review, units
+from portal.officer.forms import ExportForm, FullRecordForm, RegisterSearchForm
+from portal.services import exports, jurisdiction, register, register_search, review, units
 from portal.services.errors import NotFound, ValidationFailed
+from portal.templating import HOUSE_STATUS_NAMES, USE_NAMES, local_today_stamp
 from portal.web import actor, errors_onto_form
 
 bp = Blueprint("register", __name__, url_prefix="/officer")
@@ -137,3 +138,55 @@ def search():
             return render_template("officer/search.html", form=form, results=None), 400
     return render_template("officer/search.html", form=form, results=results)
 
+
+
+# --- exports of the list the officer was looking at ---------------------------------------------------
+
+def _source():
+    """The list to export, as the request names it: 404 for no such list or one outside the jurisdiction."""
+    try:
+        return exports.in_scope(db.session, current_user, exports.source_from(request.values))
+    except (KeyError, NotFound):
+        abort(404)
+
+
+def _export_form(source, form=None, status=200):
+    form = form or ExportForm()
+    form.reason.choices = choices(exports.EXPORT_REASONS)
+    return render_template("officer/export.html", form=form, source=source, args=exports.source_args(source),
+                           max_rows=exports.MAX_ROWS), status
+
+
+@bp.route("/export")
+@officer_required
+def export_form():
+    return _export_form(_source())
+
+
+@bp.route("/export", methods=["POST"])
+@officer_required
+def export():
+    source = _source()
+    form = ExportForm()
+    form.reason.choices = choices(exports.EXPORT_REASONS)
+    if not form.validate_on_submit():
+        return _export_form(source, form, 400)
+    full = bool(form.full.data) and source.has_personal_numbers
+    try:
+        exports.check_request(form.format.data, full, form.reason.data)
+        table = exports.table(db.session, current_user, source, full=full,
+                              names={"use": USE_NAMES, "status": HOUSE_STATUS_NAMES})
+        data = exports.write(table, form.format.data)
+    except ValidationFailed as failure:
+        errors_onto_form(form, failure)
+        return _export_form(source, form, 400)
+    except NotFound:
+        abort(404)
+    exports.record(db.session, current_user, actor(), source, table, form.format.data, full=full,
+                   reason=form.reason.data if full else None)
+    db.session.commit()
+    fmt = form.format.data
+    mime = ("text/csv; charset=utf-8" if fmt == "csv"
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    name = f"{source.list}-{local_today_stamp()}{'-full' if full else ''}.{fmt}"
+    return Response(data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})

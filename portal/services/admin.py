@@ -54,6 +54,8 @@ ACTIONS = {
     "item.view": _l("Report opened by an officer"),
     "person.view": _l("Person's register page opened by an officer"),
     "person.reveal": _l("Person's full record shown"),
+    "export": _l("Export"),
+    "export.full": _l("Full export"),
     "submission.create": _l("Report filed"),
     "submission.confirmed": _l("Report confirmed"),
     "submission.rejected": _l("Report rejected"),

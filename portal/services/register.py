@@ -164,6 +164,8 @@ def buildings(session: Session, officer: User, anchor: Address, cursor: str | No
 class HouseCell:
     house_id: int
     owner: str  # masked
+    owner_name: str  # whole: for a full export only, never shown on the page
+    owner_phone: str  # whole: likewise
     use: str
     status: str
     living: int
@@ -193,11 +195,11 @@ def rooms(session: Session, officer: User, anchor: Address, cursor: str | None =
                                         Address.beat_id.in_(beat_ids))
     found, next_cursor = _keyset(session, query, key, after, size)
     rows = {r[4].id: RoomRow(r[4]) for r in found}
-    houses = list(session.execute(select(House, User.name).join(User, User.id == House.owner_id).where(
+    houses = list(session.execute(select(House, User.name, User.phone).join(User, User.id == House.owner_id).where(
         House.address_id.in_(list(rows)), House.beat_id.in_(beat_ids)).order_by(House.id))) if rows else []
-    living = _living_counts(session, [h.id for h, _n in houses])
-    for house, owner in houses:
-        rows[house.address_id].houses.append(HouseCell(house.id, mask_name(owner), str(house.use),
+    living = _living_counts(session, [h.id for h, _n, _p in houses])
+    for house, owner, phone in houses:
+        rows[house.address_id].houses.append(HouseCell(house.id, mask_name(owner), owner, phone or "", str(house.use),
                                                        str(house.status), living.get(house.id, 0),
                                                        house.max_occupants))
     return Page(list(rows.values()), next_cursor)
