@@ -36,6 +36,10 @@ def test_register_and_search_at_360_px(live_server, new_phone, queue_officer_tot
     follow(officer, "#buildings li a")
     assert officer.locator("#rooms li.room").count() >= 1
     fits(officer, "a building's rooms")
+    follow(officer, "#export-link")
+    assert officer.locator("#export-form input[name=full]").count() == 1
+    fits(officer, "export of a building")
+    officer.go_back()
     follow(officer, "#rooms .house-cell a")
     assert officer.locator("#occupants li.occupant").count() == 2
     owner = officer.locator("#house-owner").inner_text()
