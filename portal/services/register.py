@@ -318,6 +318,7 @@ class Place:
     until: date | None = None
     confirmed: bool = False
     status: str = ""
+    leaving: bool = False  # a move-out (or departure) is waiting for the police
 
 
 @dataclass
@@ -356,9 +357,11 @@ def _tenancy_places(session: Session, person_id: int, beat_ids: list[int]) -> tu
                                           Tenancy.status.in_((*STANDING, RecordStatus.ended)))
                                    .order_by(Tenancy.move_in_date.desc(), Tenancy.id.desc()).limit(200)):
         inside = h.beat_id in beat_ids
+        leaving = t.id not in living_ids and t.status in STANDING and t.move_out_date is None
         place = (Place(True, a.text, h.id, since=t.move_in_date, until=t.move_out_date,
-                       confirmed=t.status != RecordStatus.pending, status=str(t.status))
-                 if inside else Place(False, since=t.move_in_date, until=t.move_out_date, status=str(t.status)))
+                       confirmed=t.status != RecordStatus.pending, status=str(t.status), leaving=leaving)
+                 if inside else Place(False, since=t.move_in_date, until=t.move_out_date, status=str(t.status),
+                                      leaving=leaving))
         (now if t.id in living_ids else past).append(place)
     return now, past
 

@@ -182,3 +182,11 @@ def test_anomaly_lists_link_to_the_register(app, db_session, district, landlord,
     row = page.select_one("#anomaly-rows tbody tr")
     assert row.select_one(".anomaly-name a")["href"] == f"/officer/register/people/{scene['wang']}"
     assert [a["href"] for a in row.select("a.register-link")] == [f"/officer/register/houses/{scene['house_id']}"]
+
+
+def test_person_moving_out_is_listed_apart(app, db_session, district, officer, scene):
+    page = parse(signed_in(app, officer).get(f"/officer/register/people/{scene['li']}"))
+    assert text_of(page.select_one("#lives-now")) == "Nowhere in the register."
+    lived = page.select("#lived li")
+    assert len(lived) == 1 and "move-out waiting for the police" in text_of(lived[0])
+    assert lived[0].find("a")["href"] == f"/officer/register/houses/{scene['house_id']}"
