@@ -153,10 +153,11 @@ def _queue_rows(session: Session, officer: User, filters: queue.Filters, full: b
                    "、".join(numbers if full else [mask_id(n) for n in numbers]),
                    "、".join(phones if full else [mask_phone(p) for p in phones]),
                    "、".join(str(flags.label(f.get("code"))) for f in s.flags or [])]
+        for obj in {id(o): o for o in (*page.items, *places.values())}.values():
+            session.expunge(obj)  # constant memory in the session, whatever the export's size
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
-        session.expunge_all()  # constant memory in the session, whatever the export's size
 
 
 # --- an anomaly list -------------------------------------------------------------------------------

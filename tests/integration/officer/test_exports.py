@@ -10,7 +10,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 
-from portal.models import AuditEvent
+from portal.models import Address, AuditEvent
 from portal.services import exports
 from tests import factories
 from tests.browser import FormClient, parse
@@ -151,3 +151,18 @@ def test_pages_link_to_their_export(app, db_session, district, officer):
     hidden = {i["name"]: i["value"] for i in form.select("input[type=hidden]") if i["name"] != "csrf_token"}
     assert hidden == {"list": "queue", "kind": "move_in", "flagged": "y"}
     assert "list=anomaly" in parse(c.get("/officer/anomalies/overdue")).select_one("#export-link")["href"]
+
+
+def test_exports_page_through_their_list(app, db_session, district, landlord, officer, queue_items, monkeypatch):
+    """Batches of one row: every row once, in the list's order, whatever the batch size."""
+    monkeypatch.setattr(exports, "BATCH", 1)
+    c = signed_in(app, officer)
+    rows = xlsx_rows(export(c, "list=queue", {"format": "xlsx", "full": "y", "reason": "report"}))
+    assert [r[2] for r in rows[1:]] == ["House registration", "Move-in"]
+    for n in (102, 101, 1001):
+        factories.make_address(db_session, district.beats[0], road="建设路", door_no="9号", community="",
+                               building="1栋", unit="1单元", room=str(n))
+    db_session.commit()
+    anchor = db_session.scalars(select(Address).where(Address.door_no == "9号")).first()
+    rows = csv_rows(export(c, f"list=building&address={anchor.id}", {"format": "csv"}))
+    assert [r[0].rsplit(" ", 1)[1] for r in rows[1:]] == ["101", "102", "1001"]
