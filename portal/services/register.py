@@ -381,13 +381,19 @@ def _work_places(session: Session, person_id: int, beat_ids: list[int]) -> list[
     return out
 
 
-def naming(person_id: int):
-    """The reports that name a person: their move-ins and hires, and the move-outs and departures of those."""
-    tenancies = select(Tenancy.id).where(Tenancy.person_id == person_id)
-    jobs = select(Employment.id).where(Employment.person_id == person_id)
-    return or_(Submission.id.in_(select(Tenancy.submission_id).where(Tenancy.person_id == person_id)),
-               Submission.id.in_(select(Employment.submission_id).where(Employment.person_id == person_id)),
-               Submission.tenancy_id.in_(tenancies), Submission.employment_id.in_(jobs))
+def naming(session: Session, person_id: int) -> list[int]:
+    """The reports that name a person: their move-ins and hires, and the move-outs and departures of those.
+    Found through the person's few tenancies and employments, each by an index (an OR over the submission
+    table's columns would read the whole table)."""
+    tenancies = list(session.execute(select(Tenancy.id, Tenancy.submission_id).where(Tenancy.person_id == person_id)))
+    jobs = list(session.execute(select(Employment.id, Employment.submission_id)
+                                .where(Employment.person_id == person_id)))
+    ids = {sub for _t, sub in tenancies} | {sub for _e, sub in jobs}
+    if tenancies:
+        ids |= set(session.scalars(select(Submission.id).where(Submission.tenancy_id.in_([t for t, _s in tenancies]))))
+    if jobs:
+        ids |= set(session.scalars(select(Submission.id).where(Submission.employment_id.in_([e for e, _s in jobs]))))
+    return sorted(ids)
 
 
 def person_view(session: Session, officer: User, person_id: int, cursor: str | None = None) -> PersonView:
@@ -395,7 +401,7 @@ def person_view(session: Session, officer: User, person_id: int, cursor: str | N
     beat_ids = beats(session, officer)
     now, past = _tenancy_places(session, found.id, beat_ids)
     return PersonView(found, now, past, _work_places(session, found.id, beat_ids),
-                      history(session, officer, naming(found.id), cursor))
+                      history(session, officer, Submission.id.in_(naming(session, found.id)), cursor))
 
 
 # --- a unit ------------------------------------------------------------------------------------------
