@@ -50,10 +50,11 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
     from portal.employer.views import bp as employer_bp
     from portal.errors import init_app as init_errors
     from portal.landlord.views import bp as landlord_bp
+    from portal.officer.register_views import bp as register_bp
     from portal.officer.views import bp as officer_bp
     from portal.public.views import bp as public_bp
 
-    for bp in (public_bp, auth_bp, landlord_bp, employer_bp, officer_bp, admin_bp, api_bp, account_bp):
+    for bp in (public_bp, auth_bp, landlord_bp, employer_bp, officer_bp, register_bp, admin_bp, api_bp, account_bp):
         app.register_blueprint(bp)
     init_errors(app)
 

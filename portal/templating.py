@@ -56,6 +56,11 @@ def localtime(value: datetime | None) -> str:
     return value.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
 
 
+def local_today_stamp() -> str:
+    """Today in Beijing as YYYYMMDD: the date in an export's file name."""
+    return utcnow().astimezone(LOCAL).strftime("%Y%m%d")
+
+
 def last_day(due_at: datetime | None) -> str:
     """The last day a report may be made on, in the reader's language (3 December 2026, 2026年12月3日):
     due_at is the start of the next day in Beijing, which "12-04 00:00" would make people misread."""

@@ -78,7 +78,12 @@ class Person(Base):
     tenancy or employment and in the submission."""
 
     __tablename__ = "person"
-    __table_args__ = (UniqueConstraint("id_type", "id_number"),)
+    __table_args__ = (
+        UniqueConstraint("id_type", "id_number"),
+        # The officers' search (services/register_search.py): a person by whole name, by phone.
+        Index("ix_person_name", "name"),
+        Index("ix_person_phone", "phone"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     id_type: Mapped[IdType] = mapped_column(str_enum(IdType))

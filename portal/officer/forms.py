@@ -55,3 +55,30 @@ class QualityPeriodForm(FlaskForm):
     start = StringField(_l("From"), name="from", description=_l("For example 2026-01-01"),
                         validators=[Optional()])
     end = StringField(_l("To"), name="to", validators=[Optional()])
+
+
+class RegisterSearchForm(FlaskForm):
+    """The officer's search: one box; services/register_search decides what was typed."""
+
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    q = StringField(_l("ID number, name, phone, address or receipt number"),
+                    description=_l("For example 430302199001011234, 张三, 13812345678, 银海花园 13栋 or a receipt"),
+                    validators=[Optional()])
+
+
+class FullRecordForm(FlaskForm):
+    """Asking for a person's full record: the reason is audited with it."""
+
+    reason = RadioField(_l("Why do you need the full record?"), choices=[],
+                        validators=[InputRequired(_l("Choose why you need the full record."))])
+
+
+class ExportForm(FlaskForm):
+    """Download the list an officer was looking at; the full export (numbers unmasked) needs a reason."""
+
+    format = RadioField(_l("Format"), choices=choices([("xlsx", _l("Excel workbook (XLSX)")), ("csv", _l("CSV"))]),
+                        default="xlsx", validators=[InputRequired(_l("Choose XLSX or CSV."))])
+    full = BooleanField(_l("Full export: names, ID numbers and phones not masked"))
+    reason = RadioField(_l("Why do you need the full export?"), choices=[], validators=[Optional()])

@@ -19,7 +19,18 @@ from portal.officer.forms import (
     QueueFilterForm,
     RevealForm,
 )
-from portal.services import addresses, anomalies, flags, jurisdiction, quality, queue, receipts, review, units
+from portal.services import (
+    addresses,
+    anomalies,
+    flags,
+    jurisdiction,
+    quality,
+    queue,
+    receipts,
+    register,
+    review,
+    units,
+)
 from portal.services.errors import NotFound, ValidationFailed
 from portal.templating import localtime
 from portal.web import actor, errors_onto_form
@@ -120,7 +131,8 @@ def _render_item(sub, form=None, revealed=None, status=200):
         elsewhere=queue.other_tenancies(db.session, sub), revealed=revealed or {}, flag_label=flags.label,
         reasons=review.REJECT_REASONS, unit=queue.unit_of_item(db.session, sub),
         other_jobs=queue.other_employments(db.session, sub),
-        in_register=queue.register_entries(db.session, sub)), status
+        in_register=queue.register_entries(db.session, sub),
+        links=register.links_for_item(db.session, current_user, sub)), status
 
 
 @bp.route("/items/<int:submission_id>")

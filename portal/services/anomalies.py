@@ -234,6 +234,8 @@ class Place:
     owner: str = ""  # masked
     status: str = ""
     in_scope: bool = True
+    house_id: int | None = None  # its register page (services/register.py), inside the jurisdiction
+    unit_id: int | None = None
 
 
 @dataclass
@@ -245,6 +247,7 @@ class Row:
     limit: int | None = None  # the house's capacity
     on: date | None = None  # the lease's end
     at: datetime | None = None  # the last report or staff list
+    person_id: int | None = None  # the person's register page
 
 
 @dataclass
@@ -310,10 +313,11 @@ def _two_houses_rows(session, keys, beat_ids):
     by_person: dict[int, list[Place]] = {}
     for f in found:
         inside = f.beat_id in beat_ids
-        place = (Place(houses[f.house_id][1].text, f.submission_id, _mask(houses[f.house_id][2]))
+        place = (Place(houses[f.house_id][1].text, f.submission_id, _mask(houses[f.house_id][2]),
+                       house_id=f.house_id)
                  if inside else Place("", None, in_scope=False))
         by_person.setdefault(f.person_id, []).append(place)
-    return [Row((pid,), _mask(people[pid].name), by_person.get(pid, [])) for pid in person_ids]
+    return [Row((pid,), _mask(people[pid].name), by_person.get(pid, []), person_id=pid) for pid in person_ids]
 
 
 def _house_rows(session, keys, beat_ids, **extra):
@@ -323,7 +327,8 @@ def _house_rows(session, keys, beat_ids, **extra):
     rows = []
     for hid in ids:
         house, address, owner = houses[hid]
-        rows.append(Row((hid,), "", [Place(address.text, items.get(hid), _mask(owner), str(house.status))],
+        rows.append(Row((hid,), "", [Place(address.text, items.get(hid), _mask(owner), str(house.status),
+                                           house_id=hid)],
                         limit=house.max_occupants))
     return rows
 
@@ -369,7 +374,8 @@ def _overdue_rows(session, keys, beat_ids):
         tenancy, person = found[tid]
         _house, address, owner = houses[tenancy.house_id]
         rows.append(Row((tenancy.lease_end_date, tid), _mask(person.name),
-                        [Place(address.text, tenancy.submission_id, _mask(owner))], on=tenancy.lease_end_date))
+                        [Place(address.text, tenancy.submission_id, _mask(owner), house_id=tenancy.house_id)],
+                        on=tenancy.lease_end_date, person_id=person.id))
     return rows
 
 
@@ -383,7 +389,7 @@ def _no_staff_list_rows(session, keys, beat_ids):
     last = dict(session.execute(select(StaffImport.unit_id, func.max(StaffImport.created_at))
                                 .where(StaffImport.unit_id.in_(ids)).group_by(StaffImport.unit_id)).all())
     return [Row((uid,), found[uid][0].name, [Place(found[uid][1].text, items.get(uid), "",
-                                                   str(found[uid][0].status))], at=last.get(uid))
+                                                   str(found[uid][0].status), unit_id=uid)], at=last.get(uid))
             for uid in ids]
 
 
@@ -401,7 +407,7 @@ def _conflicting_claims_rows(session, keys, beat_ids):
     by_address: dict[int, Row] = {aid: Row((aid,)) for aid in ids}
     for house, address, owner in found:
         by_address[house.address_id].places.append(
-            Place(address.text, items.get(house.id), _mask(owner), str(house.status)))
+            Place(address.text, items.get(house.id), _mask(owner), str(house.status), house_id=house.id))
     return [by_address[aid] for aid in ids]
 
 

@@ -148,6 +148,12 @@ def officer_totp(live_server) -> Totp:
     return Totp(live_server.officer_totp_secret)
 
 
+@pytest.fixture(scope="session")
+def queue_officer_totp(live_server) -> Totp:
+    """Station 2's officer's codes, shared by the tests that sign them in: never the same code twice."""
+    return Totp(live_server.queue_officer_totp_secret)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """When a browser test fails, show what the live server logged (tracebacks of 500s, for one)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Totp
 from tests.e2e.pages import WidthCheck, assert_no_problem, follow, goto, submit
 from tests.factories import PASSWORD
 
@@ -13,14 +12,14 @@ SCREENSHOT_PHONE = "/tmp/e2e-quality-360.png"  # noqa: S108 - fixed places to lo
 SCREENSHOT_DESKTOP = "/tmp/e2e-quality-desktop.png"  # noqa: S108
 
 
-def test_queue_and_quality_pages_at_360_px(live_server, new_phone):
+def test_queue_and_quality_pages_at_360_px(live_server, new_phone, queue_officer_totp):
     fits = WidthCheck()
     officer = new_phone()
     goto(officer, "/auth/login")
     officer.fill("#phone", live_server.queue_officer_phone)
     officer.fill("#password", PASSWORD)
     submit(officer)
-    officer.fill("#code", Totp(live_server.queue_officer_totp_secret).fresh_code())
+    officer.fill("#code", queue_officer_totp.fresh_code())
     submit(officer)
     assert_no_problem(officer)
     assert officer.url == f"{live_server.url}/officer/"

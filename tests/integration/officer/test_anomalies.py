@@ -262,13 +262,15 @@ def test_list_page_is_scoped_and_ignores_other_stations_ids(app, db_session, dis
     station2, beat2 = district.stations[1].id, district.beats[2].id
     for query in ("", f"?station={station2}", f"?beat={beat2}", f"?station_id={station2}&beat_id={beat2}"):
         page = parse(c.get(f"/officer/anomalies/over-capacity{query}"))
-        hrefs = [a["href"] for a in page.select("#anomaly-rows a")]
+        hrefs = [a["href"] for a in page.select("#anomaly-rows a[href^='/officer/items/']")]
         assert len(hrefs) == 1
+        assert [a["href"] for a in page.select("#anomaly-rows a.register-link")] == [f"/officer/register/houses/{mine}"]
         item_id = int(hrefs[0].rsplit("/", 1)[1])
         assert c.get(f"/officer/items/{item_id}").status_code == 200
     far_item = anomalies.page(db_session, officer2, "over-capacity").rows[0].places[0].item_id
     assert far_item not in [int(a["href"].rsplit("/", 1)[1])
-                            for a in parse(c.get("/officer/anomalies/over-capacity")).select("#anomaly-rows a")]
+                            for a in parse(c.get("/officer/anomalies/over-capacity")).select(
+                                "#anomaly-rows a[href^='/officer/items/']")]
     assert c.get("/officer/anomalies/nonsense").status_code == 404
 
 
