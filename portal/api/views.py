@@ -83,7 +83,7 @@ def register_house(form_key):
     filed = reporting.register_house(db.session, api_user(), address_code=data["address_code"],
                                      use=data["use"], max_occupants=data["max_occupants"],
                                      certificate_no=data.get("certificate_no"), actor=api_actor(),
-                                     form_key=form_key, commit=False)
+                                     form_key=form_key)
     sub = filed.submission
     return created({"id": sub.house_id, "submission_id": sub.id, "status": str(sub.status),
                     **submission_json(sub, fields=("flags",))})
@@ -103,7 +103,7 @@ def move_in(house_id: int, form_key):
     filed = reporting.report_move_in(db.session, api_user(), house_id, occupants=people,
                                      move_in_date=data["move_in_date"],
                                      lease_end_date=data.get("lease_end_date"), actor=api_actor(),
-                                     deadline_days=_deadline(), form_key=form_key, commit=False)
+                                     deadline_days=_deadline(), form_key=form_key)
     sub = filed.submission
     tenancy_ids = reporting.tenancy_ids_of(db.session, filed)
     summary = submission_json(sub, fields=("receipt", "status", "late", "flags"))
@@ -117,8 +117,7 @@ def move_out(tenancy_id: int, form_key):
     reporting.tenancy_of(db.session, api_user(), tenancy_id)
     data = json_body("MoveOutRequest")
     filed = reporting.report_move_out(db.session, api_user(), tenancy_id, move_out_date=data["move_out_date"],
-                                      actor=api_actor(), deadline_days=_deadline(), form_key=form_key,
-                                      commit=False)
+                                      actor=api_actor(), deadline_days=_deadline(), form_key=form_key)
     sub = filed.submission
     return created({"submission_id": sub.id, "receipt": sub.receipt, "status": str(sub.status)})
 
@@ -139,7 +138,7 @@ def register_unit(form_key):
     fields = ("uscc", "name", "unit_type", "industry", "special_trade", "address_code", "legal_rep_name",
               "legal_rep_id_number", "contact_name", "contact_phone")
     filed = units.register_unit(db.session, api_user(), **{f: data.get(f) for f in fields}, actor=api_actor(),
-                                form_key=form_key, commit=False)
+                                form_key=form_key)
     sub = filed.submission
     return created({"id": sub.unit_id, "submission_id": sub.id, "status": str(sub.status)})
 
@@ -159,7 +158,7 @@ def staff_imports(unit_id: int, form_key):
         raise ValidationFailed([FieldError(rejected.code, rejected.message, "file")]) from None
     if dry_run:
         return jsonify(import_json(pv))
-    done = staff_import.commit(db.session, unit, api_user(), pv, api_actor(), commit=False)
+    done = staff_import.commit(db.session, unit, api_user(), pv, api_actor())
     if not getattr(done, "created", True):  # the unit's latest import had this content: nothing changed
         return jsonify(import_json(pv))
     return jsonify(import_json(pv, done=done)), 201
