@@ -35,8 +35,7 @@ IDLE_PING_SECONDS = 5.0  # a pooled PostgreSQL connection idle for longer is tes
 def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: float = IDLE_PING_SECONDS,
                 **kwargs) -> Engine:
     url = normalise_url(url)
-    # A statement's parameters are personal data: never in an error message, a log or a traceback.
-    kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("hide_parameters", True)  # parameters are personal data: never in a log
     if not url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         postgres.ping_after_idle(engine, idle_ping_seconds)
@@ -131,9 +130,8 @@ def writing(wait: float | None = None) -> Iterator[None]:
 
 @contextmanager
 def reading(session: Session) -> Iterator[None]:
-    """Run long reads (a staff list checked against the roster) in a read transaction of their own, so that
-    on SQLite no writer waits for them. The owner ends its transaction first (the block refuses to begin in
-    one); nothing is written inside. The writes after it begin their own and check again what they rely on."""
+    """Long reads (a staff list checked) in a read transaction of their own, keeping no SQLite writer waiting:
+    the owner ends its transaction first; nothing is written inside; the writes after it check again."""
     if (session() if isinstance(session, scoped_session) else session).in_transaction():
         raise RuntimeError("reading() began inside an open transaction: commit or roll it back first")
     token = write_intent.set(False)
