@@ -113,6 +113,7 @@ def seed(url: str) -> list[tuple[str, list[int]]]:
     with app.app_context():
         with (ROOT / "data" / "demo_district.csv").open("rb") as stream:
             addresses.import_csv(db.session, stream)
+            db.session.commit()
         rooms = list(db.session.scalars(select(Address).where(Address.level == AddressLevel.room)
                                         .order_by(Address.id).limit(AGENCIES * HOUSES_PER_AGENCY)))
         if len(rooms) < AGENCIES * HOUSES_PER_AGENCY:
@@ -129,6 +130,7 @@ def seed(url: str) -> list[tuple[str, list[int]]]:
                                                max_occupants=20, certificate_no=None, actor=actor).submission.house_id
                       for room in rooms[n * HOUSES_PER_AGENCY:(n + 1) * HOUSES_PER_AGENCY]]
             agencies.append((tokens.create(db.session, user, "bench", actor).secret, houses))
+            db.session.commit()
         db.session.remove()
     db.engine.dispose()
     return agencies

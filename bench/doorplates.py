@@ -66,6 +66,7 @@ def load(app, rooms: int) -> int:
                 raise SystemExit(f"the bench database holds {have} rooms of {BEAT}, not {rooms}: start afresh")
             with writing():
                 report = addresses.import_csv(db.session, io.BytesIO(address_csv(rooms)))
+                db.session.commit()
             assert not report.errors, report.errors[:3]
         return rooms
 

@@ -239,9 +239,11 @@ def child_commit(path: str, url: str) -> dict:
             t_preview = time.perf_counter() - t0
             t0 = time.perf_counter()
             imp = staff_import.commit(db.session, unit, owner, pv, audit.Actor(user=owner))
+            db.session.commit()
             t_commit = time.perf_counter() - t0
             t0 = time.perf_counter()
             again = staff_import.commit(db.session, unit, owner, pv, audit.Actor(user=owner))
+            db.session.commit()
             t_again = time.perf_counter() - t0
             subs = db.session.scalar(select(func.count()).select_from(Submission))
             emps = db.session.scalar(select(func.count()).select_from(Employment))

@@ -65,6 +65,7 @@ def register(app: Flask) -> None:
                 click.echo("The account was not created:", err=True)
                 _print_errors(failure)
                 sys.exit(1)
+            db.session.commit()
         click.echo(f"created {user.role} {user.phone} (id {user.id})")
         click.echo(f"one-time password: {initial}")
         click.echo("It must be changed at first sign-in." + (" A TOTP authenticator is set up at first sign-in."
@@ -80,6 +81,7 @@ def register(app: Flask) -> None:
                 click.echo("no such account", err=True)
                 sys.exit(1)
             auth_service.unlock(db.session, user, auth_service.audit.SYSTEM)
+            db.session.commit()
         click.echo(f"unlocked {phone}: failed sign-ins cleared, it may sign in at once")
 
     addr = AppGroup("addresses", help="The standard-address register.")
@@ -91,6 +93,7 @@ def register(app: Flask) -> None:
         """Import standard addresses from a CSV file (columns in the README)."""
         with writing(), file.open("rb") as stream:
             report = addresses.import_csv(db.session, stream)
+            db.session.commit()
         _print_import_report(report)
         if report.errors:
             sys.exit(1)
@@ -123,6 +126,7 @@ def register(app: Flask) -> None:
             n_drafts = drafts.purge_old(db.session)
             n_files = units.purge_uploads(db.session, Path(current_app.config["UPLOAD_FOLDER"]))
             n_records = idempotency.purge_old(db.session)
+            db.session.commit()
         with writing():
             n_sources = throttle.purge_sources(db.session, throttle.Throttle.from_config(current_app.config), utcnow())
             db.session.commit()
@@ -142,11 +146,13 @@ def register(app: Flask) -> None:
             return
         with writing(), DEMO_CSV.open("rb") as stream:
             report = addresses.import_csv(db.session, stream)
+            db.session.commit()
         _print_import_report(report)
         with writing():
             rows = seed_demo_accounts()
         with writing():
             filed = seed_demo_reports()
+            db.session.commit()
         click.echo("\nDemo accounts (demo only, never in production). Password for all: " + DEMO_PASSWORD)
         for role, phone, name, where, secret in rows:
             line = f"  {role:<9} {phone}  {name}  {where}"

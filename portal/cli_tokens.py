@@ -38,6 +38,7 @@ def register(app: Flask) -> None:
                     for err in failure.errors:
                         click.echo(f"  {err.code}: {err.message}", err=True)
                 sys.exit(1)
+            db.session.commit()
         click.echo(f"created token {new.token.prefix}… ({new.token.name}) for {user.role} {user.phone}",
                    err=True)
         click.echo("It is shown only now; keep it as safe as a password:", err=True)

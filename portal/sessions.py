@@ -53,6 +53,7 @@ def init_app(app: Flask) -> None:
             # Only this browser's session ends: its times are in its own signed cookie, so a copy of it stays
             # dead without bumping the session version, which would end the user's other, active sessions.
             auth_service.record_timeout(db.session, current_user._get_current_object(), actor())
+            db.session.commit()
             logout_user()
             session.clear()
             flash(_l("You were signed out because you were inactive for a while. Sign in again."), "info")

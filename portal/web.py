@@ -68,7 +68,9 @@ def withdraw_and_return(sub, endpoint: str):
     try:
         reporting.withdraw(db.session, current_user, sub.id, actor())
     except (ValidationFailed, review.DecidedAlready):
+        db.session.commit()  # nothing changed but, for a conflict, its audit row (review.transition)
         flash(_l("This report can no longer be withdrawn: the police have decided on it."), "error")
     else:
+        db.session.commit()
         flash(_l("Your report has been withdrawn."), "success")
     return redirect(url_for(endpoint, submission_id=sub.id))

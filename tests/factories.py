@@ -109,9 +109,11 @@ def make_house(session, owner: User, address: Address, *, max_occupants: int = 4
     """A house registered by its owner: returns the registration submission (its house is `.house`)."""
     from portal.services import reporting
 
-    return reporting.register_house(session, owner, address_code=address.code, use=use,
-                                    max_occupants=max_occupants, certificate_no=None, actor=as_actor(owner),
-                                    form_key=form_key).submission
+    sub = reporting.register_house(session, owner, address_code=address.code, use=use,
+                                   max_occupants=max_occupants, certificate_no=None, actor=as_actor(owner),
+                                   form_key=form_key).submission
+    session.commit()  # the factory owns its transaction, as a view does
+    return sub
 
 
 def make_move_in(session, owner: User, house_id: int, people: list[dict], *, move_in_date=None,
@@ -119,26 +121,32 @@ def make_move_in(session, owner: User, house_id: int, people: list[dict], *, mov
     """A move-in report; the date defaults to today (local)."""
     from portal.services import reporting
 
-    return reporting.report_move_in(session, owner, house_id, occupants=people,
-                                    move_in_date=move_in_date or reporting.local_today().isoformat(),
-                                    lease_end_date=lease_end_date, actor=as_actor(owner),
-                                    deadline_days=deadline_days, form_key=form_key).submission
+    sub = reporting.report_move_in(session, owner, house_id, occupants=people,
+                                   move_in_date=move_in_date or reporting.local_today().isoformat(),
+                                   lease_end_date=lease_end_date, actor=as_actor(owner),
+                                   deadline_days=deadline_days, form_key=form_key).submission
+    session.commit()
+    return sub
 
 
 def make_move_out(session, owner: User, tenancy_id: int, *, move_out_date=None, deadline_days: int = 3,
                   form_key: str | None = None):
     from portal.services import reporting
 
-    return reporting.report_move_out(session, owner, tenancy_id,
-                                     move_out_date=move_out_date or reporting.local_today().isoformat(),
-                                     actor=as_actor(owner), deadline_days=deadline_days,
-                                     form_key=form_key).submission
+    sub = reporting.report_move_out(session, owner, tenancy_id,
+                                    move_out_date=move_out_date or reporting.local_today().isoformat(),
+                                    actor=as_actor(owner), deadline_days=deadline_days,
+                                    form_key=form_key).submission
+    session.commit()
+    return sub
 
 
 def decide(session, submission, officer: User, to_status: str, **reason):
     from portal.services import review
 
-    return review.transition(session, submission, to_status, officer, as_actor(officer), **reason)
+    decision = review.transition(session, submission, to_status, officer, as_actor(officer), **reason)
+    session.commit()
+    return decision
 
 
 # --- reading pages ----------------------------------------------------------------------------------
@@ -230,6 +238,7 @@ def make_unit(session, owner: User, address: Address, *, verified_by: User | Non
 
     sub = units.register_unit(session, owner, actor=as_actor(owner), form_key=form_key,
                               **unit_fields(address, **overrides)).submission
+    session.commit()
     if verified_by is not None:
         decide(session, sub, verified_by, "confirmed")
     return sub
@@ -239,18 +248,22 @@ def make_hire(session, owner: User, unit_id: int, *, name: str = "赵六", id_nu
               hire_date: str = "2024-03-05", phone: str = "", position: str = "厨师", form_key=None):
     from portal.services import units
 
-    return units.report_hire(session, owner, unit_id, name=name,
-                             id_number=id_number or resident_id("19950505"), phone=phone, position=position,
-                             hire_date=hire_date, actor=as_actor(owner), form_key=form_key).submission
+    sub = units.report_hire(session, owner, unit_id, name=name,
+                            id_number=id_number or resident_id("19950505"), phone=phone, position=position,
+                            hire_date=hire_date, actor=as_actor(owner), form_key=form_key).submission
+    session.commit()
+    return sub
 
 
 def make_departure(session, owner: User, unit_id: int, employment_id: int, *, departure_date=None,
                    form_key=None):
     from portal.services import reporting, units
 
-    return units.report_departure(session, owner, unit_id, employment_id=employment_id,
-                                  departure_date=departure_date or reporting.local_today().isoformat(),
-                                  actor=as_actor(owner), form_key=form_key).submission
+    sub = units.report_departure(session, owner, unit_id, employment_id=employment_id,
+                                 departure_date=departure_date or reporting.local_today().isoformat(),
+                                 actor=as_actor(owner), form_key=form_key).submission
+    session.commit()
+    return sub
 
 
 def staff_csv(rows: list[list[str]], header=("姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期"),
@@ -275,7 +288,9 @@ def make_staff_import(session, owner: User, unit_id: int, rows: list[list[str]],
 
     unit = session.get(Unit, unit_id)
     pv = staff_import.preview(session, unit, staff_csv(rows), filename, full_list=full_list)
-    return staff_import.commit(session, unit, owner, pv, as_actor(owner), departures_confirmed=departures_confirmed)
+    done = staff_import.commit(session, unit, owner, pv, as_actor(owner), departures_confirmed=departures_confirmed)
+    session.commit()
+    return done
 
 
 def staff_row(name: str, *, birth: str = "19900101", region: str = "430302", id_number: str | None = None,

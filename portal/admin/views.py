@@ -39,6 +39,7 @@ def unlock(user_id: int):
         user = admin.unlock_account(db.session, user_id, actor())
     except NotFound:
         abort(404)
+    db.session.commit()
     flash(_l("The failed attempts of account %(phone)s are cleared: it may sign in at once.",
              phone=mask_phone(user.phone)), "success")
     return redirect(url_for("admin.home"))
@@ -69,5 +70,6 @@ def audit_log():
 def audit_export():
     _form, f = _audit_filter()
     data = admin.export_audit_log(db.session, f, actor())
+    db.session.commit()
     return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True,
                      download_name=f"audit-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv")

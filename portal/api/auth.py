@@ -16,12 +16,13 @@ from flask import Blueprint, Flask, current_app, g, request
 from flask.sessions import SessionInterface
 from flask_limiter import RateLimitExceeded
 from limits.errors import StorageError
+from sqlalchemy.exc import OperationalError
 
 from portal.api.problems import ApiProblem, is_api_path
-from portal.db import write_intent
+from portal.db import write_intent, writing
 from portal.extensions import db, limiter
 from portal.models import Role
-from portal.services import audit, idempotency, tokens
+from portal.services import audit, tokens
 
 log = logging.getLogger("portal")
 
@@ -68,32 +69,25 @@ def _bearer() -> str | None:
 
 
 def _authenticate(raw: str | None):
-    """The token lookup. On PostgreSQL it is the first statement of the request's one transaction, which
-    the Idempotency-Key claim and the work continue and the idempotent() wrapper commits: a transaction of
-    its own would cost a commit, a second connection check-out and a second BEGIN on every call.
-
-    With an Idempotency-Key, the same statement reads what claiming the key reads (tokens.
-    authenticate_and_read_claim).
-
-    On SQLite a POST's transaction holds the database's one write lock from its first statement, so the
-    lookup (and then the rate limit) runs in a short read transaction of its own, outside that lock: the
-    other worker can write meanwhile (bench/README.md)."""
+    """The token lookup, in a short read transaction of its own that this layer ends (on SQLite a POST's
+    transaction holds the database's one write lock from its first statement; the lookup and then the rate
+    limit run outside it, so the other worker can write meanwhile), then the token's last use, at most once
+    a minute, in a short write of its own. The request's work begins a transaction of its own after."""
     if not tokens.well_formed(raw):
         return None
-    if not db.is_sqlite:
-        key = idempotency.usable_key(request.headers.get(idempotency.HEADER)) if request.method == "POST" else None
-        if key is None:
-            return tokens.authenticate(db.session, raw)
-        token, read = tokens.authenticate_and_read_claim(db.session, raw, key)
-        if read is not None:
-            g.api_claim_read = (key, read)  # for the idempotent() wrapper's claim: one round trip less
-        return token
     intent = write_intent.set(False)
     try:
         token = tokens.authenticate(db.session, raw)
-        db.session.commit()
+        db.session.commit()  # nothing written: ends the read
     finally:
         write_intent.reset(intent)
+    if token is not None and tokens.touch_due(token):
+        try:
+            with writing():
+                tokens.touch(db.session, token)
+                db.session.commit()
+        except OperationalError:  # a busy database must not fail the request for a bookkeeping write
+            db.session.rollback()
     return token
 
 

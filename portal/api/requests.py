@@ -7,9 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import current_app, g, request
+from sqlalchemy.exc import IntegrityError
 
 from portal.api import auth, problems, schemas
 from portal.api.problems import ApiProblem
+from portal.db import writing
 from portal.extensions import db
 from portal.services import idempotency
 from portal.services.errors import FieldError, ValidationFailed
@@ -115,18 +117,22 @@ def idempotent(view: Callable) -> Callable:
     response every retry with that key gets unchanged. Only a request that was carried out (2xx) stores
     its response; a refused one (4xx) or a failed one (5xx) leaves the key free.
 
-    The view receives `form_key` (None without a key), which it hands to the service, and calls the service
-    with commit=False: the commit is made here, once the response is known."""
+    The steps: claim the key (or replay the first answer), run the view, store its answer with the work,
+    commit. The view receives `form_key` (None without a key), which it hands to the service; services
+    only add and flush, and the commit is made here, once the response is known."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = idempotency.check_key(request.headers.get(idempotency.HEADER))
         held = None
-        read = g.pop("api_claim_read", None)
         if key is not None:
-            outcome = idempotency.claim(db.session, auth.current_token_id(), key, _canonical_request(),
-                                        read=read[1] if read is not None and read[0] == key else None)
+            try:
+                outcome = idempotency.claim(db.session, auth.current_token_id(), key, _canonical_request())
+            except Exception:  # the key is held by a running request, or was used for another one
+                db.session.rollback()
+                raise
             if isinstance(outcome, idempotency.Replay):
+                db.session.rollback()
                 return _replayed(outcome)
             held = outcome
         try:
@@ -139,7 +145,25 @@ def idempotent(view: Callable) -> Callable:
             # nothing is stored, so the key stays free for the corrected retry.
             db.session.rollback()
             return response
-        first = idempotency.finish(db.session, held, response.status_code, response.get_data(as_text=True))
+        first = _commit(held, response)
         return _replayed(first) if first is not None else response
 
     return wrapper
+
+
+def _commit(held: idempotency.Claim | None, response) -> idempotency.Replay | None:
+    """Store the response with the work and commit both; None, or the first request's answer when another
+    request with the key stored one first (this one's work is then rolled back)."""
+    try:
+        with writing():
+            if held is not None:
+                idempotency.store(db.session, held, response.status_code, response.get_data(as_text=True))
+            db.session.commit()
+        return None
+    except IntegrityError:
+        db.session.rollback()
+        first = held and idempotency.stored(db.session, held.token_id, held.key)
+        db.session.rollback()
+        if first is None:
+            raise
+    return idempotency.replay(first, held.request_hash)

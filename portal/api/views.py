@@ -116,7 +116,7 @@ def register_house(form_key):
     data = json_body(schemas.HouseRequest)
     filed = reporting.register_house(db.session, api_user(), address_code=data.address_code, use=data.use,
                                      max_occupants=data.max_occupants, certificate_no=data.certificate_no,
-                                     actor=api_actor(), form_key=form_key, commit=False)
+                                     actor=api_actor(), form_key=form_key)
     sub = filed.submission
     return answer(schemas.HouseCreated(id=sub.house_id, submission_id=sub.id, status=str(sub.status),
                                        flags=flags_json(sub)), 201)
@@ -141,8 +141,7 @@ def move_in(house_id: int, form_key):
     filed = reporting.report_move_in(db.session, api_user(), house_id,
                                      occupants=[o.model_dump() for o in data.occupants],
                                      move_in_date=data.move_in_date, lease_end_date=data.lease_end_date,
-                                     actor=api_actor(), deadline_days=_deadline(), form_key=form_key,
-                                     commit=False)
+                                     actor=api_actor(), deadline_days=_deadline(), form_key=form_key)
     sub = filed.submission
     return answer(schemas.MoveInCreated(submission_id=sub.id, receipt=sub.receipt, status=str(sub.status),
                                         late=bool(sub.late), flags=flags_json(sub),
@@ -160,8 +159,7 @@ def move_out(tenancy_id: int, form_key):
     reporting.tenancy_of(db.session, api_user(), tenancy_id)
     data = json_body(schemas.MoveOutRequest)
     filed = reporting.report_move_out(db.session, api_user(), tenancy_id, move_out_date=data.move_out_date,
-                                      actor=api_actor(), deadline_days=_deadline(), form_key=form_key,
-                                      commit=False)
+                                      actor=api_actor(), deadline_days=_deadline(), form_key=form_key)
     sub = filed.submission
     return answer(schemas.MoveOutCreated(submission_id=sub.id, receipt=sub.receipt, status=str(sub.status)), 201)
 
@@ -185,8 +183,7 @@ def units_list():
                                                              unit_id="$response.body#/id")})
 def register_unit(form_key):
     data = json_body(schemas.UnitRequest)
-    filed = units.register_unit(db.session, api_user(), **data.model_dump(), actor=api_actor(), form_key=form_key,
-                                commit=False)
+    filed = units.register_unit(db.session, api_user(), **data.model_dump(), actor=api_actor(), form_key=form_key)
     sub = filed.submission
     return answer(schemas.UnitCreated(id=sub.unit_id, submission_id=sub.id, status=str(sub.status)), 201)
 
@@ -219,7 +216,7 @@ def staff_imports(unit_id: int, form_key):
     if dry_run:
         return answer(import_json(pv))
     # Many departures are refused (422, field confirm_departures) unless confirmed, as on the preview page.
-    done = staff_import.commit(db.session, unit, api_user(), pv, api_actor(), commit=False,
+    done = staff_import.commit(db.session, unit, api_user(), pv, api_actor(),
                                departures_confirmed=flag_arg("confirm_departures", False))
     if not getattr(done, "created", True):  # the unit's latest import had this content: nothing changed
         return answer(import_json(pv))

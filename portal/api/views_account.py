@@ -53,6 +53,7 @@ def create_token():
     except ValidationFailed as failure:
         errors_onto_form(form, failure)
         return _page(form)
+    db.session.commit()
     # Shown in this response only: the secret is never stored, nor put in a cookie or a redirect.
     return render_template("account/token_created.html", token=new.token, secret=new.secret)
 
@@ -66,6 +67,7 @@ def revoke_token(token_id: int):
         token = tokens.revoke(db.session, current_user._get_current_object(), token_id, actor())
     except NotFound:
         abort(404)
+    db.session.commit()
     flash(_l("The token “%(name)s” is revoked. Systems using it can no longer reach your data.",
              name=token.name), "success")
     return redirect(url_for("account.api_tokens"))

@@ -50,6 +50,7 @@ def login():
     if form.validate_on_submit():
         outcome, user = auth_service.check_password(db.session, form.phone.data, form.password.data, actor(),
                                                     **_limits())
+        db.session.commit()  # every outcome: a refusal keeps its failure count and audit row
         if outcome is Outcome.ok:
             start_session(user)
             return redirect(safe_next(form.next.data, home_url(user)))
@@ -102,6 +103,7 @@ def two_factor():
     form = CodeForm()
     if form.validate_on_submit():
         outcome = auth_service.verify_totp(db.session, user, form.code.data, actor(), **_limits())
+        db.session.commit()  # every outcome: a wrong or replayed code is counted and audited
         if outcome is Outcome.ok:
             return _finish_second_factor(user)
         _code_outcome_error(form, outcome)
@@ -117,9 +119,11 @@ def enrol():
         flash(_l("Sign in again to continue."), "info")
         return redirect(url_for("auth.login"))
     secret = auth_service.start_enrolment(db.session, user)
+    db.session.commit()  # the secret to enrol is kept until a code confirms it
     form = CodeForm()
     if form.validate_on_submit():
         outcome = auth_service.verify_totp(db.session, user, form.code.data, actor(), enrolling=True, **_limits())
+        db.session.commit()
         if outcome is Outcome.ok:
             return _finish_second_factor(user)
         _code_outcome_error(form, outcome)
@@ -151,6 +155,7 @@ def sign_up(role: str):
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:
+            db.session.commit()  # the account, or the refusal's audit row (the same answer either way)
             # The same answer whether or not the phone had an account already: a new account is not signed
             # in here, its owner signs in next, as the owner of an existing one would (and goes on to `next`).
             flash(_l("If this phone number could be registered, your account is ready: sign in with the phone "
@@ -171,8 +176,10 @@ def change_password():
                                      new=form.new_password.data, actor=actor(),
                                      limits=Throttle.from_config(current_app.config))
         except ValidationFailed as failure:
+            db.session.commit()  # a wrong current password still counts (accounts.change_password)
             errors_onto_form(form, failure)
         else:
+            db.session.commit()
             start_session(user)  # the version changed: every other session of this user is now dead
             flash(_l("Your password has been changed."), "success")
             return redirect(home_url(user))
@@ -184,6 +191,7 @@ def change_password():
 def logout():
     if current_user.is_authenticated:
         auth_service.end_session(db.session, current_user._get_current_object(), actor())
+        db.session.commit()
         logout_user()
     lang = session.get("lang")
     session.clear()

@@ -93,6 +93,7 @@ def new_unit():
     # on the home page; another unit may work at the same address).
     draft = drafts.find(db.session, current_user, "unit", address_code=address.code, name=None) \
         or drafts.start(db.session, current_user, "unit", {"address_code": address.code, "address": address.text})
+    db.session.commit()
     return redirect(_resume_url(draft))
 
 
@@ -172,6 +173,7 @@ def unit_details(key: str):
             errors_onto_form(form, failure)
         else:
             drafts.save(db.session, draft, **typed)
+            db.session.commit()
             return redirect(url_for("employer.unit_check", key=key))
     return render_template("employer/unit_details.html", form=form, draft=draft)
 
@@ -193,6 +195,7 @@ def unit_check(key: str):
             flash(_l("Check the details: something is not right any more."), "error")
             return redirect(url_for("employer.unit_details", key=key))
         drafts.discard(db.session, key)
+        db.session.commit()  # the registration and its draft's end together
         return redirect(url_for("employer.receipt", submission_id=filed.submission.id))
     return render_template("employer/unit_check.html", form=form, draft=draft)
 
@@ -235,6 +238,7 @@ def hire(unit_id: int):
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:
+            db.session.commit()
             return redirect(url_for("employer.receipt", submission_id=filed.submission.id))
     return render_template("employer/hire.html", form=form, unit=u)
 
@@ -260,6 +264,7 @@ def departure(unit_id: int):
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:
+            db.session.commit()
             return redirect(url_for("employer.receipt", submission_id=filed.submission.id))
     return render_template("employer/departure.html", form=form, unit=u, staff=staff)
 
@@ -289,8 +294,9 @@ def upload(unit_id: int):
     if form.validate_on_submit():
         sent = form.file.data
         data = sent.read()
+        db.session.commit()  # what the request read so far: checking the file keeps no other writer waiting
         try:
-            with reading(db.session):  # checking the file keeps no other writer waiting
+            with reading(db.session):
                 staff_import.preview(db.session, u, data, sent.filename or "", full_list=form.full_list.data,
                                      **_limits())
         except staff_import.FileRejected as rejected:
@@ -302,6 +308,7 @@ def upload(unit_id: int):
             except ValidationFailed as failure:
                 errors_onto_form(form, failure)
             else:
+                db.session.commit()
                 return redirect(url_for("employer.preview", key=kept.draft_key))
     return render_template("employer/upload.html", form=form, unit=u)
 
@@ -331,6 +338,7 @@ def _kept(key: str):
     try:
         return units.kept_upload(db.session, current_user, key, _uploads())
     except NotFound:
+        db.session.commit()  # a draft whose file is gone was discarded
         return None
 
 
@@ -341,6 +349,7 @@ def _preview_of(kept):
                                     **_limits())
     except staff_import.FileRejected:  # the limits changed since: start again
         units.drop_upload(db.session, current_user, kept.draft_key, _uploads())
+        db.session.commit()
         abort(404)
 
 
@@ -372,6 +381,7 @@ def error_csv(key: str):
         abort(404)
     pv = _preview_of(kept)
     data = units.error_report(db.session, current_user, pv, kept.unit, actor())
+    db.session.commit()
     return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True,
                      download_name="staff-list-errors.csv")
 
@@ -381,6 +391,7 @@ def error_csv(key: str):
 def commit(key: str):
     # The file is read and checked before the write transaction, which then only writes (and compares the
     # roster again): SQLite's write lock is not held while thousands of rows are parsed (bench/README.md).
+    db.session.commit()  # what the access check read
     with reading(db.session):
         kept = _kept(key)
         if kept is None:
@@ -401,6 +412,7 @@ def commit(key: str):
         errors_onto_form(form, failure)
         return _render_preview(kept, _preview_of(kept), form)
     units.drop_upload(db.session, current_user, key, _uploads())
+    db.session.commit()  # the import and the upload's end together
     if not getattr(done, "created", True):
         flash(_l("This staff list was imported already on %(when)s. Nothing new was sent.",
                  when=localtime(done.created_at)), "info")
@@ -416,6 +428,7 @@ def discard(key: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     units.drop_upload(db.session, current_user, key, _uploads())
+    db.session.commit()
     flash(_l("The file was discarded. Nothing was sent."), "info")
     return redirect(url_for("employer.unit", unit_id=kept.unit.id))
 
@@ -465,10 +478,12 @@ def correct_hire(submission_id: int):
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         except review.DecidedAlready:
+            db.session.commit()  # nothing changed but the conflict's audit row (review.transition)
             flash(_l("The police decided on this report while you were correcting it, so your correction was "
                      "not sent. Check the decision below."), "error")
             return redirect(url_for("employer.submission", submission_id=sub.id))
         else:
+            db.session.commit()
             return redirect(url_for("employer.receipt", submission_id=filed.submission.id))
     return render_template("employer/hire.html", form=form, unit=u, corrects=sub)
 

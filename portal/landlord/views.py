@@ -97,6 +97,7 @@ def new_house():
     # The same address chosen again (the plate scanned twice, the search done again): the draft begun then.
     draft = drafts.find(db.session, current_user, "house", address_code=address.code, corrects=None) \
         or drafts.start(db.session, current_user, "house", {"address_code": address.code, "address": address.text})
+    db.session.commit()
     return redirect(_resume_url(draft))
 
 
@@ -159,6 +160,7 @@ def house_use(key: str):
     form = HouseUseForm(data=draft.data)
     if form.validate_on_submit():
         drafts.save(db.session, draft, use=form.use.data)
+        db.session.commit()
         return redirect(url_for("landlord.house_capacity", key=key))
     return render_template("landlord/house_use.html", form=form, draft=draft)
 
@@ -178,6 +180,7 @@ def house_capacity(key: str):
         else:
             drafts.save(db.session, draft, max_occupants=form.max_occupants.data.strip(),
                         certificate_no=form.certificate_no.data)
+            db.session.commit()
             return redirect(url_for("landlord.house_check", key=key))
     return render_template("landlord/house_capacity.html", form=form, draft=draft)
 
@@ -204,9 +207,11 @@ def house_check(key: str):
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         except review.DecidedAlready:
+            db.session.commit()  # nothing changed but the conflict's audit row (review.transition)
             return _decided_meanwhile(d["corrects"])
         else:
             drafts.discard(db.session, key)
+            db.session.commit()  # the report and its draft's end together
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
     claimed = not draft.data.get("corrects") and reporting.claimed_by_another(db.session, current_user,
                                                                              draft.data.get("address_code", ""))
@@ -243,6 +248,7 @@ def move_in(house_id: int):
     draft = drafts.find(db.session, current_user, "move_in", house_id=h.id, people=[], corrects=None) \
         or drafts.start(db.session, current_user, "move_in", {"house_id": h.id, "address": h.address.text,
                                                               "people": []})
+    db.session.commit()
     return redirect(url_for("landlord.person", key=draft.key, n=0))
 
 
@@ -267,6 +273,7 @@ def person(key: str, n: int):
         elif valid:
             people[n:n + 1] = [raw]
             drafts.save(db.session, draft, people=people)
+            db.session.commit()
             return redirect(url_for("landlord.check_move_in", key=key) if request.args.get("change")
                             else url_for("landlord.another", key=key))
     return render_template("landlord/person.html", form=form, draft=draft, n=n)
@@ -283,6 +290,7 @@ def remove_person(key: str, n: int):
         if 0 <= n < len(people):
             del people[n]
             drafts.save(db.session, draft, people=people)
+            db.session.commit()
     return redirect(url_for("landlord.check_move_in", key=key))
 
 
@@ -316,6 +324,7 @@ def move_in_dates(key: str):
         else:
             drafts.save(db.session, draft, move_in_date=form.move_in_date.data.strip(),
                         lease_end_date=(form.lease_end_date.data or "").strip())
+            db.session.commit()
             return redirect(url_for("landlord.check_move_in", key=key))
     return render_template("landlord/dates.html", form=form, draft=draft)
 
@@ -342,9 +351,11 @@ def check_move_in(key: str):
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         except review.DecidedAlready:
+            db.session.commit()  # nothing changed but the conflict's audit row (review.transition)
             return _decided_meanwhile(d["corrects"])
         else:
             drafts.discard(db.session, key)
+            db.session.commit()  # the report and its draft's end together
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
     return render_template("landlord/check_move_in.html", form=form, draft=draft, remove_form=ActionForm(),
                            derived=[occupants.derived(p) for p in d.get("people", [])])
@@ -367,6 +378,7 @@ def move_out(tenancy_id: int):
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:
+            db.session.commit()
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
     return render_template("landlord/move_out.html", form=form, tenancy=tenancy)
 
@@ -436,11 +448,13 @@ def correct(submission_id: int):
         draft = drafts.start(db.session, current_user, "move_in", {
             "house_id": sub.house_id, "address": p.get("address"), "people": people, "corrects": sub.id,
             "move_in_date": p.get("move_in_date"), "lease_end_date": p.get("lease_end_date") or ""})
+        db.session.commit()
         return redirect(url_for("landlord.check_move_in", key=draft.key))
     if sub.kind.value == "house_registration":
         draft = drafts.start(db.session, current_user, "house", {
             "address_code": p.get("address_code"), "address": p.get("address"), "use": p.get("use"),
             "max_occupants": str(p.get("max_occupants")), "certificate_no": p.get("certificate_no") or "",
             "corrects": sub.id})
+        db.session.commit()
         return redirect(url_for("landlord.house_check", key=draft.key))
     abort(404)

@@ -34,6 +34,9 @@ class RecordStatus(enum.StrEnum):
     withdrawn = "withdrawn"
     ended = "ended"
 
+    # Active: declared or verified, the record stands (a tenancy, an employment, a house, a unit).
+    ACTIVE = enum.nonmember(("pending", "verified"))
+
 
 class IdType(enum.StrEnum):
     resident_id = "resident_id"
@@ -66,7 +69,7 @@ class House(Base):
 
 # A record that stands (declared and waiting for the police, or verified), in SQL: the condition of the
 # partial unique indexes that let no race make two tenancies or employments of one person at one place.
-STANDING_SQL = "status IN ('pending', 'verified')"
+STANDING_SQL = "status IN ({})".format(", ".join(f"'{s}'" for s in RecordStatus.ACTIVE))
 
 
 class Person(Base):
@@ -131,4 +134,5 @@ class Tenancy(Base):
 
     house: Mapped[House] = relationship()
     person: Mapped[Person] = relationship()
-    submission: Mapped[Submission] = relationship(foreign_keys=[submission_id])  # the move-in that declared it
+    submission: Mapped[Submission] = relationship(foreign_keys=[submission_id],  # the move-in that declared it
+                                                  back_populates="tenancies")

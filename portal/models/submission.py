@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
-from portal.models.register import House
+from portal.models.register import House, Tenancy
 from portal.models.user import User
 
 
@@ -28,6 +28,9 @@ class SubmissionStatus(enum.StrEnum):
     site_visit = "site_visit"
     superseded = "superseded"
     withdrawn = "withdrawn"
+
+    # Open: waiting for the police (in a queue, withdrawable, counted as pending by the reporter's pages).
+    OPEN = enum.nonmember(("pending", "site_visit"))
 
 
 class Submission(Base):
@@ -78,6 +81,9 @@ class Submission(Base):
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     house: Mapped[House | None] = relationship()
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    # The tenancies a move-in declared, in the order of its people (inserted with it).
+    tenancies: Mapped[list[Tenancy]] = relationship(foreign_keys="Tenancy.submission_id",
+                                                    back_populates="submission", order_by="Tenancy.id")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -113,6 +113,7 @@ def confirm_selected():
         flash(_l("Choose the items to confirm."), "error")
         return redirect(back)
     done = queue.confirm_selected(db.session, current_user, selected, actor())
+    db.session.commit()
     flash(_l("%(n)d items confirmed.", n=done.confirmed), "success")
     for c in done.conflicts[:20]:
         flash(_l("%(receipt)s: %(who)s decided this item first (%(status)s, %(when)s). It was left as they "
@@ -142,6 +143,7 @@ def item(submission_id: int):
         sub = queue.view_item(db.session, current_user, submission_id, actor())
     except NotFound:
         abort(404)
+    db.session.commit()
     return _render_item(sub)
 
 
@@ -157,6 +159,7 @@ def decide(submission_id: int):
                           expected_version=int(form.version.data), reason_code=form.reason_code.data or None,
                           reason_text=form.reason_text.data)
     except review.DecidedAlready as conflict:
+        db.session.commit()  # nothing changed but the conflict's audit row (review.transition)
         flash(_l("%(who)s decided this item first (%(status)s, %(when)s). Nothing was changed.",
                  who=conflict.by or "—", status=review.status_label(conflict.status),
                  when=localtime(conflict.at) if conflict.at else "—"), "error")
@@ -167,6 +170,7 @@ def decide(submission_id: int):
     except (ValueError, PermissionError):
         flash(_l("This decision is not possible for this item any more."), "error")
         return redirect(url_for("officer.item", submission_id=sub.id))
+    db.session.commit()
     flash(_l("Decision saved."), "success")
     return redirect(url_for("officer.queue_view"))
 
@@ -184,10 +188,12 @@ def reveal(submission_id: int):
     except NotFound:
         abort(404)
     except queue.TooManyReveals:
+        db.session.commit()  # the refusal is audited
         flash(_l("You have seen %(n)d full ID numbers in the last hour, the most an hour allows. The masked "
                  "number is shown; ask your station's administrator if you need more.",
                  n=current_app.config["REVEALS_PER_HOUR"]), "error")
         return _render_item(sub, status=429)
+    db.session.commit()
     return _render_item(sub, revealed={form.person.data: number})
 
 
@@ -224,6 +230,7 @@ def confirm_clean(staff_import_id: int):
         done = queue.confirm_clean(db.session, current_user, staff_import_id, actor())
     except NotFound:
         abort(404)
+    db.session.commit()
     flash(_l("%(n)d rows confirmed.", n=done.confirmed), "success")
     if done.conflicts:
         flash(_l("%(n)d rows were decided by someone else in the meantime and were left as they decided.",

@@ -35,6 +35,7 @@ def set_language():
                             secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
         if current_user.is_authenticated:
             accounts.set_locale(db.session, current_user._get_current_object(), lang)
+            db.session.commit()
     return response
 
 

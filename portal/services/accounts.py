@@ -45,15 +45,14 @@ def sign_up(
         return _sign_up_refused(session, actor)
     user = User(role=role, name=values["name"], phone=values["phone"], id_number=values["id_number"],
                 password_hash=password_hash)
-    session.add(user)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
     except IntegrityError:  # two sign-ups with one phone at the same moment
-        session.rollback()
         return _sign_up_refused(session, actor)
     audit.record(session, "account.create", actor, user=user, object_type="user", object_id=user.id,
                  detail="self sign-up")
-    session.commit()
     return user
 
 
@@ -81,7 +80,6 @@ def _checked_sign_up(session: Session, *, name, phone, id_number, password) -> t
 
 def _sign_up_refused(session: Session, actor: audit.Actor) -> None:
     audit.record(session, "account.create", actor, outcome="refused", detail="self sign-up: phone taken")
-    session.commit()
     return None
 
 
@@ -133,7 +131,6 @@ def create_account(
     session.flush()
     audit.record(session, "account.create", actor, object_type="user", object_id=user.id,
                  detail=f"role={role}")
-    session.commit()
     return user, initial
 
 
@@ -141,18 +138,17 @@ def change_password(
     session: Session, user: User, *, current: str, new: str, actor: audit.Actor, limits: throttle.Throttle,
 ) -> None:
     """Wrong current passwords count with failed sign-ins, and wait as they do: a stolen session must not
-    become a way to guess the password."""
+    become a way to guess the password. The caller commits on ValidationFailed too: the refusal changed
+    nothing but its failure count and audit row, which are kept."""
     now = utcnow()
     if throttle.waiting(user.throttled_until, now):
         passwords.verify_password(None, current)
         audit.record(session, "password.change", actor, user=user, outcome="throttled")
-        session.commit()
         raise ValidationFailed([FieldError("throttled", _l("Too many wrong passwords. Wait a few minutes, then "
                                                            "try again."), "current_password")])
     errors = []
     if not passwords.verify_password(user.password_hash, current):
         throttle.count_account_failure(session, user, actor, "password.change", limits, now)
-        session.commit()  # the failure counts even though the change is refused
         errors.append(FieldError("wrong_password", _l("Your current password is not right."), "current_password"))
     try:
         passwords.check_new_password(new, user_inputs=(user.phone, user.id_number or "", user.name),
@@ -169,10 +165,8 @@ def change_password(
         session_version=User.session_version + 1))
     throttle.clear_account(session, user)
     audit.record(session, "password.change", actor, user=user, object_type="user", object_id=user.id)
-    session.commit()
     session.refresh(user)
 
 
 def set_locale(session: Session, user: User, locale: str) -> None:
     session.execute(update(User).where(User.id == user.id).values(locale=locale))
-    session.commit()

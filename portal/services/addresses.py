@@ -722,7 +722,7 @@ def import_csv(session: Session, stream: IO[bytes], *, actor: audit.Actor = audi
 
     Every row is checked before anything is written; rows with errors are reported and skipped, the
     others are created, updated (beat, division name) or left unchanged, with the bureaus, stations and
-    beats they name, in one transaction that ends in a commit. An address keeps its code: a blank code
+    beats they name, in the caller's transaction (the caller commits). An address keeps its code: a blank code
     keeps the one it has, a different code is an error.
     """
     report = ImportReport()
@@ -733,18 +733,13 @@ def import_csv(session: Session, stream: IO[bytes], *, actor: audit.Actor = audi
         report.errors.append(RowError(1, "", "encoding", _l("The file is neither UTF-8 nor GB18030 text.")))
     else:
         rows = _parse(text, report)
-    try:
-        if rows:
-            _import_rows(session, rows, report)
-        report.errors.sort(key=lambda e: e.row)
-        detail = (f"created={report.created} updated={report.updated} unchanged={report.unchanged} "
-                  f"rows_with_errors={len({e.row for e in report.errors})}")
-        audit.record(session, "address.import", actor, object_type="address",
-                     outcome="success" if not report.errors else "partial", detail=detail)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    if rows:
+        _import_rows(session, rows, report)
+    report.errors.sort(key=lambda e: e.row)
+    detail = (f"created={report.created} updated={report.updated} unchanged={report.unchanged} "
+              f"rows_with_errors={len({e.row for e in report.errors})}")
+    audit.record(session, "address.import", actor, object_type="address",
+                 outcome="success" if not report.errors else "partial", detail=detail)
     return report
 
 

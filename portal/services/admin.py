@@ -165,5 +165,4 @@ def export_audit_log(session: Session, f: AuditFilter, actor: audit.Actor) -> by
     """The filtered log as CSV (every cell neutralised: spreadsheets.write_csv); the export is audited."""
     data = spreadsheets.write_csv([EXPORT_HEADER, *_export_rows(session, f)])
     audit.record(session, "audit.export", actor, object_type="audit_event", detail=f.describe() or None)
-    session.commit()
     return data

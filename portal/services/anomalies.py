@@ -20,6 +20,7 @@ from portal.models import (
     House,
     HouseUse,
     Person,
+    RecordStatus,
     StaffImport,
     Submission,
     SubmissionKind,
@@ -30,14 +31,13 @@ from portal.models import (
 from portal.models.address import Address
 from portal.models.base import utcnow
 from portal.services import jurisdiction, residence
+from portal.services.filing import local_today
 from portal.services.flags import ADULT_AGE, CHILD_AGE
-from portal.services.reporting import local_today
 
 PAGE_SIZE = 50
 SILENT_DAYS = 180
 STAFF_LIST_DAYS = 90
 RENTAL_USES = (HouseUse.whole_rental, HouseUse.shared_rental, HouseUse.owner_occupied_rooms)
-STANDING = residence.STANDING  # a house or unit declared (pending) or verified
 
 TITLES = {
     "two-houses": _l("People living in two houses"),
@@ -115,7 +115,7 @@ def born_on_or_before(today: date, years: int) -> date:
 def _living_t2(t2, person_id, house_id):
     """Another tenancy of the person, in another house, living there (residence.living on an alias)."""
     return exists().where(t2.person_id == person_id, t2.house_id != house_id, t2.move_out_date.is_(None),
-                          t2.status.in_(STANDING), ~residence.moving_out(t2.id))
+                          t2.status.in_(RecordStatus.ACTIVE), ~residence.moving_out(t2.id))
 
 
 # --- each list's definition: the keys of its rows, in key order ---------------------------------
@@ -167,20 +167,20 @@ def _silent_houses_keys(beat_ids, today, now):
     since = now - timedelta(days=SILENT_DAYS)
     reported = exists().where(Submission.house_id == House.id, Submission.submitted_at >= since)
     query = select(House.id).where(House.beat_id.in_(beat_ids), House.use.in_(RENTAL_USES),
-                                   House.status.in_(STANDING), ~reported)
+                                   House.status.in_(RecordStatus.ACTIVE), ~reported)
     return query, (House.id,)
 
 
 def _no_staff_list_keys(beat_ids, today, now):
     since = now - timedelta(days=STAFF_LIST_DAYS)
     uploaded = exists().where(StaffImport.unit_id == Unit.id, StaffImport.created_at >= since)
-    query = select(Unit.id).where(Unit.beat_id.in_(beat_ids), Unit.status.in_(STANDING),
+    query = select(Unit.id).where(Unit.beat_id.in_(beat_ids), Unit.status.in_(RecordStatus.ACTIVE),
                                   Unit.created_at < since, ~uploaded)
     return query, (Unit.id,)
 
 
 def _conflicting_claims_keys(beat_ids, today, now):
-    query = (select(House.address_id).where(House.beat_id.in_(beat_ids), House.status.in_(STANDING))
+    query = (select(House.address_id).where(House.beat_id.in_(beat_ids), House.status.in_(RecordStatus.ACTIVE))
              .group_by(House.address_id).having(func.count(func.distinct(House.owner_id)) > 1))
     return query, (House.address_id,)
 
@@ -399,7 +399,7 @@ def _conflicting_claims_rows(session, keys, beat_ids):
         return []
     found = session.execute(select(House, Address, User.name).join(Address, Address.id == House.address_id)
                             .join(User, User.id == House.owner_id)
-                            .where(House.address_id.in_(ids), House.status.in_(STANDING),
+                            .where(House.address_id.in_(ids), House.status.in_(RecordStatus.ACTIVE),
                                    House.beat_id.in_(beat_ids))
                             .order_by(House.id)).all()
     items = _latest_items(session, beat_ids, Submission.house_id, [h.id for h, _a, _u in found],

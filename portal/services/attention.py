@@ -22,7 +22,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import residence
-from portal.services.reporting import LOCAL, local_today
+from portal.services.filing import LOCAL, local_today
 
 S = SubmissionStatus
 K = SubmissionKind

@@ -5,13 +5,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from portal.db import insert_at_commit, stamp_at_commit
 from portal.models import AuditEvent, User
 from portal.models.base import utcnow
 from portal.services import audit_chain
-
-_TABLE = AuditEvent.__table__
-stamp_at_commit(_TABLE, audit_chain.stamp)  # each row's id and chain value, given as it is written
 
 
 @dataclass(frozen=True)
@@ -37,19 +33,18 @@ def record(
     outcome: str = "success",
     detail: str | None = None,
 ) -> None:
-    """Add one audit row to the caller's transaction, written when it commits (db.insert_at_commit: an audit
-    row is never read back or changed, so it needs no ORM object and can go with the other such rows). Its id
-and chain value are given then (audit_chain.stamp)."""
+    """Add one audit row to the caller's transaction and flush it: it is committed, or rolled back, with the
+    work it records. Its id and chain value follow the last row's (audit_chain.append)."""
     who = user or actor.user
-    insert_at_commit(session, _TABLE, {
-        "at": utcnow(),
-        "actor_id": who.id if who is not None else None,
-        "actor_role": str(who.role) if who is not None else None,
-        "ip": actor.ip,
-        "request_id": actor.request_id,
-        "action": action,
-        "object_type": object_type,
-        "object_id": None if object_id is None else str(object_id),
-        "outcome": outcome,
-        "detail": detail,
-    })
+    audit_chain.append(session, AuditEvent(
+        at=utcnow(),
+        actor_id=who.id if who is not None else None,
+        actor_role=str(who.role) if who is not None else None,
+        ip=actor.ip,
+        request_id=actor.request_id,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        outcome=outcome,
+        detail=detail,
+    ))

@@ -1,10 +1,21 @@
 """The audit chain: each audit row carries an HMAC over the previous row's chain value and its own fields,
 so that a row changed, removed or slipped in afterwards shows (SECURITY.md "Data protection").
 
-The rows are stamped where they are written, when their transaction commits (db.insert_at_commit): under
-a lock that orders the writers, the last row's id and chain value are read and the new rows get the ids
-that follow it and their chain values. Ids are therefore contiguous from the first stamped row on, and a
-gap in them is a removed row. The key is kept outside the database (AUDIT_CHAIN_KEY, config.py)."""
+A row is appended by audit.record() itself, in the transaction of the work it records (append): it takes
+the lock that orders the writers of audit rows, reads the last row's id and chain value (its own
+transaction's rows included, as each is flushed when added), gives the new row the next id and its chain
+value, adds it to the session and flushes it. The lock is held until the transaction ends, so no other
+transaction can append between this one's read and its commit; a rolled-back transaction takes its rows
+with it and leaves no gap. Ids are therefore contiguous from the first chained row on, and a gap in them is
+a removed row.
+
+- PostgreSQL: pg_advisory_xact_lock, taken in a statement of its own before the last row is read, so that
+  the read's snapshot is taken once the lock is held (READ COMMITTED takes one per statement).
+- SQLite: the database's one write lock. A request that writes began with BEGIN IMMEDIATE and holds it
+  already; a transaction that began as a reader and then appends cannot write over a snapshot another
+  writer has moved past (SQLITE_BUSY), so it never chains onto a stale last row.
+
+The key is kept outside the database (AUDIT_CHAIN_KEY, config.py)."""
 from __future__ import annotations
 
 import json
@@ -17,7 +28,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, hmac
 from flask import current_app, has_app_context
 from sqlalchemy import Connection, select, text
+from sqlalchemy.orm import Session
 
+from portal.db import writing
 from portal.models import AuditEvent
 
 # The MAC of the chain. HMAC-SM3 (GB/T 32905) as GB/T 39786 expects; hashes.SHA256 is the fallback for an
@@ -61,32 +74,38 @@ def link(key: bytes, previous: str, row) -> str:
 
 
 _LAST = select(_TABLE.c.id, _TABLE.c.chain).order_by(_TABLE.c.id.desc()).limit(1)
-# The last row, and the id sequence moved past the ids about to be used (nothing else draws from it, but
+# The last row, and the id sequence moved past the id about to be used (nothing else draws from it, but
 # an INSERT that leaves out the id must not collide with a chained row).
 _LAST_PG = text(
-    "SELECT last.id, last.chain, setval(pg_get_serial_sequence('audit_event', 'id'), COALESCE(last.id, 0) + :n)"
+    "SELECT last.id, last.chain, setval(pg_get_serial_sequence('audit_event', 'id'), COALESCE(last.id, 0) + 1)"
     " FROM (SELECT 1) AS one LEFT JOIN LATERAL"
     " (SELECT id, chain FROM audit_event ORDER BY id DESC LIMIT 1) AS last ON true")
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
-def stamp(connection: Connection, rows: list[dict], key: bytes | None = None) -> None:
-    """Give the audit rows about to be inserted their ids and chain values, after the last row written.
-
-    On PostgreSQL a transaction-scoped advisory lock, taken before the last row is read (in a statement of
-    its own, whose snapshot is taken once the lock is held), orders the writers until they commit. On
-    SQLite the transaction that writes holds the database's write lock already (BEGIN IMMEDIATE), and one
-    that began as a reader cannot write over a snapshot another writer has moved past (SQLITE_BUSY)."""
-    key = key or current_key()
+def take_order(session: Session) -> None:
+    """Take the chain's lock now rather than at the first audit row (PostgreSQL; on SQLite the write lock
+    orders): a transaction that locks rows and then audits, while another audits and then locks those rows
+    (a bulk confirmation against a single decision), would otherwise wait for each other."""
+    connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
-        last_id, previous, _ = connection.execute(_LAST_PG, {"n": len(rows)}).one()
-    else:
-        last_id, previous = connection.execute(_LAST).first() or (None, None)
-    next_id, previous = (last_id or 0) + 1, previous or GENESIS
-    for values in rows:
-        values["id"] = next_id
-        values["chain"] = previous = link(key, previous, values)
-        next_id += 1
+        connection.execute(_LOCK, {"k": LOCK_KEY})
+
+
+def append(session: Session, row: AuditEvent, key: bytes | None = None) -> None:
+    """Give the new audit row the id after the last row's and its chain value, add it and flush it (the
+    module's docstring says why the order holds)."""
+    with writing():  # on SQLite a transaction begun here is a writer (BEGIN IMMEDIATE)
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            take_order(session)
+            last_id, previous, _ = connection.execute(_LAST_PG).one()
+        else:
+            last_id, previous = connection.execute(_LAST).first() or (None, None)
+        row.id = (last_id or 0) + 1
+        row.chain = link(key or current_key(), previous or GENESIS, {f: getattr(row, f) for f in FIELDS})
+        session.add(row)
+        session.flush()
 
 
 # --- checking ------------------------------------------------------------------------------------------

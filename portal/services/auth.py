@@ -1,4 +1,7 @@
-"""Signing in: password, TOTP second factor, replay protection, failures counted and throttled."""
+"""Signing in: password, TOTP second factor, replay protection, failures counted and throttled.
+
+Every step here adds and flushes; the caller commits whatever the outcome, since a refusal keeps something
+too (a failure count, a claimed TOTP step, its audit row)."""
 from __future__ import annotations
 
 import enum
@@ -57,7 +60,6 @@ def check_password(
     if (user is None or user.id not in known) and throttle.source_waiting(session, actor.ip, now):
         passwords.verify_password(None, password)
         audit.record(session, "login.password", actor, outcome="throttled", detail="source address")
-        session.commit()
         return Outcome.throttled, None
     outcome = Outcome.bad_credentials
     if user is None or not user.active:
@@ -73,7 +75,6 @@ def check_password(
     else:
         return _password_passed(session, user, password, actor), user
     throttle.count_source_failure(session, actor.ip, limits, now)
-    session.commit()
     return outcome, user
 
 
@@ -81,7 +82,6 @@ def _password_passed(session: Session, user: User, password: str, actor: audit.A
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if user.role.is_staff:
-        session.commit()
         return Outcome.needs_totp if user.totp_confirmed else Outcome.needs_enrolment
     complete_login(session, user, actor)
     return Outcome.ok
@@ -90,27 +90,23 @@ def _password_passed(session: Session, user: User, password: str, actor: audit.A
 def complete_login(session: Session, user: User, actor: audit.Actor) -> None:
     throttle.clear_account(session, user)
     audit.record(session, "login.success", actor, user=user)
-    session.commit()
 
 
 def unlock(session: Session, user: User, actor: audit.Actor) -> None:
     """Forget the account's failures, and so any delay its next attempt would wait."""
     throttle.clear_account(session, user)
     audit.record(session, "account.unlock", actor, object_type="user", object_id=user.id)
-    session.commit()
 
 
 def end_session(session: Session, user: User, actor: audit.Actor, reason: str = "logout") -> None:
     """Bump the session version so that every cookie issued before now stops working."""
     session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
     audit.record(session, reason, actor, user=user)
-    session.commit()
 
 
 def record_timeout(session: Session, user: User, actor: audit.Actor) -> None:
     """One browser's session timed out; the user's sessions elsewhere go on."""
     audit.record(session, "session.timeout", actor, user=user)
-    session.commit()
 
 
 # --- TOTP -------------------------------------------------------------------------------------
@@ -130,7 +126,6 @@ def start_enrolment(session: Session, user: User) -> str:
     if user.totp_secret_sealed is None:
         session.execute(update(User).where(User.id == user.id, User.totp_secret_sealed.is_(None))
                         .values(totp_secret_sealed=User.totp_secret.seal_for(user, new_totp_secret())))
-        session.commit()
         session.refresh(user)
     return user.totp_secret
 
@@ -160,14 +155,12 @@ def verify_totp(
     now = utcnow()
     if is_throttled(user, now) and user.id not in known:
         audit.record(session, "login.totp", actor, user=user, outcome="throttled")
-        session.commit()
         return Outcome.throttled
     code = clean_code(raw_code)
     step = _matching_step(user.totp_secret, code, at if at is not None else time.time()) if code and user.totp_secret \
         else None
     if step is None:
         throttle.count_account_failure(session, user, actor, "login.totp", limits, now)
-        session.commit()
         return Outcome.bad_credentials
     values: dict = {"last_totp_step": step}
     if enrolling:
@@ -176,14 +169,11 @@ def verify_totp(
         update(User).where(User.id == user.id, or_(User.last_totp_step.is_(None), User.last_totp_step < step))
         .values(**values)
     ).rowcount
-    if claimed != 1:
-        session.rollback()
+    if claimed != 1:  # the UPDATE changed nothing: the code's step was used already
         audit.record(session, "login.totp", actor, user=user, outcome="replay")
-        session.commit()
         return Outcome.replayed
     if enrolling:
         audit.record(session, "totp.enrol", actor, user=user, object_type="user", object_id=user.id)
-    session.commit()
     session.refresh(user)
     complete_login(session, user, actor)
     return Outcome.ok

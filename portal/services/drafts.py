@@ -19,7 +19,7 @@ SHOWN = 20  # unfinished drafts listed on one page
 def start(session: Session, owner: User, kind: str, data: dict) -> Draft:
     draft = Draft(key=secrets.token_urlsafe(32), owner_id=owner.id, kind=kind, data=data)
     session.add(draft)
-    session.commit()
+    session.flush()
     return draft
 
 
@@ -40,22 +40,18 @@ def get(session: Session, owner: User, key: str, kind: str | None = None, *, loc
 def save(session: Session, draft: Draft, **changes) -> Draft:
     draft.data = {**draft.data, **changes}
     flag_modified(draft, "data")
-    session.commit()
+    session.flush()
     return draft
 
 
-def discard(session: Session, key: str, *, commit: bool = True) -> None:
+def discard(session: Session, key: str) -> None:
     """Delete the draft with this key, if it is still there. By key, not by a loaded Draft: a request that
     lost a race to submit the draft has rolled back, and its Draft object may be gone from the database."""
     session.execute(delete(Draft).where(Draft.key == key))
-    if commit:
-        session.commit()
 
 
 def purge_old(session: Session) -> int:
-    done = session.execute(delete(Draft).where(Draft.updated_at < utcnow() - timedelta(days=KEEP_DAYS))).rowcount
-    session.commit()
-    return done
+    return session.execute(delete(Draft).where(Draft.updated_at < utcnow() - timedelta(days=KEEP_DAYS))).rowcount
 
 
 # --- unfinished drafts: listed, resumed, discarded --------------------------------------------------

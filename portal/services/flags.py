@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import House, IdType, Tenancy
+from portal.models import House, IdType, RecordStatus, Tenancy
 from portal.services import residence
 from portal.services.occupants import age_on
 
@@ -40,22 +40,42 @@ def label(code: str):
     return LABELS.get(code, code)
 
 
+def late(due, now) -> list[dict]:
+    """A report made after its deadline (`due`, filing.due_at; None: no deadline)."""
+    return [{"code": "late"}] if due is not None and now > due else []
+
+
+def for_unit(legal_rep_region_known: bool) -> list[dict]:
+    """A unit registration whose legal representative's ID number names no known division."""
+    return [] if legal_rep_region_known else [{"code": "unknown_region", "field": "legal_rep_id_number"}]
+
+
+def for_hire(other_units: list[int], region_known: bool, differs: bool) -> list[dict]:
+    """A hire, single or imported: employed at other units now (`other_units`), an ID number naming no
+    known division, declared details that differ from the register's."""
+    found = [{"code": "other_employment", "unit_id": other} for other in sorted(set(other_units))]
+    if not region_known:
+        found.append({"code": "unknown_region"})
+    if differs:
+        found.append({"code": "details_differ"})
+    return found
+
+
 def for_house(session: Session, address_id: int, owner_id: int) -> list[dict]:
     """A house registration at an address where another reporter's house stands (declared or verified): the
     officer decides which claim is true. A flag about the address, which its reporter may see (without
     anything of the other reporter)."""
     others = session.scalars(select(House.id).where(House.address_id == address_id, House.owner_id != owner_id,
-                                                    House.status.in_(residence.STANDING)).order_by(House.id))
+                                                    House.status.in_(RecordStatus.ACTIVE)).order_by(House.id))
     return [{"code": "claimed_by_another", "house_id": other} for other in others]
 
 
 def for_move_in(session: Session, house, report, persons: list, current: list, *,
-                today: date, late: bool, ignore_submission: int | None = None) -> list[dict]:
+                today: date, ignore_submission: int | None = None) -> list[dict]:
     """`house`: anything with its id and max_occupants; `persons`: the register's person per person of the
-    report (reporting.NamedPerson); `current`: the house's residents (reporting.ReportableHouse.residents)."""
+    report (reporting.NamedPerson); `current`: the house's residents (reporting.ReportableHouse.residents).
+    Lateness is flagged at filing (late)."""
     found: list[dict] = []
-    if late:
-        found.append({"code": "late"})
     person_ids = [p.id for p in persons]
     known = [p.id for p in persons if not p.new]  # a person created just now lives nowhere
     elsewhere = session.execute(

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, Select, String, and_, bindparam, cast, delete, func, literal, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, String, and_, bindparam, cast, delete, func, literal, select
 from sqlalchemy.orm import Session
 
-from portal.db import insert_at_commit, writing
+from portal.db import writing
 from portal.models import IdempotencyRecord
 from portal.models.base import utcnow
 from portal.services.errors import Conflict, FieldError, ServiceError
@@ -103,89 +102,67 @@ def usable_key(raw: str | None) -> str | None:
     return raw if raw is not None and KEY_SHAPE.fullmatch(raw) else None
 
 
-def with_claim(statement: Select, token_id) -> Select:
-    """`statement` (with the token's id as `token_id`) reading what a claim reads as well (PostgreSQL): the
-    key's lock, taken without waiting, and the stored answer to the key, if any; the key is the parameter
-    `key`. The API's token lookup reads it so, sparing the claim a round trip (claim(read=...))."""
-    lock = func.hashtextextended(cast(token_id, String) + literal("\x1f") + bindparam("key", type_=String), 0)
-    return (statement.add_columns(func.pg_try_advisory_xact_lock(lock).label("locked"), _TABLE.c.request_hash,
-                                  _TABLE.c.status_code, _TABLE.c.response_body)
-            .outerjoin(_TABLE, and_(_TABLE.c.token_id == token_id, _TABLE.c.key == bindparam("key"))))
-
-
-def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: datetime | None = None,
-          read=None) -> Claim | Replay:
+def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: datetime | None = None
+          ) -> Claim | Replay:
     """Claim the key in the request's write transaction, or say what the first request answered.
 
     Raises InProgress while a first request with this key runs (PostgreSQL), KeyReused when the key came
-    with another request. The caller runs its work in the same transaction and ends it with finish().
-    `read` is the row with_claim() read earlier in this transaction, if any."""
-    params = {"token_id": token_id, "key": key}
+    with another request. The caller runs its work in the same transaction, stores the response (store)
+    and commits; after a Replay or a refusal it rolls the transaction back."""
     with writing():  # on SQLite the claim's statement begins the write transaction (BEGIN IMMEDIATE)
         if session.get_bind().dialect.name == "postgresql":
             # The lock and the stored answer in one round trip. Should the first request commit between
             # this statement's snapshot and the lock, its answer is not seen here; then this request's
-            # work meets the first's unique form key or stored key, is rolled back, and the first's answer
-            # is returned (finish()), so the work still runs once.
-            first = read if read is not None else session.connection().execute(_LOCK_AND_STORED, params).one()
+            # stored response meets the first's unique key at the commit, and the owner rolls this one
+            # back and returns the first's answer (stored()), so the work still runs once.
+            first = session.execute(_LOCK_AND_STORED, {"token_id": token_id, "key": key}).one()
             if not first.locked:
-                session.rollback()
                 raise InProgress()
             first = first if first.request_hash is not None else None
         else:
-            first = _stored(session, token_id, key)
+            first = stored(session, token_id, key)
     if first is not None:
-        session.commit()
-        return _replay(first, request_hash)
+        return replay(first, request_hash)
     return Claim(token_id, key, request_hash, form_key_for(token_id, key), now or utcnow())
 
 
-def finish(session: Session, held: Claim | None, status_code: int, body: str) -> Replay | None:
-    """Store the response with the work it describes and commit both (only commit without a key).
+def store(session: Session, held: Claim, status_code: int, body: str) -> None:
+    """Add the response to the work it describes, in the same transaction, and flush it: the owner's one
+    commit makes both visible together or neither (an IntegrityError then: another request with the key
+    stored its answer first; stored() reads it)."""
+    session.add(IdempotencyRecord(token_id=held.token_id, key=held.key, request_hash=held.request_hash,
+                                  status_code=status_code, response_body=body, created_at=held.created_at))
+    session.flush()
 
-    Returns the first request's answer instead when another request with the key got there first (the work
-    of this one is then rolled back: only possible when this one's transaction was begun again)."""
-    if held is None:
-        session.commit()
-        return None
-    with writing():
-        try:
-            insert_at_commit(session, _TABLE, {  # one statement with the request's audit rows (PostgreSQL)
-                "token_id": held.token_id, "key": held.key, "request_hash": held.request_hash,
-                "status_code": status_code, "response_body": body, "created_at": held.created_at})
-            session.commit()
-            return None
-        except IntegrityError:
-            session.rollback()
-        first = _stored(session, held.token_id, held.key)
-        session.commit()
-    return _replay(first, held.request_hash)
+
+def stored(session: Session, token_id: int, key: str):
+    """The stored answer to this token's key, if any (request_hash, status_code, response_body)."""
+    return session.execute(_STORED, {"token_id": token_id, "key": key}).first()
 
 
 _TABLE = IdempotencyRecord.__table__
 _STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body).where(
     _TABLE.c.token_id == bindparam("token_id"), _TABLE.c.key == bindparam("key"))
-
-
+# The key's transaction-scoped lock, taken without waiting, and its stored answer, if any (PostgreSQL).
+_KEY_LOCK = func.hashtextextended(cast(bindparam("token_id", type_=Integer), String) + literal("\x1f")
+                                  + bindparam("key", type_=String), 0)
 _ONE = select(literal(1).label("one")).subquery()
-_LOCK_AND_STORED = with_claim(select(_ONE.c.one), bindparam("token_id", type_=Integer))
+_LOCK_AND_STORED = (select(func.pg_try_advisory_xact_lock(_KEY_LOCK).label("locked"), _TABLE.c.request_hash,
+                           _TABLE.c.status_code, _TABLE.c.response_body)
+                    .select_from(_ONE)
+                    .outerjoin(_TABLE, and_(_TABLE.c.token_id == bindparam("token_id"),
+                                            _TABLE.c.key == bindparam("key"))))
 
 
-def _stored(session: Session, token_id: int, key: str):
-    """The stored answer to this token's key, if any (a Core row: it is only read)."""
-    return session.connection().execute(_STORED, {"token_id": token_id, "key": key}).first()
-
-
-def _replay(first, request_hash: str) -> Replay:
+def replay(first, request_hash: str) -> Replay:
+    """The first request's answer (a stored() row) for this request; KeyReused if that came with another."""
     if first.request_hash != request_hash:
         raise KeyReused(FieldError("idempotency_key_reused", KEY_REUSED, HEADER))
     return Replay(first.status_code, first.response_body)
 
 
 def purge_old(session: Session, *, now: datetime | None = None) -> int:
-    """Forget responses older than KEEP_FOR (the form keys still stop a late duplicate)."""
+    """Forget responses older than KEEP_FOR (the form keys still stop a late duplicate); the caller commits."""
     with writing():
-        gone = session.execute(delete(IdempotencyRecord).where(
+        return session.execute(delete(IdempotencyRecord).where(
             IdempotencyRecord.created_at < (now or utcnow()) - KEEP_FOR)).rowcount
-        session.commit()
-    return gone

@@ -139,7 +139,6 @@ def view_item(session: Session, officer: User, submission_id: int, actor: audit.
     """An item, opened to be read: who read which declaration (and so whose personal data) is audited."""
     sub = item(session, officer, submission_id)
     audit.record(session, "item.view", actor, user=officer, object_type="submission", object_id=sub.id)
-    session.commit()
     return sub
 
 
@@ -150,7 +149,8 @@ class TooManyReveals(ServiceError):
 def reveal_id(session: Session, officer: User, sub: Submission, person_index: int, actor: audit.Actor, *,
               per_hour: int) -> str:
     """The full ID number, for an officer who asks; the asking is audited, and at most `per_hour` are
-    shown to one officer in an hour (a reveal is for checking a person, not for reading the register)."""
+    shown to one officer in an hour (a reveal is for checking a person, not for reading the register).
+    On TooManyReveals the caller commits too: the refusal is audited."""
     numbers = [number for _kind, number in people_in(sub.payload)]
     if not 0 <= person_index < len(numbers):
         raise NotFound()
@@ -160,11 +160,9 @@ def reveal_id(session: Session, officer: User, sub: Submission, person_index: in
     if shown >= per_hour:
         audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
                      outcome="refused", detail=f"person={person_index} limit={per_hour}/h")
-        session.commit()
         raise TooManyReveals()
     audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
                  detail=f"person={person_index}")
-    session.commit()
     return numbers[person_index]
 
 
@@ -276,11 +274,9 @@ class BulkOutcome:
 
 def confirm_clean(session: Session, officer: User, staff_import_id: int, actor: audit.Actor, *,
                   batch: int = 200) -> BulkOutcome:
-    """Confirm every waiting, unflagged row of one upload, each through review.transition.
-
-    Rows are confirmed a batch per transaction. When another officer decides a row of a batch first,
-    transition rolls the batch back; the batch is then gone through again one row per transaction,
-    so that only the rows decided by someone else are left out (and each conflict is audited).
+    """Confirm every waiting, unflagged row of one upload, each through review.transition, in the caller's
+    transaction (the caller commits). A row another officer decided first is left as they decided it,
+    counted and audited as a conflict (a losing transition changes nothing); the others are confirmed.
     """
     from portal.services import review
 
@@ -290,30 +286,17 @@ def confirm_clean(session: Session, officer: User, staff_import_id: int, actor: 
     confirmed = conflicts = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
-        subs = list(session.scalars(select(Submission).where(Submission.id.in_(chunk))
-                                    .order_by(Submission.id)))
-        try:
-            for sub in subs:
-                review.transition(session, sub, SubmissionStatus.confirmed, officer, actor, commit=False)
-            session.commit()
-            confirmed += len(subs)
-        except review.DecidedAlready:
-            for sub_id in chunk:
-                sub = session.get(Submission, sub_id)
-                if sub is None or sub.status != SubmissionStatus.pending or sub.flagged:
-                    conflicts += 1
-                    continue
-                try:
-                    review.transition(session, sub, SubmissionStatus.confirmed, officer, actor)
-                    confirmed += 1
-                except review.DecidedAlready:
-                    conflicts += 1
+        for sub in list(session.scalars(select(Submission).where(Submission.id.in_(chunk)).order_by(Submission.id))):
+            try:
+                review.transition(session, sub, SubmissionStatus.confirmed, officer, actor)
+                confirmed += 1
+            except review.DecidedAlready:
+                conflicts += 1
     flagged_left = _count(session, *_upload_rows(imp.id, beat_ids), Submission.is_open.is_(True),
                           Submission.flagged.is_(True))
     audit.record(session, "staff_import.confirm_clean", actor, user=officer, object_type="staff_import",
                  object_id=imp.id,
                  detail=f"confirmed={confirmed} conflicts={conflicts} flagged_left={flagged_left}")
-    session.commit()
     return BulkOutcome(confirmed, conflicts, flagged_left)
 
 
@@ -329,7 +312,7 @@ def other_employments(session: Session, sub: Submission) -> list[Employment]:
     return list(session.scalars(
         select(Employment).where(Employment.person_id == person_id, Employment.unit_id != (sub.unit_id or 0),
                                  Employment.departure_date.is_(None),
-                                 Employment.status.in_((RecordStatus.pending, RecordStatus.verified)))
+                                 Employment.status.in_(RecordStatus.ACTIVE))
         .order_by(Employment.id).limit(50)))
 
 
@@ -372,8 +355,9 @@ MAX_SELECTED = 100
 def confirm_selected(session: Session, officer: User, selected: list[tuple[int, int]], actor: audit.Actor
                      ) -> SelectedOutcome:
     """Confirm each chosen item that is waiting and has no flag, each through review.transition with the
-    version the officer saw (optimistic locking), one transaction per item: an item someone else decided
-    meanwhile is left as they decided, reported back, and audited as a conflict by transition."""
+    version the officer saw (optimistic locking), in the caller's transaction (the caller commits): an item
+    someone else decided meanwhile is left as they decided, reported back, and audited as a conflict by
+    transition (a losing transition changes nothing)."""
     from portal.services import review
 
     done = SelectedOutcome()
@@ -398,5 +382,4 @@ def confirm_selected(session: Session, officer: User, selected: list[tuple[int, 
     audit.record(session, "queue.confirm_selected", actor, user=officer, object_type="submission",
                  detail=f"confirmed={done.confirmed} conflicts={len(done.conflicts)} not_clean={done.not_clean} "
                         f"missing={done.missing}")
-    session.commit()
     return done

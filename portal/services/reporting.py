@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, select
@@ -12,7 +11,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from portal.db import Children, insert_persistent
 from portal.models import (
     Address,
     AddressLevel,
@@ -29,24 +27,13 @@ from portal.models import (
 )
 from portal.models.address import TEXT_COLUMNS, address_text
 from portal.models.base import utcnow
-from portal.services import addresses, audit, flags, receipts, residence, review
+from portal.services import addresses, audit, filing, flags, receipts, residence, review
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
-from portal.services.idempotency import ClaimedKey
+from portal.services.filing import Filed, due_at, local_today  # noqa: F401 - what the pages and the API name
 from portal.services.occupants import Occupant, check_event_date, check_occupant
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 MAX_OCCUPANTS_LIMIT = 200
 MAX_PEOPLE_PER_REPORT = 20
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL).date()
-
-
-def due_at(event: date, deadline_days: int) -> datetime:
-    """The end of the last local day on which the event may be reported."""
-    last_day = event + timedelta(days=deadline_days)
-    return datetime.combine(last_day + timedelta(days=1), time(0), LOCAL).astimezone(UTC)
 
 
 # --- scoping: a reporter reaches only their own objects; anything else does not exist --------------
@@ -176,65 +163,11 @@ def tenancy_ids_of(session: Session, filed: Filed) -> list[int]:
 
 def pending_move_out(session: Session, tenancy: Tenancy) -> Submission | None:
     return session.scalar(select(Submission).where(
-        Submission.kind == SubmissionKind.move_out, Submission.status.in_(review.OPEN),
+        Submission.kind == SubmissionKind.move_out, Submission.status.in_(SubmissionStatus.OPEN),
         Submission.tenancy_id == tenancy.id))
 
 
 # --- submitting, idempotently -------------------------------------------------------------------
-
-@dataclass
-class Filed:
-    submission: Submission
-    created: bool  # False when the same form was sent again and the first submission is returned
-    tenancy_ids: list[int] | None = None  # those a move-in just created
-
-
-_BY_FORM_KEY = select(_SUBMISSION.c.id).where(_SUBMISSION.c.form_key == bindparam("form_key"),
-                                              _SUBMISSION.c.reporter_id == bindparam("reporter_id"))
-_STATION_OF_BEAT = select(_BEAT.c.station_id).where(_BEAT.c.id == bindparam("beat_id"))
-
-
-def _existing(session: Session, reporter: User, form_key: str | None) -> Submission | None:
-    if not form_key:
-        return None
-    found = _run(session, _BY_FORM_KEY, {"form_key": form_key, "reporter_id": reporter.id}).scalar()
-    return session.get(Submission, found) if found is not None else None
-
-
-def _file(session: Session, reporter: User, sub: Submission, actor: audit.Actor, form_key: str | None,
-          tenancies: list[dict] | None = None, *, commit: bool = True) -> Filed:
-    """Add the submission with a fresh receipt; a unique form key turns a double submit into a no-op.
-
-    `tenancies` are the column values of the tenancies a move-in declares (their submission is this one).
-    With commit=False the caller commits (the API, storing its response in the same transaction)."""
-    sub.receipt = receipts.new_receipt()
-    if sub.station_id is None:
-        sub.station_id = _run(session, _STATION_OF_BEAT, {"beat_id": sub.beat_id}).scalar()
-    sub.form_key = form_key or None
-    sub.reporter_id = reporter.id
-    session.flush()  # what the caller changed through the ORM goes first (a corrected report, a new house)
-    try:
-        tenancy_ids = insert_persistent(session, sub, Children(_TENANCY, "submission_id", tenancies or []))
-    except IntegrityError:
-        session.rollback()
-        first = _existing(session, reporter, form_key)
-        if first is None:
-            raise
-        return Filed(first, False)
-    audit.record(session, "submission.create", actor, user=reporter, object_type="submission", object_id=sub.id,
-                 detail=str(sub.kind))
-    if commit:
-        session.commit()
-    return Filed(sub, True, tenancy_ids)
-
-
-def _guard_form_key(session, reporter, form_key) -> Filed | None:
-    """The submission this form became already (a double click, a retry), if any."""
-    if isinstance(form_key, ClaimedKey):
-        return None
-    first = _existing(session, reporter, form_key)
-    return Filed(first, False) if first is not None else None
-
 
 # --- houses -------------------------------------------------------------------------------------
 
@@ -288,9 +221,8 @@ def standing_house_at(session: Session, owner: User, address: Address) -> House 
 
 
 def register_house(session: Session, owner: User, *, address_code: str, use: str, max_occupants: object,
-                   certificate_no: str | None, actor: audit.Actor, form_key: str | None = None,
-                   commit: bool = True) -> Filed:
-    again = _guard_form_key(session, owner, form_key)
+                   certificate_no: str | None, actor: audit.Actor, form_key: str | None = None) -> Filed:
+    again = filing.filed_before(session, owner, form_key)
     if again:
         return again
     address = registrable_address(session, address_code)
@@ -308,8 +240,8 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
     sub = Submission(kind=SubmissionKind.house_registration, beat_id=address.beat_id, house_id=house.id,
                      payload={"address_code": address.code, "address": address.text, "use": str(details.use),
                               "max_occupants": details.max_occupants, "certificate_no": details.certificate_no},
-                     flags=found, flagged=bool(found), submitted_at=utcnow())
-    return _file(session, owner, sub, actor, form_key, commit=commit)
+                     submitted_at=utcnow())
+    return filing.file(session, owner, sub, actor, form_key, found=found)
 
 
 def claimed_by_another(session: Session, owner: User, address_code: str) -> bool:
@@ -389,7 +321,7 @@ class NamedPerson:
     differs: bool = False
 
 
-def _person_for(session: Session, occupant: Occupant) -> NamedPerson:
+def person_for(session: Session, occupant: Occupant) -> NamedPerson:
     """The person with this document, created with the declared details when the register has none.
 
     A known person is never changed here: declared details belong to the declaration, and only an
@@ -407,9 +339,9 @@ def _person_for(session: Session, occupant: Occupant) -> NamedPerson:
 
 def report_move_in(session: Session, owner: User, house_id: int, *, occupants: list[dict], move_in_date: object,
                    lease_end_date: object = None, actor: audit.Actor, deadline_days: int,
-                   form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None,
-                   commit: bool = True) -> Filed:
-    again = _guard_form_key(session, owner, form_key)
+                   form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None
+                   ) -> Filed:
+    again = filing.filed_before(session, owner, form_key)
     if again:
         return again
     house = reportable_house(session, owner, house_id)
@@ -423,26 +355,26 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
         raise StateConflict([_already_living_here(i) for i in clash])
     due = due_at(report.move_in_date, deadline_days)
     now = utcnow()
-    persons = [_person_for(session, p) for p in report.occupants]
-    found = flags.for_move_in(session, house, report, persons, current, today=today, late=now > due,
+    persons = [person_for(session, p) for p in report.occupants]
+    found = flags.for_move_in(session, house, report, persons, current, today=today,
                               ignore_submission=supersedes.id if supersedes else None)
     sub = Submission(kind=SubmissionKind.move_in, beat_id=house.beat_id, station_id=house.station_id,
                      house_id=house.id,
                      payload={"address": house.address_text, "move_in_date": report.move_in_date.isoformat(),
                               "lease_end_date": report.lease_end_date.isoformat() if report.lease_end_date else None,
                               "occupants": [p.as_payload() for p in report.occupants]},
-                     flags=found, flagged=bool(found), late=now > due, due_at=due, submitted_at=now,
+                     submitted_at=now,
                      supersedes_id=supersedes.id if supersedes else None)
-    tenancies = [{"house_id": house.id, "person_id": person.id, "move_in_date": report.move_in_date,
-                  "lease_end_date": report.lease_end_date, "relation": p.relation, "occupation": p.occupation,
-                  "workplace": p.workplace, "declared_name": p.name, "declared_phone": p.phone,
-                  "status": RecordStatus.pending}
+    tenancies = [Tenancy(house_id=house.id, person_id=person.id, move_in_date=report.move_in_date,
+                         lease_end_date=report.lease_end_date, relation=p.relation, occupation=p.occupation,
+                         workplace=p.workplace, declared_name=p.name, declared_phone=p.phone,
+                         status=RecordStatus.pending)
                  for p, person in zip(report.occupants, persons, strict=True)]
     try:
-        return _file(session, owner, sub, actor, form_key, tenancies, commit=commit)
+        return filing.file(session, owner, sub, actor, form_key, found=found, due=due, tenancies=tenancies)
     except IntegrityError:
         # Another report of one of these people in this house won a race (the partial unique index on
-        # tenancy): this one was rolled back whole; say so at the person, as the check above would have.
+        # tenancy): this submission was taken back; say so at the person, as the check above would have.
         raced = _living_in(session, house.id, [person.id for person in persons])
         if not raced:
             raise
@@ -465,13 +397,13 @@ def _living_in(session: Session, house_id: int, person_ids: list[int]) -> set[in
 
 def report_move_out(session: Session, owner: User, tenancy_id: int, *, move_out_date: object,
                     actor: audit.Actor, deadline_days: int, form_key: str | None = None,
-                    today: date | None = None, commit: bool = True) -> Filed:
-    again = _guard_form_key(session, owner, form_key)
+                    today: date | None = None) -> Filed:
+    again = filing.filed_before(session, owner, form_key)
     if again:
         return again
     tenancy = tenancy_of(session, owner, tenancy_id)
     today = today or local_today()
-    if tenancy.move_out_date is not None or tenancy.status not in residence.STANDING:
+    if tenancy.move_out_date is not None or tenancy.status not in RecordStatus.ACTIVE:
         raise StateConflict([FieldError("not_current", _l("This person does not live here any more."),
                                            "move_out_date")])
     if pending_move_out(session, tenancy) is not None:
@@ -489,15 +421,14 @@ def report_move_out(session: Session, owner: User, tenancy_id: int, *, move_out_
         raise ValidationFailed(errors)
     due = due_at(day, deadline_days)
     now = utcnow()
-    found = [{"code": "late"}] if now > due else []
     sub = Submission(kind=SubmissionKind.move_out, beat_id=tenancy.house.beat_id, house_id=tenancy.house_id,
                      tenancy_id=tenancy.id,
                      payload={"address": tenancy.house.address.text, "tenancy_id": tenancy.id,
                               "move_out_date": day.isoformat(),
                               "name": tenancy.declared_name, "id_type": str(tenancy.person.id_type),
                               "id_number": tenancy.person.id_number},
-                     flags=found, flagged=bool(found), late=now > due, due_at=due, submitted_at=now)
-    return _file(session, owner, sub, actor, form_key, commit=commit)
+                     submitted_at=now)
+    return filing.file(session, owner, sub, actor, form_key, due=due)
 
 
 # --- corrections and withdrawals -----------------------------------------------------------------
@@ -515,7 +446,7 @@ def correct_move_in(session: Session, reporter: User, submission_id: int, *, occ
                     move_in_date: object, lease_end_date: object, actor: audit.Actor, deadline_days: int,
                     form_key: str | None = None, today: date | None = None) -> Filed:
     """A correction is a new submission that supersedes the old one; both stay in the history."""
-    again = _guard_form_key(session, reporter, form_key)
+    again = filing.filed_before(session, reporter, form_key)
     if again:
         return again
     old = submission_of(session, reporter, submission_id)
@@ -524,7 +455,7 @@ def correct_move_in(session: Session, reporter: User, submission_id: int, *, occ
                                                                  "can be corrected."))])
     # Validate the new report before the old one is touched, so that bad input changes nothing.
     check_move_in(occupants, move_in_date, lease_end_date, today=today or local_today())
-    review.transition(session, old, SubmissionStatus.superseded, reporter, actor, commit=False)
+    review.transition(session, old, SubmissionStatus.superseded, reporter, actor)
     return report_move_in(session, reporter, old.house_id, occupants=occupants, move_in_date=move_in_date,
                           lease_end_date=lease_end_date, actor=actor, deadline_days=deadline_days,
                           form_key=form_key, today=today, supersedes=old)
@@ -532,7 +463,7 @@ def correct_move_in(session: Session, reporter: User, submission_id: int, *, occ
 
 def correct_house(session: Session, reporter: User, submission_id: int, *, use: str, max_occupants: object,
                   certificate_no: str | None, actor: audit.Actor, form_key: str | None = None) -> Filed:
-    again = _guard_form_key(session, reporter, form_key)
+    again = filing.filed_before(session, reporter, form_key)
     if again:
         return again
     old = submission_of(session, reporter, submission_id)
@@ -540,24 +471,24 @@ def correct_house(session: Session, reporter: User, submission_id: int, *, use: 
         raise ValidationFailed([FieldError("not_correctable", _l("Only a report that is waiting or was rejected "
                                                                  "can be corrected."))])
     details = check_house_details(use, max_occupants, certificate_no)
-    review.transition(session, old, SubmissionStatus.superseded, reporter, actor, commit=False)
+    review.transition(session, old, SubmissionStatus.superseded, reporter, actor)
     house = session.get(House, old.house_id)
     house.use, house.max_occupants, house.certificate_no = details.use, details.max_occupants, details.certificate_no
     house.status = RecordStatus.pending
     sub = Submission(kind=SubmissionKind.house_registration, beat_id=house.beat_id, house_id=house.id,
                      payload={**old.payload, "use": str(details.use), "max_occupants": details.max_occupants,
                               "certificate_no": details.certificate_no},
-                     flags=[], submitted_at=utcnow(), supersedes_id=old.id)
-    return _file(session, reporter, sub, actor, form_key)
+                     submitted_at=utcnow(), supersedes_id=old.id)
+    return filing.file(session, reporter, sub, actor, form_key)
 
 
 def overdue_hint(sub: Submission, now: datetime | None = None) -> bool:
-    return sub.status in review.OPEN and sub.due_at is not None and (now or utcnow()) > sub.due_at
+    return sub.status in SubmissionStatus.OPEN and sub.due_at is not None and (now or utcnow()) > sub.due_at
 
 
 def filed_with_key(session: Session, reporter: User, form_key: str) -> Submission | None:
     """The submission a journey became, for the back button and second clicks."""
-    return _existing(session, reporter, form_key)
+    return filing.existing(session, reporter, form_key)
 
 
 def check_move_in_dates(move_in_date: object, lease_end_date: object, *, today: date) -> None:

@@ -5,13 +5,11 @@ from sqlalchemy import ColumnElement, exists
 
 from portal.models import RecordStatus, Submission, SubmissionKind, Tenancy
 
-STANDING = (RecordStatus.pending, RecordStatus.verified)
-
 
 def standing(house_id=None) -> tuple:
     """Tenancies declared (pending) or verified and not ended: at most one per person and house (the
     database's partial unique index); a move-in of someone standing in the house is refused."""
-    where = (Tenancy.move_out_date.is_(None), Tenancy.status.in_(STANDING))
+    where = (Tenancy.move_out_date.is_(None), Tenancy.status.in_(RecordStatus.ACTIVE))
     return where if house_id is None else (Tenancy.house_id == house_id, *where)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Decision, Role, Submission, SubmissionStatus, User
 from portal.models.base import utcnow
-from portal.services import audit
+from portal.services import audit, audit_chain
 from portal.services.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 S = SubmissionStatus
@@ -27,7 +27,6 @@ REPORTER_TRANSITIONS = {
 TRANSITIONS = OFFICER_TRANSITIONS | REPORTER_TRANSITIONS
 OFFICER_TARGETS = {to for _, to in OFFICER_TRANSITIONS}  # confirmed, rejected, site_visit
 REPORTER_TARGETS = {to for _, to in REPORTER_TRANSITIONS}  # superseded, withdrawn
-OPEN = (S.pending, S.site_visit)
 
 REJECT_REASONS = {
     "identity_mismatch": _l("The identity details do not match the person"),
@@ -66,12 +65,13 @@ def transition(
     expected_version: int | None = None,
     reason_code: str | None = None,
     reason_text: str | None = None,
-    commit: bool = True,
 ) -> Decision:
     """Move a submission to `to_status` if, and only if, the move is allowed and nobody moved it first.
 
     The UPDATE is conditional on the status and version the caller saw (optimistic locking): of two
-    officers deciding at once, exactly one wins; the other gets DecidedAlready, and both are audited.
+    officers deciding at once, exactly one wins; the other gets DecidedAlready, and both are audited. The
+    losing UPDATE changed nothing, and the conflict's audit row is added to the caller's transaction: on
+    DecidedAlready the caller commits too, keeping it.
     """
     from_status = S(submission.status)
     to_status = S(to_status)
@@ -94,8 +94,9 @@ def transition(
             raise ValidationFailed([FieldError("required", _l("Say why the report is rejected."), "reason_text")])
 
     version = expected_version if expected_version is not None else submission.version
+    audit_chain.take_order(session)  # before the row's lock, as every decision does: no deadlock between two
     now = utcnow()
-    values = {"status": to_status, "version": version + 1, "is_open": to_status in OPEN}
+    values = {"status": to_status, "version": version + 1, "is_open": to_status in S.OPEN}
     if officer_move:
         values.update(decided_at=now, decided_by_id=actor_user.id)
     done = session.execute(
@@ -116,18 +117,14 @@ def transition(
     from portal.services import effects
 
     effects.apply(session, submission, from_status, to_status)
-    if commit:
-        session.commit()
     return decision
 
 
 def _conflict(session: Session, submission_id: int, to_status: S, actor_user: User, actor: audit.Actor
               ) -> DecidedAlready:
-    """Undo this attempt, audit it as a conflict, and say who moved the submission first."""
-    session.rollback()
+    """Audit this attempt as a conflict, and say who moved the submission first."""
     audit.record(session, f"submission.{to_status}", actor, user=actor_user, object_type="submission",
                  object_id=submission_id, outcome="conflict")
-    session.commit()
     return _who_won(session, submission_id)
 
 

@@ -43,7 +43,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, identity, receipts, spreadsheets
+from portal.services import audit, flags, identity, receipts, spreadsheets
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.spreadsheets import MAX_BYTES, FileRejected, cell_text
 
@@ -52,8 +52,6 @@ __all__ = ["COLUMNS", "COLUMN_LABELS", "FileRejected", "Preview", "RowError", "S
 
 read_table = spreadsheets.read_table
 
-ACTIVE = (RecordStatus.pending, RecordStatus.verified)
-OPEN = (SubmissionStatus.pending, SubmissionStatus.site_visit)
 MAX_FIELD = 200  # characters in any cell of a known column
 MAX_POSITION = 60  # Employment.position
 # A full list that would report more than FEW_DEPARTURES people, or more than DEPARTURE_SHARE of the roster, as
@@ -543,7 +541,7 @@ def _header_at(header: list[str], index: int | None) -> str | None:
 
 
 def _local_today() -> date:
-    from portal.services.reporting import local_today
+    from portal.services.filing import local_today
 
     return local_today()
 
@@ -592,7 +590,7 @@ def roster(session: Session, unit: Unit) -> list[Employment]:
     return list(session.scalars(
         select(Employment).join(Employment.person).options(contains_eager(Employment.person))
         .where(Employment.unit_id == unit.id, Employment.departure_date.is_(None),
-               Employment.status.in_(ACTIVE))
+               Employment.status.in_(RecordStatus.ACTIVE))
         .order_by(Employment.id)))
 
 
@@ -631,7 +629,7 @@ def _departure_reported(session: Session, employment_ids: list[int]) -> set[int]
     found: set[int] = set()
     for chunk in _chunks(employment_ids):
         found.update(session.scalars(select(Submission.employment_id).where(
-            Submission.kind == SubmissionKind.departure, Submission.status.in_(OPEN),
+            Submission.kind == SubmissionKind.departure, Submission.status.in_(SubmissionStatus.OPEN),
             Submission.employment_id.in_(chunk))))
     return found
 
@@ -644,9 +642,9 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
 # --- commit ----------------------------------------------------------------------------------------
 
 def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor, *,
-           commit: bool = True, departures_confirmed: bool = False) -> StaffImport:
-    """File the hires and departures of a preview in one transaction and commit it (with commit=False the
-    caller commits: the API, storing its response in the same transaction).
+           departures_confirmed: bool = False) -> StaffImport:
+    """File the hires and departures of a preview in the caller's transaction, and flush; the caller
+    commits (the web view, or the API with its stored response) or, on a failure, rolls back.
 
     Departures that need a confirmation (``needs_confirmation``, on the roster as it is in the transaction)
     are refused with ValidationFailed (field ``confirm_departures``) unless ``departures_confirmed``.
@@ -654,35 +652,21 @@ def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: aud
     The roster is compared again inside the transaction (another upload may have changed it since the
     preview). When the unit's latest import has the same content digest, nothing is created and that
     import is returned. The returned StaffImport has a plain attribute ``created`` (False in that case).
-    Any failure rolls everything back and is raised again.
     """
     if pv.unit_id is not None and pv.unit_id != unit.id:
         raise ValueError("this preview was made for another unit")
-    try:
-        # One committer per unit at a time: PostgreSQL locks the unit row; SQLite has one writer anyway.
-        session.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update())
-        earlier = _latest_if_same(session, unit, pv.digest)
-        if earlier is not None:
-            audit.record(session, "staff_import.commit", actor, user=uploader, object_type="staff_import",
-                         object_id=earlier.id, outcome="duplicate",
-                         detail="same content as the latest import")
-            _end(session, commit)
-            earlier.created = False
-            return earlier
-        imp = _commit(session, unit, uploader, pv, actor, departures_confirmed)
-        _end(session, commit)
-    except BaseException:
-        session.rollback()
-        raise
+    # One committer per unit at a time: PostgreSQL locks the unit row; SQLite has one writer anyway.
+    session.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update())
+    earlier = _latest_if_same(session, unit, pv.digest)
+    if earlier is not None:
+        audit.record(session, "staff_import.commit", actor, user=uploader, object_type="staff_import",
+                     object_id=earlier.id, outcome="duplicate", detail="same content as the latest import")
+        earlier.created = False
+        return earlier
+    imp = _commit(session, unit, uploader, pv, actor, departures_confirmed)
+    session.flush()
     imp.created = True
     return imp
-
-
-def _end(session: Session, commit: bool) -> None:
-    if commit:
-        session.commit()
-    else:
-        session.flush()
 
 
 def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: audit.Actor,
@@ -709,9 +693,9 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
     # on PostgreSQL COPY (a multi-row INSERT of 10,000 rows costs seconds in the driver's query parsing).
     if diff.hires:
         persons, renamed = _persons_for(session, diff.hires)
-        elsewhere = _employed_elsewhere(session, unit, list(persons.values()))
+        elsewhere = employed_elsewhere(session, unit, list(persons.values()))
         codes = receipts.new_receipts(len(diff.hires))
-        subs = [_hire_submission(r, persons[r.id_number], elsewhere, unit, address, common, code,
+        subs = [hire_submission(r, persons[r.id_number], elsewhere, unit, address, common, code,
                                  differs=r.id_number in renamed)
                 for r, code in zip(diff.hires, codes, strict=True)]
         sub_ids = _insert_submissions(session, subs)
@@ -846,11 +830,11 @@ def _known_persons(session: Session, numbers: list[str]) -> dict[str, tuple[int,
     return found
 
 
-def _employed_elsewhere(session: Session, unit: Unit, person_ids: list[int]) -> dict[int, list[int]]:
+def employed_elsewhere(session: Session, unit: Unit, person_ids: list[int]) -> dict[int, list[int]]:
     """Active employments of these people at other units."""
     out: dict[int, list[int]] = {}
     where = [Employment.unit_id != unit.id, Employment.departure_date.is_(None),
-             Employment.status.in_(ACTIVE)]
+             Employment.status.in_(RecordStatus.ACTIVE)]
     if _postgres(session):  # one array parameter instead of thousands of IN parameters
         from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -865,20 +849,15 @@ def _employed_elsewhere(session: Session, unit: Unit, person_ids: list[int]) -> 
     return out
 
 
-def _hire_submission(r: StaffRow, person_id: int, elsewhere: dict[int, list[int]], unit: Unit,
+def hire_submission(r: StaffRow, person_id: int, elsewhere: dict[int, list[int]], unit: Unit,
                      address: str | None, common: dict, receipt: str | None, *, differs: bool = False) -> dict:
     """A hire's submission row; `differs`: the register knows the person under another name or phone."""
-    others = sorted(set(elsewhere.get(person_id, ())))
-    flags = [{"code": "other_employment", "unit_id": other} for other in others]
-    if not r.region_known:
-        flags.append({"code": "unknown_region"})
-    if differs:
-        flags.append({"code": "details_differ"})
+    found = flags.for_hire(elsewhere.get(person_id, []), r.region_known, differs)
     payload = {"name": r.name, "id_type": str(IdType.resident_id), "id_number": r.id_number, "sex": r.sex,
                "birth_date": r.birth_date.isoformat() if r.birth_date else None, "phone": r.phone,
                "position": r.position, "hire_date": r.hire_date.isoformat() if r.hire_date else None,
                "row": r.row, "unit_name": unit.name, "address": address}
-    return {**common, "kind": SubmissionKind.hire, "payload": payload, "flags": flags, "flagged": bool(flags),
+    return {**common, "kind": SubmissionKind.hire, "payload": payload, "flags": found, "flagged": bool(found),
             "receipt": receipt}
 
 

@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.db import as_loaded, writing
 from portal.models import ApiToken, Role, User
 from portal.models.base import utcnow
-from portal.services import audit, idempotency
+from portal.services import audit
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 
 # A token is this prefix and 32 random bytes in base64url: "ptk_" + 43 characters. The prefix lets secret
@@ -84,7 +82,6 @@ def create(session: Session, owner: User, name: str | None, actor: audit.Actor, 
     session.add(token)
     session.flush()
     audit.record(session, "api_token.create", actor, user=owner, object_type="api_token", object_id=token.id)
-    session.commit()
     return NewToken(token, secret)
 
 
@@ -108,7 +105,6 @@ def revoke(session: Session, owner: User, token_id: int, actor: audit.Actor) -> 
         token.revoked_at = utcnow()
         audit.record(session, "api_token.revoke", actor, user=owner, object_type="api_token",
                      object_id=token.id)
-        session.commit()
     return token
 
 
@@ -116,68 +112,36 @@ def well_formed(raw: str | None) -> bool:
     return bool(raw) and raw.startswith(TOKEN_PREFIX) and len(raw) <= 200 and raw.isascii()
 
 
-_TOKEN, _USER = ApiToken.__table__, User.__table__
-# What an API request needs of the token and its owner, and nothing more: never the owner's password hash
-# or second-factor secret, and fewer columns to read on every request (db.as_loaded leaves the rest unloaded).
-_LOOKUP = (select(_TOKEN.c.id, _TOKEN.c.user_id, _TOKEN.c.token_hash, _TOKEN.c.last_used_at, _TOKEN.c.revoked_at,
-                  _USER.c.id, _USER.c.role, _USER.c.name, _USER.c.active, _USER.c.locale, _USER.c.station_id,
-                  _USER.c.beat_id)
-           .join_from(_TOKEN, _USER, _TOKEN.c.user_id == _USER.c.id)
-           .where(_TOKEN.c.token_hash == bindparam("digest")))
-
-
-_LOOKUP_AND_CLAIM = idempotency.with_claim(_LOOKUP, _TOKEN.c.id)
+# What an API request needs of the owner, and nothing more: never the password hash or second-factor secret.
+_OWNER_COLUMNS = (User.id, User.role, User.name, User.active, User.locale, User.station_id, User.beat_id)
 
 
 def authenticate(session: Session, raw: str | None) -> ApiToken | None:
-    """The live token for this secret, or None: unknown, malformed, revoked, or its owner may not use the API
-    (disabled, or not a landlord or employer any more). The four are never told apart."""
-    return _authenticate(session, raw, _LOOKUP, {})[0]
-
-
-def authenticate_and_read_claim(session: Session, raw: str | None, key: str):
-    """authenticate(), reading in the same statement what claiming this Idempotency-Key reads (PostgreSQL;
-    idempotency.with_claim): one round trip less for every API write that sends a key. The read is returned
-    for idempotency.claim(read=...), or None when the transaction that read it has ended since."""
-    return _authenticate(session, raw, _LOOKUP_AND_CLAIM, {"key": key})
-
-
-def _authenticate(session: Session, raw: str | None, statement, params: dict):
+    """The live token for this secret, with its owner, or None: unknown, malformed, revoked, or its owner may
+    not use the API (disabled, or not a landlord or employer any more). The four are never told apart."""
     if not well_formed(raw):
-        return None, None
+        return None
     digest = hash_token(raw)
-    # One Core query for the token and its owner, made into ORM objects without the ORM's query machinery:
-    # this runs before every API request (bench/README.md).
-    row = session.connection().execute(statement, {**params, "digest": digest}).first()
-    token = None
-    if row is not None:
-        token = as_loaded(session, ApiToken, row._mapping)
-        set_committed_value(token, "user", as_loaded(session, User, row._mapping))
+    token = session.scalar(select(ApiToken).join(ApiToken.user)
+                           .options(contains_eager(ApiToken.user).load_only(*_OWNER_COLUMNS))
+                           .where(ApiToken.token_hash == digest))
     # The lookup is by an unguessable hash; compare anyway in constant time, as the stored value is a secret.
     if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked_at is not None:
-        return None, None
-    if not may_use_api(token.user):
-        return None, None
-    if _touch(session, token):
-        return token, None  # committed: the claim's lock went with that transaction
-    return token, row
+        return None
+    return token if may_use_api(token.user) else None
 
 
-def _touch(session: Session, token: ApiToken, now: datetime | None = None) -> bool:
-    """Record when the token was last used, at most once a minute, in its own short write; says whether it
-    did (and so ended the transaction that was open)."""
+def touch_due(token: ApiToken, now: datetime | None = None) -> bool:
+    """Whether the token's last use is to be recorded now: at most once a minute, so that reads stay reads."""
+    return token.last_used_at is None or (now or utcnow()) - token.last_used_at >= TOUCH_EVERY
+
+
+def touch(session: Session, token: ApiToken, now: datetime | None = None) -> None:
+    """Record that the token was used now (unless another request did within the minute); the caller
+    commits, in a short write of its own."""
     now = now or utcnow()
-    if token.last_used_at is not None and now - token.last_used_at < TOUCH_EVERY:
-        return False
-    session.commit()  # end the read so that SQLite can begin the write with BEGIN IMMEDIATE
-    try:
-        with writing():
-            session.execute(update(ApiToken).where(ApiToken.id == token.id,
-                                                   (ApiToken.last_used_at.is_(None))
-                                                   | (ApiToken.last_used_at < now - TOUCH_EVERY))
-                            .values(last_used_at=now).execution_options(synchronize_session=False))
-            session.commit()
-    except OperationalError:  # a busy database must not fail the request for a bookkeeping write
-        session.rollback()
-    set_committed_value(token, "last_used_at", now)  # known now, without a second UPDATE at the next commit
-    return True
+    session.execute(update(ApiToken).where(ApiToken.id == token.id,
+                                           (ApiToken.last_used_at.is_(None))
+                                           | (ApiToken.last_used_at < now - TOUCH_EVERY))
+                    .values(last_used_at=now).execution_options(synchronize_session=False))
+    set_committed_value(token, "last_used_at", now)  # known now, without a second UPDATE at the commit

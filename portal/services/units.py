@@ -6,15 +6,14 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.files import private_folder
@@ -35,12 +34,12 @@ from portal.models import (
 )
 from portal.models import SpecialTrade as Trade
 from portal.models.base import utcnow
-from portal.services import addresses, audit, drafts, identity, review, staff_import
+from portal.services import addresses, audit, drafts, filing, flags, identity, review, staff_import
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
+from portal.services.filing import Filed, filed_before, local_today
 from portal.services.occupants import Occupant, check_event_date
-from portal.services.reporting import Filed, _file, _guard_form_key, _person_for, local_today
+from portal.services.reporting import person_for
 
-ACTIVE = (RecordStatus.pending, RecordStatus.verified)
 REGISTRABLE_AGAIN = (RecordStatus.withdrawn, RecordStatus.rejected)
 GONE = (RecordStatus.withdrawn, RecordStatus.superseded)
 UPLOAD_DRAFT = "staff_upload"
@@ -130,7 +129,7 @@ def summaries(session: Session, owner: User) -> list[UnitSummary]:
     staff = dict(session.execute(
         select(Employment.unit_id, func.count())
         .where(Employment.unit_id.in_(ids), Employment.departure_date.is_(None),
-               Employment.status.in_(ACTIVE))
+               Employment.status.in_(RecordStatus.ACTIVE))
         .group_by(Employment.unit_id)).all())
     waiting = dict(session.execute(
         select(Submission.unit_id, func.count())
@@ -254,9 +253,9 @@ def register_unit(session: Session, owner: User, *, uscc: str | None, name: str 
                   industry: str | None, special_trade: str | None, address_code: str | None,
                   legal_rep_name: str | None, legal_rep_id_number: str | None, contact_name: str | None,
                   contact_phone: str | None, actor: audit.Actor, form_key: str | None = None,
-                  today: date | None = None, commit: bool = True) -> Filed:
+                  today: date | None = None) -> Filed:
     """A new unit, pending until an officer verifies its registration submission."""
-    again = _guard_form_key(session, owner, form_key)
+    again = filed_before(session, owner, form_key)
     if again:
         return again
     d = check_unit(session, owner, uscc=uscc, name=name, unit_type=unit_type, industry=industry,
@@ -277,15 +276,15 @@ def register_unit(session: Session, owner: User, *, uscc: str | None, name: str 
         with session.begin_nested():
             session.flush()
     except IntegrityError:  # the same code registered a moment ago, in another tab or by a double click
-        session.rollback()
-        again = _guard_form_key(session, owner, form_key)
+        if unit in session:
+            session.expunge(unit)
+        again = filed_before(session, owner, form_key)
         if again:
             return again
         raise StateConflict([_unit_exists(d.name)]) from None
-    found = [] if d.legal_rep_region_known else [{"code": "unknown_region", "field": "legal_rep_id_number"}]
     sub = Submission(kind=SubmissionKind.unit_registration, beat_id=unit.beat_id, unit_id=unit.id,
-                     payload=d.as_payload(), flags=found, flagged=bool(found), submitted_at=utcnow())
-    return _file(session, owner, sub, actor, form_key, commit=commit)
+                     payload=d.as_payload(), submitted_at=utcnow())
+    return filing.file(session, owner, sub, actor, form_key, found=flags.for_unit(d.legal_rep_region_known))
 
 
 # --- staff: single hires and departures, with the rules the staff-list import uses -----------------
@@ -295,7 +294,7 @@ roster = staff_import.roster  # who works there now: employments pending or veri
 
 def ensure_active(unit: Unit, field: str | None = None) -> None:
     """Staff are reported for a registered unit (pending or verified), not a rejected or withdrawn one."""
-    if unit.status not in ACTIVE:
+    if unit.status not in RecordStatus.ACTIVE:
         message = _l("This unit's registration was rejected or withdrawn: register it again first.")
         raise ValidationFailed([FieldError("unit_not_active", message, field)])
 
@@ -317,7 +316,7 @@ def current_employment(session: Session, unit: Unit, *, employment_id: int | Non
                        id_number: str | None = None) -> Employment | None:
     """One person on the roster (see `roster`), by employment or by resident ID number."""
     query = select(Employment).where(Employment.unit_id == unit.id, Employment.departure_date.is_(None),
-                                     Employment.status.in_(ACTIVE))
+                                     Employment.status.in_(RecordStatus.ACTIVE))
     if employment_id is not None:
         query = query.where(Employment.id == employment_id)
     if id_number is not None:
@@ -326,28 +325,12 @@ def current_employment(session: Session, unit: Unit, *, employment_id: int | Non
     return session.scalars(query.limit(1)).first()
 
 
-@contextmanager
-def _just_before_commit(session: Session, add: Callable[[Session], None]):
-    """Let `add` write rows that need the new submission's id in the transaction that files it.
-
-    reporting._file flushes the submission and then commits; Employment has no relationship to its
-    submission that would let one flush order the two rows, so the employment is added as that commit
-    begins (SQLAlchemy flushes what before_commit adds). `session` is the real Session, not the proxy.
-    """
-    event.listen(session, "before_commit", add)
-    try:
-        yield
-    finally:
-        if event.contains(session, "before_commit", add):
-            event.remove(session, "before_commit", add)
-
-
 def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None, id_number: str | None,
                 phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
                 form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None
                 ) -> Filed:
     """One new worker: a hire submission and a pending employment, flagged as an imported hire is."""
-    again = _guard_form_key(session, owner, form_key)
+    again = filed_before(session, owner, form_key)
     if again:
         return again
     unit = unit_of(session, owner, unit_id)
@@ -357,48 +340,47 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
                               "hire_date": hire_date}, today=today)
     if current_employment(session, unit, id_number=row.id_number) is not None:
         raise StateConflict([_ALREADY_EMPLOYED])
-    person = _person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number, name=row.name,
+    person = person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number, name=row.name,
                                            sex=row.sex, birth_date=row.birth_date, phone=row.phone))
     person_id = person.id
     # The import's own flag rules and payload shape: a single hire reads like an imported one.
-    elsewhere = staff_import._employed_elsewhere(session, unit, [person_id])
-    values = staff_import._hire_submission(row, person_id, elsewhere, unit, unit.address.text,
-                                           {"unit_id": unit.id, "beat_id": unit.beat_id,
-                                            "submitted_at": utcnow()}, receipt=None,
-                                           differs=person.differs)
-    values.pop("receipt")  # _file gives it one
+    elsewhere = staff_import.employed_elsewhere(session, unit, [person_id])
+    values = staff_import.hire_submission(row, person_id, elsewhere, unit, unit.address.text,
+                                          {"unit_id": unit.id, "beat_id": unit.beat_id,
+                                           "submitted_at": utcnow()}, receipt=None,
+                                          differs=person.differs)
+    for filed_here in ("receipt", "flagged"):  # filing.file gives the receipt, and flags what it is given
+        values.pop(filed_here)
+    found = values.pop("flags")
     values["payload"].pop("row")  # no spreadsheet row behind a single hire
     sub = Submission(**values, supersedes_id=supersedes.id if supersedes else None)
-
-    def add_employment(real: Session) -> None:
-        if sub.id is None or sub not in real:
-            return
-        employment = Employment(unit_id=unit.id, person_id=person_id, submission_id=sub.id,
-                                position=row.position, hire_date=row.hire_date, declared_name=row.name,
-                                declared_phone=row.phone, status=RecordStatus.pending)
-        real.add(employment)
-        real.flush()
-        # Link it from the submission too, as an import does; a Core UPDATE leaves the version alone.
-        table = Submission.__table__
-        real.execute(update(table).where(table.c.id == sub.id).values(employment_id=employment.id))
-        set_committed_value(sub, "employment_id", employment.id)
-
+    filed = filing.file(session, owner, sub, actor, form_key, found=found)
+    if not filed.created:
+        return filed
+    employment = Employment(unit_id=unit.id, person_id=person_id, submission_id=sub.id,
+                            position=row.position, hire_date=row.hire_date, declared_name=row.name,
+                            declared_phone=row.phone, status=RecordStatus.pending)
     try:
-        with _just_before_commit(object_session(unit), add_employment):
-            return _file(session, owner, sub, actor, form_key)
+        with session.begin_nested():
+            session.add(employment)
+            session.flush()
     except IntegrityError:
         # A hire of this person at this unit won a race (the partial unique index on employment).
-        session.rollback()
         if current_employment(session, unit, id_number=row.id_number) is None:
             raise
         raise StateConflict([_ALREADY_EMPLOYED]) from None
+    # Link it from the submission too, as an import does; a Core UPDATE leaves the version alone.
+    table = Submission.__table__
+    session.execute(update(table).where(table.c.id == sub.id).values(employment_id=employment.id))
+    set_committed_value(sub, "employment_id", employment.id)
+    return filed
 
 
 def correct_hire(session: Session, owner: User, submission_id: int, *, name: str | None, id_number: str | None,
                  phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
                  form_key: str | None = None, today: date | None = None) -> Filed:
     """A corrected hire is a new hire that supersedes the rejected (or still waiting) one; both stay."""
-    again = _guard_form_key(session, owner, form_key)
+    again = filed_before(session, owner, form_key)
     if again:
         return again
     old = session.scalar(select(Submission).where(Submission.id == submission_id, Submission.reporter_id == owner.id))
@@ -412,7 +394,7 @@ def correct_hire(session: Session, owner: User, submission_id: int, *, name: str
     # Check the new report before the old one is touched, so that bad input changes nothing.
     check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
                         "hire_date": hire_date}, today=today or local_today())
-    review.transition(session, old, SubmissionStatus.superseded, owner, actor, commit=False)
+    review.transition(session, old, SubmissionStatus.superseded, owner, actor)
     return report_hire(session, owner, unit.id, name=name, id_number=id_number, phone=phone, position=position,
                        hire_date=hire_date, actor=actor, form_key=form_key, today=today, supersedes=old)
 
@@ -423,7 +405,7 @@ _ALREADY_EMPLOYED = FieldError("already_employed", _l("This person is already on
 
 def pending_departure(session: Session, employment: Employment) -> Submission | None:
     return session.scalar(select(Submission).where(
-        Submission.kind == SubmissionKind.departure, Submission.status.in_(review.OPEN),
+        Submission.kind == SubmissionKind.departure, Submission.status.in_(SubmissionStatus.OPEN),
         Submission.employment_id == employment.id))
 
 
@@ -431,7 +413,7 @@ def report_departure(session: Session, owner: User, unit_id: int, *, employment_
                      departure_date: object, actor: audit.Actor, form_key: str | None = None,
                      today: date | None = None) -> Filed:
     """One worker who left: chosen from the current roster, on or after their hire date."""
-    again = _guard_form_key(session, owner, form_key)
+    again = filed_before(session, owner, form_key)
     if again:
         return again
     unit = unit_of(session, owner, unit_id)
@@ -459,14 +441,14 @@ def report_departure(session: Session, owner: User, unit_id: int, *, employment_
         raise ValidationFailed(errors)
     person = employment.person
     sub = Submission(kind=SubmissionKind.departure, beat_id=unit.beat_id, unit_id=unit.id,
-                     employment_id=employment.id, flags=[], flagged=False, submitted_at=utcnow(),
+                     employment_id=employment.id, submitted_at=utcnow(),
                      payload={"name": employment.declared_name, "id_type": str(person.id_type),
                               "id_number": person.id_number, "employment_id": employment.id,
                               "position": employment.position,
                               "hire_date": employment.hire_date.isoformat() if employment.hire_date else None,
                               "departure_date": day.isoformat(), "reason": "reported",
                               "unit_name": unit.name, "address": unit.address.text})
-    return _file(session, owner, sub, actor, form_key)
+    return filing.file(session, owner, sub, actor, form_key)
 
 
 # --- staff-list uploads between preview and commit ------------------------------------------------
@@ -515,7 +497,6 @@ def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filena
         raise
     audit.record(session, "staff_list.upload", actor, user=owner, object_type="unit", object_id=unit.id,
                  detail=f"{len(data)} bytes")
-    session.commit()
     return Upload(draft.key, unit, name, bool(full_list), data)
 
 
@@ -523,12 +504,12 @@ def error_report(session: Session, owner: User, pv: staff_import.Preview, unit: 
     """The rows in error as a CSV for the employer to fix: an export of personal data, so it is audited."""
     audit.record(session, "staff_list.export_errors", actor, user=owner, object_type="unit", object_id=unit.id,
                  detail=f"{len(pv.errors)} errors")
-    session.commit()
     return staff_import.error_csv(pv)
 
 
 def kept_upload(session: Session, owner: User, key: str, directory: Path) -> Upload:
-    """The owner's upload waiting under this key; gone, expired or someone else's is NotFound."""
+    """The owner's upload waiting under this key; gone, expired or someone else's is NotFound (a draft
+    whose file is gone is discarded then: the caller commits that)."""
     draft = drafts.get(session, owner, key, UPLOAD_DRAFT)
     unit = unit_of(session, owner, draft.data["unit_id"])
     try:

@@ -35,8 +35,15 @@ def _added(session, before: dict[str, int]) -> dict[str, int]:
 
 
 def _import(session, path: Path) -> addresses.ImportReport:
-    with path.open("rb") as stream:
-        return addresses.import_csv(session, stream)
+    """As the CLI command does: the import in one transaction, committed, or rolled back on a failure."""
+    try:
+        with path.open("rb") as stream:
+            report = addresses.import_csv(session, stream)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return report
 
 
 def _row(road="韶山中路", door_no="88号", community="银海花园", building="", unit="", room="", *,

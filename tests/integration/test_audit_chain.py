@@ -125,12 +125,14 @@ def test_twenty_writers_at_once_leave_one_chain(app, committed, tmp_path):
     barrier, errors, spent = threading.Barrier(20), [], []
 
     def write(i: int) -> None:
+        # All twenty begin at once; each takes the chain's order at its first row (audit_chain.append)
+        # and keeps it until its commit.
         try:
             with app.app_context(), Session(db.engine) as s:
-                for j in range(3):
-                    audit.record(s, ACTION, object_type="thread", object_id=i, detail=f"{i}.{j}")
                 barrier.wait()
                 start = time.perf_counter()
+                for j in range(3):
+                    audit.record(s, ACTION, object_type="thread", object_id=i, detail=f"{i}.{j}")
                 s.commit()
                 spent.append(time.perf_counter() - start)
         except Exception as err:  # noqa: BLE001 - reported below

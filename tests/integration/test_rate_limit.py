@@ -31,6 +31,7 @@ UNREACHABLE_STORAGE_APP = textwrap.dedent("""
     with app.app_context():
         owner = factories.make_user(db.session, role="landlord")
         secret = tokens.create(db.session, owner, "t", audit.SYSTEM).secret
+        db.session.commit()
     c = app.test_client()
     api = c.get("/api/v1/houses", headers={"Authorization": "Bearer " + secret})
     login = c.post("/auth/login", data={"phone": "13999999999", "password": "wrong password here"})

@@ -46,9 +46,16 @@ def preview(db_session, unit, name: str, data: bytes | None = None, **kw):
 
 
 def commit(db_session, unit, pv, *, departures_confirmed=True):
-    """Commit as the preview page does once the employer confirmed the departures it named."""
+    """As the page and the API do, once the employer confirmed the departures the preview named: the import
+    in the request's transaction, committed once, or rolled back whole on a failure."""
     actor = audit.Actor(user=unit.owner, ip="203.0.113.9", request_id="req-1")
-    return staff_import.commit(db_session, unit, unit.owner, pv, actor, departures_confirmed=departures_confirmed)
+    try:
+        done = staff_import.commit(db_session, unit, unit.owner, pv, actor, departures_confirmed=departures_confirmed)
+        db_session.commit()
+    except BaseException:
+        db_session.rollback()
+        raise
+    return done
 
 
 def counts(db_session) -> dict[str, int]:
@@ -228,7 +235,7 @@ def test_a_failure_in_a_later_row_of_a_large_list_leaves_nothing(db_session, uni
     pv = preview(db_session, unit, "big.xlsx", spreadsheets.write_xlsx(rows))
     assert len(pv.hires) == 300
     before = counts(db_session)
-    real = staff_import._hire_submission
+    real = staff_import.hire_submission
     calls = {"n": 0}
 
     def failing(*args, **kwargs):
@@ -237,7 +244,7 @@ def test_a_failure_in_a_later_row_of_a_large_list_leaves_nothing(db_session, uni
             raise RuntimeError("injected failure at row 251")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(staff_import, "_hire_submission", failing)
+    monkeypatch.setattr(staff_import, "hire_submission", failing)
     with pytest.raises(RuntimeError):
         commit(db_session, unit, pv)
     assert counts(db_session) == before  # the 300 new people, the import and the audit row are all gone

@@ -43,7 +43,7 @@ def case(db_session, district, landlord, officer):
 
 def _put_in(session, sub: Submission, status: S) -> None:
     session.execute(update(Submission).where(Submission.id == sub.id)
-                    .values(status=status, is_open=status in review.OPEN))
+                    .values(status=status, is_open=status in SubmissionStatus.OPEN))
     session.commit()
     session.expire(sub)
 
@@ -84,7 +84,7 @@ def test_every_allowed_transition_succeeds_and_is_recorded(db_session, case, lan
     sub = db_session.get(Submission, case.id)
     assert sub.status == to_status
     assert sub.version == version + 1
-    assert sub.is_open == (to_status in review.OPEN)
+    assert sub.is_open == (to_status in SubmissionStatus.OPEN)
     stored = db_session.scalars(select(Decision).where(Decision.submission_id == sub.id)).all()
     assert [(d.id, d.actor_id, d.from_status, d.to_status) for d in stored] == \
         [(decision.id, actor.id, str(from_status), str(to_status))]

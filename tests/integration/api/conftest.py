@@ -36,7 +36,9 @@ class ApiClient:
 
 
 def new_token(session, user, name: str = "test") -> str:
-    return tokens.create(session, user, name, audit.Actor(user=user)).secret
+    secret = tokens.create(session, user, name, audit.Actor(user=user)).secret
+    session.commit()
+    return secret
 
 
 @pytest.fixture

@@ -223,6 +223,7 @@ RATE_LIMITED_APP = textwrap.dedent("""
         a = factories.make_user(db.session, role="landlord")
         b = factories.make_user(db.session, role="landlord")
         secrets = [tokens.create(db.session, u, "t", audit.SYSTEM).secret for u in (a, b)]
+        db.session.commit()
     c = app.test_client()
     out = []
     for secret in [secrets[0]] * 4 + [secrets[1]]:
@@ -272,7 +273,8 @@ ACCOUNT_LIMITED_APP = textwrap.dedent("""
     with app.app_context():
         a = factories.make_user(db.session, role="landlord")
         b = factories.make_user(db.session, role="landlord")
-        first, second, other = (tokens.create(db.session, u, "t", audit.SYSTEM).secret for u in (a, a, b))
+        first, second, other = [tokens.create(db.session, u, "t", audit.SYSTEM).secret for u in (a, a, b)]
+        db.session.commit()
     c = app.test_client()
     out = []
     for secret in [first] * 3 + [second] * 2 + [other]:

@@ -167,6 +167,7 @@ def committed_landlord(app):
         user = factories.make_user(s, role="landlord")
         house = factories.make_house(s, user, address).house
         secret = tokens.create(s, user, "concurrency", audit.SYSTEM).secret
+        s.commit()
         ids = {
             "user": user.id,
             "house": house.id,
@@ -202,8 +203,8 @@ def test_concurrent_duplicates_run_once(app, committed_landlord, monkeypatch, us
     arrives while the first runs is told so (409, Retry-After); on SQLite it waits for the first's write
     transaction and gets its response. Afterwards every retry gets that response.
 
-    On PostgreSQL the token lookup takes the key's lock (tokens.authenticate_and_read_claim), unless it
-    records the token's use and so commits: then the claim takes it again. Both ways are tried."""
+    The token lookup runs in a transaction of its own, and records the token's use in another when due:
+    both ways are tried, the claim of the key is its own step either way."""
     ids, secret = committed_landlord
     if used_just_now:
         assert ApiClient(app.test_client(), secret).get("/api/v1/houses").status_code == 200

@@ -48,6 +48,7 @@ def test_the_name_is_required(landlord_client, db_session, landlord):
 def test_another_owners_token_cannot_be_revoked(app, landlord_client, db_session):
     other = factories.make_user(db_session, role="landlord")
     theirs = tokens.create(db_session, other, "theirs", audit.SYSTEM).token
+    db_session.commit()
     page = parse(landlord_client.get("/account/tokens"))
     token = page.find("input", attrs={"name": "csrf_token"})["value"]
     response = landlord_client.post(f"/account/tokens/{theirs.id}/revoke", data={"csrf_token": token})
@@ -58,6 +59,7 @@ def test_another_owners_token_cannot_be_revoked(app, landlord_client, db_session
 
 def test_revoking_needs_the_csrf_token(landlord_client, db_session, landlord):
     mine = tokens.create(db_session, landlord, "mine", audit.SYSTEM).token
+    db_session.commit()
     assert landlord_client.post(f"/account/tokens/{mine.id}/revoke").status_code == 400
     assert tokens.token_of(db_session, landlord, mine.id).revoked_at is None
 
@@ -98,6 +100,7 @@ def test_cli_refuses_staff_and_unknown_phones(app, db_session, officer):
 
 def test_an_account_has_at_most_five_active_tokens(landlord_client, db_session, landlord):
     made = [tokens.create(db_session, landlord, f"system {n}", audit.SYSTEM).token for n in range(5)]
+    db_session.commit()
     response = english(landlord_client).submit("/account/tokens", {"name": "one too many"})
     page = parse(response)
     assert response.status_code == 200 and page.find(id="api-token") is None
@@ -108,6 +111,7 @@ def test_an_account_has_at_most_five_active_tokens(landlord_client, db_session, 
     assert db_session.scalar(select(func.count()).select_from(ApiToken)
                              .where(ApiToken.user_id == landlord.id)) == 5
     tokens.revoke(db_session, landlord, made[0].id, audit.SYSTEM)  # a revoked token leaves room for one
+    db_session.commit()
     response = landlord_client.submit("/account/tokens", {"name": "replacement"})
     assert parse(response).find(id="api-token") is not None
 
@@ -115,5 +119,6 @@ def test_an_account_has_at_most_five_active_tokens(landlord_client, db_session, 
 def test_tokens_create_on_the_command_line_stops_at_the_cap(app, db_session, landlord):
     for n in range(5):
         tokens.create(db_session, landlord, f"system {n}", audit.SYSTEM)
+    db_session.commit()
     result = app.test_cli_runner().invoke(args=["tokens", "create", "--phone", landlord.phone])
     assert result.exit_code == 1 and "too_many_tokens" in result.output

@@ -111,6 +111,7 @@ def test_account_created_by_command_must_change_password_first(app, client, db_s
     from portal.services import accounts
 
     user, initial = accounts.create_account(db_session, role="landlord", phone="13811112222", name="柜台代办")
+    db_session.commit()
     client.sign_in(user.phone, initial)
     response = client.get("/landlord/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/auth/change-password")

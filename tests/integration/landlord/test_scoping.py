@@ -209,6 +209,7 @@ def test_the_reports_list_pages_through_older_reports(landlord_client, db_sessio
         reporting.withdraw(db_session, landlord, filed.submission.id, factories.as_actor(landlord))
         filed = reporting.register_house(db_session, landlord, address_code=address.code, use="vacant",
                                          max_occupants=1, certificate_no=None, actor=factories.as_actor(landlord))
+    db_session.commit()
     first = parse(landlord_client.get("/landlord/submissions"))
     seen = [a["href"] for a in first.select("ul.submission-list a")]
     older = first.find("a", string=lambda t: t and t.strip() in ("Older reports", "更早的申报"))

@@ -76,11 +76,15 @@ def _attempt(barrier, results: dict, sub_id: int, seen: int, officer_id: int, to
         with writing(), Session(db.engine) as s:  # as a POST request: BEGIN IMMEDIATE on SQLite
             officer = s.get(User, officer_id)
             sub = s.get(Submission, sub_id)
-            decision = review.transition(s, sub, to_status, officer, Actor(user=officer),
-                                         expected_version=seen, **reason)
+            try:
+                decision = review.transition(s, sub, to_status, officer, Actor(user=officer),
+                                             expected_version=seen, **reason)
+            except review.DecidedAlready as conflict:
+                s.commit()  # the owner keeps the conflict's audit row, as the view does
+                results[officer_id] = conflict
+                return
+            s.commit()
             results[officer_id] = decision.to_status
-    except review.DecidedAlready as conflict:
-        results[officer_id] = conflict
     except Exception as error:  # noqa: BLE001 - shown by the assertion on the results
         results[officer_id] = error
 
