@@ -36,7 +36,7 @@ from portal.services.identity import mask_id, mask_name, mask_phone
 
 PAGE_SIZE = 50
 PLACE = (Address.division_code, Address.township, Address.road, Address.door_no, Address.community)
-STANDING = residence.STANDING
+STANDING = RecordStatus.ACTIVE  # declared or verified: the record stands
 
 
 class BadCursor(ValueError):

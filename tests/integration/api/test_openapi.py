@@ -239,10 +239,11 @@ PORTAL = Path(__file__).resolve().parents[3] / "portal"
 # staff list's fail(column, code, ...) and RowError(row, column, code, ...).
 CODE_ARGUMENT = {"FieldError": 0, "FileRejected": 0, "fail": 1, "RowError": 2}
 # Modules no API request reaches: accounts, passwords and tokens (the web pages and the CLI), officers' and
-# clerks' work, door plates, quality rates; and in addresses.py, the address CSV import (a CLI command),
+# clerks' work (the register, its search and exports), door plates, quality rates, the data keys; and in addresses.py, the address CSV import (a CLI command),
 # whose row errors are made by its own fail() and RowError.
 NOT_API = {"accounts", "passwords", "tokens", "admin", "auth", "throttle", "review", "queue", "anomalies",
-           "attention", "doorplates", "quality", "audit_chain", "address_duplicates", "jurisdiction"}
+           "attention", "doorplates", "quality", "audit_chain", "address_duplicates", "jurisdiction", "register",
+           "register_search", "exports", "keys"}
 NOT_API_CALLS = {("addresses", "fail"), ("addresses", "RowError")}
 # Codes of the services that only the web pages can raise today (withdrawing, correcting, a single departure).
 WEB_ONLY = {"not_withdrawable", "not_correctable", "before_hire"}
