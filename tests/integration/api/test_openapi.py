@@ -239,8 +239,8 @@ PORTAL = Path(__file__).resolve().parents[3] / "portal"
 # staff list's fail(column, code, ...) and RowError(row, column, code, ...).
 CODE_ARGUMENT = {"FieldError": 0, "FileRejected": 0, "fail": 1, "RowError": 2}
 # Modules no API request reaches: accounts, passwords and tokens (the web pages and the CLI), officers' and
-# clerks' work (the register, its search and exports), door plates, quality rates, the data keys; and in addresses.py, the address CSV import (a CLI command),
-# whose row errors are made by its own fail() and RowError.
+# clerks' work (the register, its search and exports), door plates, quality rates, the data keys; and in
+# addresses.py, the address CSV import (a CLI command), whose row errors are made by its own fail() and RowError.
 NOT_API = {"accounts", "passwords", "tokens", "admin", "auth", "throttle", "review", "queue", "anomalies",
            "attention", "doorplates", "quality", "audit_chain", "address_duplicates", "jurisdiction", "register",
            "register_search", "exports", "keys"}

@@ -1,0 +1,28 @@
+"""Code health as habits: the checks a reviewer would otherwise have to remember (STYLE.md)."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTAL = ROOT / "portal"
+
+
+def _modules_with_routes() -> set[str]:
+    found = set()
+    for path in PORTAL.rglob("*.py"):
+        if re.search(r"\.(route|get|post|put|patch|delete)\(\s*[\"']/|add_url_rule\(", path.read_text()):
+            found.add(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    return found
+
+
+def test_every_module_with_routes_is_a_view_layer_of_the_import_contract():
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    views = {name.strip() for name in re.split(r"[:|]", layers[0])}
+    forbidden = set(next(c for c in contracts if c["type"] == "forbidden")["source_modules"])
+    assert len(_modules_with_routes()) >= 9  # the scan finds the blueprints
+    assert _modules_with_routes() | {"portal.sessions"} <= views
+    assert views == forbidden
+    assert layers[1:] == ["portal.services", "portal.models"]
