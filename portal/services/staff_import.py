@@ -523,21 +523,7 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
     Raises FileRejected when the file as a whole cannot be used; row problems are in ``errors``.
     """
     today = today or _local_today()
-    header, rows = read_table(data, filename, max_rows=max_rows, max_bytes=max_bytes,
-                              is_header=_looks_like_header)
-    columns, unknown = map_header(header)
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise FileRejected("missing_columns",
-                           _l("The file has no column for: %(columns)s. Name the columns as in the template "
-                              "(for example 姓名 and 身份证号码).",
-                              columns=_Joined(COLUMN_LABELS[c] for c in missing)),
-                           columns=missing)
-    # A row with nothing in the columns we import (only a running number, or only a remark) is a blank
-    # row too: sheets often come with 序号 filled in far below the last person.
-    known = sorted(columns.values())
-    rows = [(n, cells) for n, cells in rows
-            if not spreadsheets.is_blank(cells[i] for i in known if i < len(cells))]
+    header, columns, unknown, rows = _read_staff_table(data, filename, max_rows=max_rows, max_bytes=max_bytes)
     damaged = _damaged_column(rows, columns.get("id_number"))
     valid: list[StaffRow] = []
     errors: list[RowError] = []
@@ -576,6 +562,28 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
                    header=header, columns=columns, error_cells=error_cells, held_back=diff.held_back,
                    _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)), unit_id=unit.id,
                    renamed=diff.renamed, roster_size=diff.roster_size)
+
+
+def _read_staff_table(data: bytes, filename: str, *, max_rows: int, max_bytes: int
+                      ) -> tuple[list[str], dict[str, int], list[str], list[tuple[int, list]]]:
+    """The header, the columns it maps (and the headers it ignores), and the rows that are not blank; a file
+    without the required columns is refused."""
+    header, rows = read_table(data, filename, max_rows=max_rows, max_bytes=max_bytes,
+                              is_header=_looks_like_header)
+    columns, unknown = map_header(header)
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise FileRejected("missing_columns",
+                           _l("The file has no column for: %(columns)s. Name the columns as in the template "
+                              "(for example 姓名 and 身份证号码).",
+                              columns=_Joined(COLUMN_LABELS[c] for c in missing)),
+                           columns=missing)
+    # A row with nothing in the columns we import (only a running number, or only a remark) is a blank
+    # row too: sheets often come with 序号 filled in far below the last person.
+    known = sorted(columns.values())
+    rows = [(n, cells) for n, cells in rows
+            if not spreadsheets.is_blank(cells[i] for i in known if i < len(cells))]
+    return header, columns, unknown, rows
 
 
 def _header_at(header: list[str], index: int | None) -> str | None:
