@@ -42,7 +42,13 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
     security.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    return app
 
+
+def _register_blueprints(app: Flask) -> None:
+    """The pages and the API, then the error handlers."""
     from portal.admin.views import bp as admin_bp
     from portal.api.views import bp as api_bp
     from portal.api.views_account import bp as account_bp
@@ -58,6 +64,8 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
         app.register_blueprint(bp)
     init_errors(app)
 
+
+def _register_commands(app: Flask) -> None:
     from portal.cli import register as register_cli
     from portal.cli_audit import register as register_audit_cli
     from portal.cli_doorplates import register as register_doorplates_cli
@@ -71,5 +79,4 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
     register_quality_cli(app)
     register_audit_cli(app)
     register_keys_cli(app)
-    return app
 

@@ -36,6 +36,13 @@ def _print_errors(failure: ValidationFailed) -> None:
 
 
 def register(app: Flask) -> None:
+    _register_schema(app)
+    _register_users(app)
+    _register_addresses(app)
+    _register_upkeep(app)
+
+
+def _register_schema(app: Flask) -> None:
     @app.cli.command("migrate")
     def migrate_command():
         """Create or upgrade the database schema to the latest migration."""
@@ -44,6 +51,8 @@ def register(app: Flask) -> None:
         migrate.upgrade(db.engine)
         click.echo("database is at the latest migration")
 
+
+def _register_users(app: Flask) -> None:
     users = AppGroup("users", help="Manage accounts.")
     app.cli.add_command(users)
 
@@ -84,6 +93,8 @@ def register(app: Flask) -> None:
             db.session.commit()
         click.echo(f"unlocked {phone}: failed sign-ins cleared, it may sign in at once")
 
+
+def _register_addresses(app: Flask) -> None:
     addr = AppGroup("addresses", help="The standard-address register.")
     app.cli.add_command(addr)
 
@@ -114,6 +125,9 @@ def register(app: Flask) -> None:
                        f"\t{c.second.code}\t{address_duplicates.address_text(c.second)}")
         click.echo(_("%(count)d candidate pairs.", count=len(found)), err=True)
 
+
+def _register_upkeep(app: Flask) -> None:
+    """The daily purge and the demo data."""
     @app.cli.command("purge")
     def purge_command():
         """Delete drafts untouched for a week and the uploaded files they held, stored API responses older than

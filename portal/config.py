@@ -120,6 +120,15 @@ def load_config(instance_path: Path) -> dict:
         "AUDIT_CHAIN_KEY": audit_key,
         "DATABASE_URL": database_url,
         "PORTAL_BASE_URL": base_url,
+        **_session_settings(production),
+        **_limits(instance_path),
+        **_library_settings(api_rate_limit, api_account_rate_limit),
+    }
+
+
+def _session_settings(production: bool) -> dict:
+    """Cookies, timeouts and the delays of failed sign-ins."""
+    return {
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -138,6 +147,12 @@ def load_config(instance_path: Path) -> dict:
         "LOGIN_ALERT_FAILURES": _int("LOGIN_ALERT_FAILURES", 10),
         "LOGIN_FAILURE_MEMORY_HOURS": _int("LOGIN_FAILURE_MEMORY_HOURS", 24),
         "LOGIN_DEVICE_DAYS": _int("LOGIN_DEVICE_DAYS", 90),  # how long a browser is known (sessions.py)
+    }
+
+
+def _limits(instance_path: Path) -> dict:
+    """Deadlines, sizes and counts; where uploads wait; the door plates' font."""
+    return {
         "REPORT_DEADLINE_DAYS": _int("REPORT_DEADLINE_DAYS", 3),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 10) * 1024 * 1024,
         "MAX_IMPORT_ROWS": _int("MAX_IMPORT_ROWS", 50_000),
@@ -149,6 +164,12 @@ def load_config(instance_path: Path) -> dict:
         # fonts-noto-cjk, installed by scripts/ensure-chromium) and the most plates one run may print.
         "DOORPLATE_FONT": os.environ.get("DOORPLATE_FONT") or DOORPLATE_FONT,
         "MAX_DOOR_PLATES": _int("MAX_DOOR_PLATES", 5000),
+    }
+
+
+def _library_settings(api_rate_limit: str, api_account_rate_limit: str) -> dict:
+    """Flask-WTF, Flask-Babel and Flask-Limiter; SQLite's waits."""
+    return {
         "WTF_CSRF_TIME_LIMIT": 3600,
         "WTF_CSRF_SSL_STRICT": True,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",

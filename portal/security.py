@@ -59,24 +59,28 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def headers(response):
-        h = response.headers
-        if request.path.startswith(API):
-            h["Content-Security-Policy"] = API_CSP
-        else:
-            h["Content-Security-Policy"] = (
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                f"script-src 'self' 'nonce-{g.get('csp_nonce', '')}'; form-action 'self'; base-uri 'none'; "
-                "object-src 'none'; frame-ancestors 'none'"
-            )
-        h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        h["X-Frame-Options"] = "DENY"
-        h["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
-        if app.config["SESSION_COOKIE_SECURE"]:
-            h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if g.get("request_id"):
-            h["X-Request-Id"] = g.request_id
-        if request.path.startswith(("/auth/", API)) or current_user and current_user.is_authenticated:
-            h["Cache-Control"] = "no-store"
-            h["Pragma"] = "no-cache"
+        _security_headers(response.headers, hsts=app.config["SESSION_COOKIE_SECURE"])
         return response
+
+
+def _security_headers(h, *, hsts: bool) -> None:
+    """The headers of every answer: its content policy, no sniffing or framing, and no caching of private pages."""
+    if request.path.startswith(API):
+        h["Content-Security-Policy"] = API_CSP
+    else:
+        h["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            f"script-src 'self' 'nonce-{g.get('csp_nonce', '')}'; form-action 'self'; base-uri 'none'; "
+            "object-src 'none'; frame-ancestors 'none'"
+        )
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    h["X-Frame-Options"] = "DENY"
+    h["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
+    if hsts:
+        h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if g.get("request_id"):
+        h["X-Request-Id"] = g.request_id
+    if request.path.startswith(("/auth/", API)) or current_user and current_user.is_authenticated:
+        h["Cache-Control"] = "no-store"
+        h["Pragma"] = "no-cache"

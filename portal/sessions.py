@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import select
 
 from portal.extensions import db, login_manager
-from portal.models import User
 from portal.services import auth as auth_service
 from portal.web import actor
+
+if TYPE_CHECKING:
+    from portal.models import User
 
 # A browser remembers, in a signed cookie, the accounts that signed in in it: their attempts from it skip the
 # delays that failures elsewhere caused (services/throttle.py), so an attacker cannot keep the owner out.
@@ -34,10 +36,7 @@ def init_app(app: Flask) -> None:
             uid, version = (int(p) for p in token.split(":"))
         except ValueError:
             return None
-        user = db.session.scalar(select(User).where(User.id == uid))
-        if user is None or not user.active or user.session_version != version:
-            return None
-        return user
+        return auth_service.signed_in_user(db.session, uid, version)
 
     app.after_request(remember_device)
 

@@ -546,6 +546,13 @@ _clean_short_field = functools.lru_cache(maxsize=65536)(_clean_field)
 
 
 def _check_fields(row: _Row, raw: dict[str, str]) -> None:
+    _clean_values(row, raw)
+    _check_required(row)
+    _check_shapes(row)
+
+
+def _clean_values(row: _Row, raw: dict[str, str]) -> None:
+    """Every cell, cleaned into row.values: a NUL byte, a control character or an overlong cell is an error."""
     for column, value in raw.items():
         if not value:
             value, error = "", None
@@ -560,6 +567,10 @@ def _check_fields(row: _Row, raw: dict[str, str]) -> None:
             row.fail(column, "too_long", _l("Longer than %(max)d characters.", max=limit))
             value = ""
         row.values[column] = value
+
+
+def _check_required(row: _Row) -> None:
+    """The required cells, a division code of 6 digits, and a building for a unit or a room."""
     values = row.values
     for column in _REQUIRED_VALUES:
         if not values[column] and not any(e.column == column for e in row.errors):
@@ -570,6 +581,10 @@ def _check_fields(row: _Row, raw: dict[str, str]) -> None:
         for column in ("unit", "room"):
             if values[column]:
                 row.fail(column, "needs_building", _l("A unit or room needs a building."))
+
+
+def _check_shapes(row: _Row) -> None:
+    values = row.values
     if values["code"]:
         code = values["code"].upper()
         if CODE_SHAPE.fullmatch(code):
@@ -657,12 +672,22 @@ def _existing_by_key(session: Session, keys: set[tuple[str, ...]]) -> dict[tuple
 def _check_tree(session: Session, rows: list[_Row]) -> dict[str, dict[str, Any]]:
     """Check that every code of the jurisdiction tree has one name and one parent across the file and
     that the file moves nothing that the register already places elsewhere. Returns the wanted tree."""
-    levels = (("bureau", Bureau, None), ("station", Station, "bureau"), ("beat", Beat, "station"))
+    wanted = _tree_of_file(rows)
+    existing = _tree_in_register(session, wanted)
+    _check_not_moved(rows, existing)
+    return {"wanted": wanted, "existing": existing}
+
+
+_TREE_LEVELS = (("bureau", Bureau, None), ("station", Station, "bureau"), ("beat", Beat, "station"))
+
+
+def _tree_of_file(rows: list[_Row]) -> dict[str, dict[str, Any]]:
+    """Each code's name, parent and first row in the file; a later row that differs is an error."""
     wanted: dict[str, dict[str, Any]] = {"bureau": {}, "station": {}, "beat": {}}
     for row in rows:
         if not row.tree_ok:
             continue
-        for level, _model, parent in levels:
+        for level, _model, parent in _TREE_LEVELS:
             code = row.values[f"{level}_code"]
             mine = (row.values[f"{level}_name"], row.values[f"{parent}_code"] if parent else None, row.line)
             first = wanted[level].setdefault(code, mine)
@@ -674,25 +699,33 @@ def _check_tree(session: Session, rows: list[_Row]) -> dict[str, dict[str, Any]]
             if first[1] != mine[1]:
                 row.fail(f"{parent}_code", "inconsistent",
                          _l("Row %(row)d places %(code)s elsewhere.", row=first[2], code=code))
-    # The register's own tree: a file may rename, never move.
+    return wanted
+
+
+def _tree_in_register(session: Session, wanted: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The register's own bureaus, stations and beats of the codes the file names."""
     existing: dict[str, dict[str, Any]] = {}
-    for level, model, _parent in levels:
+    for level, model, _parent in _TREE_LEVELS:
         codes = sorted(wanted[level])
         existing[level] = {}
         for chunk in _chunks(codes):
             for obj in session.scalars(select(model).where(model.code.in_(chunk))):
                 existing[level][obj.code] = obj
+    return existing
+
+
+def _check_not_moved(rows: list[_Row], existing: dict[str, dict[str, Any]]) -> None:
+    """The register's own tree: a file may rename, never move."""
     parent_of = {"station": lambda s: s.bureau.code, "beat": lambda b: b.station.code}
     for row in rows:
         if not row.tree_ok:
             continue
-        for level, _model, parent in levels[1:]:
+        for level, _model, parent in _TREE_LEVELS[1:]:
             obj = existing[level].get(row.values[f"{level}_code"])
             if obj is not None and parent_of[level](obj) != row.values[f"{parent}_code"]:
                 row.fail(f"{parent}_code", "moved",
                          _l("%(code)s belongs to %(parent)s in the register; an import does not move it.",
                             code=obj.code, parent=parent_of[level](obj)))
-    return {"wanted": wanted, "existing": existing}
 
 
 def _write_tree(session: Session, rows: list[_Row], tree: dict[str, dict[str, Any]]) -> dict[str, int]:
@@ -744,7 +777,22 @@ def import_csv(session: Session, stream: IO[bytes], *, actor: audit.Actor = audi
 
 
 def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> None:
-    # The same address twice in the file.
+    _check_duplicate_addresses(rows)
+    keyed = [r for r in rows if r.key_ok]
+    _assign_codes(session, keyed)
+    _check_codes_unique(session, keyed)
+    tree = _check_tree(session, rows)
+    for row in rows:
+        report.errors.extend(row.errors)
+    valid = [r for r in rows if not r.errors]
+    if not valid:
+        return
+    beat_ids = _write_tree(session, valid, tree)
+    _write_addresses(session, valid, beat_ids, report)
+
+
+def _check_duplicate_addresses(rows: list[_Row]) -> None:
+    """The same address twice in the file."""
     first_by_key: dict[tuple[str, ...], int] = {}
     for row in rows:
         if not row.key_ok:
@@ -755,7 +803,9 @@ def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> No
             row.fail(row.deepest_column, "duplicate_address",
                      _l("The same address as row %(row)d.", row=first))
 
-    keyed = [r for r in rows if r.key_ok]
+
+def _assign_codes(session: Session, keyed: list[_Row]) -> None:
+    """An address in the register keeps its code; a new one takes the file's code or one made from it."""
     existing = _existing_by_key(session, {r.natural_key for r in keyed})
     for row in keyed:
         row.existing = existing.get(row.natural_key)
@@ -769,7 +819,9 @@ def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> No
         else:
             row.code = given or _code_of_clean(row.natural_key)
 
-    # The same code twice in the file, or a code that another address in the register has.
+
+def _check_codes_unique(session: Session, keyed: list[_Row]) -> None:
+    """The same code twice in the file, or a code that another address in the register has."""
     first_by_code: dict[str, int] = {}
     for row in keyed:
         if row.code and not any(e.column == "code" for e in row.errors):
@@ -786,15 +838,9 @@ def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> No
             row.fail("code", "code_taken", _l("The code %(code)s belongs to another address: %(address)s.",
                                               code=row.code, address=taken[row.code]))
 
-    tree = _check_tree(session, rows)
 
-    for row in rows:
-        report.errors.extend(row.errors)
-    valid = [r for r in rows if not r.errors]
-    if not valid:
-        return
-    beat_ids = _write_tree(session, valid, tree)
-
+def _write_addresses(session: Session, valid: list[_Row], beat_ids: dict[str, int], report: ImportReport) -> None:
+    """Insert the new addresses and update the changed ones, in chunks; count the unchanged."""
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for row in valid:

@@ -40,6 +40,14 @@ def user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+def signed_in_user(session: Session, user_id: int, session_version: int) -> User | None:
+    """The account a session cookie names, if it is still active and its sessions were not ended since."""
+    user = session.scalar(select(User).where(User.id == user_id))
+    if user is None or not user.active or user.session_version != session_version:
+        return None
+    return user
+
+
 def is_throttled(user: User, now: datetime | None = None) -> bool:
     return throttle.waiting(user.throttled_until, _now(now))
 

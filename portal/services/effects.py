@@ -34,33 +34,61 @@ def apply(session: Session, submission: Submission, from_status: S, to_status: S
     record = RECORD_STATUS.get(to_status)
     if record is None:  # a site visit changes nothing in the register yet
         return
-    if kind == SubmissionKind.house_registration:
-        # A corrected registration keeps the house: the correction's own submission is now its truth.
-        if to_status != S.superseded:
-            session.execute(update(House).where(House.id == submission.house_id).values(status=record))
-    elif kind == SubmissionKind.move_in:
-        session.execute(update(Tenancy).where(Tenancy.submission_id == submission.id).values(status=record))
-        if to_status == S.confirmed:
-            for occupant in submission.payload.get("occupants", []):
-                _details_confirmed(session, submission, occupant)
-    elif kind == SubmissionKind.move_out and to_status == S.confirmed:
+    effect = _EFFECTS.get(kind)
+    if effect is not None:
+        effect(session, submission, to_status, record)
+
+
+def _house_registration(session: Session, submission: Submission, to_status: S, record: RecordStatus) -> None:
+    # A corrected registration keeps the house: the correction's own submission is now its truth.
+    if to_status != S.superseded:
+        session.execute(update(House).where(House.id == submission.house_id).values(status=record))
+
+
+def _move_in(session: Session, submission: Submission, to_status: S, record: RecordStatus) -> None:
+    session.execute(update(Tenancy).where(Tenancy.submission_id == submission.id).values(status=record))
+    if to_status == S.confirmed:
+        for occupant in submission.payload.get("occupants", []):
+            _details_confirmed(session, submission, occupant)
+
+
+def _move_out(session: Session, submission: Submission, to_status: S, record: RecordStatus) -> None:
+    if to_status == S.confirmed:
         session.execute(update(Tenancy).where(Tenancy.id == submission.tenancy_id).values(
             move_out_date=date.fromisoformat(submission.payload["move_out_date"]), status=RecordStatus.ended))
-    elif kind == SubmissionKind.unit_registration:
-        # As with houses: the unit stays when its registration is corrected.
-        if to_status != S.superseded:
-            session.execute(update(Unit).where(Unit.id == submission.unit_id).values(status=record))
-    elif kind == SubmissionKind.hire:
-        # The employment a hire declared points at it; an import may also link it from the submission.
-        link = Employment.submission_id == submission.id
-        if submission.employment_id is not None:
-            link = or_(link, Employment.id == submission.employment_id)
-        session.execute(update(Employment).where(link).values(status=record))
-        if to_status == S.confirmed:
-            _details_confirmed(session, submission, submission.payload)
-    elif kind == SubmissionKind.departure and to_status == S.confirmed:
+
+
+def _unit_registration(session: Session, submission: Submission, to_status: S, record: RecordStatus) -> None:
+    # As with houses: the unit stays when its registration is corrected.
+    if to_status != S.superseded:
+        session.execute(update(Unit).where(Unit.id == submission.unit_id).values(status=record))
+
+
+def _hire(session: Session, submission: Submission, to_status: S, record: RecordStatus) -> None:
+    # The employment a hire declared points at it; an import may also link it from the submission.
+    link = Employment.submission_id == submission.id
+    if submission.employment_id is not None:
+        link = or_(link, Employment.id == submission.employment_id)
+    session.execute(update(Employment).where(link).values(status=record))
+    if to_status == S.confirmed:
+        _details_confirmed(session, submission, submission.payload)
+
+
+def _departure(session: Session, submission: Submission, to_status: S, record: RecordStatus) -> None:
+    if to_status == S.confirmed:
         session.execute(update(Employment).where(Employment.id == submission.employment_id).values(
             departure_date=_departure_date(submission), status=RecordStatus.ended))
+
+
+# What a decision on each kind of submission does to the register.
+_EFFECTS = {
+    SubmissionKind.house_registration: _house_registration,
+    SubmissionKind.move_in: _move_in,
+    SubmissionKind.move_out: _move_out,
+    SubmissionKind.unit_registration: _unit_registration,
+    SubmissionKind.hire: _hire,
+    SubmissionKind.departure: _departure,
+}
 
 
 def _details_confirmed(session: Session, submission: Submission, declared: dict) -> None:

@@ -51,29 +51,34 @@ def _free_text(raw: str | None, limit: int, field: str) -> str | None:
     return value
 
 
-def check_occupant(raw: dict, *, today: date | None = None) -> tuple[Occupant | None, list[FieldError]]:
-    """Validate one person. Returns what is valid and every error, each tagged with its field name."""
-    errors: list[FieldError] = []
+def _check_document(raw: dict, errors: list[FieldError], *, today: date | None
+                    ) -> tuple[IdType | None, str | None, str | None, date | None, bool]:
+    """The identity document: its type, its number, and what a resident ID number says (sex, birth, region)."""
     try:
         id_type = IdType(raw.get("id_type") or IdType.resident_id)
     except ValueError:
         errors.append(FieldError("invalid_choice", _l("Choose the type of identity document."), "id_type"))
-        id_type = None
-    number = sex = birth = None
-    region_known = True
+        return None, None, None, None, True
     if id_type == IdType.resident_id:
         try:
             rid = identity.check_resident_id(raw.get("id_number"), today=today)
-            number, sex, birth, region_known = rid.number, rid.sex, rid.birth_date, rid.region_known
         except FieldError as err:
             errors.append(err.at("id_number"))
-    elif id_type is not None:
-        number = identity.normalise(raw.get("id_number")).replace(" ", "")
-        if not number:
-            errors.append(FieldError("required", _l("Enter the document number."), "id_number"))
-        elif not DOC_PATTERNS[id_type].fullmatch(number):
-            errors.append(FieldError("format", _l("This does not look like a number of this type of document."),
-                                     "id_number"))
+            return id_type, None, None, None, True
+        return id_type, rid.number, rid.sex, rid.birth_date, rid.region_known
+    number = identity.normalise(raw.get("id_number")).replace(" ", "")
+    if not number:
+        errors.append(FieldError("required", _l("Enter the document number."), "id_number"))
+    elif not DOC_PATTERNS[id_type].fullmatch(number):
+        errors.append(FieldError("format", _l("This does not look like a number of this type of document."),
+                                 "id_number"))
+    return id_type, number, None, None, True
+
+
+def check_occupant(raw: dict, *, today: date | None = None) -> tuple[Occupant | None, list[FieldError]]:
+    """Validate one person. Returns what is valid and every error, each tagged with its field name."""
+    errors: list[FieldError] = []
+    id_type, number, sex, birth, region_known = _check_document(raw, errors, today=today)
     name = phone = None
     try:
         name = identity.check_name(raw.get("name"))

@@ -76,22 +76,14 @@ def transition(
     from_status = S(submission.status)
     to_status = S(to_status)
     officer_move = to_status in OFFICER_TARGETS
-    if officer_move and actor_user.role != Role.officer:
-        raise PermissionError("only officers decide")
-    if officer_move and submission.reporter_id == actor_user.id:
-        raise PermissionError("the reviewer of a submission is never its submitter")
-    if to_status in REPORTER_TARGETS and submission.reporter_id != actor_user.id:
-        raise PermissionError("only the reporter corrects or withdraws")
+    _check_may_move(submission, to_status, actor_user)
     if expected_version is not None and expected_version != submission.version:
         # The caller decided on a page showing an older state: someone moved the item in between.
         raise _conflict(session, submission.id, to_status, actor_user, actor)
     if (from_status, to_status) not in TRANSITIONS:
         raise ValueError(f"no transition {from_status} -> {to_status}")
     if to_status == S.rejected:
-        if reason_code not in REJECT_REASONS:
-            raise ValidationFailed([FieldError("required", _l("Choose a reason."), "reason_code")])
-        if reason_code == "other" and not (reason_text or "").strip():
-            raise ValidationFailed([FieldError("required", _l("Say why the report is rejected."), "reason_text")])
+        _check_reject_reason(reason_code, reason_text)
 
     version = expected_version if expected_version is not None else submission.version
     audit_chain.take_order(session)  # before the row's lock, as every decision does: no deadlock between two
@@ -118,6 +110,24 @@ def transition(
 
     effects.apply(session, submission, from_status, to_status)
     return decision
+
+
+def _check_may_move(submission: Submission, to_status: S, actor_user: User) -> None:
+    """Officers decide, never on their own reports; only the reporter corrects or withdraws."""
+    officer_move = to_status in OFFICER_TARGETS
+    if officer_move and actor_user.role != Role.officer:
+        raise PermissionError("only officers decide")
+    if officer_move and submission.reporter_id == actor_user.id:
+        raise PermissionError("the reviewer of a submission is never its submitter")
+    if to_status in REPORTER_TARGETS and submission.reporter_id != actor_user.id:
+        raise PermissionError("only the reporter corrects or withdraws")
+
+
+def _check_reject_reason(reason_code: str | None, reason_text: str | None) -> None:
+    if reason_code not in REJECT_REASONS:
+        raise ValidationFailed([FieldError("required", _l("Choose a reason."), "reason_code")])
+    if reason_code == "other" and not (reason_text or "").strip():
+        raise ValidationFailed([FieldError("required", _l("Say why the report is rejected."), "reason_text")])
 
 
 def _conflict(session: Session, submission_id: int, to_status: S, actor_user: User, actor: audit.Actor

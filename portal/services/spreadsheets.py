@@ -281,11 +281,35 @@ def check_xlsx(data: bytes, *, max_lines: int = 2 * 50_000 + 1000, max_entries: 
                max_expansion: int = SHARED_STRING_MAX_EXPANSION, max_cells: int = MAX_CELLS) -> str:
     """Everything checked before a spreadsheet parser sees the file. Returns the name of the sheet to
     read (the first visible worksheet); raises FileRejected."""
+    archive, infos = _open_zip(data)
+    _check_entries(infos, max_entries=max_entries, max_total=max_total, max_ratio=max_ratio)
+    _check_workbook_kind([i.filename for i in infos])
+    parts = _verified_parts(archive, infos)
+    sheet_name, sheet_path, strings_paths = _first_sheet(parts)
+    sheet_xml = parts.get(sheet_path)
+    if sheet_xml is None:
+        raise FileRejected("corrupt")
+    rows, columns = sheet_extent(sheet_xml)
+    if rows > max_lines:
+        raise FileRejected("too_many_rows")
+    if columns > 16384 or rows * columns > max_cells:
+        raise FileRejected("too_large", _WIDE_MESSAGE)
+    lengths = [_shared_string_lengths(parts[p]) for p in strings_paths if p in parts]
+    if shared_string_expansion(sheet_xml, lengths, limit=max_expansion) > max_expansion:
+        raise FileRejected("zip_bomb")
+    return sheet_name
+
+
+def _open_zip(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
+        return archive, archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, IndexError, KeyError):
         raise FileRejected("corrupt") from None
+
+
+def _check_entries(infos: list[zipfile.ZipInfo], *, max_entries: int, max_total: int, max_ratio: float) -> None:
+    """The archive's directory, before anything is decompressed: its entries, their names and their sizes."""
     if len(infos) > max_entries:
         raise FileRejected("zip_bomb")
     names = [i.filename for i in infos]
@@ -302,6 +326,10 @@ def check_xlsx(data: bytes, *, max_lines: int = 2 * 50_000 + 1000, max_entries: 
     for info in infos:
         if info.file_size >= ZIP_RATIO_MIN_ENTRY and info.file_size > max_ratio * max(info.compress_size, 1):
             raise FileRejected("zip_bomb")
+
+
+def _check_workbook_kind(names: list[str]) -> None:
+    """An XLSX workbook (not XLSB, not another zip) without macros."""
     present = set(names)
     if "xl/workbook.xml" not in present:
         if "xl/workbook.bin" in present:
@@ -309,21 +337,6 @@ def check_xlsx(data: bytes, *, max_lines: int = 2 * 50_000 + 1000, max_entries: 
         raise FileRejected("unsupported_type")
     if any(_MACRO_PARTS.search(n.lower()) for n in names):
         raise FileRejected("macros")
-
-    parts = _verified_parts(archive, infos)
-    sheet_name, sheet_path, strings_paths = _first_sheet(parts)
-    sheet_xml = parts.get(sheet_path)
-    if sheet_xml is None:
-        raise FileRejected("corrupt")
-    rows, columns = sheet_extent(sheet_xml)
-    if rows > max_lines:
-        raise FileRejected("too_many_rows")
-    if columns > 16384 or rows * columns > max_cells:
-        raise FileRejected("too_large", _WIDE_MESSAGE)
-    lengths = [_shared_string_lengths(parts[p]) for p in strings_paths if p in parts]
-    if shared_string_expansion(sheet_xml, lengths, limit=max_expansion) > max_expansion:
-        raise FileRejected("zip_bomb")
-    return sheet_name
 
 
 def _verified_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
@@ -600,8 +613,35 @@ def write_xlsx(rows: Iterable[Iterable[object]], *, sheet_name: str = "Sheet1",
     later (an 18-digit ID number) stays text. The first row is bold when ``header``.
     """
     text_columns, date_columns = set(text_columns), set(date_columns)
-    widths = widths or {}
     strings: dict[str, int] = {}
+    body, last_column = _sheet_rows(rows, strings, text_columns, date_columns, header)
+    cols = _columns_xml(text_columns, date_columns, widths or {})
+    parts = {
+        "[Content_Types].xml": _CONTENT_TYPES_XML,
+        "_rels/.rels": _PACKAGE_RELS_XML,
+        "xl/workbook.xml": _workbook_xml(sheet_name),
+        "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS_XML,
+        "xl/styles.xml": _STYLES_XML,
+        "xl/worksheets/sheet1.xml": _sheet_xml(body, last_column, cols),
+        "xl/sharedStrings.xml": _shared_strings_xml(strings),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part, xml in parts.items():  # a fixed timestamp: the same rows give the same bytes
+            archive.writestr(zipfile.ZipInfo(part, date_time=(1980, 1, 1, 0, 0, 0)), xml.encode("utf-8"),
+                             compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _cell_style(c: int, r: int, header: bool, text_columns: set[int], date_columns: set[int]) -> int:
+    if header and r == 1:
+        return _STYLE_HEADER_TEXT if c in text_columns else _STYLE_HEADER
+    return _STYLE_TEXT if c in text_columns else (_STYLE_DATE if c in date_columns else 0)
+
+
+def _sheet_rows(rows: Iterable[Iterable[object]], strings: dict[str, int], text_columns: set[int],
+                date_columns: set[int], header: bool) -> tuple[list[str], int]:
+    """The <row> elements, and the last column that holds a value; strings go into ``strings``."""
     body: list[str] = []
     last_column = 0
     for r, row in enumerate(rows, start=1):
@@ -610,97 +650,101 @@ def write_xlsx(rows: Iterable[Iterable[object]], *, sheet_name: str = "Sheet1",
             if value is None or value == "":
                 continue
             last_column = max(last_column, c)
-            ref = f"{column_letter(c)}{r}"
-            if header and r == 1:
-                style = _STYLE_HEADER_TEXT if c in text_columns else _STYLE_HEADER
-            else:
-                style = _STYLE_TEXT if c in text_columns else (_STYLE_DATE if c in date_columns else 0)
-            attr = f' s="{style}"' if style else ""
-            if isinstance(value, bool):
-                cells.append(f'<c r="{ref}"{attr} t="b"><v>{int(value)}</v></c>')
-            elif isinstance(value, int | float):
-                cells.append(f'<c r="{ref}"{attr}><v>{_number(value)}</v></c>')
-            elif isinstance(value, date):
-                day = value.date() if isinstance(value, datetime) else value
-                serial = (day - _EPOCH).days
-                if isinstance(value, datetime):
-                    serial += (value - datetime.combine(day, time())) / timedelta(days=1)
-                cells.append(f'<c r="{ref}" s="{style or _STYLE_DATE}"><v>{serial}</v></c>')
-            else:
-                text = _XML_BAD.sub("\ufffd", str(value))
-                index = strings.setdefault(text, len(strings))
-                cells.append(f'<c r="{ref}"{attr} t="s"><v>{index}</v></c>')
+            style = _cell_style(c, r, header, text_columns, date_columns)
+            cells.append(_cell_xml(f"{column_letter(c)}{r}", value, style, strings))
         body.append(f'<row r="{r}">{"".join(cells)}</row>')
+    return body, last_column
+
+
+def _cell_xml(ref: str, value: object, style: int, strings: dict[str, int]) -> str:
+    attr = f' s="{style}"' if style else ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{attr} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int | float):
+        return f'<c r="{ref}"{attr}><v>{_number(value)}</v></c>'
+    if isinstance(value, date):
+        day = value.date() if isinstance(value, datetime) else value
+        serial = (day - _EPOCH).days
+        if isinstance(value, datetime):
+            serial += (value - datetime.combine(day, time())) / timedelta(days=1)
+        return f'<c r="{ref}" s="{style or _STYLE_DATE}"><v>{serial}</v></c>'
+    text = _XML_BAD.sub("\ufffd", str(value))
+    index = strings.setdefault(text, len(strings))
+    return f'<c r="{ref}"{attr} t="s"><v>{index}</v></c>'
+
+
+def _columns_xml(text_columns: set[int], date_columns: set[int], widths: dict[int, float]) -> str:
     columns = []
     for c in sorted(text_columns | date_columns | set(widths)):
         style = _STYLE_TEXT if c in text_columns else (_STYLE_DATE if c in date_columns else 0)
         width = widths.get(c, 14)
         style_attr = f' style="{style}"' if style else ""
         columns.append(f'<col min="{c + 1}" max="{c + 1}" width="{width}"{style_attr} customWidth="1"/>')
-    cols = f"<cols>{''.join(columns)}</cols>" if columns else ""
+    return f"<cols>{''.join(columns)}</cols>" if columns else ""
+
+
+def _sheet_xml(body: list[str], last_column: int, cols: str) -> str:
     dimension = f"A1:{column_letter(last_column)}{max(len(body), 1)}"
-    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS_MAIN}" '
-             f'xmlns:r="{_NS_REL}"><dimension ref="{dimension}"/>'
-             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
-             'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
-             f'<sheetFormatPr defaultRowHeight="15"/>{cols}'
-             f'<sheetData>{"".join(body)}</sheetData></worksheet>')
-    shared = "".join(f'<si><t xml:space="preserve">{escape(s)}</t></si>' for s in strings)
-    sst = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_NS_MAIN}" '
-           f'count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>')
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS_MAIN}" '
+            f'xmlns:r="{_NS_REL}"><dimension ref="{dimension}"/>'
+            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+            'activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+            f'<sheetFormatPr defaultRowHeight="15"/>{cols}'
+            f'<sheetData>{"".join(body)}</sheetData></worksheet>')
+
+
+def _workbook_xml(sheet_name: str) -> str:
     name = escape(_XML_BAD.sub("", sheet_name)[:31] or "Sheet1", {'"': "&quot;"})
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/>'
-            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
-            '</Types>'),
-        "_rels/.rels": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG}">'
-            f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
-            '</Relationships>'),
-        "xl/workbook.xml": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS_MAIN}" '
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS_MAIN}" '
             f'xmlns:r="{_NS_REL}"><sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets>'
-            '</workbook>'),
-        "xl/_rels/workbook.xml.rels": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG}">'
-            f'<Relationship Id="rId1" Type="{_NS_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{_NS_REL}/styles" Target="styles.xml"/>'
-            f'<Relationship Id="rId3" Type="{_NS_REL}/sharedStrings" Target="sharedStrings.xml"/>'
-            '</Relationships>'),
-        "xl/styles.xml": (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_NS_MAIN}">'
-            '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-            '<fill><patternFill patternType="gray125"/></fill></fills>'
-            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            '<cellXfs count="5">'
-            '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-            '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-            '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-            '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-            '<xf numFmtId="49" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" '
-            'applyNumberFormat="1"/>'
-            '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-            '</styleSheet>'),
-        "xl/worksheets/sheet1.xml": sheet,
-        "xl/sharedStrings.xml": sst,
-    }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for part, xml in parts.items():  # a fixed timestamp: the same rows give the same bytes
-            archive.writestr(zipfile.ZipInfo(part, date_time=(1980, 1, 1, 0, 0, 0)), xml.encode("utf-8"),
-                             compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+            '</workbook>')
+
+
+def _shared_strings_xml(strings: dict[str, int]) -> str:
+    shared = "".join(f'<si><t xml:space="preserve">{escape(s)}</t></si>' for s in strings)
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_NS_MAIN}" '
+            f'count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>')
+
+
+# The parts of the package that do not depend on the rows.
+_CONTENT_TYPES_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" '
+    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
+    f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
+    f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/>'
+    f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
+    '</Types>')
+_PACKAGE_RELS_XML = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG}">'
+    f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
+    '</Relationships>')
+_WORKBOOK_RELS_XML = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_NS_PKG}">'
+    f'<Relationship Id="rId1" Type="{_NS_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+    f'<Relationship Id="rId2" Type="{_NS_REL}/styles" Target="styles.xml"/>'
+    f'<Relationship Id="rId3" Type="{_NS_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+    '</Relationships>')
+_STYLES_XML = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_NS_MAIN}">'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="5">'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="49" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" '
+    'applyNumberFormat="1"/>'
+    '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    '</styleSheet>')
 
 
 def _number(value: int | float) -> str:

@@ -356,94 +356,136 @@ class _Checked:
     name: str | None
 
 
+@dataclass
+class _RowErrors:
+    """The errors of one row, each told with the header of its column as the file spells it."""
+    number: int
+    columns: dict[str, int]
+    header: list[str]
+    errors: list[RowError] = field(default_factory=list)
+
+    def fail(self, column: str | None, code: str, message: object, index: int | None = None) -> None:
+        if index is None and column is not None:
+            index = self.columns.get(column)
+        head = self.header[index] if index is not None and index < len(self.header) else None
+        self.errors.append(RowError(self.number, column, code, message, head))
+
+    def failed_columns(self) -> set[str | None]:
+        return {e.column for e in self.errors}
+
+
 def check_row(number: int, cells: list, columns: dict[str, int], header: list[str], *, today: date,
               damaged_column: bool = False) -> _Checked:
-    errors: list[RowError] = []
+    """Check one row of a staff list: its cells first, then each column in the order of the form."""
+    errs = _RowErrors(number, columns, header)
+    raw = _readable_cells(cells, errs)
+    bad = errs.failed_columns()
+    rid, id_number, id_prefix = None, None, None
+    if "id_number" not in bad:
+        rid, id_number, id_prefix = _check_id_cell(raw.get("id_number"), errs, today=today,
+                                                   damaged_column=damaged_column)
+    values: dict[str, object] = {}
+    for column, check in _COLUMN_CHECKS.items():
+        if column not in bad:
+            values[column] = check(raw.get(column), errs, rid=rid, today=today)
+    name = values.get("name")
+    if errs.errors or rid is None or name is None:
+        return _Checked(None, errs.errors, id_number, id_prefix, name or _text(raw.get("name")) or None)
+    row = StaffRow(row=number, name=name, sex=values.get("sex") or rid.sex, id_number=rid.number,
+                   phone=values.get("phone"), position=values.get("position"), hire_date=values.get("hire_date"),
+                   birth_date=rid.birth_date, region_known=rid.region_known)
+    return _Checked(row, [], id_number, None, name)
 
-    def fail(column: str | None, code: str, message: object, index: int | None = None) -> None:
-        if index is None and column is not None:
-            index = columns.get(column)
-        head = header[index] if index is not None and index < len(header) else None
-        errors.append(RowError(number, column, code, message, head))
 
-    known = {i: c for c, i in columns.items()}
+def _readable_cells(cells: list, errs: _RowErrors) -> dict[str, object]:
+    """The cells of the known columns; a NUL byte (in any column) or an overlong cell is an error instead."""
+    known = {i: c for c, i in errs.columns.items()}
     raw: dict[str, object] = {}
     for index, value in enumerate(cells):
         column = known.get(index)
         if isinstance(value, str) and "\x00" in value:
-            fail(column, "nul_byte", _MESSAGES["nul_byte"], index)
+            errs.fail(column, "nul_byte", _MESSAGES["nul_byte"], index)
             continue
         if column is None:
             continue
         if isinstance(value, str) and len(value) > MAX_FIELD:
-            fail(column, "field_too_long", _MESSAGES["field_too_long"], index)
+            errs.fail(column, "field_too_long", _MESSAGES["field_too_long"], index)
             continue
         raw[column] = value
-    bad = {e.column for e in errors}
+    return raw
 
-    rid = None
-    id_number = id_prefix = None
-    if "id_number" not in bad:
-        value = raw.get("id_number")
-        text = _id_text(_text(value))
-        if isinstance(value, bool | date | time | timedelta):
-            fail("id_number", "format", _MESSAGES["id_type"])
-        elif _numeric_id(value, text, damaged_column):
-            fail("id_number", "numeric_id_cell", _MESSAGES["numeric_id_cell"])
-            id_prefix = _surviving_digits(value, text)
-        else:
-            try:
-                rid = identity.check_resident_id(text, today=today)
-                id_number = rid.number
-            except FieldError as err:
-                fail("id_number", err.code, err.message)
 
-    name = None
-    if "name" not in bad:
-        try:
-            name = identity.check_name(cell_text(raw.get("name")))
-        except FieldError as err:
-            fail("name", err.code, err.message)
+def _check_id_cell(value: object, errs: _RowErrors, *, today: date, damaged_column: bool
+                   ) -> tuple[identity.ResidentId | None, str | None, str | None]:
+    """The resident ID, its number when valid, and the digits that survive in a numeric (damaged) cell."""
+    text = _id_text(_text(value))
+    if isinstance(value, bool | date | time | timedelta):
+        errs.fail("id_number", "format", _MESSAGES["id_type"])
+        return None, None, None
+    if _numeric_id(value, text, damaged_column):
+        errs.fail("id_number", "numeric_id_cell", _MESSAGES["numeric_id_cell"])
+        return None, None, _surviving_digits(value, text)
+    try:
+        rid = identity.check_resident_id(text, today=today)
+    except FieldError as err:
+        errs.fail("id_number", err.code, err.message)
+        return None, None, None
+    return rid, rid.number, None
 
-    sex = None
-    if "sex" not in bad:
-        text = _text(raw.get("sex")).lower()
-        if text:
-            sex = _SEX.get(text)
-            if sex is None:
-                fail("sex", "invalid_sex", _MESSAGES["invalid_sex"])
-            elif rid is not None and sex != rid.sex:
-                fail("sex", "sex_mismatch", _MESSAGES["sex_mismatch"])
-    phone = None
-    if "phone" not in bad:
-        text = _phone_text(raw.get("phone")).strip()
-        if text:
-            try:
-                phone = identity.check_mobile(text)
-            except FieldError as err:
-                fail("phone", err.code, err.message)
-    position = None
-    if "position" not in bad:
-        try:
-            position = _free_text(_text(raw.get("position")), MAX_POSITION)
-        except FieldError as err:
-            fail("position", err.code, err.message)
-    hire_date = None
-    if "hire_date" not in bad:
-        value = raw.get("hire_date")
-        if value is not None and (not isinstance(value, str) or value.strip()):
-            try:
-                hire_date = parse_date(value, today=today)
-            except FieldError as err:
-                fail("hire_date", err.code, err.message)
 
-    name_key = name or _text(raw.get("name")) or None
-    if errors or rid is None or name is None:
-        return _Checked(None, errors, id_number, id_prefix, name_key)
-    row = StaffRow(row=number, name=name, sex=sex or rid.sex, id_number=rid.number, phone=phone,
-                   position=position, hire_date=hire_date, birth_date=rid.birth_date,
-                   region_known=rid.region_known)
-    return _Checked(row, [], id_number, None, name)
+def _check_name(value: object, errs: _RowErrors, **_context) -> str | None:
+    try:
+        return identity.check_name(cell_text(value))
+    except FieldError as err:
+        errs.fail("name", err.code, err.message)
+        return None
+
+
+def _check_sex(value: object, errs: _RowErrors, *, rid: identity.ResidentId | None, **_context) -> str | None:
+    """An optional sex; when given, it must agree with the one the ID number encodes."""
+    text = _text(value).lower()
+    if not text:
+        return None
+    sex = _SEX.get(text)
+    if sex is None:
+        errs.fail("sex", "invalid_sex", _MESSAGES["invalid_sex"])
+    elif rid is not None and sex != rid.sex:
+        errs.fail("sex", "sex_mismatch", _MESSAGES["sex_mismatch"])
+    return sex
+
+
+def _check_phone(value: object, errs: _RowErrors, **_context) -> str | None:
+    text = _phone_text(value).strip()
+    if not text:
+        return None
+    try:
+        return identity.check_mobile(text)
+    except FieldError as err:
+        errs.fail("phone", err.code, err.message)
+        return None
+
+
+def _check_position(value: object, errs: _RowErrors, **_context) -> str | None:
+    try:
+        return _free_text(_text(value), MAX_POSITION)
+    except FieldError as err:
+        errs.fail("position", err.code, err.message)
+        return None
+
+
+def _check_hire_date(value: object, errs: _RowErrors, *, today: date, **_context) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return parse_date(value, today=today)
+    except FieldError as err:
+        errs.fail("hire_date", err.code, err.message)
+        return None
+
+
+# The columns after the ID number, in the order their errors are told.
+_COLUMN_CHECKS = {"name": _check_name, "sex": _check_sex, "phone": _check_phone, "position": _check_position,
+                  "hire_date": _check_hire_date}
 
 
 def _surviving_digits(value: object, text: str) -> str | None:
@@ -481,21 +523,7 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
     Raises FileRejected when the file as a whole cannot be used; row problems are in ``errors``.
     """
     today = today or _local_today()
-    header, rows = read_table(data, filename, max_rows=max_rows, max_bytes=max_bytes,
-                              is_header=_looks_like_header)
-    columns, unknown = map_header(header)
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise FileRejected("missing_columns",
-                           _l("The file has no column for: %(columns)s. Name the columns as in the template "
-                              "(for example 姓名 and 身份证号码).",
-                              columns=_Joined(COLUMN_LABELS[c] for c in missing)),
-                           columns=missing)
-    # A row with nothing in the columns we import (only a running number, or only a remark) is a blank
-    # row too: sheets often come with 序号 filled in far below the last person.
-    known = sorted(columns.values())
-    rows = [(n, cells) for n, cells in rows
-            if not spreadsheets.is_blank(cells[i] for i in known if i < len(cells))]
+    header, columns, unknown, rows = _read_staff_table(data, filename, max_rows=max_rows, max_bytes=max_bytes)
     damaged = _damaged_column(rows, columns.get("id_number"))
     valid: list[StaffRow] = []
     errors: list[RowError] = []
@@ -534,6 +562,28 @@ def preview(session: Session, unit: Unit, data: bytes, filename: str, *, full_li
                    header=header, columns=columns, error_cells=error_cells, held_back=diff.held_back,
                    _error_keys=(tuple(error_ids), tuple(error_prefixes), tuple(error_names)), unit_id=unit.id,
                    renamed=diff.renamed, roster_size=diff.roster_size)
+
+
+def _read_staff_table(data: bytes, filename: str, *, max_rows: int, max_bytes: int
+                      ) -> tuple[list[str], dict[str, int], list[str], list[tuple[int, list]]]:
+    """The header, the columns it maps (and the headers it ignores), and the rows that are not blank; a file
+    without the required columns is refused."""
+    header, rows = read_table(data, filename, max_rows=max_rows, max_bytes=max_bytes,
+                              is_header=_looks_like_header)
+    columns, unknown = map_header(header)
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise FileRejected("missing_columns",
+                           _l("The file has no column for: %(columns)s. Name the columns as in the template "
+                              "(for example 姓名 and 身份证号码).",
+                              columns=_Joined(COLUMN_LABELS[c] for c in missing)),
+                           columns=missing)
+    # A row with nothing in the columns we import (only a running number, or only a remark) is a blank
+    # row too: sheets often come with 序号 filled in far below the last person.
+    known = sorted(columns.values())
+    rows = [(n, cells) for n, cells in rows
+            if not spreadsheets.is_blank(cells[i] for i in known if i < len(cells))]
+    return header, columns, unknown, rows
 
 
 def _header_at(header: list[str], index: int | None) -> str | None:

@@ -1,0 +1,1 @@
+"""The domain services: views call them; they use the models (pyproject.toml [tool.importlinter])."""
