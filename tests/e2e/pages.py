@@ -126,3 +126,14 @@ class WidthCheck:
             self.overflowing.append(f"{name} ({page.url}): scrollWidth {width}; {culprits}")
             print("scrolls sideways at 360 px:", self.overflowing[-1])  # shown even if a later step fails
         page.set_viewport_size(PHONE)
+
+
+def sign_in_with_code(page, phone: str, password: str, totp) -> None:
+    """Sign a staff member in through the pages: phone and password, then a fresh code of their authenticator."""
+    goto(page, "/auth/login")
+    page.fill("#phone", phone)
+    page.fill("#password", password)
+    submit(page)
+    page.fill("#code", totp.fresh_code())
+    submit(page)
+    assert_no_problem(page)

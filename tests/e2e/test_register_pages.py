@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.pages import WidthCheck, assert_no_problem, follow, goto, submit
+from tests.e2e.pages import WidthCheck, follow, goto, sign_in_with_code, submit
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -15,13 +15,7 @@ SCREENSHOT_DESKTOP = "/tmp/e2e-register-person-desktop.png"  # noqa: S108
 def test_register_and_search_at_360_px(live_server, new_phone, queue_officer_totp):
     fits = WidthCheck()
     officer = new_phone()
-    goto(officer, "/auth/login")
-    officer.fill("#phone", live_server.queue_officer_phone)
-    officer.fill("#password", PASSWORD)
-    submit(officer)
-    officer.fill("#code", queue_officer_totp.fresh_code())
-    submit(officer)
-    assert_no_problem(officer)
+    sign_in_with_code(officer, live_server.queue_officer_phone, PASSWORD, queue_officer_totp)
     # Chinese first, then English: both must fit (the language chosen may be remembered from another test).
     follow(officer, "#register-link")
     if officer.locator("header form.language-switch button[value=zh_Hans_CN]").count():
