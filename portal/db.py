@@ -19,6 +19,7 @@ from portal.files import private_file
 # waits for the lock up front instead of failing half-way; lock_wait: how long (a CLI waits longer).
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 lock_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar("lock_wait", default=None)
+IDLE_PING_SECONDS = 5.0  # a pooled PostgreSQL connection idle for longer is tested before use
 
 
 def normalise_url(url: str) -> str:
@@ -27,9 +28,6 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
-
-
-IDLE_PING_SECONDS = 5.0  # a pooled PostgreSQL connection idle for longer is tested before use
 
 
 def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: float = IDLE_PING_SECONDS,
@@ -52,9 +50,7 @@ def make_engine(url: str, busy_timeout_ms: int = 5000, *, idle_ping_seconds: flo
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        # Deleted and overwritten content is zeroed, not left in free pages: personal data that was replaced
-        # (a plaintext value sealed by a migration, a purged record) is gone from the file.
-        cur.execute("PRAGMA secure_delete=ON")
+        cur.execute("PRAGMA secure_delete=ON")  # replaced or deleted personal data zeroed, not left in free pages
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
