@@ -13,19 +13,9 @@ from sqlalchemy import select
 from portal.models import Address, AuditEvent
 from portal.services import exports
 from tests import factories
-from tests.browser import FormClient, parse
-from tests.factories import english, text_of
-
-
-def signed_in(app, user) -> FormClient:
-    c = FormClient(app.test_client())
-    c.sign_in(user.phone, factories.PASSWORD, totp_secret=user.totp_secret)
-    return english(c)
-
-
-@pytest.fixture
-def officer2(db_session, district):
-    return factories.make_user(db_session, role="officer", station=district.stations[1])
+from tests.browser import parse
+from tests.factories import text_of
+from tests.integration.officer.conftest import signed_in
 
 
 @pytest.fixture

@@ -7,14 +7,9 @@ import pytest
 
 from portal.services import register
 from tests import factories
-from tests.browser import FormClient, parse
-from tests.factories import english, text_of
-
-
-def signed_in(app, user) -> FormClient:
-    c = FormClient(app.test_client())
-    c.sign_in(user.phone, factories.PASSWORD, totp_secret=user.totp_secret)
-    return english(c)
+from tests.browser import parse
+from tests.factories import text_of
+from tests.integration.officer.conftest import signed_in
 
 
 def room(session, beat, n: int, *, building="1栋", unit="1单元", road="建设路", door="8号"):
@@ -22,11 +17,6 @@ def room(session, beat, n: int, *, building="1栋", unit="1单元", road="建设
                                unit=unit, room=f"{n}")
     session.commit()
     return a
-
-
-@pytest.fixture
-def officer2(db_session, district):
-    return factories.make_user(db_session, role="officer", station=district.stations[1])
 
 
 @pytest.fixture
