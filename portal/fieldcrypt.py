@@ -21,7 +21,10 @@ import secrets
 import struct
 import threading
 import time
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -287,32 +290,110 @@ SEALED: list[tuple[type, str]] = []
 
 class sealed:  # noqa: N801 - used like a column declaration
     """A model attribute kept encrypted in the mapped column `stored` (bytes), bound to its table, its name
-    and the row's `row_key`. Reading it decrypts; setting it encrypts under the newest data key."""
+    and the row's `row_key`. Reading it decrypts (once per stored value: the plaintext is remembered on the
+    object); setting it encrypts under the newest data key.
 
-    def __init__(self, stored: str) -> None:
-        self.stored = stored
+    `kind` is str, date (kept as its ISO text) or dict (kept as JSON). `index` names a column that keeps the
+    value's blind index (KeyRing.blind_index of its normalised text) for exact lookups and uniqueness: query
+    it with `Model.attr.matches(value)` or `.among(values)`. `derive` maps further columns to what they
+    keep of the value in the clear (a person's birth year, for the age rules). In SQL the attribute is not
+    a column: comparing it with == raises instead of silently comparing a Python object."""
+
+    KINDS = {str: (str, str), date: (date.isoformat, date.fromisoformat),
+             dict: (lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")), json.loads)}
+
+    def __init__(self, stored: str, *, kind: type = str, index: str | None = None,
+                 derive: dict[str, Callable] | None = None) -> None:
+        self.stored, self.index, self.derive = stored, index, derive or {}
+        self.dump, self.load = self.KINDS[kind]
 
     def __set_name__(self, owner, name: str) -> None:
-        self.name = name
+        self.owner, self.name = owner, name
         SEALED.append((owner, name))
 
-    def where(self, obj) -> bytes:
-        if obj.row_key is None:
-            obj.row_key = new_row_key()
-        return context(obj.__tablename__, self.name, obj.row_key)
+    __hash__ = object.__hash__
 
-    def seal_for(self, obj, plaintext: str) -> bytes:
-        """The sealed bytes of `plaintext` as this attribute of `obj` (for an UPDATE written in SQL)."""
-        return current().seal(_connection(obj), plaintext, self.where(obj))
+    def __eq__(self, other):
+        if isinstance(other, sealed):
+            return self is other
+        raise TypeError(f"{self.owner.__name__}.{self.name} is sealed: use .matches(value) in SQL")
+
+    # --- lookups -------------------------------------------------------------------------------------------
+
+    def index_of(self, value) -> bytes:
+        """The blind index of `value` as this attribute keeps it."""
+        return current().blind_index(f"{self.owner.__tablename__}.{self.name}", normalise(self.dump(value)))
+
+    def matches(self, value):
+        return getattr(self.owner, self.index) == self.index_of(value)
+
+    def among(self, values):
+        return getattr(self.owner, self.index).in_([self.index_of(v) for v in values])
+
+    # --- values ---------------------------------------------------------------------------------------------
+
+    def columns_for(self, connection: Connection, row_key: bytes, value) -> dict:
+        """The stored columns of `value` in the row of `row_key`: the sealed bytes, the blind index and the
+        derived columns (for an INSERT or UPDATE written in SQL, and for setting the attribute)."""
+        plain = None if value is None else self.dump(value)
+        out = {self.stored: None if plain is None else current().seal(
+            connection, plain, context(self.owner.__tablename__, self.name, row_key))}
+        if self.index:
+            out[self.index] = None if plain is None else self.index_of(value)
+        for column, derive in self.derive.items():
+            out[column] = None if value is None else derive(value)
+        return out
+
+    def open_stored(self, connection: Connection, row_key: bytes, stored: bytes | None):
+        """The value of this attribute read in SQL: its stored bytes in the row of `row_key`."""
+        if stored is None:
+            return None
+        return self.load(current().open(connection, stored, context(self.owner.__tablename__, self.name, row_key)))
 
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
         stored = getattr(obj, self.stored)
-        return None if stored is None else current().open(_connection(obj), stored, self.where(obj))
+        if stored is None:
+            return None
+        known = obj.__dict__.get("_opened", {}).get(self.name)
+        if known is not None and known[0] is stored:
+            return known[1]
+        value = self.load(current().open(_connection(obj), stored, self._where(obj)))
+        obj.__dict__.setdefault("_opened", {})[self.name] = (stored, value)
+        return value
 
-    def __set__(self, obj, plaintext: str | None) -> None:
-        setattr(obj, self.stored, None if plaintext is None else self.seal_for(obj, plaintext))
+    def __set__(self, obj, value) -> None:
+        if obj.row_key is None:
+            obj.row_key = new_row_key()
+        for column, stored in self.columns_for(_connection(obj), obj.row_key, value).items():
+            setattr(obj, column, stored)
+        if value is not None:
+            obj.__dict__.setdefault("_opened", {})[self.name] = (getattr(obj, self.stored), value)
+
+    def _where(self, obj) -> bytes:
+        return context(obj.__tablename__, self.name, obj.row_key)
+
+
+def sealed_columns(model, connection: Connection, values: dict, row_key: bytes | None = None) -> dict:
+    """The row to write in SQL for `values` given by attribute: sealed attributes become their stored
+    columns (with the row's `row_key`, new unless given), the others pass through."""
+    row_key = new_row_key() if row_key is None else row_key
+    out = {"row_key": row_key}
+    for name, value in values.items():
+        attribute = model.__dict__.get(name)
+        if isinstance(attribute, sealed):
+            out.update(attribute.columns_for(connection, row_key, value))
+        else:
+            out[name] = value
+    return out
+
+
+def normalise(text: str) -> str:
+    """What a blind index is taken of: compatibility forms folded (full-width digits and letters), case
+    folded, runs of white space made one space. Lookups normalise the same way, so "ZHANG  San" finds
+    "Zhang San"."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def _connection(obj) -> Connection:

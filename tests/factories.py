@@ -294,6 +294,6 @@ def make_staff_import(session, owner: User, unit_id: int, rows: list[list[str]],
 
 
 def staff_row(name: str, *, birth: str = "19900101", region: str = "430302", id_number: str | None = None,
-              position: str = "店员", hire_date: str = "2024-03-05") -> list[str]:
+              position: str = "店员", hire_date: str = "2024-03-05", phone: str = "") -> list[str]:
     """One row of a staff list (the sex column left empty: it is read from the ID number)."""
-    return [name, "", id_number or resident_id(birth, region), "", position, hire_date]
+    return [name, "", id_number or resident_id(birth, region), phone, position, hire_date]

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.fieldcrypt import new_row_key, sealed
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.user import User
 
@@ -38,5 +39,8 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)  # stored with the work, in its transaction
-    response_body: Mapped[str] = mapped_column(Text)
+    # The answer names people (a move-in's occupants): sealed (fieldcrypt.py).
+    row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
+    response_body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    response_body = sealed("response_body_sealed")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

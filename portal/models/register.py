@@ -5,9 +5,10 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.fieldcrypt import new_row_key, sealed
 from portal.models.address import Address
 from portal.models.base import Base, UTCDateTime, str_enum, utcnow
 from portal.models.user import User
@@ -78,23 +79,36 @@ class Person(Base):
     The details are the register's: those of the first report that named the person until an officer
     confirms a report, then those of the latest confirmed report (`details_submission_id` says which). A
     report that is only declared never changes them: what each reporter declared stays on their own
-    tenancy or employment and in the submission."""
+    tenancy or employment and in the submission.
+
+    The ID number, name, phone and birth date are sealed (fieldcrypt.py): the database holds ciphertext,
+    and blind indexes for the exact lookups (a person by ID, uniqueness, the officers' search by whole name
+    or phone). `birth_year` stays in the clear for the age rules (services/anomalies.py)."""
 
     __tablename__ = "person"
     __table_args__ = (
-        UniqueConstraint("id_type", "id_number"),
+        UniqueConstraint("id_type", "id_index"),
         # The officers' search (services/register_search.py): a person by whole name, by phone.
-        Index("ix_person_name", "name"),
-        Index("ix_person_phone", "phone"),
+        Index("ix_person_name_index", "name_index"),
+        Index("ix_person_phone_index", "phone_index"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     id_type: Mapped[IdType] = mapped_column(str_enum(IdType))
-    id_number: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(60))
+    row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
+    id_number_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    id_index: Mapped[bytes] = mapped_column(LargeBinary(32))
+    name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    name_index: Mapped[bytes] = mapped_column(LargeBinary(32))
     sex: Mapped[str | None] = mapped_column(String(1))
-    birth_date: Mapped[date | None] = mapped_column(Date)
-    phone: Mapped[str | None] = mapped_column(String(20))
+    birth_date_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_index: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    id_number = sealed("id_number_sealed", index="id_index")
+    name = sealed("name_sealed", index="name_index")
+    phone = sealed("phone_sealed", index="phone_index")
+    birth_date = sealed("birth_date_sealed", kind=date, derive={"birth_year": lambda d: d.year})
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The confirmed report the details come from; None while no report naming the person is confirmed.
     details_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
@@ -128,8 +142,11 @@ class Tenancy(Base):
     occupation: Mapped[str | None] = mapped_column(String(60))
     workplace: Mapped[str | None] = mapped_column(String(100))
     # The name and phone as this tenancy's landlord declared them: what the landlord's own pages show.
-    declared_name: Mapped[str] = mapped_column(String(60))
-    declared_phone: Mapped[str | None] = mapped_column(String(20))
+    row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
+    declared_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    declared_phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    declared_name = sealed("declared_name_sealed")
+    declared_phone = sealed("declared_phone_sealed")
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
 
     house: Mapped[House] = relationship()

@@ -4,9 +4,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.fieldcrypt import new_row_key, sealed
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.register import House, Tenancy
 from portal.models.user import User
@@ -64,7 +65,10 @@ class Submission(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     employment_id: Mapped[int | None] = mapped_column(ForeignKey("employment.id", use_alter=True), index=True)
     staff_import_id: Mapped[int | None] = mapped_column(ForeignKey("staff_import.id"), index=True)
-    payload: Mapped[dict] = mapped_column(JSON)
+    # What the reporter declared, sealed as one JSON value (fieldcrypt.py): it names people.
+    row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
+    payload_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    payload = sealed("payload_sealed", kind=dict)
     flags: Mapped[list] = mapped_column(JSON, default=list)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     late: Mapped[bool] = mapped_column(Boolean, default=False)

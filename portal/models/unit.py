@@ -4,9 +4,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.fieldcrypt import new_row_key, sealed
 from portal.models.address import Address
 from portal.models.base import Base, UTCDateTime, str_enum, utcnow
 from portal.models.register import STANDING_SQL, Person, RecordStatus
@@ -44,7 +45,9 @@ class Unit(Base):
     address_id: Mapped[int] = mapped_column(ForeignKey("address.id"))
     beat_id: Mapped[int] = mapped_column(ForeignKey("beat.id"), index=True)
     legal_rep_name: Mapped[str] = mapped_column(String(60))
-    legal_rep_id_number: Mapped[str] = mapped_column(String(18))
+    row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
+    legal_rep_id_number_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    legal_rep_id_number = sealed("legal_rep_id_number_sealed")
     contact_name: Mapped[str] = mapped_column(String(60))
     contact_phone: Mapped[str] = mapped_column(String(20))
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
@@ -100,8 +103,11 @@ class Employment(Base):
     hire_date: Mapped[date | None] = mapped_column(Date)
     departure_date: Mapped[date | None] = mapped_column(Date)
     # The name and phone as the employer declared them: what the employer's own pages show.
-    declared_name: Mapped[str] = mapped_column(String(60))
-    declared_phone: Mapped[str | None] = mapped_column(String(20))
+    row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
+    declared_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    declared_phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    declared_name = sealed("declared_name_sealed")
+    declared_phone = sealed("declared_phone_sealed")
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
 
     unit: Mapped[Unit] = relationship()

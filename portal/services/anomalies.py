@@ -103,15 +103,6 @@ def decode_cursor(value: str | None, shape: tuple[type, ...]) -> tuple | None:
 
 # --- dates the rules need -------------------------------------------------------------------------
 
-def born_on_or_before(today: date, years: int) -> date:
-    """The last birth date of someone aged `years` or more today (occupants.age_on's rule; a 29 February
-    birthday counts from 1 March in a year that has none)."""
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # today is 29 February, and that year had none
-        return date(today.year - years, 2, 28)
-
-
 def _living_t2(t2, person_id, house_id):
     """Another tenancy of the person, in another house, living there (residence.living on an alias)."""
     return exists().where(t2.person_id == person_id, t2.house_id != house_id, t2.move_out_date.is_(None),
@@ -141,12 +132,13 @@ def _over_capacity_keys(beat_ids, today, now):
 
 
 def _children_alone_keys(beat_ids, today, now):
-    child_before = born_on_or_before(today, CHILD_AGE)  # born after this: under 16
-    adult_by = born_on_or_before(today, ADULT_AGE)  # born on or before this: 18 or more
+    # By the birth year, the part of a birth date kept in the clear (the date is sealed): a child is born in
+    # a year that makes them under 16 all this year; a possible adult is 18 or more by the end of it, or has
+    # no birth date (no flag without evidence). Someone turning 18 later this year counts as a possible adult.
     living_here = (Tenancy.house_id == House.id, *residence.living())
-    child = exists().where(*living_here, Tenancy.person_id == Person.id, Person.birth_date > child_before)
+    child = exists().where(*living_here, Tenancy.person_id == Person.id, Person.birth_year > today.year - CHILD_AGE)
     adult = exists().where(*living_here, Tenancy.person_id == Person.id,
-                           or_(Person.birth_date.is_(None), Person.birth_date <= adult_by))
+                           or_(Person.birth_year.is_(None), Person.birth_year <= today.year - ADULT_AGE))
     query = select(House.id).where(House.beat_id.in_(beat_ids), child, ~adult)
     return query, (House.id,)
 

@@ -133,7 +133,7 @@ def start_enrolment(session: Session, user: User) -> str:
         raise ValueError("already enrolled")
     if user.totp_secret_sealed is None:
         session.execute(update(User).where(User.id == user.id, User.totp_secret_sealed.is_(None))
-                        .values(totp_secret_sealed=User.totp_secret.seal_for(user, new_totp_secret())))
+                        .values(**User.totp_secret.columns_for(session.connection(), user.row_key, new_totp_secret())))
         session.refresh(user)
     return user.totp_secret
 

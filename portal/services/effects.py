@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -95,14 +95,17 @@ def _details_confirmed(session: Session, submission: Submission, declared: dict)
     """The register's person takes the details of a report an officer confirmed, and says which report.
 
     Until then the person keeps what the register had: what someone merely declares changes nothing."""
-    values = {"name": declared["name"], "details_submission_id": submission.id}
+    person = session.scalars(select(Person).where(Person.id_type == (declared.get("id_type") or "resident_id"),
+                                                  Person.id_number.matches(declared["id_number"]))).first()
+    if person is None:
+        return
+    person.name, person.details_submission_id = declared["name"], submission.id
     for name in ("sex", "phone"):
         if declared.get(name):
-            values[name] = declared[name]
+            setattr(person, name, declared[name])
     if declared.get("birth_date"):
-        values["birth_date"] = date.fromisoformat(declared["birth_date"])
-    session.execute(update(Person).where(and_(Person.id_type == (declared.get("id_type") or "resident_id"),
-                                              Person.id_number == declared["id_number"])).values(**values))
+        person.birth_date = date.fromisoformat(declared["birth_date"])
+    session.flush()
 
 
 def _departure_date(submission: Submission) -> date:

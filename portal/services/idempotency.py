@@ -118,7 +118,7 @@ def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: 
             first = session.execute(_LOCK_AND_STORED, {"token_id": token_id, "key": key}).one()
             if not first.locked:
                 raise InProgress()
-            first = first if first.request_hash is not None else None
+            first = _opened(session, first) if first.request_hash is not None else None
         else:
             first = stored(session, token_id, key)
     if first is not None:
@@ -137,18 +137,32 @@ def store(session: Session, held: Claim, status_code: int, body: str) -> None:
 
 def stored(session: Session, token_id: int, key: str):
     """The stored answer to this token's key, if any (request_hash, status_code, response_body)."""
-    return session.execute(_STORED, {"token_id": token_id, "key": key}).first()
+    row = session.execute(_STORED, {"token_id": token_id, "key": key}).first()
+    return None if row is None else _opened(session, row)
+
+
+@dataclass(frozen=True)
+class Stored:
+    request_hash: str
+    status_code: int
+    response_body: str
+
+
+def _opened(session: Session, row) -> Stored:
+    """A stored answer read in SQL, its body opened (it names people: sealed, fieldcrypt.py)."""
+    body = IdempotencyRecord.response_body.open_stored(session.connection(), row.row_key, row.response_body_sealed)
+    return Stored(row.request_hash, row.status_code, body)
 
 
 _TABLE = IdempotencyRecord.__table__
-_STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body).where(
+_STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.row_key, _TABLE.c.response_body_sealed).where(
     _TABLE.c.token_id == bindparam("token_id"), _TABLE.c.key == bindparam("key"))
 # The key's transaction-scoped lock, taken without waiting, and its stored answer, if any (PostgreSQL).
 _KEY_LOCK = func.hashtextextended(cast(bindparam("token_id", type_=Integer), String) + literal("\x1f")
                                   + bindparam("key", type_=String), 0)
 _ONE = select(literal(1).label("one")).subquery()
 _LOCK_AND_STORED = (select(func.pg_try_advisory_xact_lock(_KEY_LOCK).label("locked"), _TABLE.c.request_hash,
-                           _TABLE.c.status_code, _TABLE.c.response_body)
+                           _TABLE.c.status_code, _TABLE.c.row_key, _TABLE.c.response_body_sealed)
                     .select_from(_ONE)
                     .outerjoin(_TABLE, and_(_TABLE.c.token_id == bindparam("token_id"),
                                             _TABLE.c.key == bindparam("key"))))

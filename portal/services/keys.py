@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, inspect, literal_column, select
 from sqlalchemy.orm import Session
 
 from portal import fieldcrypt
@@ -60,7 +60,7 @@ def reseal_batch(session: Session, column: Column, key_id: int) -> int:
     stored = column.stored
     newest = key_id.to_bytes(4, "big")
     objects = session.scalars(select(column.model).where(stored.is_not(None), _key_of(stored) != newest)
-                              .order_by(column.model.id).limit(BATCH)).all()
+                              .order_by(*inspect(column.model).primary_key).limit(BATCH)).all()
     for obj in objects:
         setattr(obj, column.name, getattr(obj, column.name))  # opened under its key, sealed under the newest
     session.flush()

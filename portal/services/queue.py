@@ -122,13 +122,9 @@ def house_history(session: Session, sub: Submission, limit: int = 50) -> list[Su
 
 def other_tenancies(session: Session, sub: Submission) -> list[Tenancy]:
     """Where else the people this submission names live now (residence.living)."""
-    people = people_in(sub.payload)
-    if not people:
+    ids = [p.id for p in persons_named(session, sub.payload) if p is not None]
+    if not ids:
         return []
-    # OR of equalities rather than a tuple IN: SQLite plans the latter as a scan of the whole person index
-    # as soon as there are two people (bench/README.md), the former as one index search per person.
-    ids = list(session.scalars(select(Person.id).where(
-        or_(*(and_(Person.id_type == t, Person.id_number == n) for t, n in people)))))
     return list(session.scalars(
         select(Tenancy).join(House).where(Tenancy.person_id.in_(ids), *residence.living(),
                                           Tenancy.house_id != (sub.house_id or 0))
@@ -178,15 +174,11 @@ class InRegister:
 
 def register_entries(session: Session, sub: Submission) -> list[InRegister | None]:
     """Per person of the declaration, in its order, the register's details (None: not in the register)."""
-    people = people_in(sub.payload)
-    if not people:
-        return []
-    found = {(str(p.id_type), p.id_number): p for p in session.scalars(select(Person).where(
-        or_(*(and_(Person.id_type == t, Person.id_number == n) for t, n in people))))}
+    persons = persons_named(session, sub.payload)
     sources = dict(session.execute(select(Submission.id, Submission.receipt).where(
-        Submission.id.in_([p.details_submission_id for p in found.values() if p.details_submission_id]))).all())
+        Submission.id.in_([p.details_submission_id for p in persons if p and p.details_submission_id]))).all())
     return [InRegister(p.name, p.phone, sources.get(p.details_submission_id)) if p is not None else None
-            for p in (found.get(key) for key in people)]
+            for p in persons]
 
 
 def names_in(payload: dict) -> list[str]:
@@ -210,6 +202,19 @@ def people_in(payload: dict) -> list[tuple[str, str]]:
     if payload.get("id_number"):
         return [(payload.get("id_type") or "resident_id", payload["id_number"])]
     return []
+
+
+def persons_named(session: Session, payload: dict) -> list[Person | None]:
+    """The register's person for every person a declaration names (people_in), in its order; None for
+    one the register does not hold. Found by blind index (fieldcrypt.py): one index search per person."""
+    people = people_in(payload)
+    if not people:
+        return []
+    # OR of equalities rather than a tuple IN: SQLite plans the latter as a scan of the whole person index
+    # as soon as there are two people (bench/README.md), the former as one index search per person.
+    found = {(str(p.id_type), p.id_index): p for p in session.scalars(select(Person).where(
+        or_(*(and_(Person.id_type == t, Person.id_number.matches(n)) for t, n in people))))}
+    return [found.get((str(t), Person.id_number.index_of(n))) for t, n in people]
 
 
 # --- staff-list uploads: one upload's rows together, the clean ones confirmed in one action ---------
@@ -306,7 +311,7 @@ def other_employments(session: Session, sub: Submission) -> list[Employment]:
         return []
     id_type = sub.payload.get("id_type") or "resident_id"
     person_id = session.scalar(select(Person.id).where(Person.id_type == id_type,
-                                                       Person.id_number == sub.payload["id_number"]))
+                                                       Person.id_number.matches(sub.payload["id_number"])))
     if person_id is None:
         return []
     return list(session.scalars(

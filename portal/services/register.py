@@ -463,16 +463,9 @@ class ItemLinks:
 
 def links_for_item(session: Session, officer: User, sub: Submission) -> ItemLinks:
     """Register pages of what a queue item is about (the item is in the jurisdiction, so its house is)."""
-    from portal.services.queue import people_in
+    from portal.services.queue import persons_named
 
-    people = people_in(sub.payload)
-    found = {}
-    if people:
-        found = {(str(t), n): i for i, t, n in session.execute(select(Person.id, Person.id_type, Person.id_number)
-                                                                .where(or_(*((Person.id_type == t) &
-                                                                             (Person.id_number == n)
-                                                                             for t, n in people))))}
-    ids = [found.get(key) for key in people]
+    ids = [p.id if p else None for p in persons_named(session, sub.payload)]
     shown = set(session.scalars(select(Person.id).where(Person.id.in_([i for i in ids if i]), in_scope(
         beats(session, officer))))) if any(ids) else set()
     return ItemLinks(sub.house_id, sub.unit_id, [i if i in shown else None for i in ids])

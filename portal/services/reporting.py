@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from portal.fieldcrypt import sealed_columns
 from portal.models import (
     Address,
     AddressLevel,
@@ -60,7 +61,8 @@ _SUBMISSION, _TENANCY, _PERSON = Submission.__table__, Tenancy.__table__, Person
 _REPORTABLE_HOUSE = (
     select(_HOUSE.c.id, _HOUSE.c.beat_id, _HOUSE.c.max_occupants, _BEAT.c.station_id,
            *(_ADDRESS.c[name] for name in TEXT_COLUMNS),
-           _TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_number, _PERSON.c.birth_date,
+           _TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_index, _PERSON.c.row_key,
+           _PERSON.c.birth_date_sealed,
            residence.moving_out(_TENANCY.c.id).label("moving_out"))
     .join_from(_HOUSE, _ADDRESS, _ADDRESS.c.id == _HOUSE.c.address_id)
     .join(_BEAT, _BEAT.c.id == _HOUSE.c.beat_id)
@@ -77,7 +79,7 @@ class Resident:
 
     submission_id: int
     id_type: str
-    id_number: str
+    id_index: bytes  # the blind index of the ID number (fieldcrypt.py): compared, never shown
     birth_date: date | None
     moving_out: bool = False
 
@@ -100,7 +102,10 @@ def reportable_house(session: Session, owner: User, house_id: int) -> Reportable
     if not rows:
         raise NotFound()
     first = rows[0]
-    residents = tuple(Resident(r.submission_id, r.id_type, r.id_number, r.birth_date, bool(r.moving_out))
+    connection = session.connection()
+    residents = tuple(Resident(r.submission_id, r.id_type, r.id_index,
+                               Person.birth_date.open_stored(connection, r.row_key, r.birth_date_sealed),
+                               bool(r.moving_out))
                       for r in rows if r.submission_id is not None)
     return ReportableHouse(first.id, first.beat_id, first.station_id, first.max_occupants, address_text(first),
                            residents)
@@ -301,11 +306,11 @@ def check_move_in(raw_occupants: list[dict], move_in_date: object, lease_end_dat
     return MoveIn(start, end, people)
 
 
-_KNOWN_PERSON = select(_PERSON.c.id, _PERSON.c.name, _PERSON.c.phone).where(
-    _PERSON.c.id_type == bindparam("id_type"), _PERSON.c.id_number == bindparam("id_number"))
+_KNOWN_PERSON = select(_PERSON.c.id, _PERSON.c.name_index, _PERSON.c.phone_index).where(
+    _PERSON.c.id_type == bindparam("id_type"), _PERSON.c.id_index == bindparam("id_index"))
 # INSERT ... ON CONFLICT DO NOTHING RETURNING id: the id of a new person, nothing for one already known.
 _NEW_PERSON = {
-    name: dialect_insert(_PERSON).on_conflict_do_nothing(index_elements=["id_type", "id_number"])
+    name: dialect_insert(_PERSON).on_conflict_do_nothing(index_elements=["id_type", "id_index"])
     .returning(_PERSON.c.id)
     for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
@@ -327,13 +332,16 @@ def person_for(session: Session, occupant: Occupant) -> NamedPerson:
     A known person is never changed here: declared details belong to the declaration, and only an
     officer's confirmation (effects.apply) makes them the register's. Created first (most people in a
     move-in are new to the register), read when known."""
-    new_id = _run(session, _NEW_PERSON[session.get_bind().dialect.name], {
+    row = sealed_columns(Person, session.connection(), {
         "id_type": occupant.id_type, "id_number": occupant.id_number, "name": occupant.name, "sex": occupant.sex,
-        "birth_date": occupant.birth_date, "phone": occupant.phone, "created_at": utcnow()}).scalar()
+        "birth_date": occupant.birth_date, "phone": occupant.phone, "created_at": utcnow()})
+    new_id = _run(session, _NEW_PERSON[session.get_bind().dialect.name], row).scalar()
     if new_id is not None:
         return NamedPerson(new_id, True)
-    known = _run(session, _KNOWN_PERSON, {"id_type": occupant.id_type, "id_number": occupant.id_number}).one()
-    differs = known.name != occupant.name or bool(occupant.phone and known.phone and occupant.phone != known.phone)
+    known = _run(session, _KNOWN_PERSON, {"id_type": occupant.id_type, "id_index": row["id_index"]}).one()
+    # Compared by blind index: the same normalised text has the same index (fieldcrypt.normalise).
+    differs = known.name_index != row["name_index"] or bool(
+        occupant.phone and known.phone_index and row["phone_index"] != known.phone_index)
     return NamedPerson(known.id, False, differs)
 
 
@@ -348,9 +356,10 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
     today = today or local_today()
     report = check_move_in(occupants, move_in_date, lease_end_date, today=today)
     current = house.residents
-    living_here = {(r.id_type, r.id_number) for r in current
+    living_here = {(r.id_type, r.id_index) for r in current
                    if supersedes is None or r.submission_id != supersedes.id}
-    clash = [i for i, p in enumerate(report.occupants) if (p.id_type, p.id_number) in living_here]
+    clash = [i for i, p in enumerate(report.occupants)
+             if (p.id_type, Person.id_number.index_of(p.id_number)) in living_here]
     if clash:
         raise StateConflict([_already_living_here(i) for i in clash])
     due = due_at(report.move_in_date, deadline_days)

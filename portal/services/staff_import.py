@@ -29,6 +29,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, contains_eager
 from stdnum.cn import ric
 
+from portal.fieldcrypt import sealed_columns
 from portal.models import (
     Beat,
     Employment,
@@ -753,14 +754,14 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
         # is not linked back (Submission.employment_id stays empty): that UPDATE of every new submission
         # cost more than all the inserts together on PostgreSQL; effects.apply finds the employment by
         # Employment.submission_id.
-        _insert_rows(session, Employment.__table__, [
+        _insert_rows(session, Employment, [
             {"unit_id": unit.id, "person_id": persons[r.id_number], "submission_id": sub_ids[code],
              "position": r.position, "hire_date": r.hire_date, "declared_name": r.name, "declared_phone": r.phone,
              "status": RecordStatus.pending}
             for r, code in zip(diff.hires, codes, strict=True)])
     if diff.departures:
         codes = receipts.new_receipts(len(diff.departures))
-        _insert_rows(session, Submission.__table__,
+        _insert_rows(session, Submission,
                      [_departure_submission(e, unit, address, common, today, code)
                       for e, code in zip(diff.departures, codes, strict=True)])
     audit.record(session, "staff_import.commit", actor, user=uploader,
@@ -784,7 +785,7 @@ def _copy(session: Session, table: str, columns: list[str], rows: Iterable[Itera
             copy.write_row(row)
 
 
-def _copy_dicts(session: Session, table, rows: list[dict]) -> None:
+def _copy_dicts(session: Session, table, rows: list[dict], *, into: str | None = None) -> None:
     columns = list(rows[0])
     as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
     dumps = json.dumps  # what SQLAlchemy's JSON type writes
@@ -795,12 +796,19 @@ def _copy_dicts(session: Session, table, rows: list[dict]) -> None:
             out[i] = dumps(out[i])
         return out
 
-    _copy(session, table.name, columns, map(values, rows))
+    _copy(session, into or table.name, columns, map(values, rows))
 
 
-def _insert_rows(session: Session, table, rows: list[dict]) -> None:
+def _sealed(session: Session, model, rows: list[dict]) -> list[dict]:
+    """The rows as stored: their sealed attributes encrypted, each under a row key of its own."""
+    connection = session.connection()
+    return [sealed_columns(model, connection, row) for row in rows]
+
+
+def _insert_rows(session: Session, model, rows: list[dict]) -> None:
     if not rows:
         return
+    rows, table = _sealed(session, model, rows), model.__table__
     if _postgres(session):
         _copy_dicts(session, table, rows)
     else:
@@ -809,7 +817,7 @@ def _insert_rows(session: Session, table, rows: list[dict]) -> None:
 
 def _insert_submissions(session: Session, rows: list[dict]) -> dict[str, int]:
     """Insert submissions; their ids by receipt."""
-    table = Submission.__table__
+    table, rows = Submission.__table__, _sealed(session, Submission, rows)
     if not _postgres(session):
         return {receipt: sid for sid, receipt in session.execute(
             insert(table).returning(table.c.id, table.c.receipt), rows)}
@@ -824,59 +832,59 @@ def _insert_submissions(session: Session, rows: list[dict]) -> dict[str, int]:
 def _persons_for(session: Session, rows: list[StaffRow]) -> tuple[dict[str, int], set[str]]:
     """Person ids by ID number, creating the people not yet in the register; and the ID numbers of the
     people already known under another name (a known person is never changed by a list: the name in the
-    list is what this employer declares). A person another upload created a moment ago is skipped by
-    ON CONFLICT DO NOTHING and found by the lookup."""
-    if _postgres(session):
-        return _persons_for_postgres(session, rows)
-    known = _known_persons(session, [r.id_number for r in rows])
-    renamed = {r.id_number for r in rows if r.id_number in known and known[r.id_number][1] != r.name}
-    found = {number: pid for number, (pid, _name) in known.items()}
+    list is what this employer declares). Found by blind index (fieldcrypt.py); only the new people are
+    sealed. A person another upload created a moment ago is skipped by ON CONFLICT DO NOTHING and found by
+    the lookup."""
+    number_of = {Person.id_number.index_of(r.id_number): r for r in rows}
+    known = _known_persons(session, list(number_of))
+    renamed = {r.id_number for index, r in number_of.items()
+               if index in known and known[index][1] != Person.name.index_of(r.name)}
+    found = {number_of[index].id_number: pid for index, (pid, _name) in known.items()}
     new = [r for r in rows if r.id_number not in found]
     if new:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        table = Person.__table__
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["id_type", "id_number"])
-        created = session.execute(stmt.returning(table.c.id, table.c.id_number), [
-            {"id_type": IdType.resident_id, "id_number": r.id_number, "name": r.name, "sex": r.sex,
-             "birth_date": r.birth_date, "phone": r.phone, "created_at": utcnow()} for r in new])
-        found.update({number: pid for pid, number in created})
-        raced = [r.id_number for r in new if r.id_number not in found]
+        connection, now = session.connection(), utcnow()
+        people = [sealed_columns(Person, connection, {
+            "id_type": IdType.resident_id, "id_number": r.id_number, "name": r.name, "sex": r.sex,
+            "birth_date": r.birth_date, "phone": r.phone, "created_at": now}) for r in new]
+        insert_new = _insert_persons_postgres if _postgres(session) else _insert_persons_sqlite
+        found.update({number_of[index].id_number: pid for pid, index in insert_new(session, people)})
+        raced = [index for index, r in number_of.items() if r.id_number not in found]
         if raced:
-            found.update({number: pid for number, (pid, _name) in _known_persons(session, raced).items()})
+            found.update({number_of[index].id_number: pid for index, (pid, _name) in
+                          _known_persons(session, raced).items()})
     return found, renamed
 
 
-def _persons_for_postgres(session: Session, rows: list[StaffRow]) -> tuple[dict[str, int], set[str]]:
-    # The staging table's name is ours (random hex), never input: the f-strings below are safe.
-    staging = f"staff_person_{secrets.token_hex(6)}"
-    session.execute(sql(f"CREATE TEMPORARY TABLE {staging} (id_type varchar(24), id_number varchar(32), "
-                        "name varchar(60), sex varchar(1), birth_date date, phone varchar(20)) "
-                        "ON COMMIT DROP"))
-    _copy(session, staging, ["id_type", "id_number", "name", "sex", "birth_date", "phone"],
-          ((IdType.resident_id.value, r.id_number, r.name, r.sex, r.birth_date, r.phone) for r in rows))
-    insert_new = ("INSERT INTO person (id_type, id_number, name, sex, birth_date, phone, created_at) "  # noqa: S608
-                  "SELECT id_type, id_number, name, sex, birth_date, phone, :now FROM " + staging
-                  + " ON CONFLICT (id_type, id_number) DO NOTHING")
-    session.execute(sql(insert_new), {"now": utcnow()})
-    found, renamed = {}, set()
-    for number, pid, differs in session.execute(sql(
-            f"SELECT s.id_number, p.id, p.name <> s.name FROM {staging} s JOIN person p "  # noqa: S608
-            "ON p.id_type = s.id_type AND p.id_number = s.id_number")):
-        found[number] = pid
-        if differs:
-            renamed.add(number)
+def _insert_persons_sqlite(session: Session, people: list[dict]) -> Iterable[tuple[int, bytes]]:
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    table = Person.__table__
+    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["id_type", "id_index"])
+    return session.execute(stmt.returning(table.c.id, table.c.id_index), people).all()
+
+
+def _insert_persons_postgres(session: Session, people: list[dict]) -> Iterable[tuple[int, bytes]]:
+    # COPY into a staging table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING. The staging table's
+    # name is ours (random hex), never input, and the columns are the model's: the f-strings are safe.
+    staging, columns = f"staff_person_{secrets.token_hex(6)}", list(people[0])
+    names = ", ".join(columns)
+    session.execute(sql(f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "  # noqa: S608
+                        f"SELECT {names} FROM person WITH NO DATA"))
+    _copy_dicts(session, Person.__table__, people, into=staging)
+    created = session.execute(sql(f"INSERT INTO person ({names}) SELECT {names} FROM {staging} "  # noqa: S608
+                                  "ON CONFLICT (id_type, id_index) DO NOTHING RETURNING id, id_index")).all()
     session.execute(sql(f"DROP TABLE {staging}"))
-    return found, renamed
+    return [(pid, bytes(index)) for pid, index in created]
 
 
-def _known_persons(session: Session, numbers: list[str]) -> dict[str, tuple[int, str]]:
-    """(id, the register's name) of the resident ID numbers the register knows."""
-    found: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(numbers):
-        for pid, number, name in session.execute(select(Person.id, Person.id_number, Person.name).where(
-                Person.id_type == IdType.resident_id, Person.id_number.in_(chunk))):
-            found[number] = (pid, name)
+def _known_persons(session: Session, indexes: list[bytes]) -> dict[bytes, tuple[int, bytes]]:
+    """(id, the blind index of the register's name) of the people with these resident ID numbers (by the
+    numbers' blind indexes) that the register knows."""
+    found: dict[bytes, tuple[int, bytes]] = {}
+    for chunk in _chunks(indexes):
+        for pid, index, name in session.execute(select(Person.id, Person.id_index, Person.name_index).where(
+                Person.id_type == IdType.resident_id, Person.id_index.in_(chunk))):
+            found[bytes(index)] = (pid, bytes(name))
     return found
 
 

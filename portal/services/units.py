@@ -321,7 +321,7 @@ def current_employment(session: Session, unit: Unit, *, employment_id: int | Non
         query = query.where(Employment.id == employment_id)
     if id_number is not None:
         query = query.join(Employment.person).where(Person.id_type == IdType.resident_id,
-                                                    Person.id_number == id_number)
+                                                    Person.id_number.matches(id_number))
     return session.scalars(query.limit(1)).first()
 
 

@@ -124,8 +124,8 @@ def test_a_move_in_files_its_tenancies_exactly_once_in_the_order_of_its_people(a
     response = api.post(f"/api/v1/houses/{house.id}/move-ins", json=body, key="in-order")
     assert response.status_code == 201, response.get_data(as_text=True)
     answer = response.get_json()
-    named = [db_session.scalar(select(Person.name).join(Tenancy, Tenancy.person_id == Person.id)
-                               .where(Tenancy.id == tenancy_id, Tenancy.submission_id == answer["submission_id"]))
+    named = [db_session.scalar(select(Person).join(Tenancy, Tenancy.person_id == Person.id)
+                               .where(Tenancy.id == tenancy_id, Tenancy.submission_id == answer["submission_id"])).name
              for tenancy_id in answer["tenancy_ids"]]
     assert named == ["王一", "王二", "王三"]
     assert db_session.scalar(select(func.count()).select_from(Tenancy)

@@ -135,11 +135,6 @@ def test_children_alone_unknown_age(db_session, district, landlord, officer):
     assert keys(db_session, officer, "children-alone") == [(hid,)]
 
 
-def test_born_on_or_before():
-    assert anomalies.born_on_or_before(date(2026, 3, 1), 16) == date(2010, 3, 1)
-    assert anomalies.born_on_or_before(date(2024, 2, 29), 18) == date(2006, 2, 28)
-
-
 # --- leases ended, no move-out reported -----------------------------------------------------------
 
 def test_overdue(db_session, district, landlord, officer, officer2):
