@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, func, inspect, select, text  # noqa: E402
 from stdnum.cn import ric  # noqa: E402
 from stdnum.iso7064 import mod_37_36  # noqa: E402
 
-from portal import migrate  # noqa: E402
+from portal import fieldcrypt, migrate  # noqa: E402
 from portal.db import make_engine, normalise_url  # noqa: E402
 from portal.models import Base  # noqa: E402
 from portal.services import addresses, identity, receipts  # noqa: E402
@@ -563,6 +563,18 @@ def batches(rows: list, size: int):
 
 # --- loaders ----------------------------------------------------------------------------------------
 
+def stored(conn, name: str, t: Table) -> tuple[list[str], list[tuple]]:
+    """The table's columns and rows as the application stores them: values of sealed attributes encrypted
+    under the database's data key, with a row key per row (fieldcrypt.sealed_columns, as the staff-list
+    import writes them)."""
+    model = next((m.class_ for m in Base.registry.mappers if m.local_table.name == name), None)
+    if model is None or not any(isinstance(v, fieldcrypt.sealed) for v in vars(model).values()):
+        return t.columns, t.rows
+    rows = [fieldcrypt.sealed_columns(model, conn, dict(zip(t.columns, r, strict=True))) for r in t.rows]
+    columns = list(rows[0]) if rows else t.columns
+    return columns, [tuple(r[c] for c in columns) for r in rows]
+
+
 def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
     """Core executemany through the models' column types (the same storage format as the ORM's), with
     journaling and fsync off for the load only; WAL is switched back on at the end."""
@@ -575,8 +587,8 @@ def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
             t = city.tables[name]
             stmt = Base.metadata.tables[name].insert()
             with timer(f"load {name} ({len(t.rows):,} rows)"):
-                cols = t.columns
-                for chunk in batches(t.rows, batch):
+                cols, rows = stored(conn, name, t)
+                for chunk in batches(rows, batch):
                     conn.execute(stmt, [dict(zip(cols, r, strict=True)) for r in chunk])
                 conn.commit()
         with timer("check foreign keys (PRAGMA foreign_key_check)"):
@@ -618,20 +630,18 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
         raw = conn.connection.driver_connection
         for name in ORDER:
             t = city.tables[name]
-            json_cols = [i for i, c in enumerate(t.columns)
-                         if Base.metadata.tables[name].c[c].type.__class__.__name__ == "JSON"]
-            sql = f'COPY "{name}" ({", ".join(t.columns)}) FROM STDIN'
-            with timer(f"COPY {name} ({len(t.rows):,} rows)"):
+            with timer(f"seal and COPY {name} ({len(t.rows):,} rows)"):
+                columns, rows = stored(conn, name, t)
+                json_cols = [i for i, c in enumerate(columns)
+                             if Base.metadata.tables[name].c[c].type.__class__.__name__ == "JSON"]
+                sql = f'COPY "{name}" ({", ".join(columns)}) FROM STDIN'
                 with raw.cursor() as cur, cur.copy(sql) as copy:
-                    if json_cols:
-                        for row in t.rows:
+                    for row in rows:
+                        if json_cols:
                             row = list(row)
                             for i in json_cols:
                                 row[i] = json.dumps(row[i])
-                            copy.write_row(row)
-                    else:
-                        for row in t.rows:
-                            copy.write_row(row)
+                        copy.write_row(row)
         with timer("re-create secondary indexes"):
             for _table, _name, ddl in indexes:
                 conn.exec_driver_sql(ddl)

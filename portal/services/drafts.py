@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from portal.models import Draft, User
 from portal.models.base import utcnow
@@ -39,7 +38,6 @@ def get(session: Session, owner: User, key: str, kind: str | None = None, *, loc
 
 def save(session: Session, draft: Draft, **changes) -> Draft:
     draft.data = {**draft.data, **changes}
-    flag_modified(draft, "data")
     session.flush()
     return draft
 

@@ -34,7 +34,7 @@ def test_residents_are_those_living_there_now(db_session, house, landlord):
 
     residents = reporting.reportable_house(db_session, landlord, house.id).residents
     assert [r.submission_id for r in residents] == [first.id, second.id]
-    assert gone.person.id_number not in {r.id_number for r in residents}
+    assert gone.person.id_index not in {r.id_index for r in residents}
     assert all(r.id_type == "resident_id" and r.birth_date is not None for r in residents)
 
 
