@@ -232,18 +232,25 @@ class KeyRing:
     # --- values ------------------------------------------------------------------------------------------
 
     def seal(self, connection: Connection, plaintext: str, where: bytes) -> bytes:
-        key_id = self.current_key_id(connection)
-        algorithm, key = self._data_key(connection, key_id)
-        return _HEADER.pack(FORMAT, key_id) + encrypt(algorithm, key, plaintext.encode("utf-8"), where)
+        return self.seal_bytes(connection, plaintext.encode("utf-8"), where)
 
     def open(self, connection: Connection, sealed: bytes, where: bytes) -> str:
+        return self.open_bytes(connection, sealed, where).decode("utf-8")
+
+    def seal_bytes(self, connection: Connection, plaintext: bytes, where: bytes) -> bytes:
+        """Bytes sealed (a file waiting on disk, too): the same format as a sealed value."""
+        key_id = self.current_key_id(connection)
+        algorithm, key = self._data_key(connection, key_id)
+        return _HEADER.pack(FORMAT, key_id) + encrypt(algorithm, key, plaintext, where)
+
+    def open_bytes(self, connection: Connection, sealed: bytes, where: bytes) -> bytes:
         if len(sealed) < _HEADER.size:
             raise Tampered("sealed value too short")
         version, key_id = _HEADER.unpack_from(sealed)
         if version != FORMAT:
             raise Tampered(f"unknown format {version}")
         algorithm, key = self._data_key(connection, key_id)
-        return decrypt(algorithm, key, sealed[_HEADER.size:], where).decode("utf-8")
+        return decrypt(algorithm, key, sealed[_HEADER.size:], where)
 
     @staticmethod
     def key_id_of(sealed: bytes) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal import fieldcrypt
 from portal.files import private_folder
 from portal.models import (
     Address,
@@ -474,6 +475,11 @@ def _path(directory: Path, key: str) -> Path:
     return Path(directory) / key
 
 
+def _upload_context(key: str) -> bytes:
+    """The associated data of a kept upload's file: bound to its draft, so no other draft opens it."""
+    return b"staff_upload\x00" + key.encode("ascii")
+
+
 def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filename: str, *, full_list: bool,
                 directory: Path, actor: audit.Actor = audit.SYSTEM) -> Upload:
     """Keep an upload that previewed without being refused, for the preview page and the commit."""
@@ -488,8 +494,8 @@ def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filena
     partial = target.with_name(f".{draft.key}.{secrets.token_hex(4)}.part")
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        with os.fdopen(fd, "wb") as f:  # sealed on disk too: the list names every employee
+            f.write(fieldcrypt.current().seal_bytes(session.connection(), data, _upload_context(draft.key)))
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -513,10 +519,11 @@ def kept_upload(session: Session, owner: User, key: str, directory: Path) -> Upl
     draft = drafts.get(session, owner, key, UPLOAD_DRAFT)
     unit = unit_of(session, owner, draft.data["unit_id"])
     try:
-        data = _path(directory, key).read_bytes()
+        sealed = _path(directory, key).read_bytes()
     except OSError:
         drafts.discard(session, draft.key)
         raise NotFound() from None
+    data = fieldcrypt.current().open_bytes(session.connection(), sealed, _upload_context(key))
     return Upload(key, unit, draft.data.get("filename") or "", bool(draft.data.get("full_list", True)), data)
 
 

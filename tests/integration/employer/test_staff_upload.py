@@ -175,6 +175,18 @@ def _preview(client, unit_id, data):
     return parse(client.get(url)), url
 
 
+def test_a_kept_upload_is_sealed_on_disk_and_bound_to_its_draft(employer_client, unit_id, people, upload_folder):
+    first, first_url = _preview(employer_client, unit_id, factories.staff_csv(people))
+    _second, second_url = _preview(employer_client, unit_id, factories.staff_csv(people[:1]))
+    files = {p.name: p for p in upload_folder.iterdir()}
+    mine, other = files[first_url.rsplit("/", 1)[-1]], files[second_url.rsplit("/", 1)[-1]]
+    assert not any(person[2].encode() in mine.read_bytes() or person[0].encode() in mine.read_bytes()
+                   for person in people)
+    assert [p[0] for p in people][0] in first.get_text()  # it opens for its preview
+    mine.write_bytes(other.read_bytes())  # another draft's file does not open under this one's key
+    assert employer_client.get(first_url).status_code == 500
+
+
 def test_discarding_an_upload_removes_the_file(employer_client, db_session, unit_id, people, upload_folder):
     page, url = _preview(employer_client, unit_id, factories.staff_csv(people))
     assert len(list(upload_folder.iterdir())) == 1
