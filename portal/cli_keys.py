@@ -24,6 +24,21 @@ def register(app: Flask) -> None:
         """How many values each data key protects, per sealed column (JSON)."""
         click.echo(json.dumps(keys.status(db.session), indent=2, sort_keys=True))
 
+    @group.command("verify")
+    def verify() -> None:
+        """Open every sealed value: exit status 1 if any does not open (tampered, or its key is missing)."""
+        bad = 0
+        for column in keys.sealed_columns():
+            opened, failed = keys.verify(db.session, column)
+            click.echo(_("%(column)s: %(count)s values open.", column=column.label, count=opened))
+            for key, why in failed:
+                click.echo(_("%(column)s: the value of row %(row)s does not open: %(why)s",
+                             column=column.label, row=key, why=why), err=True)
+            bad += len(failed)
+        db.session.rollback()
+        if bad:
+            raise SystemExit(1)
+
     @group.command("rotate")
     @click.option("--resume", is_flag=True, help="Add no key: go on sealing under the newest one.")
     @click.option("--settle", type=float, default=fieldcrypt.CURRENT_KEY_SECONDS, show_default=True,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, inspect, literal_column, select
+from sqlalchemy import func, inspect, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from portal import fieldcrypt
@@ -56,12 +56,36 @@ def add_key(session: Session) -> int:
 def reseal_batch(session: Session, column: Column, key_id: int) -> int:
     """Seal again, under data key `key_id`, up to BATCH values of `column` that another key protects;
     how many. Each batch is its own transaction (the caller commits), so a run killed half-way loses
-    nothing and the next run goes on where it stopped."""
-    stored = column.stored
+    nothing and the next run goes on where it stopped. A value is written back only where it is still the
+    one read (a request that changed it meanwhile sealed its own under the newest key): the rotation never
+    puts back an old value."""
+    table, attribute = column.model.__table__, getattr(column.model, column.name)
+    stored, (pk,) = table.c[attribute.stored], inspect(column.model).primary_key
     newest = key_id.to_bytes(4, "big")
-    objects = session.scalars(select(column.model).where(stored.is_not(None), _key_of(stored) != newest)
-                              .order_by(*inspect(column.model).primary_key).limit(BATCH)).all()
-    for obj in objects:
-        setattr(obj, column.name, getattr(obj, column.name))  # opened under its key, sealed under the newest
-    session.flush()
-    return len(objects)
+    connection = session.connection()
+    rows = session.execute(select(pk, table.c.row_key, stored).where(stored.is_not(None), _key_of(stored) != newest)
+                           .order_by(pk).limit(BATCH)).all()
+    for key, row_key, old in rows:
+        value = attribute.open_stored(connection, row_key, old)
+        session.execute(update(table).where(pk == key, stored == old)
+                        .values(**attribute.columns_for(connection, row_key, value)))
+    return len(rows)
+
+
+def verify(session: Session, column: Column, *, batch: int = BATCH) -> tuple[int, list[tuple]]:
+    """Open every value of `column`: how many open, and (primary key, why) of those that do not: tampered,
+    moved from another row, or sealed under a key that is not available (at most 100 are named)."""
+    table, attribute = column.model.__table__, getattr(column.model, column.name)
+    stored, (pk,) = table.c[attribute.stored], inspect(column.model).primary_key
+    connection, opened, failed, last = session.connection(), 0, [], None
+    while rows := session.execute(select(pk, table.c.row_key, stored).where(
+            stored.is_not(None), *([pk > last] if last is not None else [])).order_by(pk).limit(batch)).all():
+        for key, row_key, value in rows:
+            try:
+                attribute.open_stored(connection, row_key, value)
+                opened += 1
+            except (fieldcrypt.Tampered, fieldcrypt.MissingKey) as err:
+                if len(failed) < 100:
+                    failed.append((key, str(err) or type(err).__name__))
+        last = rows[-1][0]
+    return opened, failed

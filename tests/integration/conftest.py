@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url, text
 
+from portal import fieldcrypt
 from portal.db import make_engine
 
 
@@ -30,3 +33,22 @@ def empty_database(database_url, tmp_path):
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def raw_bytes(engine) -> bytes:
+    """What an attacker with a copy of the database reads: the SQLite file and its WAL, or pg_dump's output."""
+    if engine.dialect.name == "sqlite":
+        path = Path(engine.url.database)
+        return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+    schema = engine.url.query["options"].removeprefix("-csearch_path=")
+    return subprocess.run(["pg_dump", "-n", schema, engine.url.database or "test"],
+                          capture_output=True, check=True).stdout
+
+
+@pytest.fixture
+def fresh_keyring(app, monkeypatch):
+    """A key ring of the app's key file that has read no data key yet: a process of a database of its own
+    (the app's ring remembers the suite database's keys, which have the same ids)."""
+    ring = fieldcrypt.KeyRing(app.extensions["keyring"].keys)
+    monkeypatch.setitem(app.extensions, "keyring", ring)
+    return ring

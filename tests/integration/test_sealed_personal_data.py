@@ -12,12 +12,22 @@ from sqlalchemy.orm import Session
 
 from portal import cli, fieldcrypt, migrate
 from portal.extensions import db
-from portal.models import (Address, AddressLevel, Employment, House, IdempotencyRecord, Person, Submission, Tenancy,
-                           Unit, User)
+from portal.models import (
+    Address,
+    AddressLevel,
+    Employment,
+    House,
+    IdempotencyRecord,
+    Person,
+    Submission,
+    Tenancy,
+    Unit,
+    User,
+)
 from portal.services import addresses, register_search, reporting
 from tests import factories
 from tests.integration.api.conftest import ApiClient, new_token, occupant
-from tests.integration.test_sealed_secrets import _raw_bytes, fresh_keyring  # noqa: F401 - a fixture
+from tests.integration.conftest import raw_bytes
 
 TENANT = {"name": "欧阳明远", "phone": "13912345671"}
 HIRED = {"name": "司马青云", "phone": "13912345672"}
@@ -25,7 +35,7 @@ LISTED = [("东方晓白", "13912345673"), ("上官雨晴", "13912345674")]
 
 
 @pytest.fixture
-def filed(app, empty_database, fresh_keyring):  # noqa: F811 - the fixture imported above
+def filed(app, empty_database, fresh_keyring):
     """A database of its own, migrated, with the demo data and reports of every kind that name people."""
     with app.app_context():
         migrate.upgrade(empty_database)
@@ -82,7 +92,7 @@ def test_no_id_number_phone_or_name_of_a_person_is_in_the_raw_files(filed):
     assert {TENANT["phone"], HIRED["phone"], *(phone for _name, phone in LISTED)} <= set(values)
     assert {TENANT["name"], HIRED["name"], *(name for name, _phone in LISTED)} <= names
     assert len(values) >= 12
-    raw = _raw_bytes(filed)
+    raw = raw_bytes(filed)
     assert [v for v in values if v.encode() in raw] == []
     assert [n for n in names if n.encode() in raw] == []
 
@@ -151,7 +161,7 @@ def test_a_payload_copied_into_another_submission_does_not_open(db_session):
         second.payload  # noqa: B018 - the read is the test
 
 
-def test_migration_seals_the_persons_there_were(app, empty_database, fresh_keyring):  # noqa: F811
+def test_migration_seals_the_persons_there_were(app, empty_database, fresh_keyring):
     engine = empty_database
     number, phone = factories.resident_id("19700303"), "13912345676"
     with app.app_context():
@@ -166,7 +176,7 @@ def test_migration_seals_the_persons_there_were(app, empty_database, fresh_keyri
             assert (person.id_number, person.name, person.phone, person.birth_date, person.birth_year) == \
                 (number, "诸葛亮", phone, date(1970, 3, 3), 1970)
             assert s.scalar(select(Person.id).where(Person.id_number.matches(number))) == person.id
-        raw = _raw_bytes(engine)
+        raw = raw_bytes(engine)
         assert number.encode() not in raw and phone.encode() not in raw and "诸葛亮".encode() not in raw
         migrate.downgrade(engine, "0017")
         with engine.connect() as conn:

@@ -3,8 +3,6 @@ dump, open only in their own row, and migration 0016 seals the plaintext ones th
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, text, update
@@ -15,33 +13,15 @@ from portal.extensions import db
 from portal.models import DataKey, Role, User
 from portal.services import auth, keys
 from tests import factories
+from tests.integration.conftest import raw_bytes
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def _raw_bytes(engine) -> bytes:
-    """What an attacker with a copy of the database reads: the SQLite file and its WAL, or pg_dump's output."""
-    if engine.dialect.name == "sqlite":
-        path = Path(engine.url.database)
-        return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
-    schema = engine.url.query["options"].removeprefix("-csearch_path=")
-    return subprocess.run(["pg_dump", "-n", schema, engine.url.database or "test"],
-                          capture_output=True, check=True).stdout
 
 
 def _officer(s: Session, phone: str) -> User:
     user = User(role=Role.officer, phone=phone, name="民警", password_hash="x", station_id=1)
     s.add(user)
     return user
-
-
-@pytest.fixture
-def fresh_keyring(app, monkeypatch):
-    """A key ring of the app's key file that has read no data key yet: a process of a database of its own
-    (the app's ring remembers the suite database's keys, which have the same ids)."""
-    ring = fieldcrypt.KeyRing(app.extensions["keyring"].keys)
-    monkeypatch.setitem(app.extensions, "keyring", ring)
-    return ring
 
 
 def _station(engine) -> None:
@@ -75,7 +55,7 @@ def test_a_secret_is_ciphertext_at_rest_and_opens_in_its_row(own):
         assert s.get(User, user_id).totp_secret == SECRET
         stored = s.scalar(select(User.totp_secret_sealed).where(User.id == user_id))
     assert SECRET.encode() not in stored
-    assert SECRET.encode() not in _raw_bytes(own)
+    assert SECRET.encode() not in raw_bytes(own)
 
 
 def test_a_secret_copied_into_another_account_does_not_open(own):
@@ -130,7 +110,7 @@ def test_migration_seals_the_plaintext_secrets_there_were(app, empty_database, f
             users = s.scalars(select(User).order_by(User.phone)).all()
             assert [u.totp_secret for u in users] == [SECRET, None]
             assert len({u.row_key for u in users}) == 2
-        assert SECRET.encode() not in _raw_bytes(engine)
+        assert SECRET.encode() not in raw_bytes(engine)
         migrate.downgrade(engine, "0015")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT totp_secret FROM user_account ORDER BY phone")).scalars().all() \
@@ -182,3 +162,49 @@ def test_sign_in_works_with_a_sealed_secret(client, db_session):
     assert officer.totp_secret.encode() not in stored
     client.sign_in(officer.phone, factories.PASSWORD, totp_secret=officer.totp_secret)
     assert client.get("/officer/").status_code == 200
+
+
+def test_rotation_never_puts_back_a_value_that_a_request_changed_meanwhile(own, monkeypatch):
+    if own.dialect.name == "sqlite":  # writers there hold the write lock from their first statement (writing())
+        pytest.skip("PostgreSQL only: on SQLite no request writes between the rotation's read and its write")
+    with Session(own) as s:
+        user = _officer(s, "13900009301")
+        user.totp_secret = SECRET
+        s.commit()
+        user_id, newest = user.id, keys.add_key(s)
+        s.commit()
+    changed = auth.new_totp_secret()
+    opened = fieldcrypt.sealed.open_stored
+
+    def a_request_changes_it_meanwhile(self, connection, row_key, stored):
+        value = opened(self, connection, row_key, stored)
+        with Session(own) as other:  # another process, after the rotation read the row
+            other.get(User, user_id).totp_secret = changed
+            other.commit()
+        return value
+
+    monkeypatch.setattr(fieldcrypt.sealed, "open_stored", a_request_changes_it_meanwhile)
+    with Session(own) as s:
+        column = next(c for c in keys.sealed_columns() if c.label == "user_account.totp_secret")
+        keys.reseal_batch(s, column, newest)
+        s.commit()
+    monkeypatch.undo()
+    with Session(own) as s:
+        assert s.get(User, user_id).totp_secret == changed
+
+
+def test_keys_verify_opens_every_value_and_names_a_tampered_one(app, own):
+    with Session(own) as s:
+        mine, theirs = _officer(s, "13900009401"), _officer(s, "13900009402")
+        mine.totp_secret, theirs.totp_secret = SECRET, auth.new_totp_secret()
+        s.commit()
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["keys", "verify"])
+        assert result.exit_code == 0, result.output
+        assert "user_account.totp_secret：2 个值可以打开。" in result.output
+        s.execute(update(User).where(User.id == theirs.id).values(totp_secret_sealed=mine.totp_secret_sealed))
+        s.commit()
+        theirs_id = theirs.id
+    result = runner.invoke(args=["keys", "verify"])
+    assert result.exit_code == 1
+    assert f"user_account.totp_secret：第 {theirs_id} 行的值无法打开" in result.output
