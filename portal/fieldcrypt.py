@@ -22,6 +22,7 @@ import struct
 import threading
 import time
 import unicodedata
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -176,8 +177,9 @@ class KeyRing:
 
     def __init__(self, keys: KeyFile) -> None:
         self.keys = keys
-        self._data: dict[tuple, tuple[str, bytes]] = {}
-        self._current: tuple[int, float, object] | None = None  # key id, when read, of which database
+        # By engine (a test run has several databases, each with its own data keys), then by key id.
+        self._data: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._current: tuple[int, float, object] | None = None  # key id, when read, of which engine
         self._lock = threading.Lock()
 
     # --- data keys ----------------------------------------------------------------------------------------
@@ -196,7 +198,8 @@ class KeyRing:
             algorithm=algorithm, master_id=master, wrapped=wrapped).returning(DataKey.__table__.c.id)).scalar_one()
 
     def _data_key(self, connection: Connection, key_id: int) -> tuple[str, bytes]:
-        known = self._data.get((connection.engine.url, key_id))  # by database: a test run has several
+        engine = connection.engine
+        known = self._data.get(engine, {}).get(key_id)
         if known is not None:
             return known
         from portal.models import DataKey
@@ -213,13 +216,13 @@ class KeyRing:
         except Tampered:
             raise MissingKey("master key (this key file's, not the one that wrapped data key)", key_id) from None
         with self._lock:
-            self._data[(connection.engine.url, key_id)] = (row.algorithm, key)
+            self._data.setdefault(engine, {})[key_id] = (row.algorithm, key)
         return row.algorithm, key
 
     def current_key_id(self, connection: Connection) -> int:
         """The newest data key, asked of the database at most every CURRENT_KEY_SECONDS."""
-        now, database = time.monotonic(), connection.engine.url
-        if self._current is not None and self._current[2] == database and now - self._current[1] < CURRENT_KEY_SECONDS:
+        now, database = time.monotonic(), connection.engine
+        if self._current is not None and self._current[2] is database and now - self._current[1] < CURRENT_KEY_SECONDS:
             return self._current[0]
         from portal.models import DataKey
 
@@ -316,6 +319,8 @@ class sealed:  # noqa: N801 - used like a column declaration
 
     def __set_name__(self, owner, name: str) -> None:
         self.owner, self.name = owner, name
+        self.index_kind = f"{owner.__tablename__}.{name}"  # what the blind index is keyed with
+        self.context_prefix = context(owner.__tablename__, name, b"")  # the associated data, before the row key
         SEALED.append((owner, name))
 
     __hash__ = object.__hash__
@@ -327,9 +332,9 @@ class sealed:  # noqa: N801 - used like a column declaration
 
     # --- lookups -------------------------------------------------------------------------------------------
 
-    def index_of(self, value) -> bytes:
+    def index_of(self, value, ring: KeyRing | None = None) -> bytes:
         """The blind index of `value` as this attribute keeps it."""
-        return current().blind_index(f"{self.owner.__tablename__}.{self.name}", normalise(self.dump(value)))
+        return (ring or current()).blind_index(self.index_kind, normalise(self.dump(value)))
 
     def matches(self, value):
         return getattr(self.owner, self.index) == self.index_of(value)
@@ -339,14 +344,14 @@ class sealed:  # noqa: N801 - used like a column declaration
 
     # --- values ---------------------------------------------------------------------------------------------
 
-    def columns_for(self, connection: Connection, row_key: bytes, value) -> dict:
+    def columns_for(self, connection: Connection, row_key: bytes, value, ring: KeyRing | None = None) -> dict:
         """The stored columns of `value` in the row of `row_key`: the sealed bytes, the blind index and the
         derived columns (for an INSERT or UPDATE written in SQL, and for setting the attribute)."""
+        ring = ring or current()
         plain = None if value is None else self.dump(value)
-        out = {self.stored: None if plain is None else current().seal(
-            connection, plain, context(self.owner.__tablename__, self.name, row_key))}
+        out = {self.stored: None if plain is None else ring.seal(connection, plain, self.context_prefix + row_key)}
         if self.index:
-            out[self.index] = None if plain is None else self.index_of(value)
+            out[self.index] = None if plain is None else ring.blind_index(self.index_kind, normalise(plain))
         for column, derive in self.derive.items():
             out[column] = None if value is None else derive(value)
         return out
@@ -386,11 +391,11 @@ def sealed_columns(model, connection: Connection, values: dict, row_key: bytes |
     """The row to write in SQL for `values` given by attribute: sealed attributes become their stored
     columns (with the row's `row_key`, new unless given), the others pass through."""
     row_key = new_row_key() if row_key is None else row_key
-    out = {"row_key": row_key}
+    out, ring = {"row_key": row_key}, current()
     for name, value in values.items():
         attribute = model.__dict__.get(name)
         if isinstance(attribute, sealed):
-            out.update(attribute.columns_for(connection, row_key, value))
+            out.update(attribute.columns_for(connection, row_key, value, ring))
         else:
             out[name] = value
     return out
