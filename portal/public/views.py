@@ -23,6 +23,13 @@ def index():
     return render_template("public/index.html")
 
 
+@bp.route("/privacy")
+@public
+def privacy():
+    """The privacy notice (PIPL art. 17): what is collected, why, who sees it, how long, how it is protected."""
+    return render_template("public/privacy.html")
+
+
 @bp.route("/language", methods=["POST"])
 @public
 def set_language():
