@@ -147,6 +147,10 @@ def _register_upkeep(app: Flask) -> None:
         hours = int(idempotency.KEEP_FOR.total_seconds()) // 3600
         click.echo(f"purged {n_drafts} drafts, {n_files} uploaded files and {n_records} idempotency records "
                    f"(older than {hours} hours); forgot {n_sources} sign-in addresses")
+        done = _retention(current_app.config["RETENTION_DAYS"])
+        click.echo(f"anonymised {done.tenancies} tenancies, {done.employments} employments, {done.persons} "
+                   f"persons and {done.submissions} reports that ended more than "
+                   f"{current_app.config['RETENTION_DAYS']} days ago")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
@@ -173,6 +177,27 @@ def _register_upkeep(app: Flask) -> None:
             click.echo(line + (f"  TOTP key: {secret}" if secret else ""))
         if filed:
             click.echo(f"\nDemo reports waiting for the officers: {filed}")
+
+
+def _retention(keep_days: int):
+    """Anonymise, batch by batch (each its own transaction), what ended before the retention period; one
+    audit row for the run."""
+    from portal.services import retention
+    from portal.services.filing import local_today
+
+    total, today = retention.Purged(), local_today()
+    while True:
+        with writing():
+            done = retention.purge_batch(db.session, today=today, keep_days=keep_days)
+            db.session.commit()
+        for name in ("tenancies", "employments", "persons", "submissions"):
+            setattr(total, name, getattr(total, name) + getattr(done, name))
+        if done.total == 0:
+            break
+    with writing():
+        retention.record_run(db.session, total, keep_days)
+        db.session.commit()
+    return total
 
 
 def _print_import_report(report) -> None:

@@ -157,6 +157,7 @@ def _limits(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 10) * 1024 * 1024,
         "MAX_IMPORT_ROWS": _int("MAX_IMPORT_ROWS", 50_000),
         "REVEALS_PER_HOUR": _int("REVEALS_PER_HOUR", 30),
+        "RETENTION_DAYS": _int("RETENTION_DAYS", 3 * 365),
         # Uploaded staff lists wait here between preview and commit; deleted after either.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
         "PROXY_HOPS": _int("PROXY_HOPS", 0),

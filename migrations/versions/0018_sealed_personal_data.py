@@ -36,6 +36,7 @@ SEALED = {
     "idempotency_record": ("id", False, [("response_body", "str", None, False)]),
     "draft": ("key", False, [("data", "json", None, False)]),
 }
+PURGED = ("person", "tenancy", "employment", "submission")
 # The plaintext columns as they were, for the downgrade.
 PLAIN = {("person", "id_number"): sa.String(32), ("person", "name"): sa.String(60),
          ("person", "phone"): sa.String(20), ("person", "birth_date"): sa.Date(),
@@ -99,6 +100,8 @@ def upgrade() -> None:
     connection, keyring = op.get_bind(), fieldcrypt.current()
     for table in SEALED:
         _seal_table(connection, keyring, fieldcrypt, table)
+    for table in PURGED:  # when retention anonymised the row (services/retention.py)
+        op.add_column(table, sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
     op.drop_index("ix_person_phone", table_name="person")
     op.drop_index("ix_person_name", table_name="person")
     for table, (_pk, _has_row_key, columns) in SEALED.items():
@@ -137,6 +140,9 @@ def _open_table(connection, keyring, fieldcrypt, table: str) -> None:
 def downgrade() -> None:
     from portal import fieldcrypt
 
+    for table in PURGED:
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.drop_column("purged_at")
     for table, (_pk, _has_row_key, columns) in SEALED.items():
         with op.batch_alter_table(table) as batch_op:
             if table == "person":

@@ -109,6 +109,8 @@ class Person(Base):
     name = sealed("name_sealed", index="name_index")
     phone = sealed("phone_sealed", index="phone_index")
     birth_date = sealed("birth_date_sealed", kind=date, derive={"birth_year": lambda d: d.year})
+    # When retention anonymised the person (services/retention.py): nothing personal is left.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The confirmed report the details come from; None while no report naming the person is confirmed.
     details_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
@@ -147,6 +149,7 @@ class Tenancy(Base):
     declared_phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     declared_name = sealed("declared_name_sealed")
     declared_phone = sealed("declared_phone_sealed")
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # anonymised by retention
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
 
     house: Mapped[House] = relationship()

@@ -69,6 +69,7 @@ class Submission(Base):
     row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
     payload_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     payload = sealed("payload_sealed", kind=dict)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # personal fields removed by retention
     flags: Mapped[list] = mapped_column(JSON, default=list)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     late: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -108,6 +108,7 @@ class Employment(Base):
     declared_phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     declared_name = sealed("declared_name_sealed")
     declared_phone = sealed("declared_phone_sealed")
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # anonymised by retention
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
 
     unit: Mapped[Unit] = relationship()
