@@ -330,7 +330,7 @@ def verify(url: str, acks: list[int], agencies: list[tuple[str, list[int]]], sta
         tenancies = dict(s.execute(select(Tenancy.submission_id, func.count()).where(Tenancy.house_id.in_(houses))
                                    .group_by(Tenancy.submission_id)).all())
         people = s.scalar(select(func.count(func.distinct(Tenancy.person_id))).where(Tenancy.house_id.in_(houses)))
-        persons = s.scalar(select(func.count()).select_from(Person).where(Person.name == "压测租客"))
+        persons = s.scalar(select(func.count()).select_from(Person).where(Person.name.matches("压测租客")))
         keys = s.scalar(select(func.count()).select_from(IdempotencyRecord).where(
             IdempotencyRecord.key.like("bench-%")))
         stored = s.scalar(select(func.count()).select_from(IdempotencyRecord).where(

@@ -45,7 +45,7 @@ def other_tenancies_or(session, sub):
     if not people:
         return []
     ids = list(session.scalars(select(Person.id).where(
-        or_(*(and_(Person.id_type == t, Person.id_number == n) for t, n in people)))))
+        or_(*(and_(Person.id_type == t, Person.id_number.matches(n)) for t, n in people)))))
     return list(session.scalars(
         select(Tenancy).join(House).where(Tenancy.person_id.in_(ids), Tenancy.move_out_date.is_(None),
                                           Tenancy.status.in_((RecordStatus.pending, RecordStatus.verified)),
