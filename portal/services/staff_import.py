@@ -13,23 +13,18 @@ Excel serial number in a CSV is not a date); input methods type full-width digit
 """
 from __future__ import annotations
 
-import enum
 import hashlib
-import json
 import re
-import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Integer, any_, bindparam, insert, select
-from sqlalchemy import text as sql
+from sqlalchemy import Integer, any_, bindparam, select
 from sqlalchemy.orm import Session, contains_eager
 from stdnum.cn import ric
 
-from portal.fieldcrypt import sealed_columns
 from portal.models import (
     Beat,
     Employment,
@@ -44,7 +39,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, flags, identity, receipts, spreadsheets
+from portal.services import audit, bulk, flags, identity, receipts, spreadsheets
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.spreadsheets import MAX_BYTES, FileRejected, cell_text
 
@@ -749,19 +744,19 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
         subs = [hire_submission(r, persons[r.id_number], elsewhere, unit, address, common, code,
                                  differs=r.id_number in renamed)
                 for r, code in zip(diff.hires, codes, strict=True)]
-        sub_ids = _insert_submissions(session, subs)
+        sub_ids = bulk.insert_submissions(session, subs)
         # The employment points at the hire that declared it, as a tenancy points at its move-in. The hire
         # is not linked back (Submission.employment_id stays empty): that UPDATE of every new submission
         # cost more than all the inserts together on PostgreSQL; effects.apply finds the employment by
         # Employment.submission_id.
-        _insert_rows(session, Employment, [
+        bulk.insert_rows(session, Employment, [
             {"unit_id": unit.id, "person_id": persons[r.id_number], "submission_id": sub_ids[code],
              "position": r.position, "hire_date": r.hire_date, "declared_name": r.name, "declared_phone": r.phone,
              "status": RecordStatus.pending}
             for r, code in zip(diff.hires, codes, strict=True)])
     if diff.departures:
         codes = receipts.new_receipts(len(diff.departures))
-        _insert_rows(session, Submission,
+        bulk.insert_rows(session, Submission,
                      [_departure_submission(e, unit, address, common, today, code)
                       for e, code in zip(diff.departures, codes, strict=True)])
     audit.record(session, "staff_import.commit", actor, user=uploader,
@@ -770,63 +765,6 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
                         f"invalid={imp.invalid}")
     session.flush()
     return imp
-
-
-def _postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _copy(session: Session, table: str, columns: list[str], rows: Iterable[Iterable]) -> None:
-    """COPY rows into a table on the session's own connection, inside its transaction."""
-    connection = session.connection().connection.driver_connection
-    names = ", ".join(f'"{c}"' for c in columns)
-    with connection.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _copy_dicts(session: Session, table, rows: list[dict], *, into: str | None = None) -> None:
-    columns = list(rows[0])
-    as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
-    dumps = json.dumps  # what SQLAlchemy's JSON type writes
-
-    def values(row: dict) -> list:
-        out = [v.value if isinstance(v, enum.Enum) else v for v in map(row.__getitem__, columns)]
-        for i in as_json:
-            out[i] = dumps(out[i])
-        return out
-
-    _copy(session, into or table.name, columns, map(values, rows))
-
-
-def _sealed(session: Session, model, rows: list[dict]) -> list[dict]:
-    """The rows as stored: their sealed attributes encrypted, each under a row key of its own."""
-    connection = session.connection()
-    return [sealed_columns(model, connection, row) for row in rows]
-
-
-def _insert_rows(session: Session, model, rows: list[dict]) -> None:
-    if not rows:
-        return
-    rows, table = _sealed(session, model, rows), model.__table__
-    if _postgres(session):
-        _copy_dicts(session, table, rows)
-    else:
-        session.execute(insert(table), rows)
-
-
-def _insert_submissions(session: Session, rows: list[dict]) -> dict[str, int]:
-    """Insert submissions; their ids by receipt."""
-    table, rows = Submission.__table__, _sealed(session, Submission, rows)
-    if not _postgres(session):
-        return {receipt: sid for sid, receipt in session.execute(
-            insert(table).returning(table.c.id, table.c.receipt), rows)}
-    ids = session.scalars(sql("SELECT nextval(pg_get_serial_sequence('submission', 'id')) "
-                               "FROM generate_series(1, :n)"), {"n": len(rows)}).all()
-    for row, sid in zip(rows, ids, strict=True):
-        row["id"] = sid
-    _copy_dicts(session, table, rows)
-    return {row["receipt"]: row["id"] for row in rows}
 
 
 def _persons_for(session: Session, rows: list[StaffRow]) -> tuple[dict[str, int], set[str]]:
@@ -842,39 +780,15 @@ def _persons_for(session: Session, rows: list[StaffRow]) -> tuple[dict[str, int]
     found = {number_of[index].id_number: pid for index, (pid, _name) in known.items()}
     new = [r for r in rows if r.id_number not in found]
     if new:
-        connection, now = session.connection(), utcnow()
-        people = [sealed_columns(Person, connection, {
-            "id_type": IdType.resident_id, "id_number": r.id_number, "name": r.name, "sex": r.sex,
-            "birth_date": r.birth_date, "phone": r.phone, "created_at": now}) for r in new]
-        insert_new = _insert_persons_postgres if _postgres(session) else _insert_persons_sqlite
-        found.update({number_of[index].id_number: pid for pid, index in insert_new(session, people)})
+        now = utcnow()
+        people = [{"id_type": IdType.resident_id, "id_number": r.id_number, "name": r.name, "sex": r.sex,
+                   "birth_date": r.birth_date, "phone": r.phone, "created_at": now} for r in new]
+        found.update({number_of[index].id_number: pid for pid, index in bulk.insert_new_persons(session, people)})
         raced = [index for index, r in number_of.items() if r.id_number not in found]
         if raced:
             found.update({number_of[index].id_number: pid for index, (pid, _name) in
                           _known_persons(session, raced).items()})
     return found, renamed
-
-
-def _insert_persons_sqlite(session: Session, people: list[dict]) -> Iterable[tuple[int, bytes]]:
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    table = Person.__table__
-    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["id_type", "id_index"])
-    return session.execute(stmt.returning(table.c.id, table.c.id_index), people).all()
-
-
-def _insert_persons_postgres(session: Session, people: list[dict]) -> Iterable[tuple[int, bytes]]:
-    # COPY into a staging table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING. The staging table's
-    # name is ours (random hex), never input, and the columns are the model's: the f-strings are safe.
-    staging, columns = f"staff_person_{secrets.token_hex(6)}", list(people[0])
-    names = ", ".join(columns)
-    session.execute(sql(f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "  # noqa: S608
-                        f"SELECT {names} FROM person WITH NO DATA"))
-    _copy_dicts(session, Person.__table__, people, into=staging)
-    created = session.execute(sql(f"INSERT INTO person ({names}) SELECT {names} FROM {staging} "  # noqa: S608
-                                  "ON CONFLICT (id_type, id_index) DO NOTHING RETURNING id, id_index")).all()
-    session.execute(sql(f"DROP TABLE {staging}"))
-    return [(pid, bytes(index)) for pid, index in created]
 
 
 def _known_persons(session: Session, indexes: list[bytes]) -> dict[bytes, tuple[int, bytes]]:
@@ -893,7 +807,7 @@ def employed_elsewhere(session: Session, unit: Unit, person_ids: list[int]) -> d
     out: dict[int, list[int]] = {}
     where = [Employment.unit_id != unit.id, Employment.departure_date.is_(None),
              Employment.status.in_(RecordStatus.ACTIVE)]
-    if _postgres(session):  # one array parameter instead of thousands of IN parameters
+    if bulk.on_postgres(session):  # one array parameter instead of thousands of IN parameters
         from sqlalchemy.dialects.postgresql import ARRAY
 
         ids = bindparam("person_ids", value=person_ids, type_=ARRAY(Integer))
