@@ -47,9 +47,11 @@ def _account_page(user, edit: EditAccountForm | None = None):
     if edit is None:
         edit = EditAccountForm(role=user.role.value, where=staff_accounts.where_of(user))
     _choices(edit)
-    sessions = staff_accounts.open_sessions(db.session, current_user, user.id,
-                                            absolute_hours=current_app.config["ABSOLUTE_SESSION_HOURS"])
+    hours = current_app.config["ABSOLUTE_SESSION_HOURS"]
+    sessions = staff_accounts.open_sessions(db.session, current_user, user.id, absolute_hours=hours)
+    idle = current_app.config["STAFF_IDLE_MINUTES" if user.role.is_staff else "REPORTER_IDLE_MINUTES"]
     return render_template("admin/account.html", user=user, edit=edit, form=FlaskForm(), sessions=sessions,
+                           idle_minutes=idle, absolute_hours=hours,
                            is_staff=user.role in staff_accounts.STAFF_ROLES, is_self=user.id == current_user.id,
                            where=jurisdiction.describe(user))
 
