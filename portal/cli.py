@@ -60,7 +60,7 @@ def _register_users(app: Flask) -> None:
     @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
     @click.option("--phone", required=True)
     @click.option("--name", required=True)
-    @click.option("--station", "station_code", default=None, help="Station code (officers, clerks, an administrator of one bureau).")
+    @click.option("--station", "station_code", default=None, help="Station code (officers, clerks, a bureau's admin).")
     @click.option("--beat", "beat_code", default=None, help="Beat code (officers, clerks).")
     @click.option("--id-number", default=None, help="Resident ID number (landlords, employers).")
     def create_user(role, phone, name, station_code, beat_code, id_number):
