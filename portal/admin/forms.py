@@ -41,6 +41,10 @@ class MoveForm(FlaskForm):
     to_beat = SelectField(_l("Move it to the beat"), choices=[], validate_choice=False)
 
 
+class MoveBeatForm(FlaskForm):
+    to_station = SelectField(_l("Move the beat to the police station"), choices=[], validate_choice=False)
+
+
 class AccountForm(FlaskForm):
     """A new staff account; the choices of role and place are the service's (services/staff_accounts.py)."""
 

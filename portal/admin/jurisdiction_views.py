@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.access import admin_required
 from portal.admin import bp
-from portal.admin.forms import JurisdictionForm, MoveForm, RenameForm
+from portal.admin.forms import JurisdictionForm, MoveBeatForm, MoveForm, RenameForm
 from portal.extensions import db
 from portal.services import jurisdiction
 from portal.services.errors import ValidationFailed
@@ -114,9 +114,39 @@ def beat(beat_id: int):
     form = RenameForm(name=found.name)
     if _rename(found, form):
         return redirect(url_for("admin.beat", beat_id=found.id))
+    return _beat_page(found, form, MoveBeatForm(formdata=None))
+
+
+def _beat_page(found, form: RenameForm, move_form: MoveBeatForm):
+    move_form.to_station.choices = [("", str(_l("Choose a police station")))] + [
+        (str(s.id), f"{b.name} · {s.name}") for b in jurisdiction.bureaus(db.session, current_user)
+        for s in b.stations if s.id != found.station_id]
     after = request.args.get("after", 0, type=int)
-    return render_template("admin/beat.html", beat=found, form=form,
+    return render_template("admin/beat.html", beat=found, form=form, move_form=move_form,
                            places=jurisdiction.places(db.session, found, after_id=after))
+
+
+def _small_int(value: str | None) -> int | None:
+    return int(value) if (value or "").isdigit() and len(value) < 10 else None
+
+
+@bp.route("/beats/<int:beat_id>/station", methods=["POST"])
+@admin_required
+def move_beat(beat_id: int):
+    found = jurisdiction.beat(db.session, current_user, beat_id)
+    move_form = MoveBeatForm()
+    if move_form.validate_on_submit():
+        try:
+            items = jurisdiction.move_beat(db.session, current_user, found, _small_int(move_form.to_station.data),
+                                           actor())
+        except ValidationFailed as failure:
+            errors_onto_form(move_form, failure)
+        else:
+            db.session.commit()
+            flash(_l("The beat is now under %(station)s, with its officers and %(items)d open reports.",
+                     station=found.station.name, items=items), "success")
+            return redirect(url_for("admin.beat", beat_id=found.id))
+    return _beat_page(found, RenameForm(formdata=None, name=found.name), move_form)
 
 
 def _beat_choices(here_id: int) -> list[tuple[str, str]]:
@@ -134,10 +164,8 @@ def move_place(beat_id: int):
     form = MoveForm()
     form.to_beat.choices = _beat_choices(what.beat.id)
     if form.validate_on_submit():
-        to_beat = int(form.to_beat.data) if (form.to_beat.data or "").isdigit() and len(form.to_beat.data) < 10 \
-            else None
         try:
-            moved = jurisdiction.move(db.session, current_user, what, to_beat, actor())
+            moved = jurisdiction.move(db.session, current_user, what, _small_int(form.to_beat.data), actor())
         except ValidationFailed as failure:
             errors_onto_form(form, failure)
         else:

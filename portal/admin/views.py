@@ -25,7 +25,7 @@ from portal.web import actor
 def home():
     after = request.args.get("after", 0, type=int)
     users = admin.list_accounts(db.session, after_id=after, admin=current_user)
-    attacked = admin.accounts_under_attack(db.session, Throttle.from_config(current_app.config))
+    attacked = admin.accounts_under_attack(db.session, Throttle.from_config(current_app.config), current_user)
     return render_template("admin/home.html", users=users, attacked=attacked, form=FlaskForm(),
                            next_after=users[-1].id if len(users) == admin.PAGE else None)
 

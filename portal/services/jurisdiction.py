@@ -347,3 +347,33 @@ def move(session: Session, admin: User, what: Place, to_beat_id: int | None, act
                                              "open_items": n_items}))
     session.expire_all()  # the rows changed under the session's objects
     return moved
+
+
+def move_beat(session: Session, admin: User, beat_: Beat, to_station_id: int | None, actor: audit.Actor) -> int:
+    """Put a beat under another police station of the same bureau: its officers and its open queue items go
+    with it (decided reports keep the station that decided them). Returns the number of open items moved."""
+    def refuse(code, message):
+        return ValidationFailed([FieldError(code, message, "to_station")])
+
+    target = get(session, Station, to_station_id)
+    scope = managed_bureau_id(session, admin)
+    if target is None or (scope is not None and target.bureau_id != scope):
+        raise refuse("required", _l("Choose the police station to move the beat to."))
+    if target.id == beat_.station_id:
+        raise refuse("same_station", _l("The beat is in this police station already: choose another one."))
+    if target.bureau_id != beat_.station.bureau_id:
+        raise refuse("other_bureau", _l("%(station)s belongs to another bureau. A beat can move only to a police "
+                                        "station of its own bureau, %(bureau)s.",
+                                        station=target.name, bureau=beat_.station.bureau.name))
+    before = _facts(beat_)
+    plain = {"synchronize_session": False}
+    items = session.execute(update(Submission).where(Submission.beat_id == beat_.id, Submission.is_open.is_(True))
+                            .values(station_id=target.id), execution_options=plain).rowcount
+    session.execute(update(User).where(User.beat_id == beat_.id).values(station_id=target.id),
+                    execution_options=plain)
+    beat_.station_id = target.id
+    session.flush()
+    session.expire_all()
+    audit.record(session, "jurisdiction.move", actor, object_type="beat", object_id=beat_.id,
+                 detail=audit.changes(before, _facts(beat_), moved={"open_items": items}))
+    return items

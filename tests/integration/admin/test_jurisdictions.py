@@ -64,14 +64,14 @@ def test_a_duplicate_beat_code_is_refused_whatever_its_station(admin_client, db_
 
 def test_rename_keeps_the_code_and_audits_before_and_after(admin_client, db_session, district):
     beat = district.beats[0]
-    r = admin_client.submit(f"/admin/beats/{beat.id}", {"name": "改名警务区"}, form_index=-1)
+    r = admin_client.submit(f"/admin/beats/{beat.id}", {"name": "改名警务区"}, form_index=0)
     assert r.status_code == 302
     db_session.refresh(beat)
     assert (beat.code, beat.name) == ("T-S1-1", "改名警务区")
     [row] = _audit(db_session, "jurisdiction.rename")
     assert json.loads(row.detail)["before"]["name"] == "测试警务区1-1"
     assert json.loads(row.detail)["after"]["name"] == "改名警务区"
-    r = admin_client.submit(f"/admin/beats/{beat.id}", {"name": ""})
+    r = admin_client.submit(f"/admin/beats/{beat.id}", {"name": ""}, form_index=0)
     assert "Enter a name." in factories.field_error(parse(r), "name")
 
 
@@ -210,3 +210,36 @@ def test_the_beat_page_lists_its_communities_and_buildings(admin_client, db_sess
     page = parse(admin_client.get(f"/admin/beats/{district.beats[0].id}"))
     assert "银海花园" in page.find(id="communities").get_text()
     assert len(page.find(id="buildings").find_all("li")) == 1  # 13栋 (14栋 has no building-level address)
+
+
+# --- a beat put under another station ---------------------------------------------------------------------
+
+def test_a_beat_moves_to_another_station_with_its_officers_and_open_items(admin_client, db_session, district,
+                                                                          settled):
+    beat, to = district.beats[0], district.stations[1]
+    beat_officer = factories.make_user(db_session, role="officer", beat=beat)
+    r = admin_client.submit(f"/admin/beats/{beat.id}", {"to_station": str(to.id)}, form_index=-1)
+    assert r.status_code == 302, parse(r).get_text()[:300]
+    db_session.expire_all()
+    assert db_session.get(Beat, beat.id).station_id == to.id
+    assert db_session.get(type(beat_officer), beat_officer.id).station_id == to.id
+    assert db_session.get(Submission, settled["move_in"].id).station_id == to.id
+    assert db_session.get(Submission, settled["registration"].id).station_id == district.stations[0].id
+    [row] = _audit(db_session, "jurisdiction.move")
+    assert json.loads(row.detail)["before"]["station"] == district.stations[0].code
+    assert json.loads(row.detail)["after"]["station"] == to.code
+
+
+def test_a_beat_moved_into_another_bureau_is_refused(admin_client, db_session, district, settled, other_bureau):
+    beat = district.beats[0]
+    url = f"/admin/beats/{beat.id}"
+    for bad, message in ((str(other_bureau[1].id), "belongs to another bureau"),
+                         (str(district.stations[0].id), "in this police station already"),
+                         ("", "Choose the police station"), ("99999999999", "Choose the police station")):
+        r = admin_client.submit(url, {"to_station": bad}, form_index=-1)
+        assert r.status_code == 200
+        assert message in factories.field_error(parse(r), "to_station"), bad
+    db_session.expire_all()
+    assert db_session.get(Beat, beat.id).station_id == district.stations[0].id
+    assert db_session.get(Submission, settled["move_in"].id).station_id == district.stations[0].id
+    assert _audit(db_session, "jurisdiction.move") == []
