@@ -217,3 +217,27 @@ def test_a_bureau_administrator_manages_only_their_bureau(app, db_session, distr
     with pytest.raises(NotFound):
         staff_accounts.account(db_session, boss, stranger.id)
     assert db_session.scalar(select(func.count()).select_from(User).where(User.phone == "13955550009")) == 0
+
+
+def test_titles_say_error_when_a_form_on_the_page_has_one(admin_client, db_session, officer, district):
+    r = _post(admin_client, f"/admin/accounts/{officer.id}/edit", role="officer", where="beat:NOPE")
+    assert parse(r).title.get_text().startswith("Error:")
+    r = admin_client.submit(f"/admin/beats/{district.beats[0].id}", {"to_station": ""}, form_index=-1)
+    assert parse(r).title.get_text().startswith("Error:")
+
+
+def test_the_under_attack_notice_names_only_the_accounts_the_administrator_manages(app, db_session, district):
+    from datetime import timedelta
+
+    from portal.models.base import utcnow
+
+    now = utcnow()
+    mine = factories.make_user(db_session, role="officer", station=district.stations[0], failed_logins=30,
+                               last_failed_at=now - timedelta(minutes=1), name="本局民警")
+    theirs = factories.make_user(db_session, role="landlord", failed_logins=30,
+                                 last_failed_at=now - timedelta(minutes=1), name="外人")
+    boss = factories.make_user(db_session, role="admin", station=district.stations[1])
+    c = factories.english(FormClient(app.test_client()))
+    c.sign_in(boss.phone, factories.PASSWORD, totp_secret=boss.totp_secret)
+    notice = parse(c.get("/admin/")).find(id="under-attack").get_text()
+    assert mine.name in notice and theirs.name not in notice
