@@ -243,3 +243,22 @@ def test_a_beat_moved_into_another_bureau_is_refused(admin_client, db_session, d
     assert db_session.get(Beat, beat.id).station_id == district.stations[0].id
     assert db_session.get(Submission, settled["move_in"].id).station_id == district.stations[0].id
     assert _audit(db_session, "jurisdiction.move") == []
+
+
+def test_a_crash_in_the_middle_of_a_move_leaves_everything_where_it_was(admin_client, db_session, district,
+                                                                        settled, monkeypatch):
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("the database went away after the updates")
+
+    source, target = district.beats[0], district.beats[1]
+    url = f"/admin/beats/{source.id}/move?community=银海花园"
+    page = parse(admin_client.get(url))
+    token = page.find("main").find("input", attrs={"name": "csrf_token"})["value"]
+    monkeypatch.setattr(jurisdiction.audit, "record", crash)  # after every UPDATE of the move
+    r = admin_client.post(url, data={"csrf_token": token, "to_beat": str(target.id)})
+    assert r.status_code == 500
+    monkeypatch.undo()
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count()).select_from(Address).where(Address.beat_id == target.id)) == 0
+    assert db_session.get(House, settled["registration"].house_id).beat_id == source.id
+    assert db_session.get(Submission, settled["move_in"].id).beat_id == source.id
