@@ -49,7 +49,7 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
 
 def _register_blueprints(app: Flask) -> None:
     """The pages and the API, then the error handlers."""
-    from portal.admin.views import bp as admin_bp
+    from portal.admin import blueprint as admin_blueprint
     from portal.api.views import bp as api_bp
     from portal.api.views_account import bp as account_bp
     from portal.auth.views import bp as auth_bp
@@ -60,6 +60,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.officer.views import bp as officer_bp
     from portal.public.views import bp as public_bp
 
+    admin_bp = admin_blueprint()
     for bp in (public_bp, auth_bp, landlord_bp, employer_bp, officer_bp, register_bp, admin_bp, api_bp, account_bp):
         app.register_blueprint(bp)
     init_errors(app)

@@ -60,8 +60,8 @@ def _register_users(app: Flask) -> None:
     @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
     @click.option("--phone", required=True)
     @click.option("--name", required=True)
-    @click.option("--station", "station_code", default=None, help="Station code (officers).")
-    @click.option("--beat", "beat_code", default=None, help="Beat code (officers).")
+    @click.option("--station", "station_code", default=None, help="Station code (officers, clerks, a bureau's admin).")
+    @click.option("--beat", "beat_code", default=None, help="Beat code (officers, clerks).")
     @click.option("--id-number", default=None, help="Resident ID number (landlords, employers).")
     def create_user(role, phone, name, station_code, beat_code, id_number):
         """Create an account; prints a one-time password that must be changed at first login."""
@@ -216,6 +216,7 @@ DEMO_ACCOUNTS = [
     # role, phone, name, station code, beat code
     (Role.admin, "13900000001", "系统管理员", None, None),
     (Role.auditor, "13900000002", "审计员", None, None),
+    (Role.clerk, "13900000003", "地址管理员", "430302510000", None),  # the bureau of 云塘派出所
     (Role.landlord, "13800000001", "张房东", None, None),
     (Role.landlord, "13800000002", "李房东", None, None),
     (Role.employer, "13700000001", "王经理", None, None),

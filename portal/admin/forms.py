@@ -23,3 +23,40 @@ class AuditFilterForm(FlaskForm):
                           validators=[Optional()])
     start = DateField(_l("From (UTC date)"), validators=[Optional()])
     end = DateField(_l("To (UTC date)"), validators=[Optional()])
+
+
+class JurisdictionForm(FlaskForm):
+    """A new bureau, station or beat: the service checks the code and the name (services/jurisdiction.py)."""
+
+    code = StringField(_l("Code"), description=_l("For example 430302510000: letters, digits, - or _. It never "
+                                                  "changes."), validators=[Length(max=100)])
+    name = StringField(_l("Name"), validators=[Length(max=300)])
+
+
+class RenameForm(FlaskForm):
+    name = StringField(_l("New name"), validators=[Length(max=300)])
+
+
+class MoveForm(FlaskForm):
+    to_beat = SelectField(_l("Move it to the beat"), choices=[], validate_choice=False)
+
+
+class MoveBeatForm(FlaskForm):
+    to_station = SelectField(_l("Move the beat to the police station"), choices=[], validate_choice=False)
+
+
+class AccountForm(FlaskForm):
+    """A new staff account; the choices of role and place are the service's (services/staff_accounts.py)."""
+
+    role = SelectField(_l("Role"), choices=[], validate_choice=False)
+    name = StringField(_l("Full name"), validators=[Length(max=300)])
+    phone = StringField(_l("Mobile phone number"), description=_l("They sign in with it."),
+                        validators=[Length(max=100)])
+    where = SelectField(_l("Station or beat"), choices=[], validate_choice=False,
+                        description=_l("Officers and address clerks work in one; an administrator of one station "
+                                       "manages the accounts and jurisdictions of its bureau only."))
+
+
+class EditAccountForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=[], validate_choice=False)
+    where = SelectField(_l("Station or beat"), choices=[], validate_choice=False)

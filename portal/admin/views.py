@@ -4,11 +4,13 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portal.access import admin_required, auditor_required
+from portal.admin import bp
 from portal.admin.forms import AuditFilterForm
 from portal.extensions import db
 from portal.services import admin
@@ -17,15 +19,13 @@ from portal.services.identity import mask_phone
 from portal.services.throttle import Throttle
 from portal.web import actor
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
 
 @bp.route("/")
 @admin_required
 def home():
     after = request.args.get("after", 0, type=int)
-    users = admin.list_accounts(db.session, after_id=after)
-    attacked = admin.accounts_under_attack(db.session, Throttle.from_config(current_app.config))
+    users = admin.list_accounts(db.session, after_id=after, admin=current_user)
+    attacked = admin.accounts_under_attack(db.session, Throttle.from_config(current_app.config), current_user)
     return render_template("admin/home.html", users=users, attacked=attacked, form=FlaskForm(),
                            next_after=users[-1].id if len(users) == admin.PAGE else None)
 
@@ -36,7 +36,7 @@ def unlock(user_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        user = admin.unlock_account(db.session, user_id, actor())
+        user = admin.unlock_account(db.session, current_user, user_id, actor())
     except NotFound:
         abort(404)
     db.session.commit()

@@ -16,13 +16,14 @@ class Role(enum.StrEnum):
     landlord = "landlord"
     employer = "employer"
     officer = "officer"
+    clerk = "clerk"
     admin = "admin"
     auditor = "auditor"
 
     @property
     def is_staff(self) -> bool:
         """Staff log in with a second factor and have shorter idle timeouts."""
-        return self in (Role.officer, Role.admin, Role.auditor)
+        return self in (Role.officer, Role.clerk, Role.admin, Role.auditor)
 
 
 class User(Base):

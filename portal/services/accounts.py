@@ -118,6 +118,9 @@ def create_account(
             errors.append(FieldError("unknown_station", _l("There is no station with this code."), "station"))
     elif role == Role.officer:
         errors.append(FieldError("jurisdiction_required", _l("An officer needs a station or a beat."), "station"))
+    elif role == Role.clerk:  # a clerk keeps the addresses of the bureau of their station
+        errors.append(FieldError("jurisdiction_required", _l("An address clerk needs a station or a beat."),
+                                 "station"))
     if "phone" in values and _phone_taken(session, values["phone"]):
         errors.append(FieldError("phone_taken", _l("An account with this phone number already exists."), "phone"))
     if errors:
@@ -130,7 +133,8 @@ def create_account(
     session.add(user)
     session.flush()
     audit.record(session, "account.create", actor, object_type="user", object_id=user.id,
-                 detail=f"role={role}")
+                 detail=audit.changes(None, {"role": str(role), "station": station.code if station else None,
+                                             "beat": beat.code if beat else None}))
     return user, initial
 
 

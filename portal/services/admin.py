@@ -11,27 +11,33 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuditEvent, User
 from portal.models.base import utcnow
-from portal.services import audit, spreadsheets, throttle
+from portal.services import audit, spreadsheets, staff_accounts, throttle
 from portal.services import auth as auth_service
-from portal.services.errors import NotFound
 
 PAGE = 50
 
 
-def list_accounts(session: Session, *, after_id: int = 0) -> list[User]:
-    """Accounts by id, one keyset page at a time."""
-    return list(session.scalars(select(User).where(User.id > after_id).order_by(User.id).limit(PAGE)))
+def list_accounts(session: Session, *, after_id: int = 0, admin: User | None = None) -> list[User]:
+    """Accounts by id, one keyset page at a time: those the administrator manages (staff_accounts.in_scope)."""
+    query = select(User).where(User.id > after_id).order_by(User.id).limit(PAGE)
+    if admin is not None:
+        query = query.where(staff_accounts.in_scope(session, admin))
+    return list(session.scalars(query))
 
 
-def accounts_under_attack(session: Session, limits: throttle.Throttle) -> list[User]:
-    """The accounts with many failed sign-ins in a row lately, for the notice on the administrators' home."""
-    return throttle.under_attack(session, limits, utcnow())
+def accounts_under_attack(session: Session, limits: throttle.Throttle, admin: User | None = None) -> list[User]:
+    """The accounts with many failed sign-ins in a row lately, for the notice on the administrators' home:
+    those this administrator manages."""
+    found = throttle.under_attack(session, limits, utcnow())
+    if admin is None or not found:
+        return found
+    mine = set(session.scalars(select(User.id).where(User.id.in_([u.id for u in found]),
+                                                     staff_accounts.in_scope(session, admin))))
+    return [u for u in found if u.id in mine]
 
 
-def unlock_account(session: Session, user_id: int, actor: audit.Actor) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound()
+def unlock_account(session: Session, admin: User, user_id: int, actor: audit.Actor) -> User:
+    user = staff_accounts.account(session, admin, user_id)
     auth_service.unlock(session, user, actor)
     return user
 
@@ -47,6 +53,14 @@ ACTIONS = {
     "totp.enrol": _l("Second factor set up"),
     "account.create": _l("Account created"),
     "account.unlock": _l("Failed attempts cleared"),
+    "account.update": _l("Account's role or station changed"),
+    "account.disable": _l("Account disabled"),
+    "account.enable": _l("Account enabled again"),
+    "account.totp_reset": _l("Authenticator reset"),
+    "account.sessions_end": _l("Account's sessions ended"),
+    "jurisdiction.create": _l("Bureau, station or beat created"),
+    "jurisdiction.rename": _l("Bureau, station or beat renamed"),
+    "jurisdiction.move": _l("Community or building moved to another beat"),
     "account.under_attack": _l("Many failed sign-ins in a row"),
     "api_token.create": _l("API token created"),
     "api_token.revoke": _l("API token revoked"),

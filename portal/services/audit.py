@@ -1,6 +1,7 @@
 """Writing the audit log. Rows are only ever inserted."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -48,3 +49,10 @@ def record(
         outcome=outcome,
         detail=detail,
     ))
+
+
+def changes(before: dict | None, after: dict | None, **more: object) -> str:
+    """An audit row's detail for a change: what the object was and what it became (None: did not exist),
+    as canonical JSON, so that the auditor's export reads the same whatever wrote it."""
+    return json.dumps({"before": before, "after": after, **more}, ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":"), default=str)

@@ -55,7 +55,7 @@ def main(database_url: str, workdir: str) -> None:
         info = {"officer_phone": officer.phone, "officer_totp_secret": officer.totp_secret,
                 "address_code": address.code, "address_text": address.text,
                 "today": reporting.local_today().isoformat(), **seed_station_two(db.session, district),
-                **seed_station_three(db.session, district)}
+                **seed_station_three(db.session, district), **seed_admin(db.session)}
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     info["port"] = server.server_port
@@ -115,6 +115,17 @@ def seed_station_three(session, district) -> dict:
     return {"draft_landlord_phone": landlord.phone, "draft_house_id": house.id,
             "draft_house_address": house_address.text, "list_employer_phone": employer.phone,
             "list_unit_id": unit_id, "staff_ids": [row[2] for row in staff]}
+
+
+ADMIN_PHONE = "15500009003"
+
+
+def seed_admin(session) -> dict:
+    """An administrator of every bureau, for the jurisdiction and account pages."""
+    from tests import factories
+
+    admin = factories.make_user(session, role="admin", phone=ADMIN_PHONE, name="周管理")
+    return {"admin_phone": admin.phone, "admin_totp_secret": admin.totp_secret}
 
 
 def _exit_with_parent() -> None:

@@ -34,6 +34,16 @@ def test_an_officer_needs_a_jurisdiction_and_bad_input_is_refused(cli, db_sessio
     assert db_session.scalar(select(func.count()).select_from(User).where(User.name == "张三")) == 0
 
 
+def test_create_a_clerk_needs_a_station_and_the_clerk_signs_in_with_a_code(cli, db_session, district):
+    refused = cli.invoke(args=["users", "create", "--role", "clerk", "--phone", "13900000077", "--name", "地址员"])
+    assert refused.exit_code == 1 and "station" in refused.output
+    made = cli.invoke(args=["users", "create", "--role", "clerk", "--phone", "13900000077", "--name", "地址员",
+                            "--station", district.stations[0].code])
+    assert made.exit_code == 0 and "TOTP authenticator is set up at first sign-in" in made.output
+    clerk = db_session.scalar(select(User).where(User.phone == "13900000077"))
+    assert clerk.role == Role.clerk and clerk.station_id == district.stations[0].id
+
+
 def test_seed_demo_refuses_in_production(app, cli, db_session):
     app.config["PORTAL_ENV"] = "production"
     try:
@@ -50,7 +60,8 @@ def test_seed_demo_loads_the_district_accounts_and_reports_once(cli, db_session)
     rooms = db_session.scalar(select(func.count()).select_from(Address).where(Address.level == "room"))
     assert rooms >= 2000
     roles = dict(db_session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    assert roles == {Role.admin: 1, Role.auditor: 1, Role.landlord: 2, Role.employer: 1, Role.officer: 6}
+    assert roles == {Role.admin: 1, Role.auditor: 1, Role.clerk: 1, Role.landlord: 2, Role.employer: 1,
+                     Role.officer: 6}
     waiting = db_session.scalar(select(func.count()).select_from(Submission).where(Submission.is_open.is_(True)))
     assert waiting == 5
     again = cli.invoke(args=["seed-demo", "--if-empty"])
