@@ -79,3 +79,19 @@ def test_production_refuses_to_start_without_a_key_file(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_KEYS_FILE", str(tmp_path / "missing.json"))
     with pytest.raises(KeyFileError, match="cannot be read"):
         fieldcrypt.load_key_file(tmp_path, production=True)
+
+
+def test_aes_values_are_plain_gcm_whichever_api_sealed_them():
+    """AES-256-GCM goes through AESGCM, SM4-GCM through Cipher: the bytes are GCM's either way (nonce,
+    ciphertext, tag), so values sealed before the faster path open, and the other way round."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key, where = KeyFile.generate("AES-256-GCM").masters["1"], fieldcrypt.context("person", "name", b"r" * 16)
+    sealed = fieldcrypt.encrypt("AES-256-GCM", key, "张三".encode(), where)
+    decryptor = Cipher(algorithms.AES(key), modes.GCM(sealed[:12], sealed[-16:])).decryptor()
+    decryptor.authenticate_additional_data(where)
+    assert decryptor.update(sealed[12:-16]) + decryptor.finalize() == "张三".encode()
+    encryptor = Cipher(algorithms.AES(key), modes.GCM(b"n" * 12)).encryptor()
+    encryptor.authenticate_additional_data(where)
+    old = b"n" * 12 + encryptor.update("李四".encode()) + encryptor.finalize() + encryptor.tag
+    assert fieldcrypt.decrypt("AES-256-GCM", key, old, where) == "李四".encode()
