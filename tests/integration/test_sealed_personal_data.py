@@ -181,3 +181,64 @@ def test_migration_seals_the_persons_there_were(app, empty_database, fresh_keyri
         migrate.downgrade(engine, "0017")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT id_number, name, phone FROM person")).one() == (number, "诸葛亮", phone)
+
+
+def test_keys_rotate_while_reports_are_filed(app, filed):
+    """A rotation and landlords filing move-ins at the same time, each in its own thread and session:
+    afterwards every value opens, and none is left under the old key."""
+    import threading
+
+    from portal.db import writing
+    from portal.services import keys
+
+    with Session(filed) as s:
+        landlord_id = s.scalar(select(User.id).where(User.phone == "13800000001"))
+        rooms = s.scalars(select(Address).where(Address.level == AddressLevel.room,
+                                                ~Address.id.in_(select(House.address_id))).limit(6)).all()
+        room_codes = [r.code for r in rooms]
+    failures: list[BaseException] = []
+
+    def file_reports():
+        try:
+            with app.app_context():
+                session = db.session
+                for n, code in enumerate(room_codes):
+                    with writing():  # each unit of work a writer from its first statement, as a request is
+                        landlord = session.get(User, landlord_id)
+                        room = session.scalars(select(Address).where(Address.code == code)).one()
+                        house = factories.make_house(session, landlord, room).house
+                    with writing():
+                        factories.make_move_in(session, landlord, house.id, [factories.occupant(
+                            birth=f"1990010{n + 1}", name="轮换" + "一二三四五六"[n], phone=f"1391234{n:04d}")])
+        except BaseException as err:  # noqa: BLE001 - reported by the main thread
+            failures.append(err)
+
+    def rotate():
+        try:
+            with app.app_context():
+                session = db.session
+                with writing():
+                    newest = keys.add_key(session)
+                    session.commit()
+                for column in keys.sealed_columns() * 3:  # three passes: values filed meanwhile too
+                    while True:
+                        with writing():
+                            n = keys.reseal_batch(session, column, newest)
+                            session.commit()
+                        if n < keys.BATCH:
+                            break
+        except BaseException as err:  # noqa: BLE001 - reported by the main thread
+            failures.append(err)
+
+    threads = [threading.Thread(target=file_reports), threading.Thread(target=rotate)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    with Session(filed) as s:
+        for column in keys.sealed_columns():
+            opened, failed = keys.verify(s, column)
+            assert failed == [], column.label
+        names = {p.name for p in s.scalars(select(Person))}
+    assert {"轮换" + "一二三四五六"[n] for n in range(len(room_codes))} <= names
