@@ -182,7 +182,7 @@ def check_confirmable(session: Session, sub: Submission) -> None:
     else:
         return
     if verified is not None:
-        raise ValidationFailed([FieldError("claimed_by_another", message, "action")])
+        raise ValidationFailed([FieldError("other_claim_confirmed", message, "action")])
 
 
 def for_move_in(session: Session, house, report, persons: list, current: list, *,

@@ -292,6 +292,15 @@ def register_unit(session: Session, owner: User, *, uscc: str | None, name: str 
     return filed
 
 
+def uscc_claimed_by_another(session: Session, owner: User, raw_uscc: str | None) -> bool:
+    """Whether another employer's unit with this USCC stands (for the check page: the police will check)."""
+    try:
+        code = identity.check_uscc(raw_uscc)
+    except (FieldError, ValidationFailed):
+        return False
+    return bool(flags.rival_units(session, code, owner.id))
+
+
 # --- staff: single hires and departures, with the rules the staff-list import uses -----------------
 
 roster = staff_import.roster  # who works there now: employments pending or verified, not ended
