@@ -36,7 +36,15 @@ REPORTER_VISIBLE = frozenset(LABELS) - OFFICER_ONLY
 def for_reporter(found: list[dict] | None) -> list[dict]:
     """The flags of a report that its reporter may see: those about their own report and house (a claim the
     police settled is no longer a flag for them)."""
-    return [f for f in found or [] if f.get("code") in REPORTER_VISIBLE and not f.get("resolved")]
+    shown, claims = [], set()
+    for f in found or []:
+        code = f.get("code")
+        if code not in REPORTER_VISIBLE or f.get("resolved") or code in claims:
+            continue  # one flag per kind of claim: how many others claim the place is for the officer
+        if code in CLAIMS:
+            claims.add(code)
+        shown.append(f)
+    return shown
 
 
 def open_flags(found: list[dict] | None) -> bool:

@@ -35,6 +35,7 @@ REJECT_REASONS = {
     "duplicate": _l("This was already reported"),
     "incomplete": _l("Information is missing or unreadable"),
     "house_not_verified": _l("The house could not be verified"),
+    "not_the_owner": _l("Another reporter is the owner of this house or unit"),  # settling two claims
     "other": _l("Other reason"),
 }
 
