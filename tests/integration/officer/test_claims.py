@@ -117,14 +117,20 @@ def test_the_register_tags_the_room_and_lists_both_claims(officer_en, db_session
 
 
 def test_rejecting_one_claim_settles_it_and_the_register_shows_one_owner(officer_en, db_session, district,
-                                                                          claims, owner_a):
+                                                                          claims, owner_a, officer):
+    from portal.services import anomalies
+
     first, second = claims
+    assert anomalies.counts(db_session, officer, cap=None)["conflicting-claims"] == 1
     response = decide_on_page(officer_en, second, action="rejected", reason_code="not_the_owner")
     assert response.status_code == 302, text_of(parse(response).select_one(".error-summary"))
     db_session.expire_all()
     assert first.flags == [{"code": "claimed_by_another", "house_id": second.house_id, "resolved": True}]
     assert not first.flagged  # nothing left to look at: it may be confirmed with the clean items now
     assert second.flags == [{"code": "claimed_by_another", "house_id": first.house_id}]  # as it was decided
+    assert anomalies.counts(db_session, officer, cap=None)["conflicting-claims"] == 0
+    tag = parse(officer_en.get("/officer/queue")).select_one("td.queue-flags .tag")
+    assert "settled" in text_of(tag) and "tag-warn" not in tag["class"]
     assert decide_on_page(officer_en, first, action="confirmed").status_code == 302
     db_session.expire_all()
     assert db_session.get(House, first.house_id).status == RecordStatus.verified
