@@ -85,7 +85,7 @@ def for_hire(other_units: list[int], region_known: bool, differs: bool) -> list[
 # flag on the other resolved. Whether a house stands claimed by another is read from the register
 # (rival_houses), so it is never stale. Two registrations at once are ordered by a lock on the address (on
 # the USCC), taken before either looks for the other: both end flagged, never neither.
-CLAIMS = {  # flag code -> (kind of registration, the submission's column, the key in the flag)
+CLAIMS = {  # flag code -> (kind of registration, the submission's column, which is also the key in the flag)
     "claimed_by_another": (SubmissionKind.house_registration, "house_id"),
     "uscc_claimed_by_another": (SubmissionKind.unit_registration, "unit_id"),
 }
@@ -172,10 +172,12 @@ def _set_flags(session: Session, submission_id: int, found: list[dict]) -> None:
 
 def check_confirmable(session: Session, sub: Submission) -> None:
     """Confirming a registration while another reporter's claim on the same place is verified would put two
-    owners in the register: refused, with what to do instead (review.transition asks before it moves)."""
+    owners in the register: refused, with what to do instead (review.transition asks before it moves). The
+    place's lock is held from here on, so two officers confirming the two claims at once cannot both pass."""
     kind = SubmissionKind(sub.kind)
     if kind == SubmissionKind.house_registration and sub.house_id is not None:
         house = session.get(House, sub.house_id)
+        hold_claims(session, "house_id", str(house.address_id))
         verified = session.scalar(select(House.id).where(
             House.address_id == house.address_id, House.owner_id != house.owner_id,
             House.status == RecordStatus.verified).limit(1))
@@ -183,6 +185,7 @@ def check_confirmable(session: Session, sub: Submission) -> None:
                      "for a site visit.")
     elif kind == SubmissionKind.unit_registration and sub.unit_id is not None:
         unit = session.get(Unit, sub.unit_id)
+        hold_claims(session, "unit_id", unit.uscc)
         verified = session.scalar(select(Unit.id).where(Unit.uscc == unit.uscc, Unit.owner_id != unit.owner_id,
                                                         Unit.status == RecordStatus.verified).limit(1))
         message = _l("Another employer's unit with this credit code is confirmed already. Reject this claim, "

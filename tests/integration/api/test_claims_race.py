@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -16,6 +17,7 @@ from portal.models import (
     AuditEvent,
     Beat,
     Bureau,
+    Decision,
     House,
     IdempotencyRecord,
     Station,
@@ -23,7 +25,8 @@ from portal.models import (
     Unit,
     User,
 )
-from portal.services import audit, tokens
+from portal.services import audit, review, tokens
+from portal.services.errors import ValidationFailed
 from tests import factories
 from tests.integration.api.conftest import ApiClient
 
@@ -46,12 +49,15 @@ def committed_rivals(app):
                  for i in range(ROUNDS)]
         users = [factories.make_user(s, role=role) for role in ("landlord", "landlord", "employer", "employer")]
         secrets = [tokens.create(s, u, "race", audit.SYSTEM).secret for u in users]
+        users += [factories.make_user(s, role="officer", station=station) for _ in range(2)]
         s.commit()
         ids = {"bureau": bureau.id, "station": station.id, "beat": beat.id, "rooms": [a.code for a in rooms],
                "addresses": [a.id for a in rooms], "users": [u.id for u in users]}
     yield ids, secrets
     with Session(db.engine) as s:
         users = ids["users"]
+        mine = select(Submission.id).where(Submission.reporter_id.in_(users))
+        s.execute(delete(Decision).where(Decision.submission_id.in_(mine)))
         s.execute(delete(Submission).where(Submission.reporter_id.in_(users)))
         s.execute(delete(House).where(House.owner_id.in_(users)))
         s.execute(delete(Unit).where(Unit.owner_id.in_(users)))
@@ -125,3 +131,38 @@ def test_two_employers_registering_one_uscc_at_once_both_end_flagged(app, commit
                                 (secrets[3], "/api/v1/units", bodies[1], key)])
         made += never_two_unknowing(results, "unit_id", "uscc_claimed_by_another")
     assert made >= ROUNDS + 1
+
+
+def test_two_officers_confirming_the_two_claims_at_once_confirm_one(app, committed_rivals):
+    """Both claims waiting, two officers confirming one each at the same moment: one is confirmed, the other
+    refused (told that the other claim is confirmed, or the database was busy): never two owners."""
+    ids, secrets = committed_rivals
+    body = {"address_code": ids["rooms"][0], "use": "whole_rental", "max_occupants": 2}
+    # One after the other, each from a thread of its own as the other tests here send theirs.
+    answers = [at_once(app, [(secret, "/api/v1/houses", body, None)])[0] for secret in secrets[:2]]
+    assert [status for status, _ in answers] == [201, 201], answers
+    made = [answer["submission_id"] for _, answer in answers]
+    officers, barrier, outcomes = ids["users"][4:], threading.Barrier(2), []
+
+    def confirm(submission_id, officer_id):
+        with app.app_context():  # the request's one session, as a view decides with
+            s = db.session
+            sub, officer = s.get(Submission, submission_id), s.get(User, officer_id)
+            barrier.wait()
+            try:
+                review.transition(s, sub, "confirmed", officer, audit.Actor(user=officer))
+                s.commit()
+                outcomes.append("confirmed")
+            except (ValidationFailed, OperationalError) as refused:
+                s.rollback()
+                outcomes.append(type(refused).__name__)
+
+    threads = [threading.Thread(target=confirm, args=pair) for pair in zip(made, officers, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(outcomes) == 2 and outcomes.count("confirmed") == 1, outcomes
+    with Session(db.engine) as s:
+        houses = s.scalars(select(House.status).where(House.address_id == ids["addresses"][0])).all()
+    assert sorted(houses) == ["pending", "verified"]
