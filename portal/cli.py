@@ -297,4 +297,26 @@ def seed_demo_reports() -> int:
                             legal_rep_id_number=employer.id_number, contact_name="王经理",
                             contact_phone=employer.phone, actor=audit.Actor(user=employer))
         count += 1
-    return count
+    return count + seed_demo_conflict()
+
+
+def seed_demo_conflict() -> int:
+    """The demo conflict: a second landlord registers room 402, which the first registered already, and
+    reports a tenant there. Both registrations are flagged claimed_by_another for the station's officer."""
+    from portal.services import audit, reporting
+    from portal.services.addresses import search
+
+    session = db.session
+    second = session.scalar(select(User).where(User.phone == "13800000002"))
+    room = search(session, "银海花园 13栋 4单元 402", limit=1)
+    if second is None or not room or reporting.houses_of(session, second):
+        return 0
+    actor = audit.Actor(user=second)
+    house = reporting.register_house(session, second, address_code=room[0].code, use="shared_rental",
+                                     max_occupants=2, certificate_no=None, actor=actor).submission
+    reporting.report_move_in(session, second, house.house_id,
+                             occupants=[{"id_type": "resident_id", "id_number": "430302199104051014",
+                                         "name": "孙磊"}],
+                             move_in_date=reporting.local_today().isoformat(), actor=actor,
+                             deadline_days=current_app.config["REPORT_DEADLINE_DAYS"])
+    return 2

@@ -272,6 +272,8 @@ class UnitCreated(Response):
     id: int
     submission_id: int
     status: choice(STATUSES)
+    flags: list[Flag] = Field(description="uscc_claimed_by_another: another employer's unit with this credit code "
+                                          "stands; the police will check which claim is true.")
 
 
 def _count(description: str) -> Any:

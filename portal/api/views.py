@@ -185,7 +185,8 @@ def register_unit(form_key):
     data = json_body(schemas.UnitRequest)
     filed = units.register_unit(db.session, api_user(), **data.model_dump(), actor=api_actor(), form_key=form_key)
     sub = filed.submission
-    return answer(schemas.UnitCreated(id=sub.unit_id, submission_id=sub.id, status=str(sub.status)), 201)
+    return answer(schemas.UnitCreated(id=sub.unit_id, submission_id=sub.id, status=str(sub.status),
+                                      flags=flags_json(sub)), 201)
 
 
 @bp.route(f"/units/<{ID}:unit_id>/staff-imports", methods=["POST"])

@@ -197,7 +197,8 @@ def unit_check(key: str):
         drafts.discard(db.session, key)
         db.session.commit()  # the registration and its draft's end together
         return redirect(url_for("employer.receipt", submission_id=filed.submission.id))
-    return render_template("employer/unit_check.html", form=form, draft=draft)
+    claimed = units.uscc_claimed_by_another(db.session, current_user, draft.data.get("uscc"))
+    return render_template("employer/unit_check.html", form=form, draft=draft, claimed=claimed)
 
 
 # --- a unit: roster, uploads, reports -----------------------------------------------------------

@@ -133,7 +133,8 @@ def _render_item(sub, form=None, revealed=None, status=200):
         reasons=review.REJECT_REASONS, unit=queue.unit_of_item(db.session, sub),
         other_jobs=queue.other_employments(db.session, sub),
         in_register=queue.register_entries(db.session, sub),
-        links=register.links_for_item(db.session, current_user, sub)), status
+        links=register.links_for_item(db.session, current_user, sub),
+        rival_claims=register.claims_for_item(db.session, current_user, sub)), status
 
 
 @bp.route("/items/<int:submission_id>")

@@ -18,6 +18,7 @@ from portal.models import (
     Tenancy,
     Unit,
 )
+from portal.services import flags
 
 S = SubmissionStatus
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -43,6 +44,8 @@ def _house_registration(session: Session, submission: Submission, to_status: S, 
     # A corrected registration keeps the house: the correction's own submission is now its truth.
     if to_status != S.superseded:
         session.execute(update(House).where(House.id == submission.house_id).values(status=record))
+    if to_status in (S.rejected, S.withdrawn):
+        flags.claim_dropped(session, submission)  # another reporter's claim here stands alone now
 
 
 def _move_in(session: Session, submission: Submission, to_status: S, record: RecordStatus) -> None:
@@ -62,6 +65,8 @@ def _unit_registration(session: Session, submission: Submission, to_status: S, r
     # As with houses: the unit stays when its registration is corrected.
     if to_status != S.superseded:
         session.execute(update(Unit).where(Unit.id == submission.unit_id).values(status=record))
+    if to_status in (S.rejected, S.withdrawn):
+        flags.claim_dropped(session, submission)
 
 
 def _hire(session: Session, submission: Submission, to_status: S, record: RecordStatus) -> None:

@@ -152,7 +152,7 @@ def _queue_rows(session: Session, officer: User, filters: queue.Filters, full: b
                    "、".join(names if full else [mask_name(n) for n in names]),
                    "、".join(numbers if full else [mask_id(n) for n in numbers]),
                    "、".join(phones if full else [mask_phone(p) for p in phones]),
-                   "、".join(str(flags.label(f.get("code"))) for f in s.flags or [])]
+                   "、".join(str(flags.label(f.get("code"))) for f in s.flags or [] if not f.get("resolved"))]
         for obj in {id(o): o for o in (*page.items, *places.values())}.values():
             session.expunge(obj)  # constant memory in the session, whatever the export's size
         if page.next_cursor is None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from portal.models import House, IdType, RecordStatus, Tenancy
-from portal.services import residence
+from portal.models import House, IdType, RecordStatus, Submission, SubmissionKind, Tenancy, Unit
+from portal.services import audit_chain, residence
+from portal.services.errors import FieldError, ValidationFailed
 from portal.services.occupants import age_on
 
 CHILD_AGE = 16
@@ -23,6 +24,7 @@ LABELS = {
     "other_employment": _l("Already employed at another unit"),
     "details_differ": _l("The declared name or phone differs from the register"),
     "claimed_by_another": _l("Another reporter has registered a house at this address"),
+    "uscc_claimed_by_another": _l("Another employer has registered a unit with this credit code"),
 }
 # Flags that tell something about other people's records (where else a person lives or works, what the
 # register holds for them): for officers only. A reporter who could see them could ask the register
@@ -32,8 +34,22 @@ REPORTER_VISIBLE = frozenset(LABELS) - OFFICER_ONLY
 
 
 def for_reporter(found: list[dict] | None) -> list[dict]:
-    """The flags of a report that its reporter may see: those about their own report and house."""
-    return [f for f in found or [] if f.get("code") in REPORTER_VISIBLE]
+    """The flags of a report that its reporter may see: those about their own report and house (a claim the
+    police settled is no longer a flag for them)."""
+    shown, claims = [], set()
+    for f in found or []:
+        code = f.get("code")
+        if code not in REPORTER_VISIBLE or f.get("resolved") or code in claims:
+            continue  # one flag per kind of claim: how many others claim the place is for the officer
+        if code in CLAIMS:
+            claims.add(code)
+        shown.append(f)
+    return shown
+
+
+def open_flags(found: list[dict] | None) -> bool:
+    """Whether any flag still asks the officer to look (Submission.flagged): a settled claim does not."""
+    return any(not f.get("resolved") for f in found or [])
 
 
 def label(code: str):
@@ -61,13 +77,123 @@ def for_hire(other_units: list[int], region_known: bool, differs: bool) -> list[
     return found
 
 
+# --- two claims on one place: a house at one address, a unit with one USCC, by two reporters ---------
+#
+# The new registration is flagged, and so is the other claim's open registration item, each naming the
+# other's house (or unit). The officer settles it through review.transition: confirming one claim is
+# refused while another reporter's claim there is verified, and rejecting (or withdrawing) one marks the
+# flag on the other resolved. Whether a house stands claimed by another is read from the register
+# (rival_houses), so it is never stale. Two registrations at once are ordered by a lock on the address (on
+# the USCC), taken before either looks for the other: both end flagged, never neither.
+CLAIMS = {  # flag code -> (kind of registration, the submission's column, which is also the key in the flag)
+    "claimed_by_another": (SubmissionKind.house_registration, "house_id"),
+    "uscc_claimed_by_another": (SubmissionKind.unit_registration, "unit_id"),
+}
+_LOCK_SPACE = {"house_id": 0x636C6168, "unit_id": 0x636C6175}  # pg_advisory_xact_lock(int, int) namespaces
+_LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
+
+
+def hold_claims(session: Session, column: str, key: str) -> None:
+    """Order the registrations of one address (column "house_id") or one USCC ("unit_id") until the
+    transaction ends (PostgreSQL; on SQLite the one write lock orders them: the registration writes its row
+    before it looks for the other). The audit chain's lock comes first, as for every decision: no deadlock."""
+    if session.get_bind().dialect.name == "postgresql":
+        audit_chain.take_order(session)
+        session.execute(_LOCK, {"space": _LOCK_SPACE[column], "key": key})
+
+
+def rival_houses(session: Session, address_id: int, owner_id: int) -> list[int]:
+    """Houses of other reporters at this address that stand (declared or verified)."""
+    return list(session.scalars(select(House.id).where(House.address_id == address_id, House.owner_id != owner_id,
+                                                       House.status.in_(RecordStatus.ACTIVE)).order_by(House.id)))
+
+
+def rival_units(session: Session, uscc: str, owner_id: int) -> list[int]:
+    """Units of other employers with this USCC that stand (declared or verified)."""
+    return list(session.scalars(select(Unit.id).where(Unit.uscc == uscc, Unit.owner_id != owner_id,
+                                                      Unit.status.in_(RecordStatus.ACTIVE)).order_by(Unit.id)))
+
+
 def for_house(session: Session, address_id: int, owner_id: int) -> list[dict]:
     """A house registration at an address where another reporter's house stands (declared or verified): the
     officer decides which claim is true. A flag about the address, which its reporter may see (without
     anything of the other reporter)."""
-    others = session.scalars(select(House.id).where(House.address_id == address_id, House.owner_id != owner_id,
-                                                    House.status.in_(RecordStatus.ACTIVE)).order_by(House.id))
-    return [{"code": "claimed_by_another", "house_id": other} for other in others]
+    return [{"code": "claimed_by_another", "house_id": other} for other in rival_houses(session, address_id,
+                                                                                       owner_id)]
+
+
+def for_unit_code(session: Session, uscc: str, owner_id: int) -> list[dict]:
+    """A unit registration with a USCC that another employer's unit holds (declared or verified)."""
+    return [{"code": "uscc_claimed_by_another", "unit_id": other} for other in rival_units(session, uscc, owner_id)]
+
+
+def tell_rivals(session: Session, sub: Submission) -> None:
+    """Flag the open registration item of each claim `sub` was flagged against, naming `sub`'s house (unit)."""
+    for flag in sub.flags or []:
+        if flag.get("code") not in CLAIMS:
+            continue
+        kind, column = CLAIMS[flag["code"]]
+        mine = {"code": flag["code"], column: getattr(sub, column)}
+        for other in list(session.scalars(select(Submission).where(
+                getattr(Submission, column) == flag[column], Submission.kind == kind,
+                Submission.is_open.is_(True)))):
+            if mine not in other.flags:  # a correction of `sub` names the same house: flagged once
+                _set_flags(session, other.id, [*other.flags, mine])
+
+
+def claim_dropped(session: Session, sub: Submission) -> None:
+    """A registration rejected or withdrawn: on the other claims' registrations, the flag naming its house
+    (unit) is marked resolved. The flag stays in the item's history, as every flag does."""
+    kind = SubmissionKind(sub.kind)
+    code, column = next((c, col) for c, (k, col) in CLAIMS.items() if k == kind)
+    dropped = getattr(sub, column)
+    others = session.scalars(select(Submission).where(Submission.kind == kind, getattr(Submission, column).in_(
+        _rivals_of(session, column, dropped))))
+    for other in list(others):
+        if any(f.get("code") == code and f.get(column) == dropped and not f.get("resolved") for f in other.flags):
+            _set_flags(session, other.id, [{**f, "resolved": True} if f.get("code") == code and
+                                           f.get(column) == dropped else f for f in other.flags])
+
+
+def _rivals_of(session: Session, column: str, record_id: int):
+    """The other reporters' records (any status) on the same place as this house (unit)."""
+    if column == "house_id":
+        house = session.get(House, record_id)
+        return select(House.id).where(House.address_id == house.address_id, House.owner_id != house.owner_id)
+    unit = session.get(Unit, record_id)
+    return select(Unit.id).where(Unit.uscc == unit.uscc, Unit.owner_id != unit.owner_id)
+
+
+def _set_flags(session: Session, submission_id: int, found: list[dict]) -> None:
+    # A flag is no decision: the item's version stays, so an officer's open page still decides it.
+    session.execute(update(Submission).where(Submission.id == submission_id)
+                    .values(flags=found, flagged=open_flags(found)).execution_options(synchronize_session="evaluate"))
+
+
+def check_confirmable(session: Session, sub: Submission) -> None:
+    """Confirming a registration while another reporter's claim on the same place is verified would put two
+    owners in the register: refused, with what to do instead (review.transition asks before it moves). The
+    place's lock is held from here on, so two officers confirming the two claims at once cannot both pass."""
+    kind = SubmissionKind(sub.kind)
+    if kind == SubmissionKind.house_registration and sub.house_id is not None:
+        house = session.get(House, sub.house_id)
+        hold_claims(session, "house_id", str(house.address_id))
+        verified = session.scalar(select(House.id).where(
+            House.address_id == house.address_id, House.owner_id != house.owner_id,
+            House.status == RecordStatus.verified).limit(1))
+        message = _l("Another reporter's house at this address is confirmed already. Reject this claim, or ask "
+                     "for a site visit.")
+    elif kind == SubmissionKind.unit_registration and sub.unit_id is not None:
+        unit = session.get(Unit, sub.unit_id)
+        hold_claims(session, "unit_id", unit.uscc)
+        verified = session.scalar(select(Unit.id).where(Unit.uscc == unit.uscc, Unit.owner_id != unit.owner_id,
+                                                        Unit.status == RecordStatus.verified).limit(1))
+        message = _l("Another employer's unit with this credit code is confirmed already. Reject this claim, "
+                     "or ask for a site visit.")
+    else:
+        return
+    if verified is not None:
+        raise ValidationFailed([FieldError("other_claim_confirmed", message, "action")])
 
 
 def for_move_in(session: Session, house, report, persons: list, current: list, *,

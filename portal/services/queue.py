@@ -23,7 +23,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import audit, jurisdiction, residence
-from portal.services.errors import NotFound, ServiceError
+from portal.services.errors import NotFound, ServiceError, ValidationFailed
 
 PAGE_SIZE = 25
 
@@ -372,7 +372,8 @@ def confirm_selected(session: Session, officer: User, selected: list[tuple[int, 
         except NotFound:
             done.missing += 1
             continue
-        # Flags are set at filing and never cleared, so a flagged item is never clean; one in site visit at
+        # Flags are set at filing (and on a claim when another is filed on its place; only a settled claim
+        # is marked resolved), so a flagged item is never clean; one in site visit at
         # the version the officer saw was shown as such. Any other change since is someone else's decision.
         if sub.flagged or (sub.status != SubmissionStatus.pending and sub.version == version):
             done.not_clean += 1
@@ -382,7 +383,7 @@ def confirm_selected(session: Session, officer: User, selected: list[tuple[int, 
             done.confirmed += 1
         except review.DecidedAlready as first:
             done.conflicts.append(Conflict(submission_id, sub.receipt, first.by, first.status, first.at))
-        except (ValueError, PermissionError):
+        except (ValueError, PermissionError, ValidationFailed):
             done.not_clean += 1
     audit.record(session, "queue.confirm_selected", actor, user=officer, object_type="submission",
                  detail=f"confirmed={done.confirmed} conflicts={len(done.conflicts)} not_clean={done.not_clean} "

@@ -176,6 +176,7 @@ class HouseCell:
 class RoomRow:
     address: Address
     houses: list[HouseCell] = field(default_factory=list)
+    claimed: bool = False  # houses of two or more reporters stand here (flags "claimed_by_another")
 
 
 def _living_counts(session: Session, house_ids: list[int]) -> dict[int, int]:
@@ -195,13 +196,18 @@ def rooms(session: Session, officer: User, anchor: Address, cursor: str | None =
                                         Address.beat_id.in_(beat_ids))
     found, next_cursor = _keyset(session, query, key, after, size)
     rows = {r[4].id: RoomRow(r[4]) for r in found}
+    # The register holds the houses that stand (declared or verified): a refused or withdrawn claim is only
+    # in the house's history. Two standing houses on one room are two claims for the officer to settle.
     houses = list(session.execute(select(House, User.name, User.phone).join(User, User.id == House.owner_id).where(
-        House.address_id.in_(list(rows)), House.beat_id.in_(beat_ids)).order_by(House.id))) if rows else []
+        House.address_id.in_(list(rows)), House.beat_id.in_(beat_ids), House.status.in_(STANDING))
+        .order_by(House.id))) if rows else []
     living = _living_counts(session, [h.id for h, _n, _p in houses])
     for house, owner, phone in houses:
         rows[house.address_id].houses.append(HouseCell(house.id, mask_name(owner), owner, phone or "", str(house.use),
                                                        str(house.status), living.get(house.id, 0),
                                                        house.max_occupants))
+    for row in rows.values():
+        row.claimed = len(row.houses) > 1  # one house per reporter and address (the house's unique key)
     return Page(list(rows.values()), next_cursor)
 
 
@@ -242,6 +248,7 @@ class HouseView:
     moving_out: list[Occupant]
     units: list[UnitHere]
     history: Page
+    claims: list[Claim] = field(default_factory=list)  # other reporters' houses at this address
 
 
 def house(session: Session, officer: User, house_id: int) -> House:
@@ -281,7 +288,8 @@ def house_view(session: Session, officer: User, house_id: int, cursor: str | Non
     staff = staff_counts(session, [u.id for u in units])
     return HouseView(found, owner.name, mask_phone(owner.phone), living, leaving,
                      [UnitHere(u.id, u.name, str(u.status), staff.get(u.id, 0)) for u in units],
-                     history(session, officer, Submission.house_id == found.id, cursor))
+                     history(session, officer, Submission.house_id == found.id, cursor),
+                     rival_claims(session, officer, house=found))
 
 
 def history(session: Session, officer: User, where, cursor: str | None = None, *, size: int = PAGE_SIZE) -> Page:
@@ -424,6 +432,7 @@ class UnitView:
     staff_total: int
     staff: Page
     uploads: list[StaffImport]
+    claims: list[Claim] = field(default_factory=list)  # other employers' units with this USCC
 
 
 def unit(session: Session, officer: User, unit_id: int) -> Unit:
@@ -449,7 +458,55 @@ def unit_view(session: Session, officer: User, unit_id: int, cursor: str | None 
     uploads = list(session.scalars(select(StaffImport).where(StaffImport.unit_id == found.id)
                                    .order_by(StaffImport.id.desc()).limit(20)))
     return UnitView(found, session.get(Address, found.address_id).text,
-                    staff_counts(session, [found.id]).get(found.id, 0), Page(staff, next_cursor), uploads)
+                    staff_counts(session, [found.id]).get(found.id, 0), Page(staff, next_cursor), uploads,
+                    rival_claims(session, officer, unit=found))
+
+
+# --- two claims on one place: the other reporters' houses at an address, units with a USCC ------------
+
+@dataclass
+class Claim:
+    """Another reporter's claim on the place of a house (its address) or a unit (its USCC)."""
+
+    house_id: int | None
+    unit_id: int | None
+    owner: str  # masked
+    status: str  # the record's: pending, verified (the claim stands), rejected, withdrawn
+    item_id: int | None  # its latest registration report, for the officer's item page
+    standing: bool
+
+
+def rival_claims(session: Session, officer: User, *, house: House | None = None, unit: Unit | None = None,
+                 limit: int = 20) -> list[Claim]:
+    """Every other reporter's house at the house's address (unit with the unit's USCC), standing claims
+    first, within the officer's jurisdiction only (flags.rival_houses is the rule of the flag)."""
+    beat_ids = beats(session, officer) or [0]
+    if house is not None:
+        model, column, kind = House, Submission.house_id, SubmissionKind.house_registration
+        where = (House.address_id == house.address_id, House.owner_id != house.owner_id)
+    elif unit is not None:
+        model, column, kind = Unit, Submission.unit_id, SubmissionKind.unit_registration
+        where = (Unit.uscc == unit.uscc, Unit.owner_id != unit.owner_id)
+    else:
+        return []
+    found = session.execute(select(model.id, model.status, User.name).join(User, User.id == model.owner_id)
+                            .where(*where, model.beat_id.in_(beat_ids)).order_by(model.id).limit(limit)).all()
+    ids = [r.id for r in found]
+    items = dict(session.execute(select(column, func.max(Submission.id)).where(
+        column.in_(ids), Submission.kind == kind, Submission.beat_id.in_(beat_ids)).group_by(column)).all()
+                 ) if ids else {}
+    claims = [Claim(r.id if house is not None else None, r.id if unit is not None else None, mask_name(r.name),
+                    str(r.status), items.get(r.id), r.status in STANDING) for r in found]
+    return sorted(claims, key=lambda c: not c.standing)
+
+
+def claims_for_item(session: Session, officer: User, sub: Submission) -> list[Claim]:
+    """The other claims on the place of a registration report (its house's address, its unit's USCC)."""
+    if sub.kind == SubmissionKind.house_registration and sub.house_id is not None:
+        return rival_claims(session, officer, house=session.get(House, sub.house_id))
+    if sub.kind == SubmissionKind.unit_registration and sub.unit_id is not None:
+        return rival_claims(session, officer, unit=session.get(Unit, sub.unit_id))
+    return []
 
 
 # --- links from an item of the queue -----------------------------------------------------------------

@@ -232,6 +232,7 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
         return again
     address = registrable_address(session, address_code)
     details = check_house_details(use, max_occupants, certificate_no)
+    flags.hold_claims(session, "house_id", str(address.id))  # another reporter's registration here waits
     existing = session.scalar(select(House).where(House.address_id == address.id, House.owner_id == owner.id))
     if existing is not None and existing.status not in (RecordStatus.withdrawn, RecordStatus.rejected):
         raise StateConflict([FieldError("house_exists", _l("You have registered a house at this address "
@@ -246,13 +247,16 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
                      payload={"address_code": address.code, "address": address.text, "use": str(details.use),
                               "max_occupants": details.max_occupants, "certificate_no": details.certificate_no},
                      submitted_at=utcnow())
-    return filing.file(session, owner, sub, actor, form_key, found=found)
+    filed = filing.file(session, owner, sub, actor, form_key, found=found)
+    if filed.created:
+        flags.tell_rivals(session, filed.submission)
+    return filed
 
 
 def claimed_by_another(session: Session, owner: User, address_code: str) -> bool:
     """Whether another reporter's house stands at this address (for the check page: the police will check)."""
     address = addresses.by_code(session, address_code)
-    return address is not None and bool(flags.for_house(session, address.id, owner.id))
+    return address is not None and bool(flags.rival_houses(session, address.id, owner.id))
 
 
 # --- move-ins -----------------------------------------------------------------------------------
@@ -488,7 +492,12 @@ def correct_house(session: Session, reporter: User, submission_id: int, *, use: 
                      payload={**old.payload, "use": str(details.use), "max_occupants": details.max_occupants,
                               "certificate_no": details.certificate_no},
                      submitted_at=utcnow(), supersedes_id=old.id)
-    return filing.file(session, reporter, sub, actor, form_key)
+    flags.hold_claims(session, "house_id", str(house.address_id))
+    filed = filing.file(session, reporter, sub, actor, form_key,
+                        found=flags.for_house(session, house.address_id, reporter.id))
+    if filed.created:
+        flags.tell_rivals(session, filed.submission)
+    return filed
 
 
 def overdue_hint(sub: Submission, now: datetime | None = None) -> bool:

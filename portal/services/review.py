@@ -35,6 +35,7 @@ REJECT_REASONS = {
     "duplicate": _l("This was already reported"),
     "incomplete": _l("Information is missing or unreadable"),
     "house_not_verified": _l("The house could not be verified"),
+    "not_the_owner": _l("Another reporter is the owner of this house or unit"),  # settling two claims
     "other": _l("Other reason"),
 }
 
@@ -84,6 +85,10 @@ def transition(
         raise ValueError(f"no transition {from_status} -> {to_status}")
     if to_status == S.rejected:
         _check_reject_reason(reason_code, reason_text)
+    if to_status == S.confirmed:
+        from portal.services import flags
+
+        flags.check_confirmable(session, submission)  # two claims on one place: never two owners confirmed
 
     version = expected_version if expected_version is not None else submission.version
     audit_chain.take_order(session)  # before the row's lock, as every decision does: no deadlock between two

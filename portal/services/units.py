@@ -263,6 +263,7 @@ def register_unit(session: Session, owner: User, *, uscc: str | None, name: str 
                    special_trade=special_trade, address_code=address_code, legal_rep_name=legal_rep_name,
                    legal_rep_id_number=legal_rep_id_number, contact_name=contact_name,
                    contact_phone=contact_phone, today=today)
+    flags.hold_claims(session, "unit_id", d.uscc)  # another employer's registration of this code waits
     # A rejected or withdrawn registration of the same code is registered again on the same row.
     unit = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == d.uscc)) or \
         Unit(owner_id=owner.id, uscc=d.uscc)
@@ -285,7 +286,20 @@ def register_unit(session: Session, owner: User, *, uscc: str | None, name: str 
         raise StateConflict([_unit_exists(d.name)]) from None
     sub = Submission(kind=SubmissionKind.unit_registration, beat_id=unit.beat_id, unit_id=unit.id,
                      payload=d.as_payload(), submitted_at=utcnow())
-    return filing.file(session, owner, sub, actor, form_key, found=flags.for_unit(d.legal_rep_region_known))
+    found = flags.for_unit(d.legal_rep_region_known) + flags.for_unit_code(session, d.uscc, owner.id)
+    filed = filing.file(session, owner, sub, actor, form_key, found=found)
+    if filed.created:
+        flags.tell_rivals(session, filed.submission)
+    return filed
+
+
+def uscc_claimed_by_another(session: Session, owner: User, raw_uscc: str | None) -> bool:
+    """Whether another employer's unit with this USCC stands (for the check page: the police will check)."""
+    try:
+        code = identity.check_uscc(raw_uscc)
+    except (FieldError, ValidationFailed):
+        return False
+    return bool(flags.rival_units(session, code, owner.id))
 
 
 # --- staff: single hires and departures, with the rules the staff-list import uses -----------------

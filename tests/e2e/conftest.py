@@ -45,6 +45,10 @@ class LiveServer:
     staff_ids: tuple = ()
     admin_phone: str = ""
     admin_totp_secret: str = ""
+    conflict_officer_phone: str = ""
+    conflict_officer_totp_secret: str = ""
+    conflict_items: tuple = ()  # (the first claim's registration, the second's)
+    conflict_building: int = 0  # the room's address
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

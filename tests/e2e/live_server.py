@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.services import reporting
 
 OFFICER_PHONE = "15500009001"
+CONFLICT_OFFICER_PHONE = "15500009004"  # station 4: a conflict of its own
 QUEUE_OFFICER_PHONE = "15500009002"  # station 2: a queue of its own, so station 1's counts stay as they are
 
 
@@ -55,7 +56,8 @@ def main(database_url: str, workdir: str) -> None:
         info = {"officer_phone": officer.phone, "officer_totp_secret": officer.totp_secret,
                 "address_code": address.code, "address_text": address.text,
                 "today": reporting.local_today().isoformat(), **seed_station_two(db.session, district),
-                **seed_station_three(db.session, district), **seed_admin(db.session)}
+                **seed_station_three(db.session, district), **seed_admin(db.session),
+                **seed_station_four(db.session, district)}
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     info["port"] = server.server_port
@@ -126,6 +128,27 @@ def seed_admin(session) -> dict:
 
     admin = factories.make_user(session, role="admin", phone=ADMIN_PHONE, name="周管理")
     return {"admin_phone": admin.phone, "admin_totp_secret": admin.totp_secret}
+
+
+def seed_station_four(session, district) -> dict:
+    """A station of its own with its officer and one room registered by two landlords through the services
+    (both registrations flagged claimed_by_another): for settling a conflict at 360 px."""
+    from portal.models import Beat, Station
+    from tests import factories
+
+    station = Station(code="T-S4", name="测试派出所4", bureau=district.bureau)
+    beat = Beat(code="T-S4-1", name="测试警务区4-1", station=station)
+    session.add_all([station, beat])
+    session.flush()
+    room = factories.make_address(session, beat, road="解放路", door_no="3号", community="", building="2栋",
+                                  unit="1单元", room="502")
+    session.commit()
+    officer = factories.make_user(session, role="officer", station=station, phone=CONFLICT_OFFICER_PHONE,
+                                  name="周警官")
+    first = factories.make_house(session, factories.make_user(session, role="landlord", name="孔房东"), room)
+    second = factories.make_house(session, factories.make_user(session, role="landlord", name="孟房东"), room)
+    return {"conflict_officer_phone": officer.phone, "conflict_officer_totp_secret": officer.totp_secret,
+            "conflict_items": (first.id, second.id), "conflict_building": room.id}
 
 
 def _exit_with_parent() -> None:

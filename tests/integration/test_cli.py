@@ -63,10 +63,15 @@ def test_seed_demo_loads_the_district_accounts_and_reports_once(cli, db_session)
     assert roles == {Role.admin: 1, Role.auditor: 1, Role.clerk: 1, Role.landlord: 2, Role.employer: 1,
                      Role.officer: 6}
     waiting = db_session.scalar(select(func.count()).select_from(Submission).where(Submission.is_open.is_(True)))
-    assert waiting == 5
+    assert waiting == 7
+    # The demo conflict: room 402 registered by both demo landlords, both registrations flagged.
+    claims = db_session.scalars(select(Submission).where(Submission.kind == "house_registration",
+                                                         Submission.flagged.is_(True))).all()
+    assert len(claims) == 2 and {f["code"] for c in claims for f in c.flags} == {"claimed_by_another"}
+    assert {c.flags[0]["house_id"] for c in claims} == {c.house_id for c in claims}
     again = cli.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output
-    assert db_session.scalar(select(func.count()).select_from(Submission)) == 5
+    assert db_session.scalar(select(func.count()).select_from(Submission)) == 7
 
 
 def test_address_import_reports_bad_rows_and_exits_non_zero(cli, db_session, tmp_path):

@@ -247,7 +247,8 @@ NOT_API = {"accounts", "passwords", "tokens", "admin", "auth", "throttle", "revi
            "register_search", "exports", "keys", "staff_accounts"}
 NOT_API_CALLS = {("addresses", "fail"), ("addresses", "RowError")}
 # Codes of the services that only the web pages can raise today (withdrawing, correcting, a single departure).
-WEB_ONLY = {"not_withdrawable", "not_correctable", "before_hire"}
+WEB_ONLY = {"not_withdrawable", "not_correctable", "before_hire",
+            "other_claim_confirmed"}  # an officer's decision (flags.check_confirmable): no API decides
 
 
 def _raised_codes() -> dict[str, set[str]]:

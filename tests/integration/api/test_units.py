@@ -62,7 +62,8 @@ def test_register_and_list_units(emp, db_session, district, employer):
     response = emp.post("/api/v1/units", json=fields)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert set(body) == {"id", "submission_id", "status"} and body["status"] == "pending"
+    assert set(body) == {"id", "submission_id", "status", "flags"} and body["status"] == "pending"
+    assert body["flags"] == []  # the first unit with this code: nothing to check
     sub = db_session.get(Submission, body["submission_id"])
     assert sub.kind == SubmissionKind.unit_registration and sub.unit_id == body["id"]
     listed = emp.get("/api/v1/units").get_json()
