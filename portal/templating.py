@@ -11,33 +11,12 @@ from flask_babel import lazy_gettext as _l
 
 from portal import charts
 from portal.models.base import utcnow
-from portal.services import attention, drafts, identity, receipts
+from portal.services import attention, declarations, drafts, identity, receipts
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
-USE_NAMES = {
-    "whole_rental": _l("Whole rental"),
-    "shared_rental": _l("Shared rental (rooms let separately)"),
-    "owner_occupied_rooms": _l("Owner lives here and lets rooms"),
-    "vacant": _l("Vacant"),
-    "business": _l("Business premises"),
-}
-ID_TYPE_NAMES = {
-    "resident_id": _l("Resident ID card"),
-    "passport": _l("Passport"),
-    "hk_macau_permit": _l("Hong Kong/Macau travel permit"),
-    "taiwan_permit": _l("Taiwan travel permit"),
-    "foreign_permanent_id": _l("Foreign permanent residence ID"),
-}
-RELATION_NAMES = {
-    "main_tenant": _l("Main tenant"),
-    "spouse": _l("Spouse"),
-    "child": _l("Child"),
-    "parent": _l("Parent"),
-    "relative": _l("Other relative"),
-    "roommate": _l("Flatmate"),
-    "other": _l("Other"),
-}
+USE_NAMES, ID_TYPE_NAMES = declarations.USE_NAMES, declarations.ID_TYPE_NAMES
+RELATION_NAMES = declarations.RELATION_NAMES
 
 HOUSE_STATUS_NAMES = {
     "pending": _l("Waiting for the police"),

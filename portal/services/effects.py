@@ -18,6 +18,7 @@ from portal.models import (
     Tenancy,
     Unit,
 )
+from portal.services import declarations
 
 S = SubmissionStatus
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -95,12 +96,8 @@ def _details_confirmed(session: Session, submission: Submission, declared: dict)
     """The register's person takes the details of a report an officer confirmed, and says which report.
 
     Until then the person keeps what the register had: what someone merely declares changes nothing."""
-    values = {"name": declared["name"], "details_submission_id": submission.id}
-    for name in ("sex", "phone"):
-        if declared.get(name):
-            values[name] = declared[name]
-    if declared.get("birth_date"):
-        values["birth_date"] = date.fromisoformat(declared["birth_date"])
+    values = {**declarations.register_values(declarations.Occupant, declared), "name": declared["name"],
+              "details_submission_id": submission.id}
     session.execute(update(Person).where(and_(Person.id_type == (declared.get("id_type") or "resident_id"),
                                               Person.id_number == declared["id_number"])).values(**values))
 

@@ -27,13 +27,13 @@ from portal.models import (
 )
 from portal.models.address import TEXT_COLUMNS, address_text
 from portal.models.base import utcnow
-from portal.services import addresses, audit, filing, flags, receipts, residence, review
+from portal.services import addresses, audit, declarations, filing, flags, receipts, residence, review
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.filing import Filed, due_at, local_today  # noqa: F401 - what the pages and the API name
 from portal.services.occupants import Occupant, check_event_date, check_occupant
 
-MAX_OCCUPANTS_LIMIT = 200
-MAX_PEOPLE_PER_REPORT = 20
+MAX_OCCUPANTS_LIMIT = declarations.MAX_OCCUPANTS_LIMIT
+MAX_PEOPLE_PER_REPORT = declarations.MAX_PEOPLE_PER_REPORT
 
 
 # --- scoping: a reporter reaches only their own objects; anything else does not exist --------------
@@ -322,14 +322,16 @@ class NamedPerson:
 
 
 def person_for(session: Session, occupant: Occupant) -> NamedPerson:
-    """The person with this document, created with the declared details when the register has none.
+    """The person with this document, created with the declared details when the register has none (the
+    fields the occupant's declaration gives to the register).
 
     A known person is never changed here: declared details belong to the declaration, and only an
     officer's confirmation (effects.apply) makes them the register's. Created first (most people in a
     move-in are new to the register), read when known."""
+    details = {name: occupant.values.get(name) for name, about in declarations.fields(declarations.Occupant)
+               if about.register}
     new_id = _run(session, _NEW_PERSON[session.get_bind().dialect.name], {
-        "id_type": occupant.id_type, "id_number": occupant.id_number, "name": occupant.name, "sex": occupant.sex,
-        "birth_date": occupant.birth_date, "phone": occupant.phone, "created_at": utcnow()}).scalar()
+        "id_type": occupant.id_type, "id_number": occupant.id_number, **details, "created_at": utcnow()}).scalar()
     if new_id is not None:
         return NamedPerson(new_id, True)
     known = _run(session, _KNOWN_PERSON, {"id_type": occupant.id_type, "id_number": occupant.id_number}).one()
@@ -362,7 +364,8 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
                      house_id=house.id,
                      payload={"address": house.address_text, "move_in_date": report.move_in_date.isoformat(),
                               "lease_end_date": report.lease_end_date.isoformat() if report.lease_end_date else None,
-                              "occupants": [p.as_payload() for p in report.occupants]},
+                              "occupants": [declarations.payload(declarations.Occupant, p)
+                                            for p in report.occupants]},
                      submitted_at=now,
                      supersedes_id=supersedes.id if supersedes else None)
     tenancies = [Tenancy(house_id=house.id, person_id=person.id, move_in_date=report.move_in_date,

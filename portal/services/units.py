@@ -34,7 +34,7 @@ from portal.models import (
 )
 from portal.models import SpecialTrade as Trade
 from portal.models.base import utcnow
-from portal.services import addresses, audit, drafts, filing, flags, identity, review, staff_import
+from portal.services import addresses, audit, declarations, drafts, filing, flags, identity, review, staff_import
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.filing import Filed, filed_before, local_today
 from portal.services.occupants import Occupant, check_event_date
@@ -44,21 +44,7 @@ REGISTRABLE_AGAIN = (RecordStatus.withdrawn, RecordStatus.rejected)
 GONE = (RecordStatus.withdrawn, RecordStatus.superseded)
 UPLOAD_DRAFT = "staff_upload"
 
-UNIT_TYPE_NAMES = {
-    "enterprise": _l("Enterprise"),
-    "individual_business": _l("Individual business"),
-    "public_institution": _l("Public institution"),
-    "social_organisation": _l("Social organisation"),
-}
-SPECIAL_TRADE_NAMES = {
-    "hotel": _l("Hotel or lodging"),
-    "seal_engraving": _l("Seal engraving"),
-    "locksmith": _l("Lock-smithing"),
-    "scrap_metal": _l("Scrap-metal purchase"),
-    "pawn": _l("Pawn shop"),
-    "used_vehicles": _l("Second-hand vehicles"),
-    "entertainment": _l("Entertainment venue"),
-}
+UNIT_TYPE_NAMES, SPECIAL_TRADE_NAMES = declarations.UNIT_TYPE_NAMES, declarations.SPECIAL_TRADE_NAMES
 UNIT_STATUS_NAMES = {
     "pending": _l("Waiting for the police"),
     "verified": _l("Verified by the police"),
@@ -340,8 +326,9 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
                               "hire_date": hire_date}, today=today)
     if current_employment(session, unit, id_number=row.id_number) is not None:
         raise StateConflict([_ALREADY_EMPLOYED])
-    person = person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number, name=row.name,
-                                           sex=row.sex, birth_date=row.birth_date, phone=row.phone))
+    person = person_for(session, Occupant({"id_type": IdType.resident_id, "id_number": row.id_number,
+                                           "name": row.name, "sex": row.sex, "birth_date": row.birth_date,
+                                           "phone": row.phone}))
     person_id = person.id
     # The import's own flag rules and payload shape: a single hire reads like an imported one.
     elsewhere = staff_import.employed_elsewhere(session, unit, [person_id])
