@@ -20,13 +20,13 @@ from portal.landlord.forms import (
     PersonForm,
     SubmitForm,
 )
-from portal.services import addresses, attention, drafts, flags, occupants, paging, reporting, review
+from portal.services import addresses, attention, declarations, drafts, flags, occupants, paging, reporting, review
 from portal.services.errors import NotFound, ValidationFailed
 from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
 
 bp = Blueprint("landlord", __name__, url_prefix="/landlord")
 DRAFT_KINDS = ("move_in", "house")  # a landlord's unfinished reports, listed and resumable
-PERSON_FIELDS = ("id_type", "id_number", "name", "phone", "relation", "occupation", "workplace")
+PERSON_FIELDS = tuple(name for name, _about in declarations.fields(declarations.Occupant))
 
 
 def _or_404(fn, *args, **kwargs):
@@ -358,7 +358,7 @@ def check_move_in(key: str):
             db.session.commit()  # the report and its draft's end together
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
     return render_template("landlord/check_move_in.html", form=form, draft=draft, remove_form=ActionForm(),
-                           derived=[occupants.derived(p) for p in d.get("people", [])])
+                           people=occupants.checked_people(d.get("people", []), today=reporting.local_today()))
 
 
 # --- move-out: one page, then the receipt ---------------------------------------------------------

@@ -298,7 +298,7 @@ class Departure(Declaration):
     departure_date: Annotated[Date, About(_l("Their last day"), help=_l("For example 2026-03-05"), input="date")]
 
 
-DECLARATIONS = {"house_registration": HouseRegistration, "move_in": MoveIn, "move_out": MoveOut,
+DECLARATIONS = {"occupant": Occupant, "house_registration": HouseRegistration, "move_in": MoveIn, "move_out": MoveOut,
                 "unit_registration": UnitRegistration, "hire": Hire, "departure": Departure}
 
 
@@ -392,4 +392,4 @@ def register_values(model: type[BaseModel], declared: Mapping) -> dict:
 def shown(model: type[BaseModel], declared: Mapping, *, group: str | None = ...) -> list[tuple[str, About, Any]]:
     """The fields of a stored declaration that have a value, for a page: (name, about, value)."""
     return [(name, a, declared.get(name)) for name, a in fields(model, group=group)
-            if a.check is not None and declared.get(name) not in (None, "")]
+            if declared.get(name) not in (None, "")]
