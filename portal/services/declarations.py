@@ -114,7 +114,8 @@ class About:
     label: Any = None
     help: Any = None
     personal: str | None = None
-    staff_column: str | None = None
+    staff_column: str | None = None  # the staff list's column header (Chinese), its English label and other names
+    staff_label: Any = None
     staff_aliases: tuple[str, ...] = ()
     check: v.Check | None = None
     input: str = "text"
@@ -272,24 +273,30 @@ class Hire(Declaration):
     """One worker: a single hire on the web, or one row of a staff list (its columns are these fields')."""
 
     name: Annotated[text(), About(_l("Full name, as on the ID card"), personal="name", register=True,
-                                  staff_column="姓名", staff_aliases=(
+                                  staff_column="姓名", staff_label=_l("Full name"),
+        staff_aliases=(
         "姓名", "员工姓名", "name", "full name", "fullname", "employee name"))]
     sex: Annotated[choice(SEX_NAMES) | None, About(_l("Sex"), names=SEX_NAMES, register=True,
-                                                  staff_column="性别", staff_aliases=("性别", "sex", "gender"))
+                                                  staff_column="性别", staff_label=_l("Sex"),
+        staff_aliases=("性别", "sex", "gender"))
                    ] = None
     id_number: Annotated[text(), About(_l("Resident ID number"), personal="id_number", input="id",
                                        help=_l("The sex and date of birth are read from the number."),
-                                       staff_column="身份证号码", staff_aliases=(
+                                       staff_column="身份证号码", staff_label=_l("ID number"),
+        staff_aliases=(
         "身份证号码", "身份证号", "证件号码", "身份证", "公民身份号码", "id_number", "id number", "id no",
         "id no.", "resident id", "resident id number", "id card number"))]
     phone: Annotated[text() | None, About(_l("Mobile phone number (optional)"), personal="phone", input="tel",
-                                          register=True, staff_column="手机号码", staff_aliases=(
+                                          register=True, staff_column="手机号码", staff_label=_l("Mobile phone"),
+        staff_aliases=(
         "手机号码", "手机", "电话", "手机号", "联系电话", "phone", "mobile", "mobile phone", "mobile number",
         "phone number"))] = None
-    position: Annotated[text() | None, About(_l("Position (optional)"), staff_column="岗位", staff_aliases=(
+    position: Annotated[text() | None, About(_l("Position (optional)"), staff_column="岗位", staff_label=_l("Position"),
+        staff_aliases=(
         "岗位", "职务", "职位", "position", "job", "job title", "post"))] = None
     hire_date: Annotated[Date | None, About(_l("Date they started"), help=_l("For example 2026-03-05"), input="date",
-                                            staff_column="入职日期", staff_aliases=(
+                                            staff_column="入职日期", staff_label=_l("Hire date"),
+        staff_aliases=(
         "入职日期", "入职时间", "hire_date", "hire date", "date of hire", "start date"))] = None
 
 

@@ -43,7 +43,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, flags, identity, receipts, spreadsheets
+from portal.services import audit, declarations, flags, identity, receipts, spreadsheets
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.spreadsheets import MAX_BYTES, FileRejected, cell_text
 
@@ -61,27 +61,14 @@ FEW_DEPARTURES = 3
 DEPARTURE_SHARE = 0.2
 _CHUNK = 500  # ids per IN (...) query
 
-COLUMNS = ("name", "sex", "id_number", "phone", "position", "hire_date")
+# The columns of a staff list: the fields of a hire's declaration that have one (services/declarations.py).
+COLUMNS = declarations.staff_columns(declarations.Hire)
 REQUIRED = ("name", "id_number")
-COLUMN_LABELS = {
-    "name": _l("Full name"),
-    "sex": _l("Sex"),
-    "id_number": _l("ID number"),
-    "phone": _l("Mobile phone"),
-    "position": _l("Position"),
-    "hire_date": _l("Hire date"),
-}
+COLUMN_LABELS = {name: about.staff_label for name, about in declarations.fields(declarations.Hire)
+                 if about.staff_column}
 # Header names people use, in Chinese and English; matched after NFKC, trimming and lower-casing.
-ALIASES = {
-    "name": ("姓名", "员工姓名", "name", "full name", "fullname", "employee name"),  # English labels included
-    "sex": ("性别", "sex", "gender"),
-    "id_number": ("身份证号码", "身份证号", "证件号码", "身份证", "公民身份号码", "id_number", "id number",
-                  "id no", "id no.", "resident id", "resident id number", "id card number"),
-    "phone": ("手机号码", "手机", "电话", "手机号", "联系电话", "phone", "mobile", "mobile phone",
-              "mobile number", "phone number"),
-    "position": ("岗位", "职务", "职位", "position", "job", "job title", "post"),
-    "hire_date": ("入职日期", "入职时间", "hire_date", "hire date", "date of hire", "start date"),
-}
+ALIASES = {name: about.staff_aliases for name, about in declarations.fields(declarations.Hire)
+           if about.staff_column}
 _ROW_LABEL = _l("Row")
 _ERRORS_LABEL = _l("Errors")
 # Columns that are expected and carry nothing to import: a running number, and what error_csv adds.
