@@ -119,8 +119,9 @@ def occupant(*, birth: str = "19900101", region: str = "430302", name: str = "å¼
 
 def foreign_occupant(*, number: str = "E12345678", name: str = "Anna Smith", **extra) -> dict:
     """A passport holder, with what the police need of one: nationality, sex, birth date, visa and its end."""
-    return occupant(id_type="passport", id_number=number, name=name, nationality="GBR", sex="F",
-                    birth_date="1985-06-01", visa_kind="residence_work", visa_expiry="2030-01-01", **extra)
+    return occupant(**{"id_type": "passport", "id_number": number, "name": name, "nationality": "GBR", "sex": "F",
+                       "birth_date": "1985-06-01", "visa_kind": "residence_work", "visa_expiry": "2030-01-01",
+                       **extra})
 
 
 def make_house(session, owner: User, address: Address, *, max_occupants: int = 4, use: str = "whole_rental",

@@ -266,7 +266,7 @@ class UnitRegistration(Declaration):
     contact_name: Annotated[text(), About(_l("Security contact: full name"), personal="name",
                                           help=_l("The person the police may call about the unit's staff."))]
     # README "Masking": a unit's security contact phone is a business contact, shown in full to officers.
-    contact_phone: Annotated[text(), About(_l("Security contact: mobile phone number"), personal="phone")]
+    contact_phone: Annotated[text(), About(_l("Security contact: mobile phone number"), personal="contact_phone")]
 
 
 class Hire(Declaration):

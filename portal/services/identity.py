@@ -62,7 +62,7 @@ def mask_address(text: str | None) -> str:
     """湖南省湘潭市雨湖区****: the division (the first nine characters at most), never the road, building or room."""
     if not text:
         return ""
-    return text[: min(9, max(len(text) // 3, 1))] + "****"
+    return text[: min(9, len(text) // 2)] + "****"
 
 
 # One masking rule per kind of personal value (declarations.About.personal), for every page and the API,
