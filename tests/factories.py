@@ -246,7 +246,8 @@ def unit_fields(address: Address, **overrides) -> dict:
     """A unit registration as the form sends it (raw strings); only fields the declaration has."""
     from portal.services import declarations
 
-    return declared_only(declarations.UnitRegistration, {"uscc": uscc(), "name": "湘潭市雨湖区测试餐饮有限公司", "unit_type": "enterprise",
+    return declared_only(declarations.UnitRegistration, {
+        "uscc": uscc(), "name": "湘潭市雨湖区测试餐饮有限公司", "unit_type": "enterprise",
             "industry": "餐饮", "special_trade": "", "address_code": address.code, "legal_rep_name": "王法人",
             "legal_rep_id_number": resident_id("19800101"), "contact_name": "李保卫",
             "contact_phone": "13812345678", **overrides})

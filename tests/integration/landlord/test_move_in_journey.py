@@ -17,7 +17,7 @@ from portal.models import (
     SubmissionStatus,
     Tenancy,
 )
-from portal.services import identity, reporting, review
+from portal.services import reporting, review
 from tests import factories
 from tests.browser import parse
 from tests.factories import english, field_error, field_value, post_form, text_of
