@@ -43,6 +43,8 @@ class LiveServer:
     list_employer_phone: str = ""
     list_unit_id: int = 0
     staff_ids: tuple = ()
+    foreign_landlord_phone: str = ""
+    foreign_house_id: int = 0
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
