@@ -12,8 +12,7 @@ from portal.services import declarations
 UNIT_FIELDS = tuple(name for name, _about in declarations.fields(declarations.UnitRegistration)
                     if name != "address_code")  # the address is chosen on the page before
 UnitForm = form_for(declarations.UnitRegistration, UNIT_FIELDS)
-HireForm = form_for(declarations.Hire, ("name", "id_number", "phone", "position", "hire_date"),
-                    form_key=HiddenField())
+HireForm = form_for(declarations.Hire, form_key=HiddenField())  # a staff-list row's fields, one person
 
 
 class DepartureForm(FlaskForm):

@@ -272,32 +272,67 @@ class UnitRegistration(Declaration):
 class Hire(Declaration):
     """One worker: a single hire on the web, or one row of a staff list (its columns are these fields')."""
 
-    name: Annotated[text(), About(_l("Full name, as on the ID card"), personal="name", register=True,
-                                  staff_column="姓名", staff_label=_l("Full name"),
-        staff_aliases=(
-        "姓名", "员工姓名", "name", "full name", "fullname", "employee name"))]
-    sex: Annotated[choice(SEX_NAMES) | None, About(_l("Sex"), names=SEX_NAMES, register=True,
-                                                  staff_column="性别", staff_label=_l("Sex"),
-        staff_aliases=("性别", "sex", "gender"))
-                   ] = None
-    id_number: Annotated[text(), About(_l("Resident ID number"), personal="id_number", input="id",
-                                       help=_l("The sex and date of birth are read from the number."),
-                                       staff_column="身份证号码", staff_label=_l("ID number"),
-        staff_aliases=(
-        "身份证号码", "身份证号", "证件号码", "身份证", "公民身份号码", "id_number", "id number", "id no",
-        "id no.", "resident id", "resident id number", "id card number"))]
-    phone: Annotated[text() | None, About(_l("Mobile phone number (optional)"), personal="phone", input="tel",
-                                          register=True, staff_column="手机号码", staff_label=_l("Mobile phone"),
-        staff_aliases=(
-        "手机号码", "手机", "电话", "手机号", "联系电话", "phone", "mobile", "mobile phone", "mobile number",
-        "phone number"))] = None
-    position: Annotated[text() | None, About(_l("Position (optional)"), staff_column="岗位", staff_label=_l("Position"),
-        staff_aliases=(
-        "岗位", "职务", "职位", "position", "job", "job title", "post"))] = None
-    hire_date: Annotated[Date | None, About(_l("Date they started"), help=_l("For example 2026-03-05"), input="date",
-                                            staff_column="入职日期", staff_label=_l("Hire date"),
-        staff_aliases=(
-        "入职日期", "入职时间", "hire_date", "hire date", "date of hire", "start date"))] = None
+    name: Annotated[text(), About(
+        _l("Full name, as on the ID card"), personal="name", register=True, staff_column="姓名",
+        staff_label=_l("Full name"), staff_aliases=("姓名", "员工姓名", "name", "full name", "fullname",
+                                                   "employee name"))]
+    sex: Annotated[choice(SEX_NAMES) | None, About(
+        _l("Sex"), names=SEX_NAMES, register=True, staff_column="性别", staff_label=_l("Sex"), input="select",
+        blank=_l("Choose"), help=_l("Only for a passport or permit: for a resident ID card it is read from the "
+                                    "number."),
+        staff_aliases=("性别", "sex", "gender"))] = None
+    id_number: Annotated[text(), About(
+        _l("Document number"), personal="id_number", input="id",
+        help=_l("The sex and date of birth are read from the number."), staff_column="身份证号码",
+        staff_label=_l("ID number"), staff_aliases=(
+            "身份证号码", "身份证号", "证件号码", "身份证", "公民身份号码", "id_number", "id number", "id no",
+            "id no.", "resident id", "resident id number", "id card number", "document number"))]
+    phone: Annotated[text() | None, About(
+        _l("Mobile phone number (optional)"), personal="phone", input="tel", register=True,
+        staff_column="手机号码", staff_label=_l("Mobile phone"), staff_aliases=(
+            "手机号码", "手机", "电话", "手机号", "联系电话", "phone", "mobile", "mobile phone", "mobile number",
+            "phone number"))] = None
+    position: Annotated[text() | None, About(
+        _l("Position (optional)"), staff_column="岗位", staff_label=_l("Position"),
+        staff_aliases=("岗位", "职务", "职位", "position", "job", "job title", "post"))] = None
+    hire_date: Annotated[Date | None, About(
+        _l("Date they started"), help=_l("For example 2026-03-05"), input="date", staff_column="入职日期",
+        staff_label=_l("Hire date"), staff_aliases=("入职日期", "入职时间", "hire_date", "hire date",
+                                                   "date of hire", "start date"))] = None
+    # A staff list's columns for people without a resident ID card (issue 18): optional, empty for the others.
+    id_type: Annotated[choice(ID_TYPE_NAMES) | None, About(
+        _l("Identity document"), names=ID_TYPE_NAMES, input="select", group=FOREIGN, staff_column="证件类型",
+        staff_label=_l("Document type"),
+        staff_aliases=("证件类型", "证件种类", "id_type", "id type", "document type", "document"))] = None
+    nationality: Annotated[choice(v.alpha3_codes()) | None, About(
+        _l("Nationality"), input="country", register=True, group=FOREIGN, staff_column="国籍",
+        staff_label=_l("Nationality"),
+        staff_aliases=("国籍", "nationality", "country"))] = None
+    birth_date: Annotated[Date | None, About(
+        _l("Date of birth"), input="date", register=True, group=FOREIGN, staff_column="出生日期",
+        staff_label=_l("Date of birth"), staff_aliases=("出生日期", "birth_date", "birth date", "date of birth",
+                                                        "dob"))] = None
+    visa_kind: Annotated[choice(VISA_KIND_NAMES) | None, About(
+        _l("Visa or residence permit"), names=VISA_KIND_NAMES, register=True, group=FOREIGN, input="select",
+        blank=_l("Choose"), staff_column="签证种类",
+        staff_label=_l("Visa or residence permit"), staff_aliases=(
+            "签证种类", "签证类型", "居留许可种类", "visa_kind", "visa kind", "visa type", "visa"))] = None
+    visa_expiry: Annotated[Date | None, About(
+        _l("Visa or residence permit valid until"), input="date", register=True, group=FOREIGN,
+        staff_column="签证有效期至",
+        staff_label=_l("Visa valid until"), staff_aliases=(
+            "签证有效期至", "签证有效期", "签证到期日", "居留许可有效期至", "visa_expiry", "visa expiry",
+            "visa valid until"))] = None
+
+
+# A staff list's document types as people write them (the codes, and the names in Chinese and English).
+DOCUMENT_WORDS = {
+    "resident_id": ("身份证", "居民身份证", "resident id", "resident id card", "id card"),
+    "passport": ("护照", "passport"),
+    "hk_macau_permit": ("港澳通行证", "港澳居民来往内地通行证", "回乡证", "hong kong/macau permit"),
+    "taiwan_permit": ("台湾通行证", "台胞证", "台湾居民来往大陆通行证", "taiwan permit"),
+    "foreign_permanent_id": ("外国人永久居留身份证", "永久居留证", "foreign permanent id"),
+}
 
 
 class Departure(Declaration):

@@ -299,36 +299,45 @@ def check_staff_member(raw: dict, *, today: date) -> staff_import.StaffRow:
 
 
 def current_employment(session: Session, unit: Unit, *, employment_id: int | None = None,
-                       id_number: str | None = None) -> Employment | None:
-    """One person on the roster (see `roster`), by employment or by resident ID number."""
+                       id_number: str | None = None, id_type: str = IdType.resident_id) -> Employment | None:
+    """One person on the roster (see `roster`), by employment or by document (a resident ID by default)."""
     query = select(Employment).where(Employment.unit_id == unit.id, Employment.departure_date.is_(None),
                                      Employment.status.in_(RecordStatus.ACTIVE))
     if employment_id is not None:
         query = query.where(Employment.id == employment_id)
     if id_number is not None:
-        query = query.join(Employment.person).where(Person.id_type == IdType.resident_id,
-                                                    Person.id_number == id_number)
+        query = query.join(Employment.person).where(Person.id_type == id_type, Person.id_number == id_number)
     return session.scalars(query.limit(1)).first()
+
+
+def _worker(name, id_number, phone, position, hire_date, more: dict) -> dict:
+    """A hire as its declaration has it (the fields a staff-list row has); any other field is refused."""
+    unknown = set(more) - set(declarations.Hire.model_fields)
+    if unknown:
+        raise TypeError(f"a hire declares no field {', '.join(sorted(unknown))}")
+    return {"name": name, "id_number": id_number, "phone": phone, "position": position, "hire_date": hire_date,
+            **more}
 
 
 def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None, id_number: str | None,
                 phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
-                form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None
-                ) -> Filed:
-    """One new worker: a hire submission and a pending employment, flagged as an imported hire is."""
+                form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None,
+                **more: str | None) -> Filed:
+    """One new worker: a hire submission and a pending employment, flagged as an imported hire is. `more`:
+    the hire declaration's other fields (a passport holder's document type, nationality, sex, birth, visa)."""
     again = filed_before(session, owner, form_key)
     if again:
         return again
     unit = unit_of(session, owner, unit_id)
     ensure_active(unit)
     today = today or local_today()
-    row = check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
-                              "hire_date": hire_date}, today=today)
-    if current_employment(session, unit, id_number=row.id_number) is not None:
+    row = check_staff_member(_worker(name, id_number, phone, position, hire_date, more), today=today)
+    if current_employment(session, unit, id_number=row.id_number, id_type=row.id_type) is not None:
         raise StateConflict([_ALREADY_EMPLOYED])
-    person = person_for(session, Occupant({"id_type": IdType.resident_id, "id_number": row.id_number,
-                                           "name": row.name, "sex": row.sex, "birth_date": row.birth_date,
-                                           "phone": row.phone}))
+    person = person_for(session, Occupant({"id_type": row.id_type, "id_number": row.id_number, "name": row.name,
+                                           "sex": row.sex, "birth_date": row.birth_date, "phone": row.phone,
+                                           "nationality": row.nationality, "visa_kind": row.visa_kind,
+                                           "visa_expiry": row.visa_expiry}))
     person_id = person.id
     # The import's own flag rules and payload shape: a single hire reads like an imported one.
     elsewhere = staff_import.employed_elsewhere(session, unit, [person_id])
@@ -353,7 +362,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
             session.flush()
     except IntegrityError:
         # A hire of this person at this unit won a race (the partial unique index on employment).
-        if current_employment(session, unit, id_number=row.id_number) is None:
+        if current_employment(session, unit, id_number=row.id_number, id_type=row.id_type) is None:
             raise
         raise StateConflict([_ALREADY_EMPLOYED]) from None
     # Link it from the submission too, as an import does; a Core UPDATE leaves the version alone.
@@ -365,7 +374,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
 
 def correct_hire(session: Session, owner: User, submission_id: int, *, name: str | None, id_number: str | None,
                  phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
-                 form_key: str | None = None, today: date | None = None) -> Filed:
+                 form_key: str | None = None, today: date | None = None, **more: str | None) -> Filed:
     """A corrected hire is a new hire that supersedes the rejected (or still waiting) one; both stay."""
     again = filed_before(session, owner, form_key)
     if again:
@@ -379,11 +388,10 @@ def correct_hire(session: Session, owner: User, submission_id: int, *, name: str
     unit = unit_of(session, owner, old.unit_id)
     ensure_active(unit)
     # Check the new report before the old one is touched, so that bad input changes nothing.
-    check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
-                        "hire_date": hire_date}, today=today or local_today())
+    check_staff_member(_worker(name, id_number, phone, position, hire_date, more), today=today or local_today())
     review.transition(session, old, SubmissionStatus.superseded, owner, actor)
     return report_hire(session, owner, unit.id, name=name, id_number=id_number, phone=phone, position=position,
-                       hire_date=hire_date, actor=actor, form_key=form_key, today=today, supersedes=old)
+                       hire_date=hire_date, actor=actor, form_key=form_key, today=today, supersedes=old, **more)
 
 
 _ALREADY_EMPLOYED = FieldError("already_employed", _l("This person is already on the staff list of this unit."),

@@ -33,9 +33,8 @@ def test_web_and_api_take_the_same_fields_for_each_report(app):
     assert form_fields(app, landlord_forms.MoveInDatesForm) | {"occupants"} == api_fields(schemas.MoveInRequest)
     assert form_fields(app, landlord_forms.MoveOutForm) == api_fields(schemas.MoveOutRequest)
     assert form_fields(app, employer_forms.UnitForm) | {"address_code"} == api_fields(schemas.UnitRequest)
-    # A hire on the web and a staff-list row: the list's columns are the hire declaration's (sex is read from
-    # the ID number on the web form).
-    assert form_fields(app, employer_forms.HireForm) | {"sex"} == set(declarations.staff_columns())
+    # A hire on the web and a staff-list row: the list's columns are the hire declaration's.
+    assert form_fields(app, employer_forms.HireForm) == set(declarations.staff_columns())
 
 
 def test_test_helpers_refuse_fields_the_declaration_lacks():

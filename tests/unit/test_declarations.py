@@ -92,9 +92,11 @@ def test_one_masking_rule_per_kind_of_value():
 def test_the_staff_list_columns_are_the_hire_declarations():
     from portal.services import staff_import
 
-    assert staff_import.COLUMNS == ("name", "sex", "id_number", "phone", "position", "hire_date")
+    assert staff_import.COLUMNS == ("name", "sex", "id_number", "phone", "position", "hire_date", "id_type",
+                                    "nationality", "birth_date", "visa_kind", "visa_expiry")
     assert [declarations.about(declarations.Hire, c).staff_column for c in staff_import.COLUMNS] == [
-        "姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期"]
+        "姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期", "证件类型", "国籍", "出生日期", "签证种类",
+        "签证有效期至"]
 
 
 def test_bench_generate_uses_the_applications_flag_rules_and_declaration():
