@@ -93,10 +93,10 @@ _MESSAGES = {
     "invalid_chars": _l("Remove the invisible or control characters."),
     "id_type": _l("Enter the ID number as text."),
 }
-_ID_TYPE_CHOICE = _l("Enter the document type as 身份证, 护照, 港澳通行证, 台湾通行证 or 外国人永久居留身份证 (or leave it "
-                     "empty for a resident ID card).")
-_VISA_KIND_CHOICE = _l("Enter the visa or residence permit as the hire form lists it (for example Z 字签证（工作）), "
-                       "by its letter (Z) or by its code (visa_z, residence_work).")
+_ID_TYPE_CHOICE = _l("Enter the document type as 身份证, 护照, 港澳通行证, 台湾通行证 or "
+                     "外国人永久居留身份证 (or leave it empty for a resident ID card).")
+_VISA_KIND_CHOICE = _l("Enter the visa or residence permit as the hire form lists it (for example "
+                       "Z 字签证（工作）), by its letter (Z) or by its code (visa_z, residence_work).")
 
 
 @dataclass
