@@ -76,3 +76,18 @@ def test_a_single_hire_of_a_passport_holder(db_session, district):
     assert filed.submission.payload["nationality"] == "DEU"
     employment = db_session.scalar(select(Employment).where(Employment.submission_id == filed.submission.id))
     assert employment.person.id_type == "passport" and employment.person.visa_kind == "visa_z"
+
+
+def test_the_officer_sees_a_foreign_hires_details_masked_as_the_rules_say(db_session, district, officer_client):
+    from tests.browser import parse
+    from tests.factories import english, text_of
+
+    unit = make_unit(db_session, district)
+    filed = units.report_hire(db_session, unit.owner, unit.id, name="Hans Müller", id_number="E98765432",
+                              phone="13912345678", position="工程师", hire_date="2024-03-05", id_type="passport",
+                              nationality="DEU", sex="M", birth_date="1980-02-03", visa_kind="visa_z",
+                              visa_expiry="2027-12-31", actor=audit.Actor(user=unit.owner), today=TODAY)
+    db_session.commit()
+    page = text_of(parse(english(officer_client).get(f"/officer/items/{filed.submission.id}")).find("main"))
+    assert "Germany (DEU)" in page and "Visa Z (work)" in page and "2027-12-31" in page
+    assert "139****5678" in page and "13912345678" not in page and "E98765432" not in page
