@@ -154,15 +154,19 @@ class HouseRegistration(Declaration):
                                  "see GET /addresses.", examples=["7Q2M4H9KXD"]),
                             About(_l("Standard address"))]
     use: Annotated[choice(USE_NAMES), About(_l("How is the house used?"), input="radio", names=USE_NAMES,
-                                            missing=_l("Choose how the house is used."))]
+                                            missing=_l("Choose how the house is used."),
+                                            check=v.one_of(USE_NAMES, _l("Choose how the house is used."),
+                                                           required=True))]
     max_occupants: Annotated[int, WithJsonSchema({
         "type": "integer", "minimum": 0, "maximum": MAX_OCCUPANTS_LIMIT,
         "description": f"The most people who can live here, from 0 to {MAX_OCCUPANTS_LIMIT}."}),
         About(_l("How many people can live here at most?"), help=_l("Count everyone, children too."),
-              missing=_l("Enter the largest number of people who can live here."))]
+              missing=_l("Enter the largest number of people who can live here."),
+              check=v.whole_number(0, MAX_OCCUPANTS_LIMIT, _l("Enter a whole number from 0 to %(max)d.",
+                                                              max=MAX_OCCUPANTS_LIMIT)))]
     certificate_no: Annotated[text("Property certificate number, as printed.") | None,
                               About(_l("Property certificate number (optional)"),
-                                    help=_l("As printed on the 不动产权证书 or 房产证."))] = None
+                                    help=_l("As printed on the 不动产权证书 or 房产证."), check=v.certificate)] = None
 
 
 # --- move-ins: the people and the dates ----------------------------------------------------------------
@@ -249,24 +253,34 @@ class MoveOut(Declaration):
 class UnitRegistration(Declaration):
     uscc: Annotated[text("Unified social credit code (统一社会信用代码), 18 characters."), About(
         _l("Unified social credit code"),
-        help=_l("18 characters, on the business licence, for example 91430300MA4L3K5P0E."))]
-    name: Annotated[text(), About(_l("Name of the unit"), help=_l("As on the business licence."))]
-    unit_type: Annotated[choice(UNIT_TYPE_NAMES), About(_l("Type of unit"), input="radio", names=UNIT_TYPE_NAMES)]
-    industry: Annotated[text("Free text."), About(_l("Industry"),
-                                                  help=_l("For example catering, retail, logistics."))]
+        help=_l("18 characters, on the business licence, for example 91430300MA4L3K5P0E."), check=v.uscc)]
+    name: Annotated[text(), About(_l("Name of the unit"), help=_l("As on the business licence."),
+                                  check=v.text(100, missing=_l("Enter the name of the unit.")))]
+    unit_type: Annotated[choice(UNIT_TYPE_NAMES), About(
+        _l("Type of unit"), input="radio", names=UNIT_TYPE_NAMES,
+        check=v.one_of(UNIT_TYPE_NAMES, _l("Choose the type of unit."), required=True))]
+    industry: Annotated[text("Free text."), About(_l("Industry"), help=_l("For example catering, retail, logistics."),
+                                                  check=v.text(60, missing=_l("Enter the industry.")))]
     special_trade: Annotated[choice(SPECIAL_TRADE_NAMES, "Set for trades under special police oversight.") | None,
                              About(
         _l("Special trade"), input="select", names=SPECIAL_TRADE_NAMES, blank=_l("None"),
-        help=_l("Trades that the police license and inspect. Choose “None” if the unit is in none of them."))
-    ] = None
-    address_code: Annotated[text("The standard address code of the workplace."), About(_l("Address"))]
-    legal_rep_name: Annotated[text(), About(_l("Legal representative: full name"), personal="name")]
-    legal_rep_id_number: Annotated[text(), About(_l("Legal representative: resident ID number"),
-                                                 personal="id_number")]
-    contact_name: Annotated[text(), About(_l("Security contact: full name"), personal="name",
-                                          help=_l("The person the police may call about the unit's staff."))]
+        help=_l("Trades that the police license and inspect. Choose “None” if the unit is in none of them."),
+        check=v.one_of(SPECIAL_TRADE_NAMES, _l("Choose a special trade from the list.")))] = None
+    address_code: Annotated[text("The standard address code of the workplace."), About(
+        _l("Address"), check=v.known_address)]
+    legal_rep_name: Annotated[text(), About(
+        _l("Legal representative: full name"), personal="name",
+        check=v.person_name(_l("Enter the name of the legal representative.")))]
+    legal_rep_id_number: Annotated[text(), About(
+        _l("Legal representative: resident ID number"), personal="id_number",
+        check=v.resident_id(_l("Enter the ID number of the legal representative.")))]
+    contact_name: Annotated[text(), About(
+        _l("Security contact: full name"), personal="name",
+        help=_l("The person the police may call about the unit's staff."),
+        check=v.person_name(_l("Enter the name of the security contact.")))]
     # README "Masking": a unit's security contact phone is a business contact, shown in full to officers.
-    contact_phone: Annotated[text(), About(_l("Security contact: mobile phone number"), personal="contact_phone")]
+    contact_phone: Annotated[text(), About(_l("Security contact: mobile phone number"), personal="contact_phone",
+                                           check=v.mobile(required=True))]
 
 
 class Hire(Declaration):
@@ -389,10 +403,12 @@ class Checked:
         return self.resident.region_known if self.resident is not None else True
 
 
-def check(model: type[BaseModel], raw: Mapping, *, today: date) -> tuple[Checked | None, list[FieldError]]:
+def check(model: type[BaseModel], raw: Mapping, *, today: date, session=None, partial: bool = False
+          ) -> tuple[Checked | None, list[FieldError]]:
     """Every declared field of `raw` through its check, in the declaration's order: the checked values, or
-    None and every error, each at its field."""
-    ctx = v.Context(today=today)
+    None (with `partial`: the values that checked) and every error, each at its field. `session`: for checks
+    that read the register."""
+    ctx = v.Context(today=today, session=session)
     errors: list[FieldError] = []
     for name, a in fields(model):
         if a.check is None:
@@ -403,9 +419,9 @@ def check(model: type[BaseModel], raw: Mapping, *, today: date) -> tuple[Checked
             continue
         except FieldError as err:
             errors.append(err.at(name))
-    if errors:
+    if errors and not partial:
         return None, errors
-    return Checked(ctx.values, ctx.resident), []
+    return Checked(ctx.values, ctx.resident), errors
 
 
 def stored(value: Any) -> Any:

@@ -179,25 +179,12 @@ class HouseDetails:
 
 
 def check_house_details(use: str | None, max_occupants: object, certificate_no: str | None) -> HouseDetails:
-    errors = []
-    try:
-        use_value = HouseUse(use)
-    except ValueError:
-        errors.append(FieldError("invalid_choice", _l("Choose how the house is used."), "use"))
-    try:
-        n = int(str(max_occupants).strip())
-        if not 0 <= n <= MAX_OCCUPANTS_LIMIT:
-            raise ValueError
-    except ValueError:
-        errors.append(FieldError("invalid_number", _l("Enter a whole number from 0 to %(max)d.",
-                                                      max=MAX_OCCUPANTS_LIMIT), "max_occupants"))
-    cert = (certificate_no or "").strip().upper() or None
-    if cert and (len(cert) > 40 or any(not (c.isalnum() or c in "-()（）号字第 ") for c in cert)):
-        errors.append(FieldError("format", _l("Enter the certificate number as printed, at most 40 characters."),
-                                 "certificate_no"))
+    """The house's details by its declaration (the address is checked apart: registrable_address)."""
+    checked, errors = declarations.check(declarations.HouseRegistration, {
+        "use": use, "max_occupants": max_occupants, "certificate_no": certificate_no}, today=local_today())
     if errors:
         raise ValidationFailed(errors)
-    return HouseDetails(use_value, n, cert)
+    return HouseDetails(HouseUse(checked.use), checked.max_occupants, checked.certificate_no)
 
 
 def registrable_address(session: Session, code: str) -> Address:

@@ -5,7 +5,6 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -34,7 +33,7 @@ from portal.models import (
 )
 from portal.models import SpecialTrade as Trade
 from portal.models.base import utcnow
-from portal.services import addresses, audit, declarations, drafts, filing, flags, identity, review, staff_import
+from portal.services import audit, declarations, drafts, filing, flags, review, staff_import
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.filing import Filed, filed_before, local_today
 from portal.services.occupants import Occupant, check_event_date
@@ -126,27 +125,6 @@ def summaries(session: Session, owner: User) -> list[UnitSummary]:
 
 # --- registering a unit --------------------------------------------------------------------------
 
-def _text(raw: str | None, limit: int, missing) -> str:
-    """Required free text (unit name, industry): NFKC, trimmed, no control or invisible characters."""
-    value = unicodedata.normalize("NFKC", raw or "").strip()
-    if not value:
-        raise FieldError("required", missing)
-    if len(value) > limit:
-        raise FieldError("too_long", _l("Use at most %(n)d characters.", n=limit))
-    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
-        raise FieldError("invalid_chars", _l("Remove the invisible or control characters."))
-    return value
-
-
-def _named(check: Callable[[str | None], object], raw: str | None, missing) -> Callable[[], object]:
-    """identity's checks say 'Enter the name.'; a form that asks for several names says which one."""
-    def run():
-        if not unicodedata.normalize("NFKC", raw or "").strip():
-            raise FieldError("required", missing)
-        return check(raw)
-    return run
-
-
 @dataclass
 class UnitDetails:
     uscc: str
@@ -174,31 +152,14 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
                industry: str | None, special_trade: str | None, address_code: str | None,
                legal_rep_name: str | None, legal_rep_id_number: str | None, contact_name: str | None,
                contact_phone: str | None, today: date | None = None) -> UnitDetails:
-    """Validate a whole unit registration; every bad field is reported at once, each at its field."""
-    errors: list[FieldError] = []
-    values: dict = {}
-
-    def attempt(field: str, check: Callable[[], object]) -> None:
-        try:
-            values[field] = check()
-        except FieldError as err:
-            errors.append(err.at(field))
-
-    attempt("uscc", lambda: identity.check_uscc(uscc))
-    attempt("name", lambda: _text(name, 100, _l("Enter the name of the unit.")))
-    attempt("unit_type", lambda: _choice(UnitType, unit_type, _l("Choose the type of unit.")))
-    attempt("industry", lambda: _text(industry, 60, _l("Enter the industry.")))
-    attempt("special_trade", lambda: _choice(Trade, special_trade, optional=True,
-                                             message=_l("Choose a special trade from the list.")))
-    attempt("address_code", lambda: _address(session, address_code))
-    attempt("legal_rep_name", _named(identity.check_name, legal_rep_name,
-                                     _l("Enter the name of the legal representative.")))
-    attempt("legal_rep_id_number", _named(lambda raw: identity.check_resident_id(raw, today=today),
-                                          legal_rep_id_number,
-                                          _l("Enter the ID number of the legal representative.")))
-    attempt("contact_name", _named(identity.check_name, contact_name,
-                                   _l("Enter the name of the security contact.")))
-    attempt("contact_phone", lambda: identity.check_mobile(contact_phone))
+    """Validate a whole unit registration by its declaration; every bad field is reported at once, each at
+    its field."""
+    raw = {"uscc": uscc, "name": name, "unit_type": unit_type, "industry": industry, "special_trade": special_trade,
+           "address_code": address_code, "legal_rep_name": legal_rep_name,
+           "legal_rep_id_number": legal_rep_id_number, "contact_name": contact_name, "contact_phone": contact_phone}
+    checked, errors = declarations.check(declarations.UnitRegistration, raw, today=today or date.today(),
+                                         session=session, partial=True)
+    values = checked.values
     if "uscc" in values:
         taken = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == values["uscc"],
                                                   Unit.status.not_in(REGISTRABLE_AGAIN)))
@@ -207,8 +168,9 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
     if errors:
         raise StateConflict.or_invalid(errors, {"unit_exists"})
     rid = values["legal_rep_id_number"]
-    return UnitDetails(uscc=values["uscc"], name=values["name"], unit_type=values["unit_type"],
-                       industry=values["industry"], special_trade=values["special_trade"],
+    trade = values["special_trade"]
+    return UnitDetails(uscc=values["uscc"], name=values["name"], unit_type=UnitType(values["unit_type"]),
+                       industry=values["industry"], special_trade=Trade(trade) if trade else None,
                        address=values["address_code"], legal_rep_name=values["legal_rep_name"],
                        legal_rep_id_number=rid.number, legal_rep_region_known=rid.region_known,
                        contact_name=values["contact_name"], contact_phone=values["contact_phone"])
@@ -217,22 +179,6 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
 def _unit_exists(name: str) -> FieldError:
     return FieldError("unit_exists", _l("You have registered a unit with this code already: %(name)s.",
                                         name=name), "uscc")
-
-
-def _choice(enum_cls, raw: str | None, message=None, *, optional: bool = False):
-    if optional and not raw:
-        return None
-    try:
-        return enum_cls(raw)
-    except ValueError:
-        raise FieldError("invalid_choice", message) from None
-
-
-def _address(session: Session, code: str | None) -> Address:
-    address = addresses.by_code(session, code or "")
-    if address is None:
-        raise FieldError("unknown_address", _l("There is no standard address with this code."))
-    return address
 
 
 def register_unit(session: Session, owner: User, *, uscc: str | None, name: str | None, unit_type: str | None,

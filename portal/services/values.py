@@ -29,6 +29,7 @@ class Context:
     today: date
     values: dict = field(default_factory=dict)
     resident: identity.ResidentId | None = None
+    session: object = None  # for a check that reads the register (a known address)
 
 
 class Skip(Exception):  # noqa: N818 - not an error: an earlier field's error says it already
@@ -115,6 +116,51 @@ def parse_day(raw: object) -> date:
     if value.year < 1900:
         raise FieldError("invalid_date", _l("Enter a real date, like 2026-03-05."))
     return value
+
+
+def whole_number(low: int, high: int, message) -> Check:
+    """A whole number from `low` to `high`, as an integer or as the digits of one."""
+    def check(raw: object, _ctx: Context) -> int:
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise FieldError("invalid_number", message) from None
+        if not low <= value <= high:
+            raise FieldError("invalid_number", message)
+        return value
+    return check
+
+
+def certificate(raw: object, _ctx: Context) -> str | None:
+    """A property certificate number as printed: letters, digits and the marks certificates carry."""
+    value = str(raw or "").strip().upper() or None
+    if value and (len(value) > 40 or any(not (c.isalnum() or c in "-()（）号字第 ") for c in value)):
+        raise FieldError("format", _l("Enter the certificate number as printed, at most 40 characters."))
+    return value
+
+
+def uscc(raw: object, _ctx: Context) -> str:
+    return identity.check_uscc(str(raw or ""))
+
+
+def resident_id(missing) -> Check:
+    """A resident ID number (another person than the one the declaration is about: the number, and what it
+    says about its holder, as identity.ResidentId)."""
+    def check(raw: object, ctx: Context) -> identity.ResidentId:
+        if blank(raw):
+            raise FieldError("required", missing)
+        return identity.check_resident_id(str(raw), today=ctx.today)
+    return check
+
+
+def known_address(raw: object, ctx: Context):
+    """A standard address of the register, by its code."""
+    from portal.services import addresses
+
+    address = addresses.by_code(ctx.session, str(raw or ""))
+    if address is None:
+        raise FieldError("unknown_address", _l("There is no standard address with this code."))
+    return address
 
 
 # --- what depends on the identity document ---------------------------------------------------------
