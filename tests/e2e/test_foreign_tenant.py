@@ -57,3 +57,17 @@ def test_a_passport_holder_moves_in_at_360_px(live_server, new_phone):
     submit(landlord)
     assert_no_problem(landlord)
     assert re.search(r"/landlord/submissions/\d+/receipt$", landlord.url)
+
+
+def test_the_hire_form_asks_a_passport_holders_details_at_360_px(live_server, new_phone):
+    """The single-hire form is the hire declaration's (a staff-list row's fields); only looked at here, so that
+    the roster the full-list warning test counts stays as it is."""
+    fits = WidthCheck()
+    employer = new_phone()
+    sign_in(employer, live_server.list_employer_phone, "/employer/")
+    goto(employer, f"/employer/units/{live_server.list_unit_id}/hire")
+    group = employer.locator("fieldset#group-foreign")
+    for field in ("#id_type", "#nationality", "#birth_date", "#visa_kind", "#visa_expiry"):
+        assert group.locator(field).count() == 1
+    assert employer.locator("datalist#list-nationality option").count() >= 249
+    fits(employer, "hire form with a passport holder's fields")
