@@ -31,9 +31,10 @@ install: $(VENV)/.installed $(if $(shell command -v $(NPM)),$(NODE_DEPS)) ## Cre
 translations: install ## Build the .mo catalogs from the committed .po files
 	$(PYBABEL) compile --use-fuzzy -q -d translations 2>/dev/null || $(PYBABEL) compile -d translations
 
-extract: install ## Re-extract messages.pot and update the .po catalogs (then translate)
-	$(PYBABEL) -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
-	$(PYBABEL) -q update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
+extract: install ## Re-extract messages.pot and update the .po catalogs (then translate); unchanged catalogs keep their headers
+	$(PY) scripts/keep_catalog_headers.py $(PYBABEL) \
+	  -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot . \
+	  -- -q update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 
 migrate: install ## Create or upgrade the SQLite (or DATABASE_URL) database
 	$(FLASK) migrate

@@ -41,7 +41,7 @@ from stdnum.iso7064 import mod_37_36  # noqa: E402
 from portal import fieldcrypt, migrate  # noqa: E402
 from portal.db import make_engine, normalise_url  # noqa: E402
 from portal.models import Base  # noqa: E402
-from portal.services import addresses, identity, receipts  # noqa: E402
+from portal.services import addresses, declarations, flags, identity, receipts  # noqa: E402
 from portal.services.passwords import hash_password  # noqa: E402
 from portal.services.reporting import due_at  # noqa: E402
 
@@ -58,6 +58,7 @@ GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
          "金凤凤英德华")
 FOREIGN_NAMES = ("JOHN SMITH", "MARIA GARCIA", "KIM MIN-JUN", "NGUYEN VAN AN", "TANAKA HIROSHI",
                  "ANNA MÜLLER", "DAVID O'BRIEN", "PRIYA SHARMA")
+NATIONALITIES = ("USA", "GBR", "KOR", "VNM", "JPN", "DEU")  # ISO 3166-1 alpha-3, as the declaration keeps them
 OCCUPATIONS = "工人 教师 司机 厨师 护士 销售 快递员 程序员 个体经营 学生 退休 服务员".split()
 WORKPLACES = ("湘潭钢铁集团 湘潭大学 雨湖区人民医院 步步高超市 顺丰速运湘潭分部 吉利汽车湘潭基地 "
               "湘潭市第一中学 万达广场 中国移动湘潭分公司 湖南科技大学").split()
@@ -380,9 +381,11 @@ class City:
             occupation = rng.choice(OCCUPATIONS) if rng.random() < 0.6 else None
             workplace = rng.choice(WORKPLACES) if occupation and rng.random() < 0.6 else None
             self.ten[ti].extend((occupation, workplace))
-            return {"id_type": id_type, "id_number": number, "name": name, "sex": sex,
-                    "birth_date": birth.isoformat() if birth else None, "phone": phone,
-                    "occupation": occupation, "workplace": workplace, "relation": relation}
+            # The application's own declaration says what a stored occupant holds.
+            return declarations.payload(declarations.Occupant, declarations.Checked({
+                "id_type": id_type, "id_number": number, "name": name, "sex": sex, "birth_date": birth,
+                "phone": phone, "occupation": occupation, "workplace": workplace, "relation": relation,
+                "nationality": None if id_type == "resident_id" else NATIONALITIES[p % len(NATIONALITIES)]}))
 
         for r, (h, idx, state) in enumerate(self.reports):
             if r in pending_reports:
@@ -426,23 +429,18 @@ class City:
             if s["status"] not in ("pending", "site_visit"):
                 continue
             h, idx = self.reports[s["report"]][0], self.reports[s["report"]][1]
-            found = [{"code": "late"}] if s["late"] else []
             people = [self.ten[ti][1] for ti in idx]
-            for j, p in enumerate(people):
-                for other in active_by_person[p]:
-                    if other != h:
-                        found.append({"code": "other_tenancy", "person": j, "house_id": other})
+            elsewhere = [(j, other) for j, p in enumerate(people) for other in active_by_person[p] if other != h]
             staying = [ti for ti in active_by_house[h] if ti not in idx]
-            if len(staying) + len(idx) > self.house_max[h]:
-                found.append({"code": "over_capacity", "count": len(staying) + len(idx),
-                              "max": self.house_max[h]})
-            moved_in = date.fromisoformat(s["payload"]["move_in_date"])
-            births = [self.person_doc[self.ten[ti][1]][4] for ti in idx + staying]
-            ages = [None if b is None else
-                    moved_in.year - b.year - ((moved_in.month, moved_in.day) < (b.month, b.day))
-                    for b in births]
-            if not any(x is None or x >= 18 for x in ages):
-                found += [{"code": "minor_alone", "person": j} for j in range(len(idx)) if ages[j] < 16]
+            occupants = [SimpleNamespace(id_type=o["id_type"], birth_date=self.person_doc[p][4],
+                                         region_known=o["id_type"] != "resident_id"
+                                         or identity.region_known(o["id_number"][:6]))
+                         for o, p in zip(s["payload"]["occupants"], people, strict=True)]
+            # The application's own flag rules (services/flags.py), on the generated values.
+            found = flags.late(s["due_at"], s["submitted_at"]) + flags.move_in_rules(
+                occupants, move_in_date=date.fromisoformat(s["payload"]["move_in_date"]), today=self.today,
+                max_occupants=self.house_max[h], elsewhere=elsewhere,
+                staying_births=[self.person_doc[self.ten[ti][1]][4] for ti in staying])
             s["flags"] = found
 
         # Open move-outs of verified, current tenancies.

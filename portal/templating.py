@@ -11,33 +11,12 @@ from flask_babel import lazy_gettext as _l
 
 from portal import charts
 from portal.models.base import utcnow
-from portal.services import attention, drafts, identity, receipts
+from portal.services import attention, declarations, drafts, identity, receipts, values
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
-USE_NAMES = {
-    "whole_rental": _l("Whole rental"),
-    "shared_rental": _l("Shared rental (rooms let separately)"),
-    "owner_occupied_rooms": _l("Owner lives here and lets rooms"),
-    "vacant": _l("Vacant"),
-    "business": _l("Business premises"),
-}
-ID_TYPE_NAMES = {
-    "resident_id": _l("Resident ID card"),
-    "passport": _l("Passport"),
-    "hk_macau_permit": _l("Hong Kong/Macau travel permit"),
-    "taiwan_permit": _l("Taiwan travel permit"),
-    "foreign_permanent_id": _l("Foreign permanent residence ID"),
-}
-RELATION_NAMES = {
-    "main_tenant": _l("Main tenant"),
-    "spouse": _l("Spouse"),
-    "child": _l("Child"),
-    "parent": _l("Parent"),
-    "relative": _l("Other relative"),
-    "roommate": _l("Flatmate"),
-    "other": _l("Other"),
-}
+USE_NAMES, ID_TYPE_NAMES = declarations.USE_NAMES, declarations.ID_TYPE_NAMES
+RELATION_NAMES = declarations.RELATION_NAMES
 
 HOUSE_STATUS_NAMES = {
     "pending": _l("Waiting for the police"),
@@ -93,6 +72,20 @@ def age(value: datetime | None, now: datetime | None = None) -> str:
     return _("%(d)d d %(h)d h", d=hours // 24, h=hours % 24)
 
 
+def shown_value(about: declarations.About, value, audience: str = "declarer") -> str:
+    """A declared value as a page shows it: a listed value by its name, a nationality by the country's name
+    and code, and personal data masked by its kind's rule (identity.masked) unless `audience` is "declarer"
+    (the reporter's own check page, before sending: their own typing in full)."""
+    if about.personal and audience != "declarer":
+        return identity.masked(value, about.personal, audience)
+    if about.names is not None:
+        return str(about.names.get(value, value))
+    if about.input == "country":
+        name = values.country_names().get(value)
+        return f"{name} ({value})" if name else str(value)
+    return str(value)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         receipt=receipts.display, localtime=localtime, mask_id=identity.mask_id, mask_phone=identity.mask_phone,
@@ -100,4 +93,7 @@ def init_app(app: Flask) -> None:
         last_day=last_day, local_date=local_date, kept_until=kept_until, uscc=identity.normalise_uscc)
     app.jinja_env.globals.update(use_names=USE_NAMES, id_type_names=ID_TYPE_NAMES, relation_names=RELATION_NAMES,
                              house_status_names=HOUSE_STATUS_NAMES,
-                             format_day=format_day)
+                             format_day=format_day, declared=declarations.DECLARATIONS,
+                             declared_fields=declarations.fields, declared_shown=declarations.shown,
+                             shown_value=shown_value, country_names=values.country_names)
+    app.jinja_env.filters.update(masked=identity.masked)

@@ -97,11 +97,31 @@ def as_actor(user):
     return audit.Actor(user=user)
 
 
+def declared_only(model, values: dict) -> dict:
+    """`values`, refused (TypeError) if it names a field the report's declaration does not have: a helper that
+    dropped it would send nothing and let a test pass that tests nothing."""
+    unknown = sorted(set(values) - set(model.model_fields))
+    if unknown:
+        raise TypeError(f"{model.__name__} declares no field {', '.join(unknown)}")
+    return values
+
+
 def occupant(*, birth: str = "19900101", region: str = "430302", name: str = "张三",
              id_number: str | None = None, **extra) -> dict:
-    """One person as the move-in form sends it (raw strings)."""
-    return {"id_type": "resident_id", "id_number": id_number or resident_id(birth, region), "name": name,
-            "relation": "main_tenant", **extra}
+    """One person as the move-in form and the API send it (raw strings); every field of the occupant's
+    declaration may be given, and only those."""
+    from portal.services import declarations
+
+    return declared_only(declarations.Occupant, {
+        "id_type": "resident_id", "id_number": id_number or resident_id(birth, region), "name": name,
+        "relation": "main_tenant", **extra})
+
+
+def foreign_occupant(*, number: str = "E12345678", name: str = "Anna Smith", **extra) -> dict:
+    """A passport holder, with what the police need of one: nationality, sex, birth date, visa and its end."""
+    return occupant(**{"id_type": "passport", "id_number": number, "name": name, "nationality": "GBR", "sex": "F",
+                       "birth_date": "1985-06-01", "visa_kind": "residence_work", "visa_expiry": "2030-01-01",
+                       **extra})
 
 
 def make_house(session, owner: User, address: Address, *, max_occupants: int = 4, use: str = "whole_rental",
@@ -223,11 +243,14 @@ def uscc() -> str:
 
 
 def unit_fields(address: Address, **overrides) -> dict:
-    """A unit registration as the form sends it (raw strings)."""
-    return {"uscc": uscc(), "name": "湘潭市雨湖区测试餐饮有限公司", "unit_type": "enterprise",
+    """A unit registration as the form sends it (raw strings); only fields the declaration has."""
+    from portal.services import declarations
+
+    return declared_only(declarations.UnitRegistration, {
+        "uscc": uscc(), "name": "湘潭市雨湖区测试餐饮有限公司", "unit_type": "enterprise",
             "industry": "餐饮", "special_trade": "", "address_code": address.code, "legal_rep_name": "王法人",
             "legal_rep_id_number": resident_id("19800101"), "contact_name": "李保卫",
-            "contact_phone": "13812345678", **overrides}
+            "contact_phone": "13812345678", **overrides})
 
 
 def make_unit(session, owner: User, address: Address, *, verified_by: User | None = None, form_key=None,

@@ -124,6 +124,8 @@ ERROR_CODES = {
     "birth_date": "The birth date inside the ID number does not exist, or is not plausible.",
     "checksum": "The check character of the ID number or social credit code is wrong: a mistyped character.",
     "phone": "Not a mainland China mobile number of 11 digits.",
+    "invalid_country": "A nationality that is not an ISO 3166-1 alpha-3 code (nor a country's name as listed).",
+    "before_birth": "A visa or residence permit that ends before the holder's date of birth.",
     "name_chars": "A name with characters other than letters, ·, spaces, apostrophes and hyphens.",
     "duplicate_person": "The same person twice in one report.",
     "too_many": f"More than {MAX_PEOPLE_PER_REPORT} people in one report.",

@@ -8,20 +8,18 @@ below are declared in the document for clients, and checked by the services.
 """
 
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from flask_babel import lazy_gettext as _l
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
 from portal.models import AddressLevel, HouseUse, IdType, RecordStatus, SubmissionKind, SubmissionStatus
 from portal.models.unit import SpecialTrade, UnitType
+from portal.services import declarations
 from portal.services import errors as service_errors
 from portal.services.errors import ValidationFailed
 from portal.services.flags import REPORTER_VISIBLE
-from portal.services.occupants import RELATIONS
-from portal.services.reporting import MAX_OCCUPANTS_LIMIT, MAX_PEOPLE_PER_REPORT
 
 ID_TYPES = [e.value for e in IdType]
 USES = [e.value for e in HouseUse]
@@ -33,7 +31,7 @@ STATUSES = [e.value for e in SubmissionStatus]
 RECORD_STATUSES = [e.value for e in RecordStatus]
 DECIDED = ["confirmed", "rejected", "site_visit"]
 FLAGS = sorted(REPORTER_VISIBLE)  # flags about other people's records are for officers only
-NAME_MAX = 60  # identity.check_name, after NFKC and folding runs of spaces
+NAME_MAX = declarations.NAME_MAX
 
 MESSAGES = {
     "required": _l("This is required."),
@@ -46,37 +44,12 @@ MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class About:
-    """What a field is beyond its JSON type, for the code that shows or stores it (issue 17 builds the forms,
-    masking and staff-list columns on this): whether it is personal data, and its staff-list column."""
-
-    personal: bool = False
-    staff_column: str | None = None
-
-
-PERSONAL = About(personal=True)
-
-
-def text(description: str | None = None, **schema: Any) -> Any:
-    """A JSON string, with its description and any further JSON Schema keywords for the document."""
-    return Annotated[str, WithJsonSchema({"type": "string", **({"description": description} if description
-                                                                 else {}), **schema})]
-
-
-def choice(values: list[str] | tuple[str, ...], description: str | None = None) -> Any:
-    """A string listed in the document as an enumeration; the service checks it, with its own message."""
-    return text(description, enum=list(values))
-
-
-Date = text("A calendar date, YYYY-MM-DD.", format="date", examples=["2026-03-05"])
+About = declarations.About  # what a field is beyond its JSON type: personal data, staff-list column, label ...
+text, choice, Date = declarations.text, declarations.choice, declarations.Date
 DateTime = text("A time in UTC, RFC 3339.", format="date-time")
 
 
-class Request(BaseModel):
-    """A request body: JSON types exactly (no "2" for 2, no true for 1), and no member it does not declare."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
+Request = declarations.Declaration  # a request body: JSON types exactly, and no member it does not declare
 
 
 class Response(BaseModel):
@@ -86,57 +59,25 @@ class Response(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)  # a member not given (a row without field) is absent
 
 
-# --- requests -----------------------------------------------------------------------------------
+# --- requests: the reports as declared (services/declarations.py), by the names the document gives them ---
 
-class HouseRequest(Request):
-    address_code: text("The standard address code (on the door plate's QR code) of the room or building; see "
-                       "GET /addresses.", examples=["7Q2M4H9KXD"])
-    use: choice(USES)
-    max_occupants: Annotated[int, WithJsonSchema({
-        "type": "integer", "minimum": 0, "maximum": MAX_OCCUPANTS_LIMIT,
-        "description": f"The most people who can live here, from 0 to {MAX_OCCUPANTS_LIMIT}."})]
-    certificate_no: text("Property certificate number, as printed.") | None = None
+class HouseRequest(declarations.HouseRegistration):
+    pass
 
 
-class Occupant(Request):
-    id_type: choice(ID_TYPES)
-    id_number: Annotated[text("The document number; for resident_id the 18-character number (17 digits and a "
-                              "digit or X; spaces are ignored)."), PERSONAL]
-    name: Annotated[text(f"Full name, as on the document: letters, ·, spaces, apostrophes and hyphens, at most "
-                         f"{NAME_MAX} characters."), PERSONAL]
-    phone: Annotated[text("Mainland mobile number, 11 digits.") | None, PERSONAL] = None
-    occupation: text() | None = None
-    relation: choice(RELATIONS, "Relation to the main tenant.") | None = None
+Occupant = declarations.Occupant
 
 
-def _first_people(value: Any) -> Any:
-    # More people than a report may hold is refused by the service (too_many); it need not check thousands.
-    return value[: MAX_PEOPLE_PER_REPORT + 1] if isinstance(value, list) else value
+class MoveInRequest(declarations.MoveIn):
+    pass
 
 
-class MoveInRequest(Request):
-    move_in_date: Date
-    lease_end_date: Date | None = None
-    occupants: Annotated[list[Occupant], BeforeValidator(_first_people), Field(json_schema_extra={
-        "minItems": 1, "maxItems": MAX_PEOPLE_PER_REPORT,
-        "description": f"The people moving in: 1 to {MAX_PEOPLE_PER_REPORT} in one report."})]
+class MoveOutRequest(declarations.MoveOut):
+    pass
 
 
-class MoveOutRequest(Request):
-    move_out_date: Date
-
-
-class UnitRequest(Request):
-    uscc: text("Unified social credit code (统一社会信用代码), 18 characters.")
-    name: text()
-    unit_type: choice(UNIT_TYPES)
-    industry: text("Free text.")
-    special_trade: choice(SPECIAL_TRADES, "Set for trades under special police oversight.") | None = None
-    address_code: text("The standard address code of the workplace.")
-    legal_rep_name: Annotated[text(), PERSONAL]
-    legal_rep_id_number: Annotated[text(), PERSONAL]
-    contact_name: Annotated[text(), PERSONAL]
-    contact_phone: Annotated[text(), PERSONAL]
+class UnitRequest(declarations.UnitRegistration):
+    pass
 
 
 # --- responses ----------------------------------------------------------------------------------

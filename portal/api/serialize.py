@@ -22,7 +22,7 @@ def address_json(address) -> schemas.Address:
 def tenancy_json(tenancy) -> schemas.Tenancy:
     person = tenancy.person
     return schemas.Tenancy(id=tenancy.id, submission_id=tenancy.submission_id, name=tenancy.declared_name,
-                           id_type=str(person.id_type), id_number_masked=identity.mask_id(person.id_number),
+                           id_type=str(person.id_type), id_number_masked=identity.masked(person.id_number, "id_number"),
                            move_in_date=day(tenancy.move_in_date), lease_end_date=day(tenancy.lease_end_date),
                            record_status=str(tenancy.status))
 

@@ -2,44 +2,17 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, StringField
 from wtforms.validators import InputRequired
 
-from portal.forms import choices
-from portal.services.units import SPECIAL_TRADE_NAMES, UNIT_TYPE_NAMES
+from portal.forms import form_for
+from portal.services import declarations
 
 # The form checks only shape; services.units checks every value and reports every bad field at once.
-UNIT_FIELDS = ("name", "uscc", "unit_type", "industry", "special_trade", "legal_rep_name",
-               "legal_rep_id_number", "contact_name", "contact_phone")
-
-
-class UnitForm(FlaskForm):
-    name = StringField(_l("Name of the unit"), description=_l("As on the business licence."))
-    uscc = StringField(_l("Unified social credit code"),
-                       description=_l("18 characters, on the business licence, for example "
-                                      "91430300MA4L3K5P0E."))
-    unit_type = RadioField(_l("Type of unit"), choices=choices(UNIT_TYPE_NAMES), validate_choice=False)
-    industry = StringField(_l("Industry"), description=_l("For example catering, retail, logistics."))
-    special_trade = SelectField(_l("Special trade"),
-                                description=_l("Trades that the police license and inspect. Choose “None” if "
-                                               "the unit is in none of them."),
-                                choices=choices([("", _l("None")), *SPECIAL_TRADE_NAMES.items()]), default="",
-                                validate_choice=False)
-    legal_rep_name = StringField(_l("Legal representative: full name"))
-    legal_rep_id_number = StringField(_l("Legal representative: resident ID number"))
-    contact_name = StringField(_l("Security contact: full name"),
-                               description=_l("The person the police may call about the unit's staff."))
-    contact_phone = StringField(_l("Security contact: mobile phone number"))
-
-
-class HireForm(FlaskForm):
-    name = StringField(_l("Full name, as on the ID card"))
-    id_number = StringField(_l("Resident ID number"),
-                            description=_l("The sex and date of birth are read from the number."))
-    phone = StringField(_l("Mobile phone number (optional)"))
-    position = StringField(_l("Position (optional)"))
-    hire_date = StringField(_l("Date they started"), description=_l("For example 2026-03-05"))
-    form_key = HiddenField()
+UNIT_FIELDS = tuple(name for name, _about in declarations.fields(declarations.UnitRegistration)
+                    if name != "address_code")  # the address is chosen on the page before
+UnitForm = form_for(declarations.UnitRegistration, UNIT_FIELDS)
+HireForm = form_for(declarations.Hire, form_key=HiddenField())  # a staff-list row's fields, one person
 
 
 class DepartureForm(FlaskForm):

@@ -25,7 +25,18 @@ from portal.employer.forms import (
 from portal.errors import MESSAGES as ERROR_MESSAGES
 from portal.extensions import db
 from portal.forms import AddressSearchForm, choices
-from portal.services import addresses, attention, drafts, flags, identity, reporting, review, staff_import, units
+from portal.services import (
+    addresses,
+    attention,
+    declarations,
+    drafts,
+    flags,
+    identity,
+    reporting,
+    review,
+    staff_import,
+    units,
+)
 from portal.services.errors import NotFound, ValidationFailed
 from portal.templating import localtime
 from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
@@ -219,7 +230,7 @@ def _one_time_key(form) -> None:
         form.form_key.data = secrets.token_urlsafe(32)
 
 
-HIRE_FIELDS = ("name", "id_number", "phone", "position", "hire_date")  # the hire form, as the service takes it
+HIRE_FIELDS = tuple(declarations.Hire.model_fields)  # the hire form, as the service takes it
 
 
 def _hire_fields(form) -> dict:

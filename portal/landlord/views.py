@@ -20,13 +20,21 @@ from portal.landlord.forms import (
     PersonForm,
     SubmitForm,
 )
-from portal.services import addresses, attention, drafts, flags, occupants, paging, reporting, review
+from portal.services import addresses, attention, declarations, drafts, flags, occupants, paging, reporting, review
 from portal.services.errors import NotFound, ValidationFailed
 from portal.web import actor, errors_onto_form, render_receipt, withdraw_and_return
 
 bp = Blueprint("landlord", __name__, url_prefix="/landlord")
 DRAFT_KINDS = ("move_in", "house")  # a landlord's unfinished reports, listed and resumable
-PERSON_FIELDS = ("id_type", "id_number", "name", "phone", "relation", "occupation", "workplace")
+PERSON_FIELDS = tuple(name for name, _about in declarations.fields(declarations.Occupant))
+
+
+def _as_typed(stored: dict) -> dict:
+    """A stored occupant as the person form holds them again: with a resident ID card, the fields for a
+    passport or permit left empty (the sex and birth date stored were read from the number, not typed)."""
+    resident = (stored.get("id_type") or "resident_id") == "resident_id"
+    foreign = {name for name, about in declarations.fields(declarations.Occupant) if about.group}
+    return {f: "" if resident and f in foreign else (stored.get(f) or "") for f in PERSON_FIELDS}
 
 
 def _or_404(fn, *args, **kwargs):
@@ -358,7 +366,7 @@ def check_move_in(key: str):
             db.session.commit()  # the report and its draft's end together
             return redirect(url_for("landlord.receipt", submission_id=filed.submission.id))
     return render_template("landlord/check_move_in.html", form=form, draft=draft, remove_form=ActionForm(),
-                           derived=[occupants.derived(p) for p in d.get("people", [])])
+                           people=occupants.checked_people(d.get("people", []), today=reporting.local_today()))
 
 
 # --- move-out: one page, then the receipt ---------------------------------------------------------
@@ -444,7 +452,7 @@ def correct(submission_id: int):
     if begun is not None:  # a correction of this report begun earlier: carry on with it
         return redirect(_resume_url(begun))
     if sub.kind.value == "move_in":
-        people = [{f: (o.get(f) or "") for f in PERSON_FIELDS} for o in p["occupants"]]
+        people = [_as_typed(o) for o in p["occupants"]]
         draft = drafts.start(db.session, current_user, "move_in", {
             "house_id": sub.house_id, "address": p.get("address"), "people": people, "corrects": sub.id,
             "move_in_date": p.get("move_in_date"), "lease_end_date": p.get("lease_end_date") or ""})

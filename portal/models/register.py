@@ -111,6 +111,10 @@ class Person(Base):
     birth_date = sealed("birth_date_sealed", kind=date, derive={"birth_year": lambda d: d.year})
     # When retention anonymised the person (services/retention.py): nothing personal is left.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # For a passport or permit (declarations.Occupant): ISO 3166-1 alpha-3; a passport's visa and its end.
+    nationality: Mapped[str | None] = mapped_column(String(3))
+    visa_kind: Mapped[str | None] = mapped_column(String(24))
+    visa_expiry: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The confirmed report the details come from; None while no report naming the person is confirmed.
     details_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))

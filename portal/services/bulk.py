@@ -81,18 +81,18 @@ def insert_submissions(session: Session, rows: list[dict]) -> dict[str, int]:
     return {row["receipt"]: row["id"] for row in rows}
 
 
-def insert_new_persons(session: Session, people: list[dict]) -> list[tuple[int, bytes]]:
-    """Insert the people (by attribute) the register does not hold yet; (id, blind index of the ID number)
-    of those inserted. One another transaction inserted a moment ago is skipped (ON CONFLICT DO NOTHING):
-    look it up."""
+def insert_new_persons(session: Session, people: list[dict]) -> list[tuple[int, str, bytes]]:
+    """Insert the people (by attribute) the register does not hold yet; (id, document type, blind index of
+    the document number) of those inserted. One another transaction inserted a moment ago is skipped
+    (ON CONFLICT DO NOTHING): look it up."""
     rows = stored(session, Person, people)
     table = Person.__table__
     if not on_postgres(session):
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["id_type", "id_index"])
-        return [(pid, bytes(index)) for pid, index in
-                session.execute(stmt.returning(table.c.id, table.c.id_index), rows)]
+        return [(pid, str(id_type), bytes(index)) for pid, id_type, index in
+                session.execute(stmt.returning(table.c.id, table.c.id_type, table.c.id_index), rows)]
     # COPY into a staging table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING. The staging table's
     # name is ours (random hex), never input, and the columns are the model's: the f-strings are safe.
     staging, columns = f"staff_person_{secrets.token_hex(6)}", list(rows[0])
@@ -101,6 +101,6 @@ def insert_new_persons(session: Session, people: list[dict]) -> list[tuple[int, 
                         f"SELECT {names} FROM person WITH NO DATA"))
     _copy_dicts(session, table, rows, into=staging)
     created = session.execute(sql(f"INSERT INTO person ({names}) SELECT {names} FROM {staging} "  # noqa: S608
-                                  "ON CONFLICT (id_type, id_index) DO NOTHING RETURNING id, id_index")).all()
+                                  "ON CONFLICT (id_type, id_index) DO NOTHING RETURNING id, id_type, id_index")).all()
     session.execute(sql(f"DROP TABLE {staging}"))
-    return [(pid, bytes(index)) for pid, index in created]
+    return [(pid, str(id_type), bytes(index)) for pid, id_type, index in created]

@@ -18,7 +18,7 @@ from portal.models import (
     Tenancy,
     Unit,
 )
-from portal.services import flags
+from portal.services import declarations, flags
 
 S = SubmissionStatus
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -104,12 +104,9 @@ def _details_confirmed(session: Session, submission: Submission, declared: dict)
                                                   Person.id_number.matches(declared["id_number"]))).first()
     if person is None:
         return
+    for name, value in declarations.register_values(declarations.Occupant, declared).items():
+        setattr(person, name, value)  # sealed ones sealed again, by their attribute
     person.name, person.details_submission_id = declared["name"], submission.id
-    for name in ("sex", "phone"):
-        if declared.get(name):
-            setattr(person, name, declared[name])
-    if declared.get("birth_date"):
-        person.birth_date = date.fromisoformat(declared["birth_date"])
     session.flush()
 
 

@@ -201,26 +201,36 @@ def for_move_in(session: Session, house, report, persons: list, current: list, *
     """`house`: anything with its id and max_occupants; `persons`: the register's person per person of the
     report (reporting.NamedPerson); `current`: the house's residents (reporting.ReportableHouse.residents).
     Lateness is flagged at filing (late)."""
-    found: list[dict] = []
     person_ids = [p.id for p in persons]
     known = [p.id for p in persons if not p.new]  # a person created just now lives nowhere
     elsewhere = session.execute(
         select(Tenancy.person_id, Tenancy.house_id).where(
             Tenancy.person_id.in_(known), Tenancy.house_id != house.id, *residence.living())
     ).all() if known else []
-    for person_id, other_house in elsewhere:
-        found.append({"code": "other_tenancy", "person": person_ids.index(person_id), "house_id": other_house})
-    found += [{"code": "details_differ", "person": i} for i, p in enumerate(persons) if p.differs]
     staying = [r for r in current if not r.moving_out
                and (ignore_submission is None or r.submission_id != ignore_submission)]
-    if house.max_occupants is not None and len(staying) + len(persons) > house.max_occupants:
-        found.append({"code": "over_capacity", "count": len(staying) + len(persons), "max": house.max_occupants})
-    ages = [age_on(o.birth_date, report.move_in_date) for o in report.occupants]
-    ages += [age_on(r.birth_date, today) for r in staying]
+    return move_in_rules(report.occupants, move_in_date=report.move_in_date, today=today,
+                         max_occupants=house.max_occupants, staying_births=[r.birth_date for r in staying],
+                         elsewhere=[(person_ids.index(pid), other) for pid, other in elsewhere],
+                         differs=[i for i, p in enumerate(persons) if p.differs])
+
+
+def move_in_rules(occupants: list, *, move_in_date: date, today: date, max_occupants: int | None,
+                  staying_births: list[date | None], elsewhere: list[tuple[int, int]] = (),
+                  differs: list[int] = ()) -> list[dict]:
+    """The move-in flags from plain values (bench/generate.py builds its data with them): `occupants`, each
+    with id_type, region_known and birth_date; `staying_births`, of those who stay in the house; `elsewhere`,
+    (person index, the house they live in now); `differs`, the people whose declared details differ."""
+    found = [{"code": "other_tenancy", "person": index, "house_id": other} for index, other in elsewhere]
+    found += [{"code": "details_differ", "person": i} for i in differs]
+    if max_occupants is not None and len(staying_births) + len(occupants) > max_occupants:
+        found.append({"code": "over_capacity", "count": len(staying_births) + len(occupants), "max": max_occupants})
+    ages = [age_on(o.birth_date, move_in_date) for o in occupants]
+    ages += [age_on(birth, today) for birth in staying_births]
     # A person whose document carries no birth date counts as a possible adult: no flag without evidence.
     has_adult = any(a is None or a >= ADULT_AGE for a in ages)
-    for index, occupant in enumerate(report.occupants):
-        age = age_on(occupant.birth_date, report.move_in_date)
+    for index, occupant in enumerate(occupants):
+        age = age_on(occupant.birth_date, move_in_date)
         if age is not None and age < CHILD_AGE and not has_adult:
             found.append({"code": "minor_alone", "person": index})
         if occupant.id_type == IdType.resident_id and not occupant.region_known:

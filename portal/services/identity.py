@@ -58,6 +58,33 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * min(len(name) - 1, 3)
 
 
+def mask_address(text: str | None) -> str:
+    """湖南省湘潭市雨湖区****: the division (the first nine characters at most), never the road, building or room."""
+    if not text:
+        return ""
+    return text[: min(9, len(text) // 2)] + "****"
+
+
+# One masking rule per kind of personal value (declarations.About.personal), for every page and the API,
+# by who reads it: a list (anyone's), an officer's item page, or the reporter's own report once sent (the
+# check page before sending shows the reporter's own typing in full, unmasked). "contact_phone" is a unit's
+# security contact: a business contact that officers call, so in full to them, masked for everyone else
+# (README, "Masking").
+MASKS = {"id_number": mask_id, "phone": mask_phone, "contact_phone": mask_phone, "name": mask_name,
+         "address": mask_address}
+IN_FULL = {"list": frozenset(), "officer": frozenset({"name", "address", "contact_phone"}),
+           "reporter": frozenset({"name", "address"})}
+
+
+def masked(value: object, kind: str | None, audience: str = "list") -> str:
+    """The value as `audience` sees it: masked by the rule of its kind unless that audience sees it whole."""
+    if value is None:
+        return ""
+    if kind not in MASKS or kind in IN_FULL[audience]:
+        return str(value)
+    return MASKS[kind](str(value))
+
+
 def normalise(raw: str | None) -> str:
     """NFKC (full-width digits become ASCII), strip, upper-case."""
     return unicodedata.normalize("NFKC", raw or "").strip().upper()

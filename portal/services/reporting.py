@@ -28,13 +28,13 @@ from portal.models import (
 )
 from portal.models.address import TEXT_COLUMNS, address_text
 from portal.models.base import utcnow
-from portal.services import addresses, audit, filing, flags, receipts, residence, review
+from portal.services import addresses, audit, declarations, filing, flags, receipts, residence, review
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.filing import Filed, due_at, local_today  # noqa: F401 - what the pages and the API name
 from portal.services.occupants import Occupant, check_event_date, check_occupant
 
-MAX_OCCUPANTS_LIMIT = 200
-MAX_PEOPLE_PER_REPORT = 20
+MAX_OCCUPANTS_LIMIT = declarations.MAX_OCCUPANTS_LIMIT
+MAX_PEOPLE_PER_REPORT = declarations.MAX_PEOPLE_PER_REPORT
 
 
 # --- scoping: a reporter reaches only their own objects; anything else does not exist --------------
@@ -184,25 +184,12 @@ class HouseDetails:
 
 
 def check_house_details(use: str | None, max_occupants: object, certificate_no: str | None) -> HouseDetails:
-    errors = []
-    try:
-        use_value = HouseUse(use)
-    except ValueError:
-        errors.append(FieldError("invalid_choice", _l("Choose how the house is used."), "use"))
-    try:
-        n = int(str(max_occupants).strip())
-        if not 0 <= n <= MAX_OCCUPANTS_LIMIT:
-            raise ValueError
-    except ValueError:
-        errors.append(FieldError("invalid_number", _l("Enter a whole number from 0 to %(max)d.",
-                                                      max=MAX_OCCUPANTS_LIMIT), "max_occupants"))
-    cert = (certificate_no or "").strip().upper() or None
-    if cert and (len(cert) > 40 or any(not (c.isalnum() or c in "-()（）号字第 ") for c in cert)):
-        errors.append(FieldError("format", _l("Enter the certificate number as printed, at most 40 characters."),
-                                 "certificate_no"))
+    """The house's details by its declaration (the address is checked apart: registrable_address)."""
+    checked, errors = declarations.check(declarations.HouseRegistration, {
+        "use": use, "max_occupants": max_occupants, "certificate_no": certificate_no}, today=local_today())
     if errors:
         raise ValidationFailed(errors)
-    return HouseDetails(use_value, n, cert)
+    return HouseDetails(HouseUse(checked.use), checked.max_occupants, checked.certificate_no)
 
 
 def registrable_address(session: Session, code: str) -> Address:
@@ -331,14 +318,16 @@ class NamedPerson:
 
 
 def person_for(session: Session, occupant: Occupant) -> NamedPerson:
-    """The person with this document, created with the declared details when the register has none.
+    """The person with this document, created with the declared details when the register has none (the
+    fields the occupant's declaration gives to the register).
 
     A known person is never changed here: declared details belong to the declaration, and only an
     officer's confirmation (effects.apply) makes them the register's. Created first (most people in a
     move-in are new to the register), read when known."""
+    details = {name: occupant.values.get(name) for name, about in declarations.fields(declarations.Occupant)
+               if about.register}
     row = sealed_columns(Person, session.connection(), {
-        "id_type": occupant.id_type, "id_number": occupant.id_number, "name": occupant.name, "sex": occupant.sex,
-        "birth_date": occupant.birth_date, "phone": occupant.phone, "created_at": utcnow()})
+        "id_type": occupant.id_type, "id_number": occupant.id_number, **details, "created_at": utcnow()})
     new_id = _run(session, _NEW_PERSON[session.get_bind().dialect.name], row).scalar()
     if new_id is not None:
         return NamedPerson(new_id, True)
@@ -375,7 +364,8 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
                      house_id=house.id,
                      payload={"address": house.address_text, "move_in_date": report.move_in_date.isoformat(),
                               "lease_end_date": report.lease_end_date.isoformat() if report.lease_end_date else None,
-                              "occupants": [p.as_payload() for p in report.occupants]},
+                              "occupants": [declarations.payload(declarations.Occupant, p)
+                                            for p in report.occupants]},
                      submitted_at=now,
                      supersedes_id=supersedes.id if supersedes else None)
     tenancies = [Tenancy(house_id=house.id, person_id=person.id, move_in_date=report.move_in_date,

@@ -39,7 +39,8 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, bulk, flags, identity, receipts, spreadsheets
+from portal.services import audit, bulk, declarations, flags, identity, receipts, spreadsheets
+from portal.services import values as check_values
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.spreadsheets import MAX_BYTES, FileRejected, cell_text
 
@@ -57,27 +58,14 @@ FEW_DEPARTURES = 3
 DEPARTURE_SHARE = 0.2
 _CHUNK = 500  # ids per IN (...) query
 
-COLUMNS = ("name", "sex", "id_number", "phone", "position", "hire_date")
+# The columns of a staff list: the fields of a hire's declaration that have one (services/declarations.py).
+COLUMNS = declarations.staff_columns(declarations.Hire)
 REQUIRED = ("name", "id_number")
-COLUMN_LABELS = {
-    "name": _l("Full name"),
-    "sex": _l("Sex"),
-    "id_number": _l("ID number"),
-    "phone": _l("Mobile phone"),
-    "position": _l("Position"),
-    "hire_date": _l("Hire date"),
-}
+COLUMN_LABELS = {name: about.staff_label for name, about in declarations.fields(declarations.Hire)
+                 if about.staff_column}
 # Header names people use, in Chinese and English; matched after NFKC, trimming and lower-casing.
-ALIASES = {
-    "name": ("姓名", "员工姓名", "name", "full name", "fullname", "employee name"),  # English labels included
-    "sex": ("性别", "sex", "gender"),
-    "id_number": ("身份证号码", "身份证号", "证件号码", "身份证", "公民身份号码", "id_number", "id number",
-                  "id no", "id no.", "resident id", "resident id number", "id card number"),
-    "phone": ("手机号码", "手机", "电话", "手机号", "联系电话", "phone", "mobile", "mobile phone",
-              "mobile number", "phone number"),
-    "position": ("岗位", "职务", "职位", "position", "job", "job title", "post"),
-    "hire_date": ("入职日期", "入职时间", "hire_date", "hire date", "date of hire", "start date"),
-}
+ALIASES = {name: about.staff_aliases for name, about in declarations.fields(declarations.Hire)
+           if about.staff_column}
 _ROW_LABEL = _l("Row")
 _ERRORS_LABEL = _l("Errors")
 # Columns that are expected and carry nothing to import: a running number, and what error_csv adds.
@@ -101,6 +89,10 @@ _MESSAGES = {
     "invalid_chars": _l("Remove the invisible or control characters."),
     "id_type": _l("Enter the ID number as text."),
 }
+_ID_TYPE_CHOICE = _l("Enter the document type as 身份证, 护照, 港澳通行证, 台湾通行证 or "
+                     "外国人永久居留身份证 (or leave it empty for a resident ID card).")
+_VISA_KIND_CHOICE = _l("Enter the visa or residence permit as the hire form lists it (for example "
+                       "Z 字签证（工作）), by its letter (Z) or by its code (visa_z, residence_work).")
 
 
 @dataclass
@@ -127,6 +119,16 @@ class StaffRow:
     hire_date: date | None
     birth_date: date | None = None
     region_known: bool = True
+    # A person without a resident ID card (issue 18): their document, nationality and a passport's visa.
+    id_type: str = IdType.resident_id.value
+    nationality: str | None = None
+    visa_kind: str | None = None
+    visa_expiry: date | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Who the row names: the document's type and number."""
+        return self.id_type, self.id_number
 
 
 @dataclass
@@ -376,21 +378,101 @@ def check_row(number: int, cells: list, columns: dict[str, int], header: list[st
     errs = _RowErrors(number, columns, header)
     raw = _readable_cells(cells, errs)
     bad = errs.failed_columns()
+    id_type = _check_id_type(raw.get("id_type"), errs) if "id_type" not in bad else None
     rid, id_number, id_prefix = None, None, None
-    if "id_number" not in bad:
+    if "id_number" not in bad and id_type == IdType.resident_id:
         rid, id_number, id_prefix = _check_id_cell(raw.get("id_number"), errs, today=today,
                                                    damaged_column=damaged_column)
+    elif "id_number" not in bad and id_type is not None:
+        id_number = _check_document(raw.get("id_number"), id_type, errs)
     values: dict[str, object] = {}
     for column, check in _COLUMN_CHECKS.items():
         if column not in bad:
             values[column] = check(raw.get(column), errs, rid=rid, today=today)
+    if id_type not in (None, IdType.resident_id):
+        values.update(_check_foreign(raw, values, errs, id_type=id_type, today=today))
     name = values.get("name")
-    if errs.errors or rid is None or name is None:
+    if errs.errors or id_number is None or name is None:
         return _Checked(None, errs.errors, id_number, id_prefix, name or _text(raw.get("name")) or None)
-    row = StaffRow(row=number, name=name, sex=values.get("sex") or rid.sex, id_number=rid.number,
+    row = StaffRow(row=number, name=name, sex=values.get("sex") or (rid.sex if rid else None), id_number=id_number,
                    phone=values.get("phone"), position=values.get("position"), hire_date=values.get("hire_date"),
-                   birth_date=rid.birth_date, region_known=rid.region_known)
+                   birth_date=rid.birth_date if rid else values.get("birth_date"),
+                   region_known=rid.region_known if rid else True, id_type=str(id_type),
+                   nationality=values.get("nationality"), visa_kind=values.get("visa_kind"),
+                   visa_expiry=values.get("visa_expiry"))
     return _Checked(row, [], id_number, None, name)
+
+
+def _check_id_type(value: object, errs: _RowErrors) -> IdType | None:
+    """The document of a row: a resident ID card when the column is absent or empty."""
+    text = _text(value).casefold()
+    if not text:
+        return IdType.resident_id
+    for code, words in declarations.DOCUMENT_WORDS.items():
+        labels = (code, *words, _rendered(declarations.ID_TYPE_NAMES[code]) or code)
+        if text in (w.casefold() for w in labels):
+            return IdType(code)
+    errs.fail("id_type", "invalid_choice", _ID_TYPE_CHOICE)
+    return None
+
+
+def _check_document(value: object, id_type: IdType, errs: _RowErrors) -> str | None:
+    """The number of a passport or permit, in the form its document has (declarations.DOC_PATTERNS)."""
+    number = _id_text(_text(value))
+    if not number:
+        errs.fail("id_number", "required", _l("Enter the document number."))
+        return None
+    if not declarations.DOC_PATTERNS[id_type].fullmatch(number):
+        errs.fail("id_number", "format", _l("This does not look like a number of this type of document."))
+        return None
+    return number
+
+
+def _check_foreign(raw: dict, values: dict, errs: _RowErrors, *, id_type: IdType, today: date) -> dict:
+    """What a row of someone without a resident ID card must say: nationality, sex, birth date, and for a
+    passport the visa or residence permit and its end (the move-in's rules, services/declarations.py)."""
+    out: dict[str, object] = {}
+    try:
+        out["nationality"] = check_values.country(_l("Choose the nationality."))(_text(raw.get("nationality")),
+                                                                                 None)
+    except FieldError as err:
+        errs.fail("nationality", err.code, err.message)
+    if values.get("sex") is None and "sex" not in errs.failed_columns():
+        errs.fail("sex", "required", _MESSAGES["invalid_sex"])
+    out["birth_date"] = _foreign_date(raw.get("birth_date"), "birth_date", errs, today=today,
+                                      missing=_l("Enter the date of birth."))
+    if id_type == IdType.passport:
+        out["visa_kind"] = _check_visa_kind(raw.get("visa_kind"), errs)
+        expiry = _foreign_date(raw.get("visa_expiry"), "visa_expiry", errs, today=None,
+                               missing=_l("Enter the date the visa or residence permit ends."))
+        if expiry and out["birth_date"] and expiry < out["birth_date"]:
+            errs.fail("visa_expiry", "before_birth", _l("The visa cannot end before the date of birth."))
+        out["visa_expiry"] = expiry
+    return out
+
+
+def _foreign_date(value: object, column: str, errs: _RowErrors, *, today: date | None, missing) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errs.fail(column, "required", missing)
+        return None
+    try:
+        return parse_date(value, today=today or date.max)
+    except FieldError as err:
+        message = _l("This date cannot be in the future.") if err.code == "future_date" else err.message
+        errs.fail(column, err.code, message)
+        return None
+
+
+def _check_visa_kind(value: object, errs: _RowErrors) -> str | None:
+    """A visa kind by its code, its name in the reader's language, or its letter (Z, Z字, Z字签证)."""
+    text = _text(value).casefold().replace(" ", "")
+    letter = text.removesuffix("签证").removesuffix("字").removesuffix("visa")
+    for code, label in declarations.VISA_KIND_NAMES.items():
+        short = code.removeprefix("visa_") if code.startswith("visa_") and len(code) == 6 else None
+        if text and (text in (code, (_rendered(label) or code).casefold().replace(" ", "")) or letter == short):
+            return code
+    errs.fail("visa_kind", "invalid_choice" if text else "required", _VISA_KIND_CHOICE)
+    return None
 
 
 def _readable_cells(cells: list, errs: _RowErrors) -> dict[str, object]:
@@ -596,9 +678,12 @@ def content_digest(valid: list[StaffRow], full_list: bool) -> str:
     """SHA-256 of the valid rows as normalised, in ID order, and of the full-list choice: the same
     content in another file, another order or another encoding has the same digest."""
     h = hashlib.sha256(b"staff-list/1\n" + (b"full\n" if full_list else b"partial\n"))
-    for r in sorted(valid, key=lambda r: r.id_number):
+    for r in sorted(valid, key=lambda r: (r.id_number, r.id_type)):
         fields = (r.id_number, r.name, r.sex or "", r.phone or "", r.position or "",
                   r.hire_date.isoformat() if r.hire_date else "")
+        if r.id_type != IdType.resident_id:  # a resident's row digests as before the other documents came
+            fields += (r.id_type, r.nationality or "", r.birth_date.isoformat() if r.birth_date else "",
+                       r.visa_kind or "", r.visa_expiry.isoformat() if r.visa_expiry else "")
         h.update("\x1f".join(fields).encode("utf-8") + b"\x1e")
     return h.hexdigest()
 
@@ -642,21 +727,19 @@ def roster(session: Session, unit: Unit) -> list[Employment]:
 
 def _diff(session: Session, unit: Unit, valid: list[StaffRow], full_list: bool, error_keys) -> _Diff:
     current = roster(session, unit)
-    by_number = {e.person.id_number: e for e in current if e.person.id_type == IdType.resident_id}
-    on_roster = {number: e.id for number, e in by_number.items()}
-    hires = [r for r in valid if r.id_number not in on_roster]
-    leaving = _departure_reported(session, [on_roster[r.id_number] for r in valid if r.id_number in on_roster])
-    staying = [r for r in valid if r.id_number in on_roster and on_roster[r.id_number] not in leaving]
-    renamed = [(r, by_number[r.id_number]) for r in staying if r.name != by_number[r.id_number].declared_name]
-    unchanged = [r for r in staying if r.name == by_number[r.id_number].declared_name]
-    departure_pending = [r for r in valid if r.id_number in on_roster and on_roster[r.id_number] in leaving]
+    by_key = {(str(e.person.id_type), e.person.id_number): e for e in current}
+    on_roster = {key: e.id for key, e in by_key.items()}
+    hires = [r for r in valid if r.key not in on_roster]
+    leaving = _departure_reported(session, [on_roster[r.key] for r in valid if r.key in on_roster])
+    staying = [r for r in valid if r.key in on_roster and on_roster[r.key] not in leaving]
+    renamed = [(r, by_key[r.key]) for r in staying if r.name != by_key[r.key].declared_name]
+    unchanged = [r for r in staying if r.name == by_key[r.key].declared_name]
+    departure_pending = [r for r in valid if r.key in on_roster and on_roster[r.key] in leaving]
     departures: list[Employment] = []
     held_back: list[Employment] = []
     if full_list:
-        in_file = {r.id_number for r in valid}
-        # A list holds resident ID numbers only: people on the roster with other documents never leave by it.
-        leaving = [e for e in current if e.person.id_type == IdType.resident_id
-                   and e.person.id_number not in in_file]
+        in_file = {r.key for r in valid}
+        leaving = [e for e in current if (str(e.person.id_type), e.person.id_number) not in in_file]
         reported = _departure_reported(session, [e.id for e in leaving])
         ids, prefixes, names = (set(k) for k in error_keys)
         for e in leaving:
@@ -741,8 +824,8 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
         persons, renamed = _persons_for(session, diff.hires)
         elsewhere = employed_elsewhere(session, unit, list(persons.values()))
         codes = receipts.new_receipts(len(diff.hires))
-        subs = [hire_submission(r, persons[r.id_number], elsewhere, unit, address, common, code,
-                                 differs=r.id_number in renamed)
+        subs = [hire_submission(r, persons[r.key], elsewhere, unit, address, common, code,
+                                 differs=r.key in renamed)
                 for r, code in zip(diff.hires, codes, strict=True)]
         sub_ids = bulk.insert_submissions(session, subs)
         # The employment points at the hire that declared it, as a tenancy points at its move-in. The hire
@@ -750,7 +833,7 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
         # cost more than all the inserts together on PostgreSQL; effects.apply finds the employment by
         # Employment.submission_id.
         bulk.insert_rows(session, Employment, [
-            {"unit_id": unit.id, "person_id": persons[r.id_number], "submission_id": sub_ids[code],
+            {"unit_id": unit.id, "person_id": persons[r.key], "submission_id": sub_ids[code],
              "position": r.position, "hire_date": r.hire_date, "declared_name": r.name, "declared_phone": r.phone,
              "status": RecordStatus.pending}
             for r, code in zip(diff.hires, codes, strict=True)])
@@ -767,38 +850,46 @@ def _commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: au
     return imp
 
 
-def _persons_for(session: Session, rows: list[StaffRow]) -> tuple[dict[str, int], set[str]]:
-    """Person ids by ID number, creating the people not yet in the register; and the ID numbers of the
-    people already known under another name (a known person is never changed by a list: the name in the
-    list is what this employer declares). Found by blind index (fieldcrypt.py); only the new people are
-    sealed. A person another upload created a moment ago is skipped by ON CONFLICT DO NOTHING and found by
-    the lookup."""
-    number_of = {Person.id_number.index_of(r.id_number): r for r in rows}
-    known = _known_persons(session, list(number_of))
-    renamed = {r.id_number for index, r in number_of.items()
-               if index in known and known[index][1] != Person.name.index_of(r.name)}
-    found = {number_of[index].id_number: pid for index, (pid, _name) in known.items()}
-    new = [r for r in rows if r.id_number not in found]
+_PERSON_DETAILS = ("name", "sex", "birth_date", "phone", "nationality", "visa_kind", "visa_expiry")
+
+
+def _person_values(r: StaffRow) -> dict:
+    return {"id_type": r.id_type, "id_number": r.id_number, **{name: getattr(r, name) for name in _PERSON_DETAILS}}
+
+
+def _persons_for(session: Session, rows: list[StaffRow]) -> tuple[dict[tuple, int], set[tuple]]:
+    """Person ids by document (StaffRow.key), creating the people not yet in the register; and the documents
+    of the people already known under another name (a known person is never changed by a list: the name in
+    the list is what this employer declares). Found by blind index (fieldcrypt.py): by document type and the
+    number's index; only the new people are sealed. A person another upload created a moment ago is skipped
+    by ON CONFLICT DO NOTHING (bulk.insert_new_persons) and found by the lookup."""
+    row_of = {(str(r.id_type), Person.id_number.index_of(r.id_number)): r for r in rows}
+    known = _known_persons(session, list(row_of))
+    renamed = {r.key for k, r in row_of.items() if k in known and known[k][1] != Person.name.index_of(r.name)}
+    found = {row_of[k].key: pid for k, (pid, _name) in known.items()}
+    new = [r for r in rows if r.key not in found]
     if new:
         now = utcnow()
-        people = [{"id_type": IdType.resident_id, "id_number": r.id_number, "name": r.name, "sex": r.sex,
-                   "birth_date": r.birth_date, "phone": r.phone, "created_at": now} for r in new]
-        found.update({number_of[index].id_number: pid for pid, index in bulk.insert_new_persons(session, people)})
-        raced = [index for index, r in number_of.items() if r.id_number not in found]
+        created = bulk.insert_new_persons(session, [{**_person_values(r), "created_at": now} for r in new])
+        found.update({row_of[(str(t), index)].key: pid for pid, t, index in created})
+        raced = [k for k, r in row_of.items() if r.key not in found]
         if raced:
-            found.update({number_of[index].id_number: pid for index, (pid, _name) in
-                          _known_persons(session, raced).items()})
+            found.update({row_of[k].key: pid for k, (pid, _name) in _known_persons(session, raced).items()})
     return found, renamed
 
 
-def _known_persons(session: Session, indexes: list[bytes]) -> dict[bytes, tuple[int, bytes]]:
-    """(id, the blind index of the register's name) of the people with these resident ID numbers (by the
-    numbers' blind indexes) that the register knows."""
-    found: dict[bytes, tuple[int, bytes]] = {}
-    for chunk in _chunks(indexes):
-        for pid, index, name in session.execute(select(Person.id, Person.id_index, Person.name_index).where(
-                Person.id_type == IdType.resident_id, Person.id_index.in_(chunk))):
-            found[bytes(index)] = (pid, bytes(name))
+def _known_persons(session: Session, keys: list[tuple[str, bytes]]) -> dict[tuple, tuple[int, bytes]]:
+    """(id, the blind index of the register's name) of the documents (type, blind index of the number) the
+    register knows."""
+    found: dict[tuple, tuple[int, bytes]] = {}
+    by_type: dict[str, list[bytes]] = {}
+    for id_type, index in keys:
+        by_type.setdefault(id_type, []).append(index)
+    for id_type, indexes in by_type.items():
+        for chunk in _chunks(indexes):
+            for pid, index, name in session.execute(select(Person.id, Person.id_index, Person.name_index).where(
+                    Person.id_type == id_type, Person.id_index.in_(chunk))):
+                found[(id_type, bytes(index))] = (pid, bytes(name))
     return found
 
 
@@ -825,10 +916,13 @@ def hire_submission(r: StaffRow, person_id: int, elsewhere: dict[int, list[int]]
                      address: str | None, common: dict, receipt: str | None, *, differs: bool = False) -> dict:
     """A hire's submission row; `differs`: the register knows the person under another name or phone."""
     found = flags.for_hire(elsewhere.get(person_id, []), r.region_known, differs)
-    payload = {"name": r.name, "id_type": str(IdType.resident_id), "id_number": r.id_number, "sex": r.sex,
+    payload = {"name": r.name, "id_type": r.id_type, "id_number": r.id_number, "sex": r.sex,
                "birth_date": r.birth_date.isoformat() if r.birth_date else None, "phone": r.phone,
                "position": r.position, "hire_date": r.hire_date.isoformat() if r.hire_date else None,
                "row": r.row, "unit_name": unit.name, "address": address}
+    if r.id_type != IdType.resident_id:
+        payload.update(nationality=r.nationality, visa_kind=r.visa_kind,
+                       visa_expiry=r.visa_expiry.isoformat() if r.visa_expiry else None)
     return {**common, "kind": SubmissionKind.hire, "payload": payload, "flags": found, "flagged": bool(found),
             "receipt": receipt}
 
@@ -889,6 +983,7 @@ def template_xlsx() -> bytes:
     """The header row in the current language; ID number and phone columns formatted as Text ('@') so
     Excel keeps all 18 digits; the hire date column formatted as a date."""
     id_col, phone_col, date_col = (COLUMNS.index(c) for c in ("id_number", "phone", "hire_date"))
+    dates = tuple(COLUMNS.index(c) for c in ("hire_date", "birth_date", "visa_expiry"))
     return spreadsheets.write_xlsx([template_headers()], text_columns=(id_col, phone_col),
-                                   date_columns=(date_col,),
+                                   date_columns=dates,
                                    widths={0: 14, 1: 8, id_col: 22, phone_col: 16, 4: 16, date_col: 14})

@@ -5,7 +5,6 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,7 +34,7 @@ from portal.models import (
 )
 from portal.models import SpecialTrade as Trade
 from portal.models.base import utcnow
-from portal.services import addresses, audit, drafts, filing, flags, identity, review, staff_import
+from portal.services import audit, declarations, drafts, filing, flags, identity, review, staff_import
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.filing import Filed, filed_before, local_today
 from portal.services.occupants import Occupant, check_event_date
@@ -45,21 +44,7 @@ REGISTRABLE_AGAIN = (RecordStatus.withdrawn, RecordStatus.rejected)
 GONE = (RecordStatus.withdrawn, RecordStatus.superseded)
 UPLOAD_DRAFT = "staff_upload"
 
-UNIT_TYPE_NAMES = {
-    "enterprise": _l("Enterprise"),
-    "individual_business": _l("Individual business"),
-    "public_institution": _l("Public institution"),
-    "social_organisation": _l("Social organisation"),
-}
-SPECIAL_TRADE_NAMES = {
-    "hotel": _l("Hotel or lodging"),
-    "seal_engraving": _l("Seal engraving"),
-    "locksmith": _l("Lock-smithing"),
-    "scrap_metal": _l("Scrap-metal purchase"),
-    "pawn": _l("Pawn shop"),
-    "used_vehicles": _l("Second-hand vehicles"),
-    "entertainment": _l("Entertainment venue"),
-}
+UNIT_TYPE_NAMES, SPECIAL_TRADE_NAMES = declarations.UNIT_TYPE_NAMES, declarations.SPECIAL_TRADE_NAMES
 UNIT_STATUS_NAMES = {
     "pending": _l("Waiting for the police"),
     "verified": _l("Verified by the police"),
@@ -141,27 +126,6 @@ def summaries(session: Session, owner: User) -> list[UnitSummary]:
 
 # --- registering a unit --------------------------------------------------------------------------
 
-def _text(raw: str | None, limit: int, missing) -> str:
-    """Required free text (unit name, industry): NFKC, trimmed, no control or invisible characters."""
-    value = unicodedata.normalize("NFKC", raw or "").strip()
-    if not value:
-        raise FieldError("required", missing)
-    if len(value) > limit:
-        raise FieldError("too_long", _l("Use at most %(n)d characters.", n=limit))
-    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
-        raise FieldError("invalid_chars", _l("Remove the invisible or control characters."))
-    return value
-
-
-def _named(check: Callable[[str | None], object], raw: str | None, missing) -> Callable[[], object]:
-    """identity's checks say 'Enter the name.'; a form that asks for several names says which one."""
-    def run():
-        if not unicodedata.normalize("NFKC", raw or "").strip():
-            raise FieldError("required", missing)
-        return check(raw)
-    return run
-
-
 @dataclass
 class UnitDetails:
     uscc: str
@@ -189,31 +153,14 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
                industry: str | None, special_trade: str | None, address_code: str | None,
                legal_rep_name: str | None, legal_rep_id_number: str | None, contact_name: str | None,
                contact_phone: str | None, today: date | None = None) -> UnitDetails:
-    """Validate a whole unit registration; every bad field is reported at once, each at its field."""
-    errors: list[FieldError] = []
-    values: dict = {}
-
-    def attempt(field: str, check: Callable[[], object]) -> None:
-        try:
-            values[field] = check()
-        except FieldError as err:
-            errors.append(err.at(field))
-
-    attempt("uscc", lambda: identity.check_uscc(uscc))
-    attempt("name", lambda: _text(name, 100, _l("Enter the name of the unit.")))
-    attempt("unit_type", lambda: _choice(UnitType, unit_type, _l("Choose the type of unit.")))
-    attempt("industry", lambda: _text(industry, 60, _l("Enter the industry.")))
-    attempt("special_trade", lambda: _choice(Trade, special_trade, optional=True,
-                                             message=_l("Choose a special trade from the list.")))
-    attempt("address_code", lambda: _address(session, address_code))
-    attempt("legal_rep_name", _named(identity.check_name, legal_rep_name,
-                                     _l("Enter the name of the legal representative.")))
-    attempt("legal_rep_id_number", _named(lambda raw: identity.check_resident_id(raw, today=today),
-                                          legal_rep_id_number,
-                                          _l("Enter the ID number of the legal representative.")))
-    attempt("contact_name", _named(identity.check_name, contact_name,
-                                   _l("Enter the name of the security contact.")))
-    attempt("contact_phone", lambda: identity.check_mobile(contact_phone))
+    """Validate a whole unit registration by its declaration; every bad field is reported at once, each at
+    its field."""
+    raw = {"uscc": uscc, "name": name, "unit_type": unit_type, "industry": industry, "special_trade": special_trade,
+           "address_code": address_code, "legal_rep_name": legal_rep_name,
+           "legal_rep_id_number": legal_rep_id_number, "contact_name": contact_name, "contact_phone": contact_phone}
+    checked, errors = declarations.check(declarations.UnitRegistration, raw, today=today or date.today(),
+                                         session=session, partial=True)
+    values = checked.values
     if "uscc" in values:
         taken = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == values["uscc"],
                                                   Unit.status.not_in(REGISTRABLE_AGAIN)))
@@ -222,8 +169,9 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
     if errors:
         raise StateConflict.or_invalid(errors, {"unit_exists"})
     rid = values["legal_rep_id_number"]
-    return UnitDetails(uscc=values["uscc"], name=values["name"], unit_type=values["unit_type"],
-                       industry=values["industry"], special_trade=values["special_trade"],
+    trade = values["special_trade"]
+    return UnitDetails(uscc=values["uscc"], name=values["name"], unit_type=UnitType(values["unit_type"]),
+                       industry=values["industry"], special_trade=Trade(trade) if trade else None,
                        address=values["address_code"], legal_rep_name=values["legal_rep_name"],
                        legal_rep_id_number=rid.number, legal_rep_region_known=rid.region_known,
                        contact_name=values["contact_name"], contact_phone=values["contact_phone"])
@@ -232,22 +180,6 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
 def _unit_exists(name: str) -> FieldError:
     return FieldError("unit_exists", _l("You have registered a unit with this code already: %(name)s.",
                                         name=name), "uscc")
-
-
-def _choice(enum_cls, raw: str | None, message=None, *, optional: bool = False):
-    if optional and not raw:
-        return None
-    try:
-        return enum_cls(raw)
-    except ValueError:
-        raise FieldError("invalid_choice", message) from None
-
-
-def _address(session: Session, code: str | None) -> Address:
-    address = addresses.by_code(session, code or "")
-    if address is None:
-        raise FieldError("unknown_address", _l("There is no standard address with this code."))
-    return address
 
 
 def register_unit(session: Session, owner: User, *, uscc: str | None, name: str | None, unit_type: str | None,
@@ -328,35 +260,46 @@ def check_staff_member(raw: dict, *, today: date) -> staff_import.StaffRow:
 
 
 def current_employment(session: Session, unit: Unit, *, employment_id: int | None = None,
-                       id_number: str | None = None) -> Employment | None:
-    """One person on the roster (see `roster`), by employment or by resident ID number."""
+                       id_number: str | None = None, id_type: str = IdType.resident_id) -> Employment | None:
+    """One person on the roster (see `roster`), by employment or by document (a resident ID by default)."""
     query = select(Employment).where(Employment.unit_id == unit.id, Employment.departure_date.is_(None),
                                      Employment.status.in_(RecordStatus.ACTIVE))
     if employment_id is not None:
         query = query.where(Employment.id == employment_id)
     if id_number is not None:
-        query = query.join(Employment.person).where(Person.id_type == IdType.resident_id,
+        query = query.join(Employment.person).where(Person.id_type == id_type,
                                                     Person.id_number.matches(id_number))
     return session.scalars(query.limit(1)).first()
 
 
+def _worker(name, id_number, phone, position, hire_date, more: dict) -> dict:
+    """A hire as its declaration has it (the fields a staff-list row has); any other field is refused."""
+    unknown = set(more) - set(declarations.Hire.model_fields)
+    if unknown:
+        raise TypeError(f"a hire declares no field {', '.join(sorted(unknown))}")
+    return {"name": name, "id_number": id_number, "phone": phone, "position": position, "hire_date": hire_date,
+            **more}
+
+
 def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None, id_number: str | None,
                 phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
-                form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None
-                ) -> Filed:
-    """One new worker: a hire submission and a pending employment, flagged as an imported hire is."""
+                form_key: str | None = None, today: date | None = None, supersedes: Submission | None = None,
+                **more: str | None) -> Filed:
+    """One new worker: a hire submission and a pending employment, flagged as an imported hire is. `more`:
+    the hire declaration's other fields (a passport holder's document type, nationality, sex, birth, visa)."""
     again = filed_before(session, owner, form_key)
     if again:
         return again
     unit = unit_of(session, owner, unit_id)
     ensure_active(unit)
     today = today or local_today()
-    row = check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
-                              "hire_date": hire_date}, today=today)
-    if current_employment(session, unit, id_number=row.id_number) is not None:
+    row = check_staff_member(_worker(name, id_number, phone, position, hire_date, more), today=today)
+    if current_employment(session, unit, id_number=row.id_number, id_type=row.id_type) is not None:
         raise StateConflict([_ALREADY_EMPLOYED])
-    person = person_for(session, Occupant(id_type=IdType.resident_id, id_number=row.id_number, name=row.name,
-                                           sex=row.sex, birth_date=row.birth_date, phone=row.phone))
+    person = person_for(session, Occupant({"id_type": row.id_type, "id_number": row.id_number, "name": row.name,
+                                           "sex": row.sex, "birth_date": row.birth_date, "phone": row.phone,
+                                           "nationality": row.nationality, "visa_kind": row.visa_kind,
+                                           "visa_expiry": row.visa_expiry}))
     person_id = person.id
     # The import's own flag rules and payload shape: a single hire reads like an imported one.
     elsewhere = staff_import.employed_elsewhere(session, unit, [person_id])
@@ -381,7 +324,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
             session.flush()
     except IntegrityError:
         # A hire of this person at this unit won a race (the partial unique index on employment).
-        if current_employment(session, unit, id_number=row.id_number) is None:
+        if current_employment(session, unit, id_number=row.id_number, id_type=row.id_type) is None:
             raise
         raise StateConflict([_ALREADY_EMPLOYED]) from None
     # Link it from the submission too, as an import does; a Core UPDATE leaves the version alone.
@@ -393,7 +336,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
 
 def correct_hire(session: Session, owner: User, submission_id: int, *, name: str | None, id_number: str | None,
                  phone: str | None, position: str | None, hire_date: object, actor: audit.Actor,
-                 form_key: str | None = None, today: date | None = None) -> Filed:
+                 form_key: str | None = None, today: date | None = None, **more: str | None) -> Filed:
     """A corrected hire is a new hire that supersedes the rejected (or still waiting) one; both stay."""
     again = filed_before(session, owner, form_key)
     if again:
@@ -407,11 +350,10 @@ def correct_hire(session: Session, owner: User, submission_id: int, *, name: str
     unit = unit_of(session, owner, old.unit_id)
     ensure_active(unit)
     # Check the new report before the old one is touched, so that bad input changes nothing.
-    check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
-                        "hire_date": hire_date}, today=today or local_today())
+    check_staff_member(_worker(name, id_number, phone, position, hire_date, more), today=today or local_today())
     review.transition(session, old, SubmissionStatus.superseded, owner, actor)
     return report_hire(session, owner, unit.id, name=name, id_number=id_number, phone=phone, position=position,
-                       hire_date=hire_date, actor=actor, form_key=form_key, today=today, supersedes=old)
+                       hire_date=hire_date, actor=actor, form_key=form_key, today=today, supersedes=old, **more)
 
 
 _ALREADY_EMPLOYED = FieldError("already_employed", _l("This person is already on the staff list of this unit."),

@@ -49,6 +49,8 @@ class LiveServer:
     conflict_officer_totp_secret: str = ""
     conflict_items: tuple = ()  # (the first claim's registration, the second's)
     conflict_building: int = 0  # the room's address
+    foreign_landlord_phone: str = ""
+    foreign_house_id: int = 0
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

@@ -114,7 +114,13 @@ def seed_station_three(session, district) -> dict:
     unit_id = factories.make_unit(session, employer, unit_address).unit_id
     staff = [factories.staff_row(name, birth=f"19{80 + i}0{1 + i % 9}1{i}") for i, name in enumerate(STAFF_NAMES)]
     factories.make_staff_import(session, employer, unit_id, staff)
-    return {"draft_landlord_phone": landlord.phone, "draft_house_id": house.id,
+    foreign_address = factories.make_address(session, beat, road="建设路", door_no="9号", community="",
+                                             building="1栋", unit="2单元", room="302")
+    session.commit()
+    foreign_landlord = factories.make_user(session, role="landlord", name="孙房东")
+    foreign_house = factories.make_house(session, foreign_landlord, foreign_address, max_occupants=4).house
+    return {"foreign_landlord_phone": foreign_landlord.phone, "foreign_house_id": foreign_house.id,
+            "draft_landlord_phone": landlord.phone, "draft_house_id": house.id,
             "draft_house_address": house_address.text, "list_employer_phone": employer.phone,
             "list_unit_id": unit_id, "staff_ids": [row[2] for row in staff]}
 

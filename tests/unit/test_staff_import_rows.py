@@ -300,6 +300,11 @@ def test_the_error_file_can_be_fixed_and_uploaded_again(db_session, unit):
     assert codes(again).keys() == {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}  # rows of the error file itself
 
 
+# The columns for people without a resident ID card (issue 18), after the six every list has.
+FOREIGN_EN = ["Document type", "Nationality", "Date of birth", "Visa or residence permit", "Visa valid until"]
+FOREIGN_ZH = ["证件类型", "国籍", "出生日期", "签证或居留许可", "签证有效期至"]
+
+
 def test_templates_in_the_current_language_are_recognised(app, db_session, unit):
     for locale in ("en", "zh_Hans_CN"):
         with app.test_request_context(), force_locale(locale):
@@ -316,11 +321,12 @@ def test_templates_in_the_current_language_are_recognised(app, db_session, unit)
             assert pv.errors == [] and pv.unknown_columns == [] and len(pv.valid) == 1
     with app.test_request_context(), force_locale("en"):
         assert staff_import.template_headers() == ["Full name", "Sex", "ID number", "Mobile phone",
-                                                   "Position", "Hire date"]
+                                                   "Position", "Hire date", *FOREIGN_EN]
     with app.test_request_context(), force_locale("zh_Hans_CN"):
-        assert staff_import.template_headers() == ["姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期"]
+        assert staff_import.template_headers() == ["姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期",
+                                                   *FOREIGN_ZH]
         header, _ = spreadsheets.read_table(staff_import.template_csv(), "模板.csv", max_rows=1)
-        assert header == ["姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期"]
+        assert header == ["姓名", "性别", "身份证号码", "手机号码", "岗位", "入职日期", *FOREIGN_ZH]
 
 
 def test_template_xlsx_formats_the_id_column_as_text():

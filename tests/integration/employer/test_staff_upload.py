@@ -71,7 +71,8 @@ def test_the_upload_page_offers_the_templates_and_defaults_to_the_full_list(empl
     assert template.status_code == 200 and template.mimetype == "text/csv"
     assert "attachment" in template.headers["Content-Disposition"]
     header = next(csv.reader(io.StringIO(template.get_data().decode("utf-8-sig"))))
-    assert header == ["Full name", "Sex", "ID number", "Mobile phone", "Position", "Hire date"]
+    assert header == ["Full name", "Sex", "ID number", "Mobile phone", "Position", "Hire date", "Document type",
+                      "Nationality", "Date of birth", "Visa or residence permit", "Visa valid until"]
     workbook = employer_client.get(xlsx_link["href"])
     assert workbook.status_code == 200 and workbook.get_data()[:2] == b"PK"
 

@@ -107,11 +107,12 @@ def test_children_alone(db_session, district, landlord, officer):
     living_in(db_session, landlord, alone, [factories.occupant(birth=CHILD, name="小明", relation="child")])
     living_in(db_session, landlord, with_adult, [factories.occupant(name="大人"),
                                                  factories.occupant(birth=CHILD, name="小红", relation="child")])
-    # An occupant without a birth date (a passport) counts as a possible adult, as the flag counts them.
+    # A passport holder's declared birth date counts as a resident ID number's does.
     living_in(db_session, landlord, unknown, [
         factories.occupant(birth=CHILD, name="小刚", relation="child"),
         {"id_type": "passport", "id_number": "E12345678", "name": "Anna Smith", "relation": "parent",
-         "sex": "F", "nationality": "GBR"}])
+         "sex": "F", "nationality": "GBR", "birth_date": "1985-06-01", "visa_kind": "residence_work",
+         "visa_expiry": "2030-01-01"}])
     # A 17-year-old is no adult: the flag's rule (under 16 with nobody of 18 or unknown age) holds.
     living_in(db_session, landlord, teen, [factories.occupant(birth=CHILD, name="小强", relation="child"),
                                            factories.occupant(birth=TEEN, name="少年", relation="child")])
