@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.fieldcrypt import new_row_key, sealed
 from portal.models.base import Base, UTCDateTime, utcnow
-from portal.models.jurisdiction import Beat, Station
+from portal.models.jurisdiction import Beat, Bureau, Station
 
 
 class Role(enum.StrEnum):
@@ -18,11 +18,12 @@ class Role(enum.StrEnum):
     officer = "officer"
     admin = "admin"
     auditor = "auditor"
+    clerk = "clerk"
 
     @property
     def is_staff(self) -> bool:
         """Staff log in with a second factor and have shorter idle timeouts."""
-        return self in (Role.officer, Role.admin, Role.auditor)
+        return self in (Role.officer, Role.admin, Role.auditor, Role.clerk)
 
 
 class User(Base):
@@ -44,6 +45,9 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(16))
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"), index=True)
     beat_id: Mapped[int | None] = mapped_column(ForeignKey("beat.id"), index=True)
+    # An address clerk's bureau (services/address_upkeep.clerk_bureau; a clerk given a station or beat instead
+    # keeps the addresses of that one's bureau).
+    bureau_id: Mapped[int | None] = mapped_column(ForeignKey("bureau.id"), index=True)
 
     # The second factor's secret, encrypted (fieldcrypt.py); row_key binds its ciphertext to this row.
     row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
@@ -63,6 +67,7 @@ class User(Base):
 
     station: Mapped[Station | None] = relationship()
     beat: Mapped[Beat | None] = relationship()
+    bureau: Mapped[Bureau | None] = relationship()
 
     # Flask-Login protocol.
     @property
