@@ -246,6 +246,9 @@ def _address(session: Session, code: str | None) -> Address:
     address = addresses.by_code(session, code or "")
     if address is None:
         raise FieldError("unknown_address", _l("There is no standard address with this code."))
+    refused = addresses.not_reportable(address)
+    if refused is not None:
+        raise refused
     return address
 
 
@@ -335,6 +338,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
         return again
     unit = unit_of(session, owner, unit_id)
     ensure_active(unit)
+    addresses.ensure_reportable(unit.address)
     today = today or local_today()
     row = check_staff_member({"name": name, "id_number": id_number, "phone": phone, "position": position,
                               "hire_date": hire_date}, today=today)
@@ -479,6 +483,7 @@ def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filena
     """Keep an upload that previewed without being refused, for the preview page and the commit."""
     unit = unit_of(session, owner, unit_id)
     ensure_active(unit, "file")
+    addresses.ensure_reportable(unit.address, "file")
     directory = Path(directory)
     private_folder(directory)  # 0700, and each file in it 0600: personal data waiting for the commit
     name = _safe_filename(filename)
