@@ -13,7 +13,7 @@ HTML_LANG = {"zh_Hans_CN": "zh-Hans-CN", "en": "en"}
 COOKIE = "lang"
 LEVEL_NAMES = {"door_plate": _l("Door plate"), "building": _l("Building"), "room": _l("Room")}
 ROLE_NAMES = {"landlord": _l("Landlord"), "employer": _l("Employer"), "officer": _l("Officer"),
-              "admin": _l("Administrator"), "auditor": _l("Auditor")}
+              "admin": _l("Administrator"), "auditor": _l("Auditor"), "clerk": _l("Address clerk")}
 
 
 def select_locale() -> str:

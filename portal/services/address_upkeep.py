@@ -9,15 +9,20 @@ flush; the view commits. Merging is in address_merge.py.
 """
 from __future__ import annotations
 
+import io
 import json
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from portal.files import private_folder
 from portal.models import (
     Address,
     AddressLevel,
@@ -398,3 +403,61 @@ def history(session: Session, clerk: User, address_id: int, cursor: str | None =
         changes, note = _changes(event.detail)
         rows.append(HistoryRow(event.at, event.action, name or "", changes, note))
     return a, Page(rows, encode_cursor((found[-1][0].id,)) if more and found else None)
+
+
+# --- the web import: a preview of every row, then the import of the same file --------------------------------
+
+#: The most rows one file sent through the web may have; larger files go through `flask addresses import`.
+MAX_WEB_ROWS = 5000
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
+
+
+def _bureau_code(session: Session, clerk: User) -> str:
+    bureau = clerk_bureau(session, clerk)
+    if bureau is None:
+        raise NotFound()
+    return bureau.code
+
+
+def preview_import(session: Session, clerk: User, data: bytes
+                   ) -> tuple[list[addresses.PreviewRow], list[addresses.RowError]]:
+    """What importing the file would do to each row, for the clerk's bureau; nothing is written."""
+    bureau_code = _bureau_code(session, clerk)
+    if data.count(b"\n") > MAX_WEB_ROWS + 1:
+        return [], [addresses.RowError(1, "", "too_many_rows", _l(
+            "The file has more than %(n)d rows: split it, or ask for it to be imported with “flask addresses "
+            "import”.", n=MAX_WEB_ROWS))]
+    return addresses.preview_csv(session, io.BytesIO(data), bureau_code=bureau_code)
+
+
+def run_import(session: Session, clerk: User, data: bytes, actor: audit.Actor) -> addresses.ImportReport:
+    """Import the file as previewed (checked again: the register may have changed), each change audited."""
+    rows, problems = preview_import(session, clerk, data)
+    if problems:
+        report = addresses.ImportReport()
+        report.errors = problems
+        return report
+    return addresses.import_csv(session, io.BytesIO(data), actor=actor, bureau_code=_bureau_code(session, clerk),
+                                audit_each=True)
+
+
+def keep_file(directory: Path, data: bytes) -> str:
+    """Keep an uploaded file between its preview and its import; the token names it."""
+    private_folder(directory)
+    token = secrets.token_urlsafe(24)
+    path = directory / f"{token}.csv"
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return token
+
+
+def kept_file(directory: Path, token: str | None) -> bytes | None:
+    if not token or not _TOKEN.fullmatch(token):
+        return None
+    path = directory / f"{token}.csv"
+    return path.read_bytes() if path.is_file() else None
+
+
+def forget_file(directory: Path, token: str | None) -> None:
+    if token and _TOKEN.fullmatch(token):
+        (directory / f"{token}.csv").unlink(missing_ok=True)
