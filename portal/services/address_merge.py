@@ -68,16 +68,13 @@ def merge(session: Session, clerk: User, survivor_id: int, other_id: int, actor:
     check(survivor, other)
     _ensure_no_two_tenancies(session, survivor, other)
     claimed = session.execute(update(Address).where(Address.id == other.id, Address.status == AddressStatus.active)
-                              .values(status=AddressStatus.merged, replaced_by_id=survivor.id)
-                              .execution_options(synchronize_session=False))
+                              .values(status=AddressStatus.merged, replaced_by_id=survivor.id))
     if claimed.rowcount != 1:  # another clerk merged or retired it meanwhile
         raise StateConflict([FieldError("merge_not_active", _l("This address was merged or retired meanwhile."),
                                         "survivor")])
-    session.refresh(other)
     moved, joined = _move_houses(session, survivor, other)
     units_moved = _move_units(session, survivor, other)
-    session.execute(update(Address).where(Address.replaced_by_id == other.id).values(replaced_by_id=survivor.id)
-                    .execution_options(synchronize_session=False))
+    session.execute(update(Address).where(Address.replaced_by_id == other.id).values(replaced_by_id=survivor.id))
     session.flush()
     note = {"survivor": survivor.code, "merged": other.code, "houses_moved": moved, "houses_joined": joined,
             "units_moved": units_moved}
@@ -115,8 +112,7 @@ def _move_houses(session: Session, survivor: Address, other: Address) -> tuple[l
     for mine, theirs in _pairs(session, survivor, other):
         keep, drop = sorted((theirs, mine), key=lambda h: _RANK.get(h.status, 2))  # stable: the survivor's first
         for model in (Tenancy, Submission):
-            session.execute(update(model).where(model.house_id == drop.id).values(house_id=keep.id)
-                            .execution_options(synchronize_session=False))
+            session.execute(update(model).where(model.house_id == drop.id).values(house_id=keep.id))
         joined.append({"kept": keep.id, "removed": drop.id, "owner_id": drop.owner_id, "use": str(drop.use),
                        "max_occupants": drop.max_occupants, "status": str(drop.status),
                        "certificate_no": drop.certificate_no})
@@ -147,8 +143,7 @@ def _follow_beat(session: Session, which, survivor: Address) -> None:
     """Open reports go to the survivor's beat and station (decided ones stay where they were decided)."""
     station_id = survivor.beat.station_id
     session.execute(update(Submission).where(which, Submission.is_open.is_(True))
-                    .values(beat_id=survivor.beat_id, station_id=station_id)
-                    .execution_options(synchronize_session=False))
+                    .values(beat_id=survivor.beat_id, station_id=station_id))
 
 
 # --- the duplicate finder -------------------------------------------------------------------------------------
