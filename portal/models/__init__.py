@@ -12,8 +12,8 @@ from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, Unit
 from portal.models.user import LoginSource, Role, User
 
 __all__ = [
-    "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent", "Base", "Beat", "Bureau", "DataKey", "Decision", "Draft",
-    "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord", "LoginSource", "Person", "RecordStatus", "Role",
-    "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy",
-    "Unit", "UnitType", "User",
+    "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent", "Base", "Beat",
+    "Bureau", "DataKey", "Decision", "Draft", "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord",
+    "LoginSource", "Person", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station", "Submission",
+    "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User",
 ]

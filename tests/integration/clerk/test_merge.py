@@ -37,7 +37,8 @@ def test_merge_re_points_everything_and_keeps_the_code_as_an_alias(
     kept = factories.make_house(db_session, landlord, survivor).house
     factories.make_move_in(db_session, landlord, kept.id, [factories.occupant(name="甲")])
     joined = factories.make_house(db_session, landlord, other).house
-    factories.make_move_in(db_session, landlord, joined.id, [factories.occupant(name="乙"), factories.occupant(name="丙")])
+    factories.make_move_in(db_session, landlord, joined.id,
+                           [factories.occupant(name="乙"), factories.occupant(name="丙")])
     someone = factories.make_user(db_session, role="landlord")
     theirs = factories.make_house(db_session, someone, other).house
     employer = factories.make_user(db_session, role="employer")
@@ -56,7 +57,8 @@ def test_merge_re_points_everything_and_keeps_the_code_as_an_alias(
     assert db_session.scalar(select(func.count()).select_from(Tenancy).where(Tenancy.house_id == kept.id)) == 3
     assert db_session.scalar(select(func.count()).select_from(Submission)
                              .where(Submission.house_id == joined_id)) == 0
-    assert db_session.scalar(select(func.count()).select_from(Submission).where(Submission.house_id == kept.id)) == 4  # two registrations, two move-ins
+    # Two registrations and two move-ins.
+    assert db_session.scalar(select(func.count()).select_from(Submission).where(Submission.house_id == kept.id)) == 4
     assert db_session.get(Unit, unit_id).address_id == survivor.id
 
     # The old code: the door-plate page redirects, a lookup finds the survivor, search offers only the survivor.
@@ -68,7 +70,8 @@ def test_merge_re_points_everything_and_keeps_the_code_as_an_alias(
     assert [h.id for h in factories_houses(db_session, landlord)] == [kept.id]
 
     # Audited on both, shown in both histories.
-    events = {e.action: e for e in db_session.scalars(select(AuditEvent).where(AuditEvent.action.like("address.merge%")))}
+    events = {e.action: e for e in db_session.scalars(select(AuditEvent)
+                                                      .where(AuditEvent.action.like("address.merge%")))}
     assert set(events) == {"address.merge", "address.merge_survivor"}
     note = json.loads(events["address.merge"].detail)
     assert note["survivor"] == survivor.code and note["houses_joined"][0]["removed"] == joined_id
