@@ -43,6 +43,9 @@ class LiveServer:
     list_employer_phone: str = ""
     list_unit_id: int = 0
     staff_ids: tuple = ()
+    clerk_phone: str = ""
+    clerk_totp_secret: str = ""
+    duplicate_codes: tuple = ()
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
