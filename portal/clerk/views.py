@@ -302,7 +302,10 @@ def import_file():
     if not form.validate_on_submit():
         return render_template("clerk/import.html", form=form), 400 if form.errors else 200
     data = form.file.data.read()
-    rows, problems = address_upkeep.preview_import(db.session, current_user, data)
+    try:
+        rows, problems = address_upkeep.preview_import(db.session, current_user, data)
+    except NotFound:  # a clerk given no bureau
+        abort(404)
     db.session.rollback()  # a preview writes nothing
     address_upkeep.forget_file(_import_folder(), session.pop("address_import", None))
     token = None
@@ -324,7 +327,10 @@ def import_confirm():
     if data is None:
         flash(_l("That preview is not there any more: send the file again."), "error")
         return redirect(url_for("clerk.import_file"))
-    report = address_upkeep.run_import(db.session, current_user, data, actor())
+    try:
+        report = address_upkeep.run_import(db.session, current_user, data, actor())
+    except NotFound:
+        abort(404)
     db.session.commit()
     address_upkeep.forget_file(_import_folder(), session.pop("address_import", None))
     flash(_l("Imported: %(created)d new, %(updated)d changed, %(unchanged)d unchanged, %(errors)d rows with "

@@ -163,7 +163,7 @@ DOOR = (*ROAD, Address.door_no)
 def buildings(session: Session, clerk: User, door: Address, cursor: str | None = None, *,
               size: int = PAGE_SIZE) -> Page:
     """The buildings at a door plate (the door plate itself under an empty name), by community and number."""
-    where = _same(door, DOOR)
+    where = _same(door, DOOR) + (Address.beat_id.in_(_beat_ids(session, clerk)),)
     key = (Address.community, func.length(Address.building_key), Address.building_key, Address.building)
     found, nxt = _grouped(session, clerk, where, (Address.community, Address.building_key, Address.building), key,
                           (str, int, str, str), cursor, size)
@@ -181,7 +181,7 @@ BUILDING = (*DOOR, Address.community, Address.building)
 def units(session: Session, clerk: User, building: Address, cursor: str | None = None, *,
           size: int = PAGE_SIZE) -> Page:
     """The units of a building (rooms without a unit under an empty name), in number order."""
-    where = _same(building, BUILDING) + (Address.building != "",)
+    where = _same(building, BUILDING) + (Address.building != "", Address.beat_id.in_(_beat_ids(session, clerk)))
     key = (func.length(Address.unit_key), Address.unit_key, Address.unit)
     found, nxt = _grouped(session, clerk, where, (Address.unit_key, Address.unit), key, (int, str, str), cursor, size)
     rows = [Node(r[5], r[2], r[6]) for r in found]

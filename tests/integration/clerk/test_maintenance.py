@@ -147,7 +147,8 @@ def test_a_landlord_is_told_on_the_page(db_session, district, landlord_client, c
     old = district.addresses[0]
     address_upkeep.retire(db_session, clerk, old.id, None, factories.as_actor(clerk))
     db_session.commit()
-    response = landlord_client.get(f"/landlord/houses/new?address={old.code}", follow_redirects=True)
+    response = factories.english(landlord_client).get(f"/landlord/houses/new?address={old.code}",
+                                                      follow_redirects=True)
     notice = text_of(parse(response).select_one(".notice-error"))
     assert "is no longer a standard address (it was retired): new reports on it are not accepted." in notice
 
