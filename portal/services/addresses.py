@@ -47,7 +47,7 @@ from portal.models import Address, AddressLevel, AddressStatus, Beat, Bureau, St
 from portal.models.address import TEXT_COLUMNS, address_text
 from portal.services import audit
 from portal.services.address_norm import arabic_numerals, compact, normalise_key, pinyin_keys
-from portal.services.errors import FieldError, ValidationFailed
+from portal.services.errors import FieldError, StateConflict
 
 # --------------------------------------------------------------------------------------------------
 # Normalisation and codes
@@ -178,10 +178,11 @@ def not_reportable(address: Address) -> FieldError | None:
 
 
 def ensure_reportable(address: Address, field_name: str | None = None) -> None:
-    """Raise ValidationFailed, at the field, when new reports on this address are refused (not_reportable)."""
+    """Raise StateConflict (what is recorded stands in the way: the API's 409), at the field, when new reports on
+    this address are refused (not_reportable)."""
     error = not_reportable(address)
     if error is not None:
-        raise ValidationFailed([error.at(field_name) if field_name else error])
+        raise StateConflict([error.at(field_name) if field_name else error])
 
 
 # --------------------------------------------------------------------------------------------------

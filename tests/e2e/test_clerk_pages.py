@@ -25,7 +25,8 @@ def test_the_clerk_merges_a_seeded_duplicate_and_its_plate_redirects(live_server
     pair = clerk.locator(f"#pairs li.pair[data-second='{live_server.duplicate_codes[0]}']")
     assert pair.count() == 1, clerk.locator("main").inner_text()
     kept, merged = pair.get_attribute("data-first"), pair.get_attribute("data-second")
-    assert kept == live_server.address_code  # 银海花园 13栋 4单元 402, written once more as 银海花园小区 十三幢 4门 402室
+    # 银海花园 13栋 4单元 402, written once more as 银海花园小区 十三幢 4门 402室.
+    assert kept == live_server.address_code
     fits(clerk, "duplicates")
 
     follow(clerk, f"#pairs li.pair[data-second='{merged}'] a.merge-link")
