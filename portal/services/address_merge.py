@@ -67,11 +67,12 @@ def merge(session: Session, clerk: User, survivor_id: int, other_id: int, actor:
     other = address_upkeep.address(session, clerk, other_id)
     check(survivor, other)
     _ensure_no_two_tenancies(session, survivor, other)
-    claimed = session.execute(update(Address).where(Address.id == other.id, Address.status == AddressStatus.active)
-                              .values(status=AddressStatus.merged, replaced_by_id=survivor.id))
-    if claimed.rowcount != 1:  # another clerk merged or retired it meanwhile
-        raise StateConflict([FieldError("merge_not_active", _l("This address was merged or retired meanwhile."),
-                                        "survivor")])
+    # Both rows claimed while still active, in id order (two merges of one pair cannot deadlock): a clerk who
+    # merged or retired either meanwhile wins, and this merge is refused. On PostgreSQL the rows stay locked.
+    for address_id in sorted((survivor.id, other.id)):
+        _claim(session, address_id)
+    session.execute(update(Address).where(Address.id == other.id)
+                    .values(status=AddressStatus.merged, replaced_by_id=survivor.id))
     moved, joined = _move_houses(session, survivor, other)
     units_moved = _move_units(session, survivor, other)
     session.execute(update(Address).where(Address.replaced_by_id == other.id).values(replaced_by_id=survivor.id))
@@ -84,6 +85,14 @@ def merge(session: Session, clerk: User, survivor_id: int, other_id: int, actor:
     audit.record(session, "address.merge_survivor", actor, object_type="address", object_id=survivor.id,
                  detail=addresses.change_detail(None, None, **note))
     return Merged(survivor, other, moved, joined, units_moved)
+
+
+def _claim(session: Session, address_id: int) -> None:
+    held = session.execute(update(Address).where(Address.id == address_id, Address.status == AddressStatus.active)
+                           .values(status=AddressStatus.active))
+    if held.rowcount != 1:
+        raise StateConflict([FieldError("merge_not_active", _l("This address was merged or retired meanwhile."),
+                                        "survivor")])
 
 
 def _standing_people(session: Session, house_id: int) -> set[int]:

@@ -197,3 +197,16 @@ def test_not_the_same_for_another_bureau_is_a_404(clerk_client, pair, elsewhere)
     response = clerk_client.post("/clerk/duplicates/not-the-same",
                                  data={"csrf_token": token, "first": survivor.id, "second": elsewhere.address.id})
     assert response.status_code == 404
+
+
+def test_an_address_merged_or_retired_meanwhile_is_not_merged_again(db_session, district, clerk, pair):
+    """Another clerk's change lands between this clerk's reading and writing: the claim in SQL sees it."""
+    from sqlalchemy import update
+
+    survivor, other = pair
+    address_upkeep.address(db_session, clerk, other.id)  # read as active
+    db_session.execute(update(Address).where(Address.id == other.id).values(status="retired")
+                       .execution_options(synchronize_session=False))
+    with pytest.raises(StateConflict) as refused:
+        address_merge.merge(db_session, clerk, survivor.id, other.id, factories.as_actor(clerk))
+    assert refused.value.errors[0].code == "merge_not_active"
