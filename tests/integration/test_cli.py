@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import Address, Role, Submission, User
-from portal.services import passwords
+from portal.services import address_merge, passwords
 
 
 @pytest.fixture
@@ -50,12 +50,17 @@ def test_seed_demo_loads_the_district_accounts_and_reports_once(cli, db_session)
     rooms = db_session.scalar(select(func.count()).select_from(Address).where(Address.level == "room"))
     assert rooms >= 2000
     roles = dict(db_session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    assert roles == {Role.admin: 1, Role.auditor: 1, Role.landlord: 2, Role.employer: 1, Role.officer: 6}
+    assert roles == {Role.admin: 1, Role.auditor: 1, Role.landlord: 2, Role.employer: 1, Role.officer: 6,
+                     Role.clerk: 1}
+    # Five reports, and 张房东's second house on a seeded duplicate address.
     waiting = db_session.scalar(select(func.count()).select_from(Submission).where(Submission.is_open.is_(True)))
-    assert waiting == 5
+    assert waiting == 6
+    clerk = db_session.scalar(select(User).where(User.role == Role.clerk))
+    found = address_merge.candidates(db_session, clerk)
+    assert len(found) == 3 and {p.candidate.reason for p in found} == {"same", "community"}
     again = cli.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output
-    assert db_session.scalar(select(func.count()).select_from(Submission)) == 5
+    assert db_session.scalar(select(func.count()).select_from(Submission)) == 6
 
 
 def test_address_import_reports_bad_rows_and_exits_non_zero(cli, db_session, tmp_path):
