@@ -2,6 +2,8 @@
 named), and a merged address's code finds the address it was merged into."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from sqlalchemy import func, select
 
@@ -40,3 +42,16 @@ def test_a_merged_code_finds_the_survivor(api, db_session, district, clerk):
     response = api.post("/api/v1/houses", json={"address_code": other.code, "use": "whole_rental",
                                                 "max_occupants": 2})
     assert response.status_code == 201
+
+
+def test_a_staff_list_for_a_unit_at_a_retired_address_is_refused(app, db_session, district, clerk):
+    employer = factories.make_user(db_session, role="employer")
+    unit_id = factories.make_unit(db_session, employer, district.addresses[1]).unit_id
+    address_upkeep.retire(db_session, clerk, district.addresses[1].id, None, factories.as_actor(clerk))
+    db_session.commit()
+    api = ApiClient(app.test_client(), new_token(db_session, employer))
+    csv = f"姓名,身份证号码,入职日期\n赵六,{factories.resident_id()},2024-03-05\n".encode()
+    response = api.post(f"/api/v1/units/{unit_id}/staff-imports", data={"file": (io.BytesIO(csv), "staff.csv")},
+                        content_type="multipart/form-data")
+    body = problem(response, 409)
+    assert codes(body) == {("file", "address_retired")}
