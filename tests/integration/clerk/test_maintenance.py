@@ -185,3 +185,14 @@ def test_retire_refuses_a_bad_replacement(clerk_client, db_session, district, el
         assert message in field_error(parse(response), "replacement")
     db_session.refresh(a)
     assert a.status.value == "active"
+
+
+def test_the_door_plate_of_a_retired_address_says_so(client, db_session, district, clerk):
+    from portal.services import address_upkeep
+
+    old, new = district.addresses
+    address_upkeep.retire(db_session, clerk, old.id, new.code, factories.as_actor(clerk))
+    db_session.commit()
+    page = parse(factories.english(client).get(f"/a/{old.code}"))
+    assert "is no longer a standard address" in text_of(page.select_one("#retired"))
+    assert page.select_one("#replacement")["href"] == f"/a/{new.code}"
