@@ -53,6 +53,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
     from portal.api.views_account import bp as account_bp
     from portal.auth.views import bp as auth_bp
+    from portal.clerk.views import bp as clerk_bp
     from portal.employer.views import bp as employer_bp
     from portal.errors import init_app as init_errors
     from portal.landlord.views import bp as landlord_bp
@@ -61,7 +62,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.public.views import bp as public_bp
 
     admin_bp = admin_blueprint()
-    for bp in (public_bp, auth_bp, landlord_bp, employer_bp, officer_bp, register_bp, admin_bp, api_bp, account_bp):
+    for bp in (public_bp, auth_bp, landlord_bp, employer_bp, officer_bp, register_bp, clerk_bp, admin_bp, api_bp,
+               account_bp):
         app.register_blueprint(bp)
     init_errors(app)
 

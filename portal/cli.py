@@ -171,12 +171,19 @@ def _register_upkeep(app: Flask) -> None:
         with writing():
             filed = seed_demo_reports()
             db.session.commit()
+        with writing():
+            duplicates = seed_demo_duplicates(db.session)
+            filed += seed_demo_duplicate_house(duplicates)
+            db.session.commit()
         click.echo("\nDemo accounts (demo only, never in production). Password for all: " + DEMO_PASSWORD)
         for role, phone, name, where, secret in rows:
             line = f"  {role:<9} {phone}  {name}  {where}"
             click.echo(line + (f"  TOTP key: {secret}" if secret else ""))
         if filed:
             click.echo(f"\nDemo reports waiting for the officers: {filed}")
+        if duplicates:
+            click.echo("Demo duplicate addresses for the clerk (/clerk/duplicates): "
+                       + ", ".join(a.code for a in duplicates))
 
 
 def _retention(keep_days: int):
@@ -226,7 +233,7 @@ DEMO_LANDLORD_IDS = {"13800000001": "430302197501011236", "13800000002": "430302
 
 
 def seed_demo_accounts() -> list[tuple[str, str, str, str, str | None]]:
-    from portal.models import Beat, Station
+    from portal.models import Beat, Bureau, Station
     from portal.services.identity import check_resident_id
     from portal.services.passwords import hash_password
 
@@ -250,8 +257,12 @@ def seed_demo_accounts() -> list[tuple[str, str, str, str, str | None]]:
                         beat_id=beat.id if beat else None)
             if role.is_staff:
                 user.totp_secret, user.totp_confirmed = demo_totp_secret(phone), True
+            if role == Role.clerk:
+                user.bureau_id = session.scalar(select(Bureau.id).order_by(Bureau.code).limit(1))
             session.add(user)
         where = (station.name if station else "") + (beat.name if beat else "")
+        if role == Role.clerk and user.bureau_id is not None:
+            where = session.get(Bureau, user.bureau_id).name
         out.append((str(role), phone, name, where, user.totp_secret if role.is_staff else None))
     session.commit()
     return out
@@ -320,3 +331,52 @@ def seed_demo_conflict() -> int:
                              move_in_date=reporting.local_today().isoformat(), actor=actor,
                              deadline_days=current_app.config["REPORT_DEADLINE_DAYS"])
     return 2
+
+
+# Addresses of the demo district written a second time, another way, as the virtual houses of a register that
+# grew from several sources are: (a search that finds the original, the components written otherwise).
+DEMO_DUPLICATES = (
+    ("银海花园 13栋 4单元 402", {"community": "银海花园小区", "building": "十三幢", "unit": "4门", "room": "402室"}),
+    ("银海花园 13栋 4单元 401", {"building": "13号楼", "unit": "四单元"}),
+    ("雨湖名都 1栋", {"community": "雨湖名都小区", "building": "1幢"}),
+)
+
+
+def seed_demo_duplicates(session) -> list:
+    """The duplicates of DEMO_DUPLICATES next to their originals (same beat), for the clerk's duplicate finder;
+    none twice. Returns the duplicates made."""
+    from portal.models import Address
+    from portal.services.addresses import fill_derived, make_code, search
+
+    made = []
+    for query, changes in DEMO_DUPLICATES:
+        found = search(session, query, limit=1)
+        if not found:
+            continue
+        original = found[0]
+        values = {c: getattr(original, c) for c in ("division_code", "division_name", "township", "road", "door_no",
+                                                    "community", "building", "unit", "room")}
+        values.update(changes)
+        code = make_code(*(values[c] for c in ("division_code", "township", "road", "door_no", "community",
+                                               "building", "unit", "room")))
+        if session.scalar(select(Address.id).where(Address.code == code)) is not None:
+            continue
+        duplicate = fill_derived(Address(code=code, beat_id=original.beat_id, **values))
+        session.add(duplicate)
+        made.append(duplicate)
+    session.flush()
+    return made
+
+
+def seed_demo_duplicate_house(duplicates: list) -> int:
+    """张房东 registered 13栋4单元401 and, again, its duplicate 13号楼四单元401: two houses of one owner that a merge
+    of the two addresses makes one."""
+    from portal.services import audit, reporting
+
+    landlord = db.session.scalar(select(User).where(User.phone == "13800000001"))
+    second = [a for a in duplicates if a.building == "13号楼"]
+    if landlord is None or not second:
+        return 0
+    reporting.register_house(db.session, landlord, address_code=second[0].code, use="whole_rental", max_occupants=3,
+                             certificate_no=None, actor=audit.Actor(user=landlord))
+    return 1

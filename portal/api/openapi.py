@@ -135,6 +135,8 @@ ERROR_CODES = {
     "house_exists": "You have registered a house at this address already (409).",
     "unit_exists": "This social credit code is registered already (409).",
     "unit_not_active": "The unit's registration was rejected or withdrawn: register it again first.",
+    "address_retired": "The address is retired: no new report is accepted on it; the message names the address "
+                       "that replaced it, if any (409).",
     # what is recorded
     "already_living_here": "The person lives in this house already, as reported (409).",
     "already_employed": "The person is on this unit's staff list already (409).",

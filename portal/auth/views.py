@@ -22,8 +22,7 @@ from portal.web import actor, errors_onto_form, safe_next
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 PENDING_SECONDS = 300
 ROLE_HOME = {"landlord": "landlord.home", "employer": "employer.home", "officer": "officer.home",
-             "admin": "admin.home", "auditor": "admin.audit_log",
-             "clerk": "public.index"}  # the clerk's own pages (issue 16, items 3-4) replace this
+             "admin": "admin.home", "auditor": "admin.audit_log", "clerk": "clerk.home"}
 SIGN_UP_ROLES = ("landlord", "employer")
 
 

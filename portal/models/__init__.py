@@ -1,5 +1,5 @@
 """SQLAlchemy models, one module per part of the domain."""
-from portal.models.address import Address, AddressLevel
+from portal.models.address import Address, AddressLevel, AddressPairDismissal, AddressStatus
 from portal.models.api import ApiToken, IdempotencyRecord
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
@@ -12,8 +12,8 @@ from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, Unit
 from portal.models.user import LoginSource, Role, User
 
 __all__ = [
-    "Address", "AddressLevel", "ApiToken", "AuditEvent", "Base", "Beat", "Bureau", "DataKey", "Decision", "Draft",
-    "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord", "LoginSource", "Person", "RecordStatus", "Role",
-    "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy",
-    "Unit", "UnitType", "User",
+    "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent", "Base", "Beat",
+    "Bureau", "DataKey", "Decision", "Draft", "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord",
+    "LoginSource", "Person", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station", "Submission",
+    "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User",
 ]

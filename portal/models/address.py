@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base
+from portal.models.base import Base, UTCDateTime, str_enum, utcnow
 from portal.models.jurisdiction import Beat
 
 
@@ -14,6 +15,15 @@ class AddressLevel(enum.StrEnum):
     door_plate = "door_plate"
     building = "building"
     room = "room"
+
+
+class AddressStatus(enum.StrEnum):
+    """In use; retired (demolished, renumbered: kept for history, no new reports); merged into another address
+    (``replaced_by``), whose code it stays an alias of."""
+
+    active = "active"
+    retired = "retired"
+    merged = "merged"
 
 
 class Address(Base):
@@ -55,8 +65,19 @@ class Address(Base):
     unit_key: Mapped[str] = mapped_column(String(20), default="")
     room_key: Mapped[str] = mapped_column(String(20), default="")
     search_text: Mapped[str] = mapped_column(String(400), default="")
+    # The clerk's upkeep (services/address_upkeep.py): a retired or merged address stays, for its history and
+    # its code on printed plates; replaced_by names the address to use instead (a merge's survivor).
+    status: Mapped[AddressStatus] = mapped_column(str_enum(AddressStatus), default=AddressStatus.active,
+                                                  server_default="active")
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("address.id"), index=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     beat: Mapped[Beat] = relationship()
+    replaced_by: Mapped[Address | None] = relationship(remote_side=[id])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == AddressStatus.active
 
     @property
     def text(self) -> str:
@@ -71,3 +92,17 @@ def address_text(a) -> str:
     """The text of an address, from anything with its TEXT_COLUMNS as attributes (an Address, a Core row)."""
     parts = [a.division_name, a.township, a.road + a.door_no, a.community, a.building, a.unit, a.room]
     return " ".join(p for p in parts if p)
+
+
+class AddressPairDismissal(Base):
+    """A pair of addresses that a clerk said are not the same place: the duplicate finder shows it no more.
+    ``first_id`` is the smaller id of the two."""
+
+    __tablename__ = "address_pair_dismissal"
+    __table_args__ = (UniqueConstraint("first_id", "second_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[int] = mapped_column(ForeignKey("address.id"))
+    second_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -12,7 +12,9 @@ from portal.models.base import Base, UTCDateTime, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_at", "at"), Index("ix_audit_event_actor", "actor_id", "at"))
+    __table_args__ = (Index("ix_audit_event_at", "at"), Index("ix_audit_event_actor", "actor_id", "at"),
+                      # An address's history page (services/address_upkeep.history): its rows, newest first.
+                      Index("ix_audit_event_object", "object_type", "object_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

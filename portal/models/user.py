@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.fieldcrypt import new_row_key, sealed
 from portal.models.base import Base, UTCDateTime, utcnow
-from portal.models.jurisdiction import Beat, Station
+from portal.models.jurisdiction import Beat, Bureau, Station
 
 
 class Role(enum.StrEnum):
@@ -46,6 +46,9 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(16))
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"), index=True)
     beat_id: Mapped[int | None] = mapped_column(ForeignKey("beat.id"), index=True)
+    # An address clerk's bureau (services/address_upkeep.clerk_bureau; a clerk given a station or beat instead
+    # keeps the addresses of that one's bureau).
+    bureau_id: Mapped[int | None] = mapped_column(ForeignKey("bureau.id"), index=True)
 
     # The second factor's secret, encrypted (fieldcrypt.py); row_key binds its ciphertext to this row.
     row_key: Mapped[bytes] = mapped_column(LargeBinary(16), default=new_row_key)
@@ -65,6 +68,7 @@ class User(Base):
 
     station: Mapped[Station | None] = relationship()
     beat: Mapped[Beat | None] = relationship()
+    bureau: Mapped[Bureau | None] = relationship()
 
     # Flask-Login protocol.
     @property

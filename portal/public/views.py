@@ -55,6 +55,10 @@ def door_plate(code: str):
         abort(404)
     if address.code != code:  # typed in lower case or with dashes: one canonical URL per door
         return redirect(url_for("public.door_plate", code=address.code), 301)
+    # A retired address takes no new report: its page says so, and names the address that replaced it.
+    retired = addresses.not_reportable(address)
+    if retired is not None:
+        return render_template("public/door_plate_retired.html", address=address, message=retired.message)
     # A landlord goes on to register the house here (or to their house, if it is registered already):
     # straight away when signed in, after signing in or up otherwise. A door plate alone holds no house.
     register = url_for("landlord.new_house", address=address.code) if address.level != "door_plate" else None

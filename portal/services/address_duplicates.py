@@ -12,7 +12,7 @@ the work grows with the number of addresses, not its square (bench/README.md, "D
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Address, Beat, Bureau, Station
+from portal.models import Address, AddressStatus, Beat, Bureau, Station
 from portal.services.address_norm import fold, normalise_key
 
 #: Pairs that score less are not shown. Chosen on tests/fixtures/address_duplicate_pairs.csv.
@@ -87,16 +87,20 @@ def candidates(rows: Any, *, threshold: float = THRESHOLD) -> Iterator[Candidate
                 yield Candidate(scored[0], a, b, scored[1])
 
 
-def find(session: Session, *, bureau_code: str | None = None, limit: int = 100,
-         threshold: float = THRESHOLD) -> list[Candidate]:
-    """The most likely duplicate pairs of the register (or of one bureau), best first: at most ``limit``."""
+def find(session: Session, *, bureau_code: str | None = None, limit: int = 100, threshold: float = THRESHOLD,
+         exclude: Collection[tuple[int, int]] = ()) -> list[Candidate]:
+    """The most likely duplicate pairs of the register's active addresses (or of one bureau's), best first: at
+    most ``limit``, without the pairs in ``exclude`` ((smaller id, larger id): said not to be the same)."""
     columns = (Address.id, Address.code, *(getattr(Address, c) for c in COMPONENTS))
-    stmt = select(*columns)
+    stmt = select(*columns).where(Address.status == AddressStatus.active)
     if bureau_code is not None:
         stmt = (stmt.join(Beat, Address.beat_id == Beat.id).join(Station, Beat.station_id == Station.id)
                 .join(Bureau, Station.bureau_id == Bureau.id).where(Bureau.code == bureau_code))
     rows = session.execute(stmt.execution_options(yield_per=10_000))
-    found = sorted(candidates(rows, threshold=threshold), key=lambda c: (-c.score, c.first.id, c.second.id))
+    skip = set(exclude)
+    found = sorted((c for c in candidates(rows, threshold=threshold)
+                    if (min(c.first.id, c.second.id), max(c.first.id, c.second.id)) not in skip),
+                   key=lambda c: (-c.score, c.first.id, c.second.id))
     return found[: max(0, limit)]
 
 

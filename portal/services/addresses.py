@@ -16,6 +16,7 @@ import csv
 import functools
 import hashlib
 import io
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,10 +41,13 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
+from stdnum import numdb
 
-from portal.models import Address, AddressLevel, Beat, Bureau, Station
+from portal.models import Address, AddressLevel, AddressStatus, Beat, Bureau, Station
+from portal.models.address import TEXT_COLUMNS, address_text
 from portal.services import audit
 from portal.services.address_norm import arabic_numerals, compact, normalise_key, pinyin_keys
+from portal.services.errors import FieldError, StateConflict
 
 # --------------------------------------------------------------------------------------------------
 # Normalisation and codes
@@ -148,11 +152,37 @@ def fill_derived(address: Address) -> Address:
 
 def by_code(session: Session, code: str) -> Address | None:
     """The address with this public code; case, spaces, hyphens, full-width characters and the
-    look-alikes O/I/L do not matter. None for anything that is not a known code."""
+    look-alikes O/I/L do not matter. None for anything that is not a known code. The code of an address merged
+    into another is an alias: it finds the address it was merged into (a merge re-points every alias of the
+    merged address too, so there is one step to follow)."""
     value = normalise_code(code)
     if value is None:
         return None
-    return session.scalar(select(Address).where(Address.code == value))
+    found = session.scalar(select(Address).where(Address.code == value))
+    if found is not None and found.status == AddressStatus.merged and found.replaced_by_id is not None:
+        return session.get(Address, found.replaced_by_id)
+    return found
+
+
+def not_reportable(address: Address) -> FieldError | None:
+    """Why no new report may be made on this address (retired, or merged: its code leads elsewhere), or None."""
+    if address.status == AddressStatus.active:
+        return None
+    replacement = address.replaced_by
+    if replacement is not None:
+        return FieldError("address_retired", _l(
+            "%(address)s is no longer a standard address: report on %(replacement)s (code %(code)s) instead.",
+            address=address.text, replacement=replacement.text, code=replacement.code))
+    return FieldError("address_retired", _l("%(address)s is no longer a standard address (it was retired): new "
+                                            "reports on it are not accepted.", address=address.text))
+
+
+def ensure_reportable(address: Address, field_name: str | None = None) -> None:
+    """Raise StateConflict (what is recorded stands in the way: the API's 409), at the field, when new reports on
+    this address are refused (not_reportable)."""
+    error = not_reportable(address)
+    if error is not None:
+        raise StateConflict([error.at(field_name) if field_name else error])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -375,7 +405,8 @@ def search_statement(text: str, dialect: str, *, limit: int = 20, beat_ids: Iter
     query = parse_query(text)
     if query.empty:
         return None
-    conditions: list[ColumnElement[bool]] = []
+    # Retired and merged addresses are history: nobody reports on them, so search does not offer them.
+    conditions: list[ColumnElement[bool]] = [Address.status == AddressStatus.active]
     if beat_ids is not None:
         ids = sorted({int(b) for b in beat_ids})
         if not ids:
@@ -479,7 +510,7 @@ class _Row:
     tree_ok: bool = True  # the bureau/station/beat columns are valid
     code: str = ""  # the code this row will have
     natural_key: tuple[str, ...] = ()
-    existing: Any = None  # the row (id, code, *NATURAL_KEY, *_UPDATABLE) of this address in the database
+    existing: Any = None  # the row (id, code, *NATURAL_KEY, *_UPDATABLE, status) of this address in the database
 
     def fail(self, column: str, code: str, message: object) -> None:
         self.errors.append(RowError(self.line, column, code, message))
@@ -577,10 +608,29 @@ def _check_required(row: _Row) -> None:
             row.fail(column, "required", _l("Required."))
     if values["division_code"] and not _DIVISION_CODE.fullmatch(values["division_code"]):
         row.fail("division_code", "division_code", _l("A division code is exactly 6 digits."))
+    elif values["division_code"] and not division_known(values["division_code"]):
+        row.fail("division_code", "division_unknown",
+                 _l("%(code)s is not a division code of GB/T 2260.", code=values["division_code"]))
     if not values["building"] and not any(e.column == "building" for e in row.errors):
         for column in ("unit", "room"):
             if values[column]:
                 row.fail(column, "needs_building", _l("A unit or room needs a building."))
+
+
+@functools.lru_cache(maxsize=4096)
+def division_known(code: str) -> bool:
+    """Whether a 6-digit code is a county-level division of GB/T 2260, now or in the past (python-stdnum's
+    table of them, the one that reads the region of an ID number)."""
+    parts = numdb.get("cn/loc").info(code)
+    return len(parts) == 2 and bool(parts[1][1])
+
+
+def check_address(raw: dict[str, str]) -> tuple[dict[str, str], list[RowError]]:
+    """The import's own checks of one row's cells (cleaning, required cells, a GB/T 2260 division, the shapes),
+    for a form that adds or edits one address: the cleaned values, and the errors by column."""
+    row = _Row(0, {})
+    _check_fields(row, {c: str(raw.get(c) or "") for c in COLUMNS})
+    return row.values, row.errors
 
 
 def _check_shapes(row: _Row) -> None:
@@ -646,7 +696,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
 _UPDATABLE = ("division_name", "beat_id", "level", "door_key", "building_key", "unit_key", "room_key",
               "search_text")
 # Plain table columns: rows come back as tuples, without the ORM's per-row work.
-_EXISTING_COLUMNS = tuple(Address.__table__.c[c] for c in ("id", "code", *NATURAL_KEY, *_UPDATABLE))
+_EXISTING_COLUMNS = tuple(Address.__table__.c[c] for c in ("id", "code", *NATURAL_KEY, *_UPDATABLE, "status"))
 _UPDATABLE_AT = tuple((10 + i, c) for i, c in enumerate(_UPDATABLE))  # their places in _EXISTING_COLUMNS
 
 
@@ -750,24 +800,37 @@ def _write_tree(session: Session, rows: list[_Row], tree: dict[str, dict[str, An
     return {code: beat.id for code, beat in objs["beat"].items()}
 
 
-def import_csv(session: Session, stream: IO[bytes], *, actor: audit.Actor = audit.SYSTEM) -> ImportReport:
+def _read(stream: IO[bytes], report: ImportReport) -> list[_Row]:
+    """The rows of the file, each with the errors of its own cells; a file that cannot be read is one error."""
+    data = stream.read()
+    text = data if isinstance(data, str) else _decode(data)
+    if text is None:
+        report.errors.append(RowError(1, "", "encoding", _l("The file is neither UTF-8 nor GB18030 text.")))
+        return []
+    return _parse(text, report)
+
+
+def import_csv(session: Session, stream: IO[bytes], *, actor: audit.Actor = audit.SYSTEM,
+               bureau_code: str | None = None, audit_each: bool = False) -> ImportReport:
     """Import standard addresses from a CSV file (columns: ``COLUMNS``; ``code`` optional).
 
     Every row is checked before anything is written; rows with errors are reported and skipped, the
     others are created, updated (beat, division name) or left unchanged, with the bureaus, stations and
     beats they name, in the caller's transaction (the caller commits). An address keeps its code: a blank code
-    keeps the one it has, a different code is an error.
+    keeps the one it has, a different code is an error. With ``bureau_code`` (a clerk's import through the web),
+    a row of another bureau is an error; with ``audit_each``, every address created or changed gets its own audit
+    row with what it was and became (its history), besides the import's own.
     """
     report = ImportReport()
-    data = stream.read()
-    text = data if isinstance(data, str) else _decode(data)
-    rows: list[_Row] = []
-    if text is None:
-        report.errors.append(RowError(1, "", "encoding", _l("The file is neither UTF-8 nor GB18030 text.")))
-    else:
-        rows = _parse(text, report)
+    rows = _read(stream, report)
     if rows:
-        _import_rows(session, rows, report)
+        tree = _check_rows(session, rows, bureau_code)
+        for row in rows:
+            report.errors.extend(row.errors)
+        valid = [r for r in rows if not r.errors]
+        if valid:
+            beat_ids = _write_tree(session, valid, tree)
+            _write_addresses(session, valid, beat_ids, report, actor if audit_each else None)
     report.errors.sort(key=lambda e: e.row)
     detail = (f"created={report.created} updated={report.updated} unchanged={report.unchanged} "
               f"rows_with_errors={len({e.row for e in report.errors})}")
@@ -776,19 +839,81 @@ def import_csv(session: Session, stream: IO[bytes], *, actor: audit.Actor = audi
     return report
 
 
-def _import_rows(session: Session, rows: list[_Row], report: ImportReport) -> None:
+@dataclass
+class PreviewRow:
+    """One row of a file as an import would take it: ``change`` is "new", "changed", "unchanged" or "error"."""
+
+    line: int
+    text: str
+    code: str
+    change: str
+    errors: list[RowError]
+
+
+def preview_csv(session: Session, stream: IO[bytes], *, bureau_code: str | None = None
+                ) -> tuple[list[PreviewRow], list[RowError]]:
+    """What import_csv would do with each row of the file, writing nothing: the rows, and the errors of the file
+    as a whole (no header, not text). The same checks as the import, in the same order."""
+    report = ImportReport()
+    rows = _read(stream, report)
+    if not rows:
+        return [], report.errors
+    beat_ids = _beat_ids(_check_rows(session, rows, bureau_code))
+    out = []
+    for row in rows:
+        change = "error" if row.errors else _change_of(row, _address_values(row, beat_ids))
+        out.append(PreviewRow(row.line, address_text(_Values(row.values)), row.code, change, row.errors))
+    return out, report.errors
+
+
+class _Values:
+    """A row's cells as attributes, for address_text."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.__dict__.update({c: values.get(c, "") for c in TEXT_COLUMNS})
+
+
+def _beat_ids(tree: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """The ids of the beats the file names that the register has already."""
+    return {code: beat.id for code, beat in tree["existing"]["beat"].items()}
+
+
+def _check_rows(session: Session, rows: list[_Row], bureau_code: str | None) -> dict[str, dict[str, Any]]:
+    """Every check of the import that needs the whole file or the register; the rows collect their errors."""
     _check_duplicate_addresses(rows)
     keyed = [r for r in rows if r.key_ok]
     _assign_codes(session, keyed)
     _check_codes_unique(session, keyed)
     tree = _check_tree(session, rows)
+    if bureau_code is not None:
+        _check_bureau(session, rows, bureau_code)
+    _check_not_retired(rows, _beat_ids(tree))
+    return tree
+
+
+def _check_bureau(session: Session, rows: list[_Row], bureau_code: str) -> None:
+    """A clerk's import: every row in the clerk's bureau, and no address taken from another bureau."""
+    beat_bureau = dict(session.execute(select(Beat.id, Bureau.code).join(Station, Beat.station_id == Station.id)
+                                       .join(Bureau, Station.bureau_id == Bureau.id)).all())
     for row in rows:
-        report.errors.extend(row.errors)
-    valid = [r for r in rows if not r.errors]
-    if not valid:
-        return
-    beat_ids = _write_tree(session, valid, tree)
-    _write_addresses(session, valid, beat_ids, report)
+        if row.values["bureau_code"] != bureau_code and not any(e.column == "bureau_code" for e in row.errors):
+            row.fail("bureau_code", "other_bureau",
+                     _l("This row is for bureau %(code)s: you keep the addresses of bureau %(mine)s only.",
+                        code=row.values["bureau_code"], mine=bureau_code))
+        elif row.existing is not None and beat_bureau.get(row.existing.beat_id) != bureau_code:
+            row.fail(row.deepest_column, "other_bureau_address",
+                     _l("This address belongs to another bureau."))
+
+
+def _check_not_retired(rows: list[_Row], beat_ids: dict[str, int]) -> None:
+    """A retired or merged address stays as it was left: a row may name it only unchanged."""
+    for row in rows:
+        existing = row.existing
+        if existing is None or row.errors or existing.status == AddressStatus.active:
+            continue
+        if _change_of(row, _address_values(row, beat_ids)) != "unchanged":
+            row.fail(row.deepest_column, "address_not_active",
+                     _l("This address is retired or merged into another: an import does not change it."))
 
 
 def _check_duplicate_addresses(rows: list[_Row]) -> None:
@@ -839,23 +964,66 @@ def _check_codes_unique(session: Session, keyed: list[_Row]) -> None:
                                               code=row.code, address=taken[row.code]))
 
 
-def _write_addresses(session: Session, valid: list[_Row], beat_ids: dict[str, int], report: ImportReport) -> None:
-    """Insert the new addresses and update the changed ones, in chunks; count the unchanged."""
+def _address_values(row: _Row, beat_ids: dict[str, int]) -> dict[str, Any]:
+    """The columns an address of this row has; beat_id None for a beat the import has still to make."""
+    v = row.values
+    values: dict[str, Any] = {c: v[c] for c in NATURAL_KEY}
+    values.update(division_name=v["division_name"], beat_id=beat_ids.get(v["beat_code"]))
+    values.update(_derived(v["division_name"], *(v[c] for c in NATURAL_KEY[1:])))
+    return values
+
+
+def _change_of(row: _Row, values: dict[str, Any]) -> str:
+    if row.existing is None:
+        return "new"
+    if any(row.existing[i] != values[c] for i, c in _UPDATABLE_AT):
+        return "changed"
+    return "unchanged"
+
+
+def _write_addresses(session: Session, valid: list[_Row], beat_ids: dict[str, int], report: ImportReport,
+                     actor: audit.Actor | None = None) -> None:
+    """Insert the new addresses and update the changed ones, in chunks; count the unchanged. With an actor,
+    each address created or changed gets an audit row of its own."""
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    changed: list[tuple[_Row, dict[str, Any]]] = []
     for row in valid:
-        v = row.values
-        values: dict[str, Any] = {c: v[c] for c in NATURAL_KEY}
-        values.update(division_name=v["division_name"], beat_id=beat_ids[v["beat_code"]])
-        values.update(_derived(v["division_name"], *(v[c] for c in NATURAL_KEY[1:])))
-        if row.existing is None:
+        values = _address_values(row, beat_ids)
+        change = _change_of(row, values)
+        if change == "new":
             inserts.append({"code": row.code, **values})
-        elif any(row.existing[i] != values[c] for i, c in _UPDATABLE_AT):
+        elif change == "changed":
             updates.append({"id": row.existing.id, **{c: values[c] for c in _UPDATABLE}})
         else:
             report.unchanged += 1
+        if change != "unchanged":
+            changed.append((row, values))
     for chunk in _chunks(inserts, 1000):
         session.execute(insert(Address.__table__), list(chunk))
     for chunk in _chunks(updates, 1000):
         session.execute(update(Address), list(chunk))
     report.created, report.updated = len(inserts), len(updates)
+    if actor is not None:
+        _audit_rows(session, changed, actor)
+
+
+def _audit_rows(session: Session, changed: list[tuple[_Row, dict[str, Any]]], actor: audit.Actor) -> None:
+    ids = dict(session.execute(select(Address.code, Address.id).where(
+        Address.code.in_([r.code for r, _v in changed if r.existing is None]))).all()) if changed else {}
+    for row, values in changed:
+        after = {c: values[c] for c in ("division_name", *NATURAL_KEY, "beat_id")}
+        if row.existing is None:
+            audit.record(session, "address.create", actor, object_type="address", object_id=ids.get(row.code),
+                         detail=change_detail(None, after, via="import"))
+        else:
+            before = {c: row.existing[2 + i] for i, c in enumerate(NATURAL_KEY)}
+            before.update(division_name=row.existing.division_name, beat_id=row.existing.beat_id)
+            audit.record(session, "address.edit", actor, object_type="address", object_id=row.existing.id,
+                         detail=change_detail(before, after, via="import"))
+
+
+def change_detail(before: dict[str, Any] | None, after: dict[str, Any] | None, **extra: Any) -> str:
+    """An audit row's detail for a change of an address: what it was and what it became, as JSON."""
+    return json.dumps({"before": before, "after": after, **extra}, ensure_ascii=False, sort_keys=True,
+                      default=str)

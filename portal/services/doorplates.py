@@ -17,7 +17,7 @@ from fpdf import FPDF
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from portal.models import Address, AddressLevel, Beat
+from portal.models import Address, AddressLevel, AddressStatus, Beat
 from portal.models.address import TEXT_COLUMNS, address_text
 from portal.services import addresses
 from portal.services.errors import FieldError, ValidationFailed
@@ -55,9 +55,11 @@ def door_plate_url(base_url: str, code: str) -> str:
 # --- which addresses get a plate -----------------------------------------------------------------
 
 def _rooms_of(building) -> tuple[Any, Any]:
-    """Rooms of a building: the same door and building, compared by their normalised keys as search does."""
+    """Rooms of a building in use (a retired or merged address gets no new plate): the same door and building,
+    compared by their normalised keys as search does."""
     room = aliased(Address)
-    return room, and_(room.level == AddressLevel.room, room.division_code == building.division_code,
+    return room, and_(room.level == AddressLevel.room, room.status == AddressStatus.active,
+                      room.division_code == building.division_code,
                       room.township == building.township, room.road == building.road,
                       room.door_key == building.door_key, room.community == building.community,
                       room.building_key == building.building_key)
@@ -66,7 +68,7 @@ def _rooms_of(building) -> tuple[Any, Any]:
 def _beat_condition(beat_id: int):
     """Every room of the beat, and every building of the beat that has no rooms in the register."""
     _room, of_building = _rooms_of(Address)
-    return and_(Address.beat_id == beat_id,
+    return and_(Address.beat_id == beat_id, Address.status == AddressStatus.active,
                 or_(Address.level == AddressLevel.room,
                     and_(Address.level == AddressLevel.building, ~exists().where(of_building))))
 

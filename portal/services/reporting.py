@@ -197,6 +197,7 @@ def registrable_address(session: Session, code: str) -> Address:
     if address is None:
         raise ValidationFailed([FieldError("unknown_address", _l("There is no standard address with this code."),
                                            "address_code")])
+    addresses.ensure_reportable(address, "address_code")
     if address.level == AddressLevel.door_plate:
         raise ValidationFailed([FieldError("address_level", _l("Choose the room or building, not only the door "
                                                                "plate."), "address_code")])
@@ -346,6 +347,7 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
     if again:
         return again
     house = reportable_house(session, owner, house_id)
+    addresses.ensure_reportable(session.get(House, house.id).address)  # none into a demolished house
     today = today or local_today()
     report = check_move_in(occupants, move_in_date, lease_end_date, today=today)
     current = house.residents

@@ -39,7 +39,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, bulk, declarations, flags, identity, receipts, spreadsheets
+from portal.services import addresses, audit, bulk, declarations, flags, identity, receipts, spreadsheets
 from portal.services import values as check_values
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.spreadsheets import MAX_BYTES, FileRejected, cell_text
@@ -784,6 +784,7 @@ def commit(session: Session, unit: Unit, uploader: User, pv: Preview, actor: aud
     """
     if pv.unit_id is not None and pv.unit_id != unit.id:
         raise ValueError("this preview was made for another unit")
+    addresses.ensure_reportable(unit.address, "file")  # no new staff reported at a retired address
     # One committer per unit at a time: PostgreSQL locks the unit row; SQLite has one writer anyway.
     session.execute(select(Unit.id).where(Unit.id == unit.id).with_for_update())
     earlier = _latest_if_same(session, unit, pv.digest)

@@ -34,7 +34,7 @@ from portal.models import (
 )
 from portal.models import SpecialTrade as Trade
 from portal.models.base import utcnow
-from portal.services import audit, declarations, drafts, filing, flags, identity, review, staff_import
+from portal.services import addresses, audit, declarations, drafts, filing, flags, identity, review, staff_import
 from portal.services.errors import FieldError, NotFound, StateConflict, ValidationFailed
 from portal.services.filing import Filed, filed_before, local_today
 from portal.services.occupants import Occupant, check_event_date
@@ -161,6 +161,10 @@ def check_unit(session: Session, owner: User, *, uscc: str | None, name: str | N
     checked, errors = declarations.check(declarations.UnitRegistration, raw, today=today or date.today(),
                                          session=session, partial=True)
     values = checked.values
+    if "address_code" in values:  # a retired or merged address takes no new reports (addresses.not_reportable)
+        refused = addresses.not_reportable(values["address_code"])
+        if refused is not None:
+            errors.append(refused.at("address_code"))
     if "uscc" in values:
         taken = session.scalar(select(Unit).where(Unit.owner_id == owner.id, Unit.uscc == values["uscc"],
                                                   Unit.status.not_in(REGISTRABLE_AGAIN)))
@@ -292,6 +296,7 @@ def report_hire(session: Session, owner: User, unit_id: int, *, name: str | None
         return again
     unit = unit_of(session, owner, unit_id)
     ensure_active(unit)
+    addresses.ensure_reportable(unit.address)
     today = today or local_today()
     row = check_staff_member(_worker(name, id_number, phone, position, hire_date, more), today=today)
     if current_employment(session, unit, id_number=row.id_number, id_type=row.id_type) is not None:
@@ -441,6 +446,7 @@ def keep_upload(session: Session, owner: User, unit_id: int, data: bytes, filena
     """Keep an upload that previewed without being refused, for the preview page and the commit."""
     unit = unit_of(session, owner, unit_id)
     ensure_active(unit, "file")
+    addresses.ensure_reportable(unit.address, "file")
     directory = Path(directory)
     private_folder(directory)  # 0700, and each file in it 0600: personal data waiting for the commit
     name = _safe_filename(filename)

@@ -51,6 +51,9 @@ class LiveServer:
     conflict_building: int = 0  # the room's address
     foreign_landlord_phone: str = ""
     foreign_house_id: int = 0
+    clerk_phone: str = ""
+    clerk_totp_secret: str = ""
+    duplicate_codes: tuple = ()
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

@@ -25,6 +25,7 @@ from portal.services import reporting
 OFFICER_PHONE = "15500009001"
 CONFLICT_OFFICER_PHONE = "15500009004"  # station 4: a conflict of its own
 QUEUE_OFFICER_PHONE = "15500009002"  # station 2: a queue of its own, so station 1's counts stay as they are
+CLERK_PHONE = "15500009003"
 
 
 def compile_translations(target: Path) -> Path:
@@ -57,7 +58,7 @@ def main(database_url: str, workdir: str) -> None:
                 "address_code": address.code, "address_text": address.text,
                 "today": reporting.local_today().isoformat(), **seed_station_two(db.session, district),
                 **seed_station_three(db.session, district), **seed_admin(db.session),
-                **seed_station_four(db.session, district)}
+                **seed_station_four(db.session, district), **seed_clerk(db.session, district)}
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     info["port"] = server.server_port
@@ -155,6 +156,20 @@ def seed_station_four(session, district) -> dict:
     second = factories.make_house(session, factories.make_user(session, role="landlord", name="孟房东"), room)
     return {"conflict_officer_phone": officer.phone, "conflict_officer_totp_secret": officer.totp_secret,
             "conflict_items": (first.id, second.id), "conflict_building": room.id}
+
+
+def seed_clerk(session, district) -> dict:
+    """The bureau's address clerk, and the demo's seeded duplicates (`seed-demo` makes the same), here of the
+    test room: 银海花园小区 十三幢 4门 402室 beside 银海花园 13栋 4单元 402."""
+    from portal.cli import seed_demo_duplicates
+    from tests import factories
+
+    clerk = factories.make_user(session, role="clerk", bureau_id=district.bureau.id, phone=CLERK_PHONE,
+                                name="周地址员")
+    made = seed_demo_duplicates(session)
+    session.commit()
+    return {"clerk_phone": clerk.phone, "clerk_totp_secret": clerk.totp_secret,
+            "duplicate_codes": [a.code for a in made]}
 
 
 def _exit_with_parent() -> None:

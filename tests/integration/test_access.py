@@ -14,6 +14,7 @@ EXPECTED = {
     "role:officer": {"anonymous": {302}, "landlord": {404}, "officer": {200}},
     "role:admin": {"anonymous": {302}, "landlord": {404}, "officer": {404}},
     "role:auditor": {"anonymous": {302}, "landlord": {404}, "officer": {404}},
+    "role:clerk": {"anonymous": {302}, "landlord": {404}, "officer": {404}},
     # The JSON API takes only a bearer token: a session cookie is not a credential there (401 problem+json).
     "api": {"anonymous": {401}, "landlord": {401}, "officer": {401}},
 }

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import Address, Role, Submission, User
-from portal.services import passwords
+from portal.services import address_merge, passwords
 
 
 @pytest.fixture
@@ -62,16 +62,20 @@ def test_seed_demo_loads_the_district_accounts_and_reports_once(cli, db_session)
     roles = dict(db_session.execute(select(User.role, func.count()).group_by(User.role)).all())
     assert roles == {Role.admin: 1, Role.auditor: 1, Role.clerk: 1, Role.landlord: 2, Role.employer: 1,
                      Role.officer: 6}
+    # Five reports, the demo conflict's two, and 张房东's second house on a seeded duplicate address.
     waiting = db_session.scalar(select(func.count()).select_from(Submission).where(Submission.is_open.is_(True)))
-    assert waiting == 7
+    assert waiting == 8
     # The demo conflict: room 402 registered by both demo landlords, both registrations flagged.
     claims = db_session.scalars(select(Submission).where(Submission.kind == "house_registration",
                                                          Submission.flagged.is_(True))).all()
     assert len(claims) == 2 and {f["code"] for c in claims for f in c.flags} == {"claimed_by_another"}
     assert {c.flags[0]["house_id"] for c in claims} == {c.house_id for c in claims}
+    clerk = db_session.scalar(select(User).where(User.role == Role.clerk))
+    found = address_merge.candidates(db_session, clerk)
+    assert len(found) == 3 and {p.candidate.reason for p in found} == {"same", "community"}
     again = cli.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output
-    assert db_session.scalar(select(func.count()).select_from(Submission)) == 7
+    assert db_session.scalar(select(func.count()).select_from(Submission)) == 8
 
 
 def test_address_import_reports_bad_rows_and_exits_non_zero(cli, db_session, tmp_path):

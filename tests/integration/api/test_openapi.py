@@ -244,7 +244,7 @@ CODE_ARGUMENT = {"FieldError": 0, "FileRejected": 0, "fail": 1, "RowError": 2}
 # RowError.
 NOT_API = {"accounts", "passwords", "tokens", "admin", "auth", "throttle", "review", "queue", "anomalies",
            "attention", "doorplates", "quality", "audit_chain", "address_duplicates", "jurisdiction", "register",
-           "register_search", "exports", "keys", "staff_accounts"}
+           "register_search", "exports", "keys", "staff_accounts", "address_upkeep", "address_merge"}
 NOT_API_CALLS = {("addresses", "fail"), ("addresses", "RowError")}
 # Codes of the services that only the web pages can raise today (withdrawing, correcting, a single departure).
 WEB_ONLY = {"not_withdrawable", "not_correctable", "before_hire",

@@ -1,0 +1,1 @@
+"""The address clerk's pages: the bureau's standard-address register kept clean."""
