@@ -126,7 +126,7 @@ def seed_station_three(session, district) -> dict:
             "list_unit_id": unit_id, "staff_ids": [row[2] for row in staff]}
 
 
-ADMIN_PHONE = "15500009003"
+ADMIN_PHONE = "15500009005"
 
 
 def seed_admin(session) -> dict:
