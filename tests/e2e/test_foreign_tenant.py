@@ -54,6 +54,12 @@ def test_a_passport_holder_moves_in_at_360_px(live_server, new_phone):
         assert shown in card
     fits(landlord, "move-in: check your answers, a passport holder")
     screenshot(landlord, "foreign-check")
+    submit(landlord, "header form.language-switch button[value=zh_Hans_CN]")  # the same page in Chinese
+    card = landlord.locator("main .card-list").inner_text()
+    assert "德国" in card and PASSPORT in card and "2027-12-31" in card
+    fits(landlord, "move-in: check your answers, a passport holder, in Chinese")
+    screenshot(landlord, "foreign-check-zh")
+    submit(landlord, "header form.language-switch button[value=en]")
     submit(landlord)
     assert_no_problem(landlord)
     assert re.search(r"/landlord/submissions/\d+/receipt$", landlord.url)
