@@ -14,6 +14,7 @@ def test_the_notice_is_public_and_says_what_the_law_asks_in_both_languages(clien
     assert headings == ["收集哪些信息，关于谁", "为什么收集", "谁能看到", "保存多久", "如何保护", "您可以做什么"]
     text = page.get_text()
     assert "《租赁房屋治安管理规定》" in text and "《出境入境管理法》第三十九条" in text and "12377" in text
+    assert "搬离或离职 1095 天后" in text  # the retention period the portal applies (RETENTION_DAYS)
     english = parse(factories.english(client).get("/privacy"))
     assert [text_of(h) for h in english.select("main h2")][:2] == ["What is collected, about whom", "Why"]
     assert "SM4" in english.get_text()
