@@ -24,7 +24,8 @@ import threading
 import time
 import unicodedata
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -387,14 +388,17 @@ class sealed:  # noqa: N801 - used like a column declaration
         known = obj.__dict__.get("_opened", {}).get(self.name)
         if known is not None and known[0] is stored:
             return known[1]
-        value = self.load(current().open(_connection(obj), stored, self._where(obj)))
+        with _connection(obj) as connection:
+            value = self.load(current().open(connection, stored, self._where(obj)))
         obj.__dict__.setdefault("_opened", {})[self.name] = (stored, value)
         return value
 
     def __set__(self, obj, value) -> None:
         if obj.row_key is None:
             obj.row_key = new_row_key()
-        for column, stored in self.columns_for(_connection(obj), obj.row_key, value).items():
+        with _connection(obj) as connection:
+            columns = self.columns_for(connection, obj.row_key, value)
+        for column, stored in columns.items():
             setattr(obj, column, stored)
         if value is not None:
             obj.__dict__.setdefault("_opened", {})[self.name] = (getattr(obj, self.stored), value)
@@ -424,9 +428,24 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def _connection(obj) -> Connection:
+@contextmanager
+def _connection(obj) -> Iterator[Connection]:
+    """A connection to read the data keys from: the object's session's; for an object not in a session yet (a
+    model built with its sealed values as arguments), the app session's if it has begun a transaction already
+    (a request's, which may hold SQLite's write lock: a second connection would wait for it), else a short
+    one of its own, so as not to begin a transaction in the app's session whose snapshot a later request in
+    the same thread would read from."""
     from sqlalchemy.orm import object_session
 
     from portal.extensions import db
 
-    return (object_session(obj) or db.session).connection()
+    session = object_session(obj) or (db.session if db.session().in_transaction() else None)
+    if session is not None:  # its own, or the app's already begun (a request's: it may hold SQLite's write lock)
+        yield session.connection()
+        return
+    bind = db.session.get_bind()
+    if isinstance(bind, Connection):  # a session bound to one connection (the tests' outer transaction)
+        yield bind
+        return
+    with bind.connect() as connection:
+        yield connection
