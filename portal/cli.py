@@ -144,13 +144,17 @@ def _register_upkeep(app: Flask) -> None:
         with writing():
             n_sources = throttle.purge_sources(db.session, throttle.Throttle.from_config(current_app.config), utcnow())
             db.session.commit()
+        from flask_babel import gettext as _
+
         hours = int(idempotency.KEEP_FOR.total_seconds()) // 3600
-        click.echo(f"purged {n_drafts} drafts, {n_files} uploaded files and {n_records} idempotency records "
-                   f"(older than {hours} hours); forgot {n_sources} sign-in addresses")
+        click.echo(_("Purged %(drafts)d drafts, %(files)d uploaded files and %(records)d stored API answers "
+                     "(older than %(hours)d hours); forgot %(sources)d sign-in addresses.",
+                     drafts=n_drafts, files=n_files, records=n_records, hours=hours, sources=n_sources))
         done = _retention(current_app.config["RETENTION_DAYS"])
-        click.echo(f"anonymised {done.tenancies} tenancies, {done.employments} employments, {done.persons} "
-                   f"persons and {done.submissions} reports that ended more than "
-                   f"{current_app.config['RETENTION_DAYS']} days ago")
+        click.echo(_("Anonymised %(tenancies)d tenancies, %(employments)d employments, %(persons)d persons and "
+                     "%(reports)d reports that ended more than %(days)d days ago.",
+                     tenancies=done.tenancies, employments=done.employments, persons=done.persons,
+                     reports=done.submissions, days=current_app.config["RETENTION_DAYS"]))
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")

@@ -37,5 +37,5 @@ def test_a_command_waits_for_the_write_lock_held_longer_than_the_busy_timeout(tm
         holder.close()
     out, err = command.communicate(timeout=60)
     assert command.returncode == 0, err[-2000:]
-    assert "purged 0 drafts" in out
+    assert "已清除 0 份草稿" in out
     assert time.monotonic() - started >= HELD_S  # it waited for the lock

@@ -78,11 +78,11 @@ def test_a_second_run_finds_nothing_and_the_run_is_audited(app, db_session, old_
     cli = app.test_cli_runner()
     result = cli.invoke(args=["purge"])
     assert result.exit_code == 0, result.output
-    assert "anonymised 2 tenancies, 0 employments, 2 persons and 1 reports" in result.output
+    assert "2 条租住记录、0 条雇佣记录、2 名人员和 1 份申报" in result.output  # the operator's language: zh by default
     row = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.purge")).one()
     assert row.detail == "tenancies=2 employments=0 persons=2 submissions=1 keep_days=1095"
     again = cli.invoke(args=["purge"])
-    assert "anonymised 0 tenancies, 0 employments, 0 persons and 0 reports" in again.output
+    assert "0 条租住记录、0 条雇佣记录、0 名人员和 0 份申报" in again.output
 
 
 def test_someone_who_still_works_somewhere_keeps_their_record(db_session, district, landlord, officer,
