@@ -73,6 +73,7 @@ def _register_commands(app: Flask) -> None:
     from portal.cli_audit import register as register_audit_cli
     from portal.cli_doorplates import register as register_doorplates_cli
     from portal.cli_keys import register as register_keys_cli
+    from portal.cli_outbox import register as register_outbox_cli
     from portal.cli_quality import register as register_quality_cli
     from portal.cli_tokens import register as register_token_cli
 
@@ -82,4 +83,5 @@ def _register_commands(app: Flask) -> None:
     register_quality_cli(app)
     register_audit_cli(app)
     register_keys_cli(app)
+    register_outbox_cli(app)
 

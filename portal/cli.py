@@ -144,17 +144,7 @@ def _register_upkeep(app: Flask) -> None:
         with writing():
             n_sources = throttle.purge_sources(db.session, throttle.Throttle.from_config(current_app.config), utcnow())
             db.session.commit()
-        from flask_babel import gettext as _
-
-        hours = int(idempotency.KEEP_FOR.total_seconds()) // 3600
-        click.echo(_("Purged %(drafts)d drafts, %(files)d uploaded files and %(records)d stored API answers "
-                     "(older than %(hours)d hours); forgot %(sources)d sign-in addresses.",
-                     drafts=n_drafts, files=n_files, records=n_records, hours=hours, sources=n_sources))
-        done = _retention(current_app.config["RETENTION_DAYS"])
-        click.echo(_("Anonymised %(tenancies)d tenancies, %(employments)d employments, %(persons)d persons and "
-                     "%(reports)d reports that ended more than %(days)d days ago.",
-                     tenancies=done.tenancies, employments=done.employments, persons=done.persons,
-                     reports=done.submissions, days=current_app.config["RETENTION_DAYS"]))
+        _print_purged(n_drafts, n_files, n_records, n_sources, _retention(current_app.config["RETENTION_DAYS"]))
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
@@ -188,6 +178,21 @@ def _register_upkeep(app: Flask) -> None:
         if duplicates:
             click.echo("Demo duplicate addresses for the clerk (/clerk/duplicates): "
                        + ", ".join(a.code for a in duplicates))
+
+
+def _print_purged(n_drafts: int, n_files: int, n_records: int, n_sources: int, done) -> None:
+    from flask_babel import gettext as _
+
+    from portal.services import idempotency
+
+    hours = int(idempotency.KEEP_FOR.total_seconds()) // 3600
+    click.echo(_("Purged %(drafts)d drafts, %(files)d uploaded files and %(records)d stored API answers "
+                 "(older than %(hours)d hours); forgot %(sources)d sign-in addresses.",
+                 drafts=n_drafts, files=n_files, records=n_records, hours=hours, sources=n_sources))
+    click.echo(_("Anonymised %(tenancies)d tenancies, %(employments)d employments, %(persons)d persons and "
+                 "%(reports)d reports that ended more than %(days)d days ago.",
+                 tenancies=done.tenancies, employments=done.employments, persons=done.persons,
+                 reports=done.submissions, days=current_app.config["RETENTION_DAYS"]))
 
 
 def _retention(keep_days: int):

@@ -122,6 +122,7 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_BASE_URL": base_url,
         **_session_settings(production),
         **_limits(instance_path),
+        **_message_settings(production),
         **_library_settings(api_rate_limit, api_account_rate_limit),
     }
 
@@ -166,6 +167,21 @@ def _limits(instance_path: Path) -> dict:
         "DOORPLATE_FONT": os.environ.get("DOORPLATE_FONT") or DOORPLATE_FONT,
         "MAX_DOOR_PLATES": _int("MAX_DOOR_PLATES", 5000),
     }
+
+
+def _message_settings(production: bool) -> dict:
+    """How text messages leave (services/messages.py): the outbox in development, a gateway in production."""
+    sender = os.environ.get("MESSAGE_SENDER") or ("none" if production else "outbox")
+    if sender not in ("outbox", "http", "none"):
+        raise ConfigError("MESSAGE_SENDER must be outbox, http or none")
+    if production and sender == "outbox":
+        raise ConfigError("MESSAGE_SENDER=outbox keeps messages in the database: not when PORTAL_ENV=production")
+    url = os.environ.get("MESSAGE_HTTP_URL", "")
+    if sender == "http" and not url.startswith(("http://", "https://")):
+        raise ConfigError("MESSAGE_SENDER=http needs MESSAGE_HTTP_URL, the SMS gateway's address")
+    return {"MESSAGE_SENDER": sender, "MESSAGE_HTTP_URL": url,
+            "MESSAGE_HTTP_TOKEN": os.environ.get("MESSAGE_HTTP_TOKEN", ""),
+            "MESSAGE_HTTP_TIMEOUT": _int("MESSAGE_HTTP_TIMEOUT", 5)}
 
 
 def _library_settings(api_rate_limit: str, api_account_rate_limit: str) -> dict:

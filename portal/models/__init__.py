@@ -6,6 +6,7 @@ from portal.models.base import Base
 from portal.models.draft import Draft
 from portal.models.jurisdiction import Beat, Bureau, Station
 from portal.models.keys import DataKey
+from portal.models.message import OutboxMessage
 from portal.models.register import House, HouseUse, IdType, Person, RecordStatus, Tenancy
 from portal.models.submission import Decision, Submission, SubmissionKind, SubmissionStatus
 from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, UnitType
@@ -14,6 +15,6 @@ from portal.models.user import LoginSource, Role, User
 __all__ = [
     "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent", "Base", "Beat",
     "Bureau", "DataKey", "Decision", "Draft", "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord",
-    "LoginSource", "Person", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station", "Submission",
-    "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User",
+    "LoginSource", "OutboxMessage", "Person", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station",
+    "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User",
 ]

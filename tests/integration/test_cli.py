@@ -106,8 +106,8 @@ def test_purge_forgets_idempotency_records_past_their_keeping_time(cli, db_sessi
     db_session.commit()
     result = cli.invoke(args=["purge"])
     assert result.exit_code == 0, result.output
-    assert "1 idempotency records (older than 24 hours)" in result.output
+    assert "1 条已存的接口应答（超过 24 小时）" in result.output  # the operator's language: zh by default
     kept = db_session.scalars(select(IdempotencyRecord.key).where(IdempotencyRecord.token_id == token.id)).all()
     assert sorted(kept) == ["new", "recent"]
     again = cli.invoke(args=["purge"])
-    assert "0 idempotency records" in again.output
+    assert "0 条已存的接口应答" in again.output
