@@ -112,7 +112,7 @@ def seed(url: str) -> list[tuple[str, list[int]]]:
     agencies = []
     with app.app_context():
         with (ROOT / "data" / "demo_district.csv").open("rb") as stream:
-            addresses.import_csv(db.session, stream)
+            addresses.import_csv(db.session, stream, audit_each=False)
             db.session.commit()
         rooms = list(db.session.scalars(select(Address).where(Address.level == AddressLevel.room)
                                         .order_by(Address.id).limit(AGENCIES * HOUSES_PER_AGENCY)))

@@ -76,3 +76,7 @@ class ImportForm(FlaskForm):
 
 class ConfirmImportForm(FlaskForm):
     token = HiddenField(validators=[InputRequired()])
+
+
+class PrintPlatesForm(FlaskForm):
+    """The button that prints a building's door plates: a POST, so that the audited act carries the CSRF token."""

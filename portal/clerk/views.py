@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -19,11 +30,12 @@ from portal.clerk.forms import (
     MergeWithForm,
     NewAddressForm,
     PairForm,
+    PrintPlatesForm,
     RetireForm,
 )
 from portal.extensions import db
 from portal.forms import choices
-from portal.services import address_merge, address_upkeep
+from portal.services import address_merge, address_upkeep, doorplates
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.register import BadCursor
 from portal.web import actor, errors_onto_form
@@ -115,7 +127,38 @@ def building(address_id: int):
     if not anchor.building:
         abort(404)
     page = _paged(lambda after: address_upkeep.units(db.session, current_user, anchor, after))
-    return render_template("clerk/building.html", anchor=anchor, page=page, first_page="after" not in request.args)
+    return render_template("clerk/building.html", anchor=anchor, page=page, first_page="after" not in request.args,
+                           print_form=PrintPlatesForm())
+
+
+@bp.route("/buildings/<int:address_id>/doorplates.pdf", methods=["GET", "POST"])
+@clerk_required
+def building_plates(address_id: int):
+    """An A4 PDF of the QR door plates of every room of the building, as `flask doorplates --building` writes."""
+    anchor = _address(address_id)
+    if not anchor.building:
+        abort(404)
+    back = redirect(url_for("clerk.building", address_id=anchor.id))
+    if request.method == "GET" or not PrintPlatesForm().validate_on_submit():
+        return back  # the button on the building page posts here
+    config = current_app.config
+    try:
+        plates = doorplates.plates_of_building(db.session, anchor, base_url=config["PORTAL_BASE_URL"],
+                                               limit=config["MAX_DOOR_PLATES"])
+        data = doorplates.render_pdf(plates, config["DOORPLATE_FONT"])
+    except ValidationFailed as failure:
+        db.session.rollback()
+        for error in failure.errors:
+            flash(_l("This building has more rooms in use than one print run may hold (%(limit)s plates): ask an "
+                     "administrator to print them with flask doorplates, or to raise MAX_DOOR_PLATES.",
+                     limit=format(config["MAX_DOOR_PLATES"], ",")) if error.code == "too_many" else error.message,
+                  "error")
+        return back
+    doorplates.record_print(db.session, actor(), plates, object_type="address", object_id=anchor.id)
+    db.session.commit()
+    name = f"doorplates-{anchor.code}.pdf"
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/units/<int:address_id>")

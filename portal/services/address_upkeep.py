@@ -437,8 +437,7 @@ def run_import(session: Session, clerk: User, data: bytes, actor: audit.Actor) -
         report = addresses.ImportReport()
         report.errors = problems
         return report
-    return addresses.import_csv(session, io.BytesIO(data), actor=actor, bureau_code=_bureau_code(session, clerk),
-                                audit_each=True)
+    return addresses.import_csv(session, io.BytesIO(data), actor=actor, bureau_code=_bureau_code(session, clerk))
 
 
 def keep_file(directory: Path, data: bytes) -> str:

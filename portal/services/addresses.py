@@ -811,15 +811,16 @@ def _read(stream: IO[bytes], report: ImportReport) -> list[_Row]:
 
 
 def import_csv(session: Session, stream: IO[bytes], *, actor: audit.Actor = audit.SYSTEM,
-               bureau_code: str | None = None, audit_each: bool = False) -> ImportReport:
+               bureau_code: str | None = None, audit_each: bool = True) -> ImportReport:
     """Import standard addresses from a CSV file (columns: ``COLUMNS``; ``code`` optional).
 
     Every row is checked before anything is written; rows with errors are reported and skipped, the
     others are created, updated (beat, division name) or left unchanged, with the bureaus, stations and
     beats they name, in the caller's transaction (the caller commits). An address keeps its code: a blank code
     keeps the one it has, a different code is an error. With ``bureau_code`` (a clerk's import through the web),
-    a row of another bureau is an error; with ``audit_each``, every address created or changed gets its own audit
-    row with what it was and became (its history), besides the import's own.
+    a row of another bureau is an error. Every address created or changed gets its own audit row with what it was
+    and became (its history), besides the import's own, whether the file came through the web or
+    `flask addresses import`; only a benchmark's bulk set-up passes ``audit_each=False``.
     """
     report = ImportReport()
     rows = _read(stream, report)

@@ -81,6 +81,7 @@ ACTIONS = {
     "staff_import.commit": _l("Staff list committed"),
     "staff_import.confirm_clean": _l("Clean staff-list rows confirmed"),
     "address.import": _l("Addresses imported"),
+    "doorplates.print": _l("Door plates printed"),
     "audit.export": _l("Audit log exported"),
 }
 OUTCOMES = {

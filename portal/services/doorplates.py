@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.models import Address, AddressLevel, AddressStatus, Beat
 from portal.models.address import TEXT_COLUMNS, address_text
-from portal.services import addresses
+from portal.services import addresses, audit
 from portal.services.errors import FieldError, ValidationFailed
 
 #: Plates are fixed to Chinese doors: their captions are in Chinese whatever the operator's language.
@@ -93,12 +93,26 @@ def plates_for_building(session: Session, address_code: str, *, base_url: str, l
         raise ValidationFailed([FieldError("not_a_building", _l(
             "The address %(code)s is not a building: give the code of a building to print its rooms' plates "
             "(this one is %(address)s).", code=building.code, address=building.text), "building")])
+    return plates_of_building(session, building, base_url=base_url, limit=limit)
+
+
+def plates_of_building(session: Session, building: Address, *, base_url: str, limit: int) -> list[Plate]:
+    """The rooms in use of the building that ``building`` (any address of it: the building, a unit, a room) is
+    in; a building without rooms in the register gets its own plate (that of ``building``)."""
     room, condition = _rooms_of(building)
     count = session.scalar(select(func.count()).select_from(room).where(condition))
     if not count:
         return [Plate(building.code, building.text, door_plate_url(base_url, building.code))]
     _check_count(count, limit)
     return _load(session, room, condition, base_url)
+
+
+def record_print(session: Session, actor, plates: Sequence[Plate], *, object_type: str, object_id: object) -> None:
+    """The audit row of a run of door plates printed (how many, and the first and last code)."""
+    detail = f"plates={len(plates)}"
+    if plates:
+        detail += f" first={plates[0].code} last={plates[-1].code}"
+    audit.record(session, "doorplates.print", actor, object_type=object_type, object_id=object_id, detail=detail)
 
 
 def _check_count(count: int, limit: int) -> None:

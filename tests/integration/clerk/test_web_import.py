@@ -118,3 +118,23 @@ def test_an_import_does_not_change_a_retired_address(db_session, district, clerk
         f"{TREE},430302,湖南省湘潭市,云塘街道,人民路,5号,,2栋,1单元,101,")))
     assert not problems and rows[0].change == "error"
     assert rows[0].errors[0].code == "address_not_active"
+
+
+def test_the_cli_import_writes_each_address_history_as_the_web_import_does(app, db_session, district,
+                                                                          clerk_client, tmp_path):
+    path = tmp_path / "addresses.csv"
+    path.write_bytes(_file(district))
+    result = app.test_cli_runner().invoke(args=["addresses", "import", str(path)])
+    assert result.exit_code == 1, result.output  # the two bad rows are reported, the good ones imported
+    db_session.expire_all()
+    new = db_session.scalars(select(Address).where(Address.road == "韶山中路", Address.room == "403")).one()
+    changed = db_session.scalars(select(Address).where(Address.road == "人民路", Address.room == "101")).one()
+    created = parse(clerk_client.get(f"/clerk/addresses/{new.id}/history"))
+    assert [r["data-action"] for r in created.select(".history-row")] == ["address.create"]
+    assert "the system" in text_of(created.select_one(".history-row"))
+    corrected = parse(clerk_client.get(f"/clerk/addresses/{changed.id}/history"))
+    rows = corrected.select(".history-row")
+    assert [r["data-action"] for r in rows] == ["address.edit"]
+    assert "湖南省湘潭市" in text_of(rows[0]) and "湖南省湘潭市雨湖区" in text_of(rows[0])
+    unchanged = db_session.scalars(select(Address).where(Address.road == "韶山中路", Address.room == "402")).one()
+    assert parse(clerk_client.get(f"/clerk/addresses/{unchanged.id}/history")).select(".history-row") == []
