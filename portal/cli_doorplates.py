@@ -8,8 +8,9 @@ import click
 from flask import Flask, current_app
 from flask_babel import gettext as _
 
+from portal.db import writing
 from portal.extensions import db
-from portal.services import doorplates
+from portal.services import audit, doorplates
 from portal.services.errors import ValidationFailed
 
 
@@ -36,6 +37,10 @@ def register(app: Flask) -> None:
             doorplates.write_pdf(plates, output, config["DOORPLATE_FONT"])
         except ValidationFailed as failure:
             _fail([str(err.message) for err in failure.errors])
+        with writing():  # printed plates are audited, from the command line as from the clerk's page
+            doorplates.record_print(db.session, audit.SYSTEM, plates, object_type="beat" if beat_code else "address",
+                                    object_id=beat_code or building_code)
+            db.session.commit()
         click.echo(_("%(count)s door plates written to %(path)s (QR codes point at %(base)s/a/…).",
                      count=len(plates), path=str(output), base=base_url))
 

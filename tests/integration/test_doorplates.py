@@ -8,8 +8,10 @@ import pypdfium2
 import pytest
 import zxingcpp
 from flask import url_for
+from sqlalchemy import select
 
 from portal.config import DOORPLATE_FONT
+from portal.models import AuditEvent
 from portal.services import doorplates
 from portal.services.errors import ValidationFailed
 from tests.factories import make_address
@@ -106,6 +108,9 @@ def test_a_beat_gets_a_plate_for_every_room_and_every_building_without_rooms(app
     assert [p.code for p in got] == [a.code for a in expected]
     assert_plates(out, expected, "https://portal.example.cn")
     assert "已生成 14 块门牌" in result.output  # how many were written, in the default language
+    printed = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "doorplates.print")).all()
+    assert [(e.object_type, e.object_id, e.actor_id) for e in printed] == [("beat", estate["beat"].code, None)]
+    assert printed[0].detail == f"plates=14 first={expected[0].code} last={expected[-1].code}"
 
 
 def test_the_plate_url_is_the_door_plate_page(app, estate):
@@ -114,11 +119,13 @@ def test_the_plate_url_is_the_door_plate_page(app, estate):
     assert doorplates.door_plate_url("http://127.0.0.1:5000/", estate["bare"].code) == "http://127.0.0.1:5000" + path
 
 
-def test_a_building_gets_its_rooms(cli, estate, tmp_path):
+def test_a_building_gets_its_rooms(cli, db_session, estate, tmp_path):
     out = tmp_path / "building.pdf"
     result = cli.invoke(args=["doorplates", "--building", estate["building"].code.lower(), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert_plates(out, _rooms_in_order(estate), "http://127.0.0.1:5000")
+    printed = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "doorplates.print")).one()
+    assert (printed.object_type, printed.detail.split()[0]) == ("address", f"plates={len(_rooms_in_order(estate))}")
 
 
 def test_a_building_without_rooms_gets_its_own_plate(cli, estate, tmp_path):
@@ -199,13 +206,15 @@ def _count_says(real_scalar, n):
     return scalar
 
 
-def test_a_missing_font_is_a_clear_message(app, cli, estate, tmp_path):
+def test_a_missing_font_is_a_clear_message(app, cli, db_session, estate, tmp_path):
     out = tmp_path / "plates.pdf"
     app.config["DOORPLATE_FONT"] = str(tmp_path / "no-such-font.ttc")
     try:
         _refused(cli, ["--beat", estate["beat"].code, "-o", str(out)], out, "fonts-noto-cjk", "DOORPLATE_FONT")
     finally:
         app.config["DOORPLATE_FONT"] = DOORPLATE_FONT
+    # nothing printed, nothing audited
+    assert not db_session.scalars(select(AuditEvent).where(AuditEvent.action == "doorplates.print")).all()
 
 
 def test_a_long_address_is_set_smaller_and_stays_inside_its_plate(app, estate, tmp_path):
