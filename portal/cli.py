@@ -133,8 +133,10 @@ def _register_upkeep(app: Flask) -> None:
         """Delete drafts untouched for a week and the uploaded files they held, stored API responses older than
         the API documentation keeps them, and the addresses of failed sign-ins older than
         LOGIN_FAILURE_MEMORY_HOURS (run daily)."""
+        from flask_babel import gettext as _
+
         from portal.models.base import utcnow
-        from portal.services import drafts, idempotency, throttle, units
+        from portal.services import drafts, idempotency, messages, record_access, throttle, units
 
         with writing():
             n_drafts = drafts.purge_old(db.session)
@@ -143,8 +145,12 @@ def _register_upkeep(app: Flask) -> None:
             db.session.commit()
         with writing():
             n_sources = throttle.purge_sources(db.session, throttle.Throttle.from_config(current_app.config), utcnow())
+            # One-time codes: their challenges and the outbox's messages are of no use after a day.
+            n_codes = record_access.purge_challenges(db.session)
+            n_codes += messages.clear_outbox(db.session, older_than=utcnow() - record_access.CHALLENGE_MEMORY)
             db.session.commit()
         _print_purged(n_drafts, n_files, n_records, n_sources, _retention(current_app.config["RETENTION_DAYS"]))
+        click.echo(_("Deleted %(count)d one-time codes and text messages older than a day.", count=n_codes))
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")

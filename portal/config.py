@@ -181,7 +181,12 @@ def _message_settings(production: bool) -> dict:
         raise ConfigError("MESSAGE_SENDER=http needs MESSAGE_HTTP_URL, the SMS gateway's address")
     return {"MESSAGE_SENDER": sender, "MESSAGE_HTTP_URL": url,
             "MESSAGE_HTTP_TOKEN": os.environ.get("MESSAGE_HTTP_TOKEN", ""),
-            "MESSAGE_HTTP_TIMEOUT": _int("MESSAGE_HTTP_TIMEOUT", 5)}
+            "MESSAGE_HTTP_TIMEOUT": _int("MESSAGE_HTTP_TIMEOUT", 5),
+            # The person's own view of who read their record (services/record_access.py).
+            "ACCESS_CODES_PER_DOCUMENT_HOUR": _int("ACCESS_CODES_PER_DOCUMENT_HOUR", 3),
+            "ACCESS_CODES_PER_SOURCE_HOUR": _int("ACCESS_CODES_PER_SOURCE_HOUR", 10),
+            "ACCESS_VIEW_MINUTES": _int("ACCESS_VIEW_MINUTES", 15),
+            "ACCESS_HOLD_DAYS": _int("ACCESS_HOLD_DAYS", 180)}
 
 
 def _library_settings(api_rate_limit: str, api_account_rate_limit: str) -> dict:

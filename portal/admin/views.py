@@ -13,7 +13,7 @@ from portal.access import admin_required, auditor_required
 from portal.admin import bp
 from portal.admin.forms import AuditFilterForm
 from portal.extensions import db
-from portal.services import admin
+from portal.services import admin, record_access
 from portal.services.errors import NotFound
 from portal.services.identity import mask_phone
 from portal.services.throttle import Throttle
@@ -73,3 +73,27 @@ def audit_export():
     db.session.commit()
     return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True,
                      download_name=f"audit-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv")
+
+
+@bp.route("/holds")
+@auditor_required
+def holds():
+    """The investigations' holds on people's own view of who read their record (services/record_access.py)."""
+    return render_template("admin/holds.html", holds=record_access.holds(db.session), form=FlaskForm(),
+                           action_label=admin.action_label, days=current_app.config["ACCESS_HOLD_DAYS"])
+
+
+@bp.route("/holds/<int:event_id>/extend", methods=["POST"])
+@auditor_required
+def extend_hold(event_id: int):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        until = record_access.extend_hold(db.session, current_user, event_id,
+                                          days=current_app.config["ACCESS_HOLD_DAYS"], actor=actor())
+    except record_access.NoHold:
+        flash(_l("This hold has ended already: it cannot be extended."), "error")
+        return redirect(url_for("admin.holds"))
+    db.session.commit()
+    flash(_l("The hold is extended to %(day)s.", day=until.date().isoformat()), "success")
+    return redirect(url_for("admin.holds"))

@@ -7,14 +7,16 @@ from portal.models.draft import Draft
 from portal.models.jurisdiction import Beat, Bureau, Station
 from portal.models.keys import DataKey
 from portal.models.message import OutboxMessage
+from portal.models.privacy import AccessChallenge, RecordAccess
 from portal.models.register import House, HouseUse, IdType, Person, RecordStatus, Tenancy
 from portal.models.submission import Decision, Submission, SubmissionKind, SubmissionStatus
 from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, UnitType
 from portal.models.user import LoginSource, Role, User
 
 __all__ = [
-    "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent", "Base", "Beat",
-    "Bureau", "DataKey", "Decision", "Draft", "Employment", "House", "HouseUse", "IdType", "IdempotencyRecord",
-    "LoginSource", "OutboxMessage", "Person", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station",
-    "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User",
+    "AccessChallenge", "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent",
+    "Base", "Beat", "Bureau", "DataKey", "Decision", "Draft", "Employment", "House", "HouseUse", "IdType",
+    "IdempotencyRecord", "LoginSource", "OutboxMessage", "Person", "RecordAccess", "RecordStatus", "Role",
+    "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit",
+    "UnitType", "User"
 ]

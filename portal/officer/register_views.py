@@ -94,6 +94,11 @@ def person(person_id: int):
     return page
 
 
+def _hold_days(form) -> int:
+    """Marked as part of an investigation: hidden from the person's own view for ACCESS_HOLD_DAYS."""
+    return current_app.config["ACCESS_HOLD_DAYS"] if form.investigation.data else 0
+
+
 @bp.route("/register/people/<int:person_id>/full", methods=["POST"])
 @officer_required
 def full_record(person_id: int):
@@ -105,7 +110,7 @@ def full_record(person_id: int):
     limit = current_app.config["REVEALS_PER_HOUR"]
     try:
         found = register_search.full_record(db.session, current_user, person_id, form.reason.data, actor(),
-                                            per_hour=limit)
+                                            per_hour=limit, hold_days=_hold_days(form))
     except register_search.TooManyReveals:
         db.session.commit()  # the refusal is audited
         flash(_l("You have seen %(n)d full records or ID numbers in the last hour, the most an hour allows. "
@@ -183,7 +188,7 @@ def export():
     except NotFound:
         abort(404)
     exports.record(db.session, current_user, actor(), source, table, form.format.data, full=full,
-                   reason=form.reason.data if full else None)
+                   reason=form.reason.data if full else None, hold_days=_hold_days(form) if full else 0)
     db.session.commit()
     fmt = form.format.data
     mime = ("text/csv; charset=utf-8" if fmt == "csv"

@@ -1,14 +1,31 @@
 """Pages anyone may open: the start page and the language switch."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+import time
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from portal.access import public
 from portal.extensions import db
 from portal.i18n import COOKIE
-from portal.services import accounts, addresses, reporting
-from portal.web import public_url, qr_data_uri, safe_next
+from portal.public.forms import AccessCodeForm, AccessRequestForm
+from portal.services import accounts, addresses, messages, record_access, reporting
+from portal.services.errors import ValidationFailed
+from portal.web import actor, errors_onto_form, public_url, qr_data_uri, safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -77,3 +94,101 @@ def receipt(number: str):
     if found is None:
         abort(404)
     return render_template("public/receipt.html", r=found)
+
+
+# --- the person's own view of who read their record (services/record_access.py) ------------------------
+
+def _access_reasons() -> dict:
+    from portal.services import exports, register_search
+
+    return {**exports.EXPORT_REASONS, **register_search.REVEAL_REASONS,
+            record_access.CHECKING_A_REPORT: _l("Checking a report that names you")}
+
+
+def _access_page(template: str, status: int = 200, **context):
+    response = make_response(render_template(template, **context), status)
+    response.headers["Cache-Control"] = "no-store"  # nothing of it in the browser's history or cache
+    return response
+
+
+@bp.route("/my-record", methods=["GET", "POST"])
+@public
+def my_record():
+    """Step 1: the document; a code goes to the phone on the record, if there is one (the same answer if not)."""
+    form = AccessRequestForm()
+    if not messages.available():
+        return _access_page("public/my_record.html", 503, form=None)
+    if not form.validate_on_submit():
+        return _access_page("public/my_record.html", 400 if form.errors else 200, form=form)
+    limits = record_access.Limits.from_config(current_app.config)
+    try:
+        challenge = record_access.request_code(
+            db.session, form.id_type.data, form.id_number.data, ip=request.remote_addr, limits=limits,
+            actor=actor(), message_text=lambda code: _l(
+                "Your code to see who read your record on the residents' register: %(code)s. It is valid for "
+                "%(minutes)d minutes. Nobody from the police will ask you for it.",
+                code=code, minutes=record_access.CODE_MINUTES))
+    except ValidationFailed as failure:
+        errors_onto_form(form, failure)
+        return _access_page("public/my_record.html", 400, form=form)
+    except record_access.TooManyRequests:
+        db.session.commit()  # the refusal is audited
+        form.form_errors.append(_l("Too many codes were asked for this document or from this network in the last "
+                                   "hour. Try again in an hour."))
+        return _access_page("public/my_record.html", 429, form=form)
+    except (messages.NotAvailable, messages.SendFailed):
+        db.session.rollback()
+        form.form_errors.append(_l("No text message could be sent just now. Try again in a few minutes."))
+        return _access_page("public/my_record.html", 503, form=form)
+    db.session.commit()
+    session["access_challenge"] = challenge
+    session.pop("access_view", None)
+    return redirect(url_for("public.my_record_code"))
+
+
+@bp.route("/my-record/code", methods=["GET", "POST"])
+@public
+def my_record_code():
+    """Step 2: the code from the text message."""
+    if "access_challenge" not in session:
+        return redirect(url_for("public.my_record"))
+    form = AccessCodeForm()
+    if not form.validate_on_submit():
+        return _access_page("public/my_record_code.html", 400 if form.errors else 200, form=form,
+                            code_minutes=record_access.CODE_MINUTES)
+    try:
+        person_id = record_access.check_code(db.session, session.get("access_challenge"), form.code.data,
+                                             actor=actor())
+    except record_access.WrongCode:
+        db.session.commit()  # the attempt is counted and audited
+        form.code.errors = [_l("This code is wrong, or it has expired. Check the message, or ask for a new code.")]
+        return _access_page("public/my_record_code.html", 400, form=form, code_minutes=record_access.CODE_MINUTES)
+    db.session.commit()
+    session.pop("access_challenge", None)
+    minutes = current_app.config["ACCESS_VIEW_MINUTES"]
+    session["access_view"] = {"person": person_id, "until": time.time() + 60 * minutes}
+    return redirect(url_for("public.my_record_list"))
+
+
+@bp.route("/my-record/list")
+@public
+def my_record_list():
+    """Step 3: who read the record, for ACCESS_VIEW_MINUTES after the right code."""
+    view = session.get("access_view") or {}
+    if not view.get("person") or view.get("until", 0) < time.time():
+        session.pop("access_view", None)
+        flash(_l("To see who read your record, ask for a new code."), "info")
+        return redirect(url_for("public.my_record"))
+    entries = record_access.entries(db.session, int(view["person"]), actor=actor())
+    db.session.commit()
+    return _access_page("public/my_record_list.html", entries=entries, kinds=record_access.KINDS,
+                        reasons=_access_reasons(), form=FlaskForm())
+
+
+@bp.route("/my-record/end", methods=["POST"])
+@public
+def my_record_end():
+    if FlaskForm().validate_on_submit():
+        session.pop("access_view", None)
+        session.pop("access_challenge", None)
+    return redirect(url_for("public.index"))

@@ -33,11 +33,11 @@ def record(
     object_id: object = None,
     outcome: str = "success",
     detail: str | None = None,
-) -> None:
+) -> AuditEvent:
     """Add one audit row to the caller's transaction and flush it: it is committed, or rolled back, with the
-    work it records. Its id and chain value follow the last row's (audit_chain.append)."""
+    work it records. Its id and chain value follow the last row's (audit_chain.append). The row, flushed."""
     who = user or actor.user
-    audit_chain.append(session, AuditEvent(
+    row = AuditEvent(
         at=utcnow(),
         actor_id=who.id if who is not None else None,
         actor_role=str(who.role) if who is not None else None,
@@ -48,7 +48,9 @@ def record(
         object_id=None if object_id is None else str(object_id),
         outcome=outcome,
         detail=detail,
-    ))
+    )
+    audit_chain.append(session, row)
+    return row
 
 
 def changes(before: dict | None, after: dict | None, **more: object) -> str:

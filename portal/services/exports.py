@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import House, Unit, User
 from portal.models.address import Address
-from portal.services import anomalies, audit, flags, queue, register, review, spreadsheets
+from portal.services import anomalies, audit, flags, queue, record_access, register, review, spreadsheets
 from portal.services.effects import LOCAL
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.identity import mask_id, mask_name, mask_phone
@@ -101,6 +101,8 @@ class Table:
     rows: Iterator[list]
     counted: int = 0
     truncated: bool = False
+    # The (document type, number) of the people a full export showed, for their own view (record_access.py).
+    documents: list = field(default_factory=list)
 
 
 def _when(value) -> str:
@@ -130,7 +132,8 @@ def _phones(payload: dict) -> list[str]:
     return [payload.get("phone") or ""] if payload.get("id_number") else []
 
 
-def _queue_rows(session: Session, officer: User, filters: queue.Filters, full: bool) -> Iterator[list]:
+def _queue_rows(session: Session, officer: User, filters: queue.Filters, full: bool,
+                documents: list) -> Iterator[list]:
     cursor = None
     while True:
         page = queue.queue_page(session, officer, filters, cursor, page_size=BATCH)
@@ -145,7 +148,8 @@ def _queue_rows(session: Session, officer: User, filters: queue.Filters, full: b
         for s in page.items:
             place = places.get(("h", s.house_id)) or places.get(("u", s.unit_id))
             names = queue.names_in(s.payload)
-            numbers = [n for _t, n in queue.people_in(s.payload)]
+            people = queue.people_in(s.payload)
+            numbers = [n for _t, n in people]
             phones = [p for p in _phones(s.payload) if p]
             yield [s.receipt, _when(s.submitted_at), str(review.kind_label(s.kind)), str(review.status_label(s.status)),
                    place.text if place else (s.payload.get("address") or ""),
@@ -153,6 +157,8 @@ def _queue_rows(session: Session, officer: User, filters: queue.Filters, full: b
                    "、".join(numbers if full else [mask_id(n) for n in numbers]),
                    "、".join(phones if full else [mask_phone(p) for p in phones]),
                    "、".join(str(flags.label(f.get("code"))) for f in s.flags or [] if not f.get("resolved"))]
+            if full:  # after the yield: only a row that was taken (not the one past MAX_ROWS)
+                documents.extend(people)
         for obj in {id(o): o for o in (*page.items, *places.values())}.values():
             session.expunge(obj)  # constant memory in the session, whatever the export's size
         if page.next_cursor is None:
@@ -212,7 +218,7 @@ def table(session: Session, officer: User, source: Source, *, full: bool, names:
     `names`: the words for codes ({"use": ..., "status": ...}), as the pages show them."""
     if source.list == "queue":
         out = Table(QUEUE_HEADERS, iter(()))
-        out.rows = _limited(_queue_rows(session, officer, source.queue_filters, full), out)
+        out.rows = _limited(_queue_rows(session, officer, source.queue_filters, full, out.documents), out)
     elif source.list == "anomaly":
         if source.anomaly not in anomalies.KINDS:
             raise KeyError(source.anomaly)
@@ -269,12 +275,17 @@ def _xlsx(header: list[str], rows: Iterator[list]) -> bytes:
 
 
 def record(session: Session, officer: User, actor: audit.Actor, source: Source, t: Table, fmt: str, *,
-           full: bool, reason: str | None) -> None:
-    """The export's audit row: which list, how many rows, masked or full and why."""
+           full: bool, reason: str | None, hold_days: int = 0) -> None:
+    """The export's audit row: which list, how many rows, masked or full and why; a full export is written in
+    the own view of every person whose numbers it showed (record_access.py; held for `hold_days` when part of
+    an investigation)."""
     what = source.list + (f":{source.anomaly}" if source.anomaly else "") + (
         f":{source.address_id}" if source.address_id else "")
     detail = f"list={what} format={fmt} rows={t.counted}" + (" truncated" if t.truncated else "")
     if full:
         detail += f" reason={reason}"
-    audit.record(session, "export.full" if full else "export", actor, user=officer, object_type="export",
-                 detail=detail)
+    event = audit.record(session, "export.full" if full else "export", actor, user=officer, object_type="export",
+                         detail=detail)
+    if full and t.documents:
+        record_access.note(session, record_access.person_ids_of_documents(session, t.documents), kind="export",
+                           event=event, officer=officer, reason=reason, hold_days=hold_days, actor=actor)

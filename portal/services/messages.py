@@ -18,6 +18,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -83,5 +84,9 @@ def outbox(session: Session, limit: int = 20) -> list[OutboxMessage]:
     return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
-def clear_outbox(session: Session) -> int:
-    return session.execute(delete(OutboxMessage)).rowcount
+def clear_outbox(session: Session, *, older_than: datetime | None = None) -> int:
+    """Delete the outbox's messages (only those made before `older_than`, for `flask purge`)."""
+    statement = delete(OutboxMessage)
+    if older_than is not None:
+        statement = statement.where(OutboxMessage.created_at < older_than)
+    return session.execute(statement).rowcount

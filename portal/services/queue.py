@@ -22,7 +22,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import audit, jurisdiction, residence
+from portal.services import audit, jurisdiction, record_access, residence
 from portal.services.errors import NotFound, ServiceError, ValidationFailed
 
 PAGE_SIZE = 25
@@ -157,8 +157,12 @@ def reveal_id(session: Session, officer: User, sub: Submission, person_index: in
         audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
                      outcome="refused", detail=f"person={person_index} limit={per_hour}/h")
         raise TooManyReveals()
-    audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
-                 detail=f"person={person_index}")
+    event = audit.record(session, "id.reveal", actor, user=officer, object_type="submission", object_id=sub.id,
+                         detail=f"person={person_index}")
+    person = persons_named(session, sub.payload)[person_index]
+    if person is not None:  # the person's own view (record_access.py)
+        record_access.note(session, [person.id], kind="id", event=event, officer=officer,
+                           reason=record_access.CHECKING_A_REPORT)
     return numbers[person_index]
 
 

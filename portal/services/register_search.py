@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEvent, House, IdType, Person, Submission, Tenancy, User
 from portal.models.address import Address
 from portal.models.base import utcnow
-from portal.services import addresses, audit, identity, receipts, register, residence
+from portal.services import addresses, audit, identity, receipts, record_access, register, residence
 from portal.services.errors import FieldError, NotFound, ServiceError, ValidationFailed
 
 MIN_CHARS = 2
@@ -151,8 +151,9 @@ def reveals_in_last_hour(session: Session, officer: User) -> int:
 
 
 def full_record(session: Session, officer: User, person_id: int, reason: str, actor: audit.Actor, *,
-                per_hour: int) -> Person:
-    """The person, to be shown whole: audited (who, when, which person, what was seen, why). Beyond
+                per_hour: int, hold_days: int = 0) -> Person:
+    """The person, to be shown whole: audited (who, when, which person, what was seen, why) and written in the
+    person's own view (record_access.py; held for `hold_days` when part of an investigation). Beyond
     `per_hour` in an hour the refusal is audited and TooManyReveals raised; the caller commits either way."""
     if reason not in REVEAL_REASONS:
         raise ValidationFailed([FieldError("reason", _l("Choose why you need the full record."), "reason")])
@@ -161,8 +162,10 @@ def full_record(session: Session, officer: User, person_id: int, reason: str, ac
         audit.record(session, "person.reveal", actor, user=officer, object_type="person", object_id=found.id,
                      outcome="refused", detail=f"reason={reason} limit={per_hour}/h")
         raise TooManyReveals()
-    audit.record(session, "person.reveal", actor, user=officer, object_type="person", object_id=found.id,
-                 detail=f"reason={reason} seen={FULL_FIELDS}")
+    event = audit.record(session, "person.reveal", actor, user=officer, object_type="person", object_id=found.id,
+                         detail=f"reason={reason} seen={FULL_FIELDS}")
+    record_access.note(session, [found.id], kind="record", event=event, officer=officer, reason=reason,
+                       hold_days=hold_days, actor=actor)
     return found
 
 

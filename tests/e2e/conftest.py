@@ -54,6 +54,7 @@ class LiveServer:
     clerk_phone: str = ""
     clerk_totp_secret: str = ""
     duplicate_codes: tuple = ()
+    access_id_number: str = ""
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""

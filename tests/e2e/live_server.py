@@ -155,7 +155,28 @@ def seed_station_four(session, district) -> dict:
     first = factories.make_house(session, factories.make_user(session, role="landlord", name="孔房东"), room)
     second = factories.make_house(session, factories.make_user(session, role="landlord", name="孟房东"), room)
     return {"conflict_officer_phone": officer.phone, "conflict_officer_totp_secret": officer.totp_secret,
-            "conflict_items": (first.id, second.id), "conflict_building": room.id}
+            "conflict_items": (first.id, second.id), "conflict_building": room.id,
+            **seed_record_access(session, beat, officer)}
+
+
+def seed_record_access(session, beat, officer) -> dict:
+    """A tenant of station 4, confirmed (so the register has his phone), whose full record its officer saw with a
+    reason: for the tenant's own view of who read his record at 360 px."""
+    from portal.services import audit, register_search
+    from tests import factories
+
+    room = factories.make_address(session, beat, road="解放路", door_no="3号", community="", building="3栋",
+                                  unit="1单元", room="503")
+    session.commit()
+    registration = factories.make_house(session, factories.make_user(session, role="landlord", name="钱房东"), room)
+    factories.decide(session, registration, officer, "confirmed")
+    tenant = factories.occupant(name="吴小军", phone="13912345603", birth="19880808")
+    move_in = factories.make_move_in(session, registration.reporter, registration.house_id, [tenant])
+    factories.decide(session, move_in, officer, "confirmed")
+    person = register_search.search(session, officer, tenant["id_number"]).people[0]
+    register_search.full_record(session, officer, person.person_id, "case", audit.Actor(user=officer), per_hour=30)
+    session.commit()
+    return {"access_id_number": tenant["id_number"]}
 
 
 def seed_clerk(session, district) -> dict:

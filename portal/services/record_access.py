@@ -1,0 +1,260 @@
+"""A person's own view of who read their record (issue 14, item 8; privacy notice, "What you can do").
+
+Each time an officer is shown a person's full record, the full ID number of a report that names them, or a
+full export that includes them, one RecordAccess row per person says when, from which station and why,
+beside the audit row that names the officer. The person sees those rows (never the officer's name) on a
+public page, after proving they hold the phone on their record:
+
+1. They give their document type and number. Whether or not the register holds it, the page answers the
+   same ("if the number is on our register with a phone, a code was sent to it") and a challenge row is
+   made, so that the page tells a stranger nothing about who is registered. Only a person on the register
+   with a phone gets a code, through services/messages.py. Requests are limited per document and per
+   network address (each an hour's count of challenges), serialised by the audit chain's order so that
+   twenty at once count as twenty.
+2. They type the code: at most CODE_ATTEMPTS tries, within CODE_MINUTES. Right, the page shows the list
+   for a short while (the view's session); wrong, it says so and no more.
+
+An officer may mark a full record or a full export as part of an investigation: its rows are then hidden
+from the person for HOLD_DAYS (ACCESS_HOLD_DAYS), a hold that only an auditor can extend. Marking and
+extending are audited. Nothing here commits: the caller does.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from portal import fieldcrypt
+from portal.models import AccessChallenge, AuditEvent, IdType, Person, RecordAccess, User
+from portal.models.base import utcnow
+from portal.services import audit, audit_chain, declarations, identity, messages, throttle, values
+from portal.services.errors import FieldError, ServiceError, ValidationFailed
+
+KINDS = {
+    "record": _l("Your full record was shown to an officer"),
+    "id": _l("Your full ID number was shown on a report that names you"),
+    "export": _l("You were in a full export of a list"),
+}
+# Why, as the officer chose it (register_search.REVEAL_REASONS, exports.EXPORT_REASONS); an ID number of a
+# report is shown to check that report.
+CHECKING_A_REPORT = "checking_report"
+CODE_DIGITS = 6
+CODE_MINUTES = 10
+CODE_ATTEMPTS = 5
+PURPOSE = "record_access.code"
+# How long the old challenges are kept (for the hourly limits) before `flask purge` deletes them.
+CHALLENGE_MEMORY = timedelta(days=1)
+
+
+class TooManyRequests(ServiceError):
+    """Too many codes asked for this document, or from this address, in the last hour."""
+
+
+class WrongCode(ServiceError):
+    """The code is wrong, expired, used, or tried too often: one answer for all."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_document_hour: int = 3
+    per_source_hour: int = 10
+    view_minutes: int = 15
+    hold_days: int = 180
+
+    @classmethod
+    def from_config(cls, config) -> Limits:
+        return cls(per_document_hour=config["ACCESS_CODES_PER_DOCUMENT_HOUR"],
+                   per_source_hour=config["ACCESS_CODES_PER_SOURCE_HOUR"],
+                   view_minutes=config["ACCESS_VIEW_MINUTES"], hold_days=config["ACCESS_HOLD_DAYS"])
+
+
+# --- writing: where the officers' reveals and exports are recorded ---------------------------------
+
+def note(session: Session, person_ids: Iterable[int], *, kind: str, event: AuditEvent, officer: User,
+         reason: str | None, hold_days: int = 0, actor: audit.Actor = audit.SYSTEM) -> int:
+    """One row per person for the audited act `event` (its time, the officer's station or bureau, the reason);
+    with `hold_days`, the rows are held for that long (an investigation) and the hold is audited. How many."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    until = event.at + timedelta(days=hold_days) if hold_days else None
+    ids = sorted(set(person_ids))
+    session.add_all(RecordAccess(person_id=pid, audit_event_id=event.id, kind=kind, at=event.at,
+                                 station_id=officer.station_id,
+                                 bureau_id=None if officer.station_id else officer.bureau_id,
+                                 reason=reason, hold_until=until) for pid in ids)
+    session.flush()
+    if until is not None and ids:
+        audit.record(session, "access.hold", actor, user=officer, object_type="audit_event", object_id=event.id,
+                     detail=f"persons={len(ids)} until={until.date().isoformat()}")
+    return len(ids)
+
+
+def person_ids_of_documents(session: Session, documents: Iterable[tuple[str, str]]) -> set[int]:
+    """The register's persons with these (document type, number), found by blind index in chunks."""
+    wanted = list({(str(t), n) for t, n in documents if n})
+    found: set[int] = set()
+    for start in range(0, len(wanted), 200):
+        chunk = wanted[start:start + 200]
+        found.update(session.scalars(select(Person.id).where(or_(
+            *((Person.id_type == t) & Person.id_number.matches(n) for t, n in chunk)))))
+    return found
+
+
+# --- the person's side: a code to the phone on record, then the list ---------------------------------
+
+def check_document(id_type: str, number: str, today: date) -> tuple[IdType, str]:
+    """The document as the register keeps it (the move-in's rules); ValidationFailed at the field."""
+    try:
+        kind = IdType(id_type)
+    except ValueError:
+        raise ValidationFailed([FieldError("invalid_choice", _l("Choose the type of document."), "id_type")]) from None
+    try:
+        checked = values.document_number(declarations.DOC_PATTERNS)(number, values.Context(today=today,
+                                                                                            values={"id_type": kind}))
+    except FieldError as err:
+        raise ValidationFailed([err.at("id_number")]) from None
+    return kind, checked
+
+
+def _code_hash(challenge_id: int, code: str) -> bytes:
+    return fieldcrypt.current().blind_index("access_code", f"{challenge_id}:{code}")
+
+
+def request_code(session: Session, id_type: str, number: str, *, ip: str | None, limits: Limits,
+                 message_text, now: datetime | None = None, actor: audit.Actor = audit.SYSTEM) -> int:
+    """Make a challenge for the document and, when the register holds it with a phone, send a code there.
+    The challenge's id (for the view's session), the same whether or not a code was sent. `message_text`:
+    code -> the text of the message (the caller's language). TooManyRequests past the limits (audited);
+    messages.NotAvailable or SendFailed when no message could leave (nothing is kept then)."""
+    now = now or utcnow()
+    kind, checked = check_document(id_type, number, now.date())
+    index = Person.id_number.index_of(checked)
+    source = throttle.source_key(ip)
+    audit_chain.take_order(session)  # requests for one document, at once, are counted one after another
+    hour = now - timedelta(hours=1)
+    for_document = session.scalar(select(func.count()).select_from(AccessChallenge).where(
+        AccessChallenge.id_index == index, AccessChallenge.created_at > hour))
+    from_source = session.scalar(select(func.count()).select_from(AccessChallenge).where(
+        AccessChallenge.source == source, AccessChallenge.created_at > hour)) if source else 0
+    if for_document >= limits.per_document_hour or from_source >= limits.per_source_hour:
+        audit.record(session, "access.code", actor, outcome="refused", detail="limit")
+        raise TooManyRequests()
+    person = session.scalar(select(Person).where(Person.id_type == kind, Person.id_index == index,
+                                                 Person.purged_at.is_(None)))
+    if not messages.available():
+        raise messages.NotAvailable
+    challenge = AccessChallenge(person_id=person.id if person is not None and person.phone else None,
+                                id_index=index, source=source, created_at=now,
+                                expires_at=now + timedelta(minutes=CODE_MINUTES))
+    session.add(challenge)
+    session.flush()
+    if challenge.person_id is not None:
+        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+        challenge.code_hash = _code_hash(challenge.id, code)
+        session.flush()
+        messages.send(session, messages.Message(phone=person.phone, text=str(message_text(code)), purpose=PURPOSE))
+    # The person (when known) is named only by the challenge row, never in the audit detail.
+    audit.record(session, "access.code", actor, object_type="access_challenge", object_id=challenge.id)
+    return challenge.id
+
+
+def check_code(session: Session, challenge_id: int | None, code: str, *, now: datetime | None = None,
+               actor: audit.Actor = audit.SYSTEM) -> int:
+    """The person's id when the code is right for the challenge and still valid; the challenge is then used.
+    WrongCode otherwise (the attempt is counted, in SQL, and audited); the caller commits either way."""
+    now = now or utcnow()
+    code = "".join(c for c in identity.normalise(code or "") if c.isdigit())  # full-width digits too
+    challenge = session.get(AccessChallenge, challenge_id) if challenge_id else None
+    # One attempt more, counted in SQL: of twenty tries at once, only CODE_ATTEMPTS are ever compared.
+    usable = challenge is not None and session.execute(
+        update(AccessChallenge).where(AccessChallenge.id == challenge.id, AccessChallenge.used_at.is_(None),
+                                      AccessChallenge.expires_at > now, AccessChallenge.attempts < CODE_ATTEMPTS)
+        .values(attempts=AccessChallenge.attempts + 1).returning(AccessChallenge.id)
+        .execution_options(synchronize_session=False)).first() is not None
+    right = (usable and challenge.person_id is not None and challenge.code_hash is not None
+             and len(code) == CODE_DIGITS and secrets.compare_digest(challenge.code_hash,
+                                                                      _code_hash(challenge.id, code)))
+    if not right:
+        audit.record(session, "access.check", actor, object_type="access_challenge", object_id=challenge_id,
+                     outcome="failure")
+        raise WrongCode()
+    challenge.used_at = now
+    audit.record(session, "access.check", actor, object_type="access_challenge", object_id=challenge.id)
+    return challenge.person_id
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    kind: str
+    where: str  # the station, or the bureau for its own staff
+    reason: str | None
+
+
+def entries(session: Session, person_id: int, *, now: datetime | None = None,
+            actor: audit.Actor = audit.SYSTEM) -> list[Entry]:
+    """Who read the person's record, newest first, without the entries an investigation still holds; the
+    viewing is audited."""
+    now = now or utcnow()
+    rows = session.scalars(select(RecordAccess).where(
+        RecordAccess.person_id == person_id,
+        or_(RecordAccess.hold_until.is_(None), RecordAccess.hold_until <= now))
+        .order_by(RecordAccess.at.desc(), RecordAccess.id.desc()))
+    out = [Entry(r.at, r.kind, r.station.name if r.station else (r.bureau.name if r.bureau else ""), r.reason)
+           for r in rows]
+    audit.record(session, "access.view", actor, object_type="person", object_id=person_id,
+                 detail=f"entries={len(out)}")
+    return out
+
+
+# --- the auditor's side: holds, and extending them -------------------------------------------------
+
+@dataclass(frozen=True)
+class Hold:
+    event: AuditEvent
+    persons: int
+    until: datetime
+
+
+def holds(session: Session, *, now: datetime | None = None, limit: int = 100) -> list[Hold]:
+    """The investigations' holds still running, one per audited act, the soonest to end first."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(RecordAccess.audit_event_id, func.count(), func.max(RecordAccess.hold_until))
+        .where(RecordAccess.hold_until > now).group_by(RecordAccess.audit_event_id)
+        .order_by(func.max(RecordAccess.hold_until), RecordAccess.audit_event_id).limit(limit)).all()
+    events = {e.id: e for e in session.scalars(select(AuditEvent).where(
+        AuditEvent.id.in_([r[0] for r in rows])))} if rows else {}
+    return [Hold(events[event_id], count, until) for event_id, count, until in rows]
+
+
+class NoHold(ServiceError):
+    """No running hold for this act."""
+
+
+def extend_hold(session: Session, auditor: User, event_id: int, *, days: int, actor: audit.Actor,
+                now: datetime | None = None) -> datetime:
+    """Extend a running hold by `days` from its current end (auditors only: the view checks the role)."""
+    now = now or utcnow()
+    current = session.scalar(select(func.max(RecordAccess.hold_until)).where(
+        RecordAccess.audit_event_id == event_id, RecordAccess.hold_until > now))
+    if current is None:
+        raise NoHold()
+    until = current + timedelta(days=days)
+    session.execute(update(RecordAccess).where(RecordAccess.audit_event_id == event_id)
+                    .values(hold_until=until).execution_options(synchronize_session=False))
+    audit.record(session, "access.hold_extend", actor, user=auditor, object_type="audit_event", object_id=event_id,
+                 detail=f"from={current.date().isoformat()} until={until.date().isoformat()}")
+    return until
+
+
+def purge_challenges(session: Session, *, now: datetime | None = None) -> int:
+    """Delete challenges older than CHALLENGE_MEMORY (flask purge): they only served the hourly limits."""
+    now = now or utcnow()
+    return session.execute(delete(AccessChallenge).where(AccessChallenge.created_at < now - CHALLENGE_MEMORY)
+                           ).rowcount

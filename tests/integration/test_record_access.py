@@ -1,0 +1,316 @@
+"""The person's own view of who read their record (services/record_access.py, /my-record): a code to the
+phone on record, the same answer for a number the register does not hold, limits per document and per
+address (twenty at once too), the entries with date, station and reason but never the officer, and the
+investigations' holds that only an auditor extends."""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from portal.db import writing
+from portal.extensions import db
+from portal.models import AccessChallenge, AuditEvent, OutboxMessage, RecordAccess
+from portal.models.base import utcnow
+from portal.services import audit, exports, queue, record_access, register_search
+from tests import factories
+from tests.browser import FormClient, parse
+from tests.factories import english, text_of
+from tests.integration.officer.conftest import signed_in
+
+CODE_PURPOSE = record_access.PURPOSE
+
+
+@pytest.fixture
+def wang(db_session, district, landlord, officer):
+    """王小明, confirmed at a house of station 1, so the register has his phone; his register id."""
+    house = factories.make_house(db_session, landlord, district.addresses[0]).house_id
+    person = factories.occupant(name="王小明", phone="13812340001")
+    move_in = factories.make_move_in(db_session, landlord, house, [person])
+    factories.decide(db_session, move_in, officer, "confirmed")
+    pid = register_search.search(db_session, officer, person["id_number"]).people[0].person_id
+    return {"id_number": person["id_number"], "person_id": pid, "move_in": move_in}
+
+
+def visitor(app) -> FormClient:
+    return english(FormClient(app.test_client()))
+
+
+def ask(c: FormClient, id_number: str, id_type: str = "resident_id"):
+    return c.submit("/my-record", {"id_type": id_type, "id_number": id_number})
+
+
+def last_code(session) -> tuple[str, str]:
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == CODE_PURPOSE)
+                              .order_by(OutboxMessage.id.desc())).first()
+    return message.phone, re.search(r"\b(\d{6})\b", message.text).group(1)
+
+
+def outbox_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def reveal(c: FormClient, person_id: int, *, investigation: bool = False):
+    url = f"/officer/register/people/{person_id}"
+    data = {"reason": "case", **({"investigation": "y"} if investigation else {})}
+    response = factories.post_form(c, parse(c.get(url)), url, "/full", data=data)
+    assert response.status_code == 200
+    return response
+
+
+def test_a_person_sees_who_read_their_record_but_never_the_officer(app, db_session, district, officer, wang):
+    reveal(signed_in(app, officer), wang["person_id"])
+    c = visitor(app)
+    page = parse(c.get("/my-record"))
+    assert page.select_one("#access-request-form") is not None
+    response = ask(c, wang["id_number"])
+    assert response.status_code == 302 and response.headers["Location"].endswith("/my-record/code")
+    phone, code = last_code(db_session)
+    assert phone == "13812340001"  # the phone on the record, never one typed on the page
+    wrong = c.submit("/my-record/code", {"code": "000000" if code != "000000" else "111111"})
+    assert wrong.status_code == 400
+    assert "This code is wrong, or it has expired." in text_of(parse(wrong).select_one(".error-summary"))
+    right = c.submit("/my-record/code", {"code": code})
+    assert right.status_code == 302 and right.headers["Location"].endswith("/my-record/list")
+    listing = c.get("/my-record/list")
+    assert listing.headers["Cache-Control"] == "no-store"
+    rows = parse(listing).select("#access-entries .access-entry")
+    assert len(rows) == 1
+    cells = [text_of(td) for td in rows[0].find_all("td")]
+    assert cells[1] == "Your full record was shown to an officer"
+    assert cells[2] == district.stations[0].name and cells[3] == "A case or an incident"
+    body = listing.get_data(as_text=True)
+    assert officer.name not in body and officer.phone not in body and str(officer.id) not in cells
+    # Every step audited; the audit rows name the challenge and the person, never the number or the phone.
+    actions = db_session.execute(select(AuditEvent.action, AuditEvent.outcome, AuditEvent.detail).where(
+        AuditEvent.action.like("access.%")).order_by(AuditEvent.id)).all()
+    assert [(a, o) for a, o, _d in actions] == [("access.code", "success"), ("access.check", "failure"),
+                                                ("access.check", "success"), ("access.view", "success")]
+    assert all(wang["id_number"] not in (d or "") and "13812340001" not in (d or "") for _a, _o, d in actions)
+    # The code is used: the same code again opens nothing.
+    c2 = visitor(app)
+    with c2.session_transaction() as s:
+        s["access_challenge"] = db_session.scalar(select(func.max(AccessChallenge.id)))
+    assert c2.submit("/my-record/code", {"code": code}).status_code == 400
+    # Done ends the view.
+    assert factories.post_form(c, parse(listing), "/my-record/list", "/my-record/end").status_code == 302
+    assert c.get("/my-record/list").headers["Location"].endswith("/my-record")
+
+
+def test_an_unknown_number_gets_the_same_answer_and_no_code_opens_it(app, db_session, wang):
+    before = outbox_count(db_session)
+    c = visitor(app)
+    unknown = factories.occupant(name="李四", birth="19850505")["id_number"]
+    response = ask(c, unknown)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/my-record/code")
+    assert outbox_count(db_session) == before  # nothing sent to anyone
+    known = visitor(app)
+    ask(known, wang["id_number"])
+    first, second = (parse(x.get("/my-record/code")) for x in (c, known))
+    assert text_of(first.select_one("main")) == text_of(second.select_one("main"))  # the same page
+    for guess in ("000000", "123456", "999999"):
+        assert c.submit("/my-record/code", {"code": guess}).status_code == 400
+    assert c.get("/my-record/list").status_code == 302  # never a list for a number nobody holds
+
+
+def test_bad_input_is_refused_at_the_field_in_chinese(app, db_session):
+    c = FormClient(app.test_client())
+    c.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    for number, code in (("43030219900101123", "format"), ("", "required")):
+        response = ask(c, number)
+        assert response.status_code == 400, code
+        error = text_of(parse(response).select_one("#id_number-error"))
+        assert re.search(r"[\u4e00-\u9fff]", error), error
+    assert ask(c, "430302199001011234", id_type="spaceship").status_code == 400
+    for not_text in ("E12\x0034", "E1234\ufffd"):  # a NUL; a lone surrogate, as a browser's bad UTF-8 arrives
+        assert ask(c, not_text, id_type="passport").status_code == 400
+    english(c)
+    passport = ask(c, "no", id_type="passport")
+    assert "This does not look like a number of this type of document." in passport.get_data(as_text=True)
+    assert db_session.scalar(select(func.count()).select_from(AccessChallenge)) == 0
+
+
+def test_codes_are_limited_per_document_and_per_address(app, db_session, wang):
+    c = visitor(app)
+    statuses = [ask(c, wang["id_number"]).status_code for _ in range(4)]
+    assert statuses == [302, 302, 302, 429]
+    refused = ask(c, wang["id_number"])
+    assert "Too many codes were asked for" in text_of(parse(refused).select_one(".error-summary"))
+    # The limit counts a number the register does not hold the same way: it tells nothing.
+    unknown = factories.occupant(birth="19700303")["id_number"]
+    other = visitor(app)
+    assert [ask(other, unknown).status_code for _ in range(4)] == [302, 302, 302, 429]
+    # Per address: ten documents from one address, then no more from it.
+    app.config["ACCESS_CODES_PER_SOURCE_HOUR"] = 3
+    try:
+        one_place = visitor(app)
+        numbers = [factories.occupant(birth=f"1960010{d}")["id_number"] for d in range(1, 5)]
+        assert [ask(one_place, n).status_code for n in numbers] == [302, 302, 302, 429]
+    finally:
+        app.config["ACCESS_CODES_PER_SOURCE_HOUR"] = 10
+    refusals = db_session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "access.code", AuditEvent.outcome == "refused"))
+    assert refusals == 4
+
+
+def test_a_code_has_five_tries_and_ten_minutes(app, db_session, wang):
+    c = visitor(app)
+    ask(c, wang["id_number"])
+    _phone, code = last_code(db_session)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(record_access.CODE_ATTEMPTS):
+        assert c.submit("/my-record/code", {"code": wrong}).status_code == 400
+    assert c.submit("/my-record/code", {"code": code}).status_code == 400  # the right one, too late
+    late = visitor(app)
+    ask(late, wang["id_number"])
+    _phone, code = last_code(db_session)
+    db_session.execute(AccessChallenge.__table__.update().values(expires_at=utcnow() - timedelta(seconds=1)))
+    db_session.commit()  # (a request ends with a rollback of what is not)
+    assert late.submit("/my-record/code", {"code": code}).status_code == 400
+    fresh = visitor(app)
+    ask(fresh, wang["id_number"])
+    _phone, code = last_code(db_session)
+    assert fresh.submit("/my-record/code", {"code": "".join(chr(ord(d) + 0xFEE0) for d in code)}
+                        ).status_code == 302  # typed in full-width digits
+
+
+def test_the_view_lasts_a_short_while(app, db_session, wang):
+    c = visitor(app)
+    ask(c, wang["id_number"])
+    _phone, code = last_code(db_session)
+    c.submit("/my-record/code", {"code": code})
+    assert c.get("/my-record/list").status_code == 200
+    with c.session_transaction() as s:
+        s["access_view"] = {**s["access_view"], "until": 0}
+    assert c.get("/my-record/list").headers["Location"].endswith("/my-record")
+
+
+def test_an_investigation_holds_its_entries_until_its_end_and_only_an_auditor_extends(app, db_session, district,
+                                                                                     officer, wang):
+    police = signed_in(app, officer)
+    reveal(police, wang["person_id"], investigation=True)
+    reveal(police, wang["person_id"])
+    held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
+    assert held.hold_until.date() == (held.at + timedelta(days=180)).date()
+    hold_rows = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold")).all()
+    assert [r.object_id for r in hold_rows] == [str(held.audit_event_id)] and hold_rows[0].actor_id == officer.id
+    shown = record_access.entries(db_session, wang["person_id"])
+    assert len(shown) == 1 and shown[0].reason == "case"  # the one not held
+    later = record_access.entries(db_session, wang["person_id"], now=held.hold_until + timedelta(seconds=1))
+    assert len(later) == 2
+    # An officer cannot see or extend holds; an auditor can, by ACCESS_HOLD_DAYS from its end.
+    assert police.get("/admin/holds").status_code in (403, 404)
+    auditor = factories.make_user(db_session, role="auditor")
+    a = signed_in(app, auditor)
+    page = parse(a.get("/admin/holds"))
+    assert [r["data-event"] for r in page.select("#holds .hold")] == [str(held.audit_event_id)]
+    assert officer.name not in text_of(page.select_one("#holds"))
+    before = held.hold_until
+    response = factories.post_form(a, page, "/admin/holds", "/extend")
+    assert response.status_code == 302
+    db_session.refresh(held)
+    assert held.hold_until == before + timedelta(days=180)
+    extension = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_extend")).one()
+    assert extension.actor_id == auditor.id and extension.object_id == str(held.audit_event_id)
+    with pytest.raises(record_access.NoHold):
+        record_access.extend_hold(db_session, auditor, held.audit_event_id, days=1, actor=audit.Actor(user=auditor),
+                                  now=held.hold_until + timedelta(days=1))
+    assert police.post(f"/admin/holds/{held.audit_event_id}/extend",
+                       data={"csrf_token": factories.csrf_token(police)}).status_code in (403, 404)
+
+
+def test_an_items_full_id_and_a_full_export_are_listed_a_masked_one_is_not(app, db_session, district, landlord,
+                                                                             officer, wang):
+    actor = audit.Actor(user=officer)
+    queue.reveal_id(db_session, officer, wang["move_in"], 0, actor, per_hour=30)
+    # A report waiting in the queue that names him (a second house: the "two houses" flag, no matter here).
+    room = factories.make_address(db_session, district.beats[0], building="13栋", unit="4单元", room="403")
+    other = factories.make_house(db_session, landlord, room).house_id
+    factories.make_move_in(db_session, landlord, other, [factories.occupant(name="王小明",
+                                                                              id_number=wang["id_number"])])
+    source = exports.Source("queue")
+    for full in (False, True):
+        t = exports.table(db_session, officer, source, full=full)
+        exports.write(t, "csv")
+        exports.record(db_session, officer, actor, source, t, "csv", full=full, reason="case" if full else None)
+    kinds = db_session.execute(select(RecordAccess.kind, RecordAccess.reason).where(
+        RecordAccess.person_id == wang["person_id"]).order_by(RecordAccess.id)).all()
+    assert kinds == [("id", record_access.CHECKING_A_REPORT), ("export", "case")]
+
+
+def test_no_message_sender_means_no_service(app, db_session, monkeypatch, wang):
+    monkeypatch.setitem(app.config, "MESSAGE_SENDER", "none")
+    c = visitor(app)
+    response = c.get("/my-record")
+    assert response.status_code == 503 and parse(response).select_one("#not-available") is not None
+    token = factories.csrf_token(c)
+    assert c.post("/my-record", data={"csrf_token": token, "id_number": wang["id_number"]}).status_code == 503
+
+
+def test_the_privacy_notice_links_to_it(app, db_session):
+    link = parse(visitor(app).get("/privacy")).select_one("#my-record-link")
+    assert link["href"] == "/my-record"
+
+
+def test_purge_forgets_old_challenges_and_outbox_messages(app, db_session, wang):
+    c = visitor(app)
+    ask(c, wang["id_number"])
+    ask(c, wang["id_number"])
+    day_ago = utcnow() - timedelta(days=1, minutes=1)
+    oldest = db_session.scalar(select(func.min(AccessChallenge.id)))
+    db_session.execute(AccessChallenge.__table__.update().where(AccessChallenge.id == oldest)
+                       .values(created_at=day_ago))
+    db_session.execute(OutboxMessage.__table__.update().where(
+        OutboxMessage.id == db_session.scalar(select(func.min(OutboxMessage.id)))).values(created_at=day_ago))
+    db_session.commit()
+    result = app.test_cli_runner().invoke(args=["purge"], env={"LANG": "en"})
+    assert result.exit_code == 0, result.output
+    assert db_session.scalars(select(AccessChallenge.id)).all() == [oldest + 1]
+    assert outbox_count(db_session) == 1
+
+
+@pytest.fixture
+def committed(app):
+    """Requests of their own, committed; their challenges and audit rows (the chain's end) removed after."""
+    db.session.remove()
+    db.session.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
+    with Session(db.engine) as s:
+        start = s.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
+    yield
+    with Session(db.engine) as s:
+        s.execute(delete(AccessChallenge))
+        s.execute(delete(AuditEvent).where(AuditEvent.id > start, AuditEvent.action == "access.code"))
+        s.commit()
+
+
+def test_twenty_requests_at_once_get_three_codes(app, committed):
+    number = factories.occupant(birth="19771111")["id_number"]
+    limits = record_access.Limits()
+    barrier, outcomes = threading.Barrier(20), []
+
+    def one(i: int) -> None:
+        with app.test_request_context(), writing(), Session(db.engine) as s:
+            barrier.wait()
+            try:
+                record_access.request_code(s, "resident_id", number, ip=f"10.9.0.{i + 1}", limits=limits,
+                                           message_text=str)
+                s.commit()
+                outcomes.append("sent")
+            except record_access.TooManyRequests:
+                s.commit()
+                outcomes.append("refused")
+            except Exception as err:  # noqa: BLE001 - reported below
+                outcomes.append(repr(err))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(outcomes) == ["refused"] * 17 + ["sent"] * 3
+    with Session(db.engine) as s:
+        assert s.scalar(select(func.count()).select_from(AccessChallenge)) == 3
