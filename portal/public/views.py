@@ -122,12 +122,13 @@ def my_record():
         return _access_page("public/my_record.html", 400 if form.errors else 200, form=form)
     limits = record_access.Limits.from_config(current_app.config)
     try:
-        challenge = record_access.request_code(
+        requested = record_access.request_code(
             db.session, form.id_type.data, form.id_number.data, ip=request.remote_addr, limits=limits,
             actor=actor(), message_text=lambda code: _l(
                 "Your code to see who read your record on the residents' register: %(code)s. It is valid for "
                 "%(minutes)d minutes. Nobody from the police will ask you for it.",
                 code=code, minutes=record_access.CODE_MINUTES))
+        messages.send_soon(db.session, requested.message)  # the gateway only once this answer has gone
     except ValidationFailed as failure:
         errors_onto_form(form, failure)
         return _access_page("public/my_record.html", 400, form=form)
@@ -141,7 +142,7 @@ def my_record():
         form.form_errors.append(_l("No text message could be sent just now. Try again in a few minutes."))
         return _access_page("public/my_record.html", 503, form=form)
     db.session.commit()
-    session["access_challenge"] = challenge
+    session["access_challenge"] = requested.challenge_id
     session.pop("access_view", None)
     return redirect(url_for("public.my_record_code"))
 

@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import after_this_request, current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -61,8 +61,32 @@ def send(session: Session, message: Message) -> None:
         raise NotAvailable
 
 
-def _post(message: Message) -> None:
-    config = current_app.config
+def send_soon(session: Session, message: Message | None) -> None:
+    """As `send`, except that the gateway is called only once the answer to this request has gone out (a
+    one-time code: how long the page took must not tell whether a message left, that is whether the number
+    it was asked for is on the register). A failure then can only be logged, without the phone."""
+    if message is None:
+        return
+    if current_app.config["MESSAGE_SENDER"] != "http":
+        send(session, message)
+        return
+    config = dict(current_app.config)
+    logger = current_app.logger
+
+    def deliver() -> None:
+        try:
+            _post(message, config)
+        except SendFailed as err:
+            logger.warning("text message not sent (purpose %s): %s", message.purpose, err)
+
+    @after_this_request
+    def later(response):
+        response.call_on_close(deliver)
+        return response
+
+
+def _post(message: Message, config=None) -> None:
+    config = config or current_app.config
     headers = {"Content-Type": "application/json"}
     if config.get("MESSAGE_HTTP_TOKEN"):
         headers["Authorization"] = f"Bearer {config['MESSAGE_HTTP_TOKEN']}"

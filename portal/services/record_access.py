@@ -125,12 +125,18 @@ def _code_hash(challenge_id: int, code: str) -> bytes:
     return fieldcrypt.current().blind_index("access_code", f"{challenge_id}:{code}")
 
 
+@dataclass(frozen=True)
+class Requested:
+    challenge_id: int  # for the view's session: there is one whether or not the register holds the number
+    message: messages.Message | None  # the code's message to the phone on record, for messages.send_soon
+
+
 def request_code(session: Session, id_type: str, number: str, *, ip: str | None, limits: Limits,
-                 message_text, now: datetime | None = None, actor: audit.Actor = audit.SYSTEM) -> int:
-    """Make a challenge for the document and, when the register holds it with a phone, send a code there.
-    The challenge's id (for the view's session), the same whether or not a code was sent. `message_text`:
-    code -> the text of the message (the caller's language). TooManyRequests past the limits (audited);
-    messages.NotAvailable or SendFailed when no message could leave (nothing is kept then)."""
+                 message_text, now: datetime | None = None, actor: audit.Actor = audit.SYSTEM) -> Requested:
+    """Make a challenge for the document and, when the register holds it with a phone, a code and the message
+    that carries it (the caller sends it with messages.send_soon, so that the answer takes as long either
+    way). `message_text`: code -> the text of the message (the caller's language). TooManyRequests past the
+    limits (audited); messages.NotAvailable when no message can leave at all."""
     now = now or utcnow()
     kind, checked = check_document(id_type, number, now.date())
     index = Person.id_number.index_of(checked)
@@ -153,14 +159,15 @@ def request_code(session: Session, id_type: str, number: str, *, ip: str | None,
                                 expires_at=now + timedelta(minutes=CODE_MINUTES))
     session.add(challenge)
     session.flush()
+    message = None
     if challenge.person_id is not None:
         code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
         challenge.code_hash = _code_hash(challenge.id, code)
         session.flush()
-        messages.send(session, messages.Message(phone=person.phone, text=str(message_text(code)), purpose=PURPOSE))
+        message = messages.Message(phone=person.phone, text=str(message_text(code)), purpose=PURPOSE)
     # The person (when known) is named only by the challenge row, never in the audit detail.
     audit.record(session, "access.code", actor, object_type="access_challenge", object_id=challenge.id)
-    return challenge.id
+    return Requested(challenge.id, message)
 
 
 def check_code(session: Session, challenge_id: int | None, code: str, *, now: datetime | None = None,

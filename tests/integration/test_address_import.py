@@ -5,7 +5,6 @@ import csv
 import io
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -106,11 +105,8 @@ def test_import_demo_district(db_session):
 
 def test_search_over_the_demo_district(db_session):
     _import(db_session, DEMO)
-    started = time.perf_counter()
     room = addresses.search(db_session, "银海花园 13栋 4单元 402")[0]
-    elapsed = time.perf_counter() - started
     assert room.text == "湖南省湘潭市雨湖区 云塘街道 韶山中路88号 银海花园 13栋 4单元 402"
-    assert elapsed < 1
     assert addresses.search(db_session, "银海花园13栋4单元402")[0] is room
     assert addresses.search(db_session, "银海花园１３栋４单元４０２")[0] is room
 

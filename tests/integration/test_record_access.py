@@ -314,3 +314,29 @@ def test_twenty_requests_at_once_get_three_codes(app, committed):
     assert sorted(outcomes) == ["refused"] * 17 + ["sent"] * 3
     with Session(db.engine) as s:
         assert s.scalar(select(func.count()).select_from(AccessChallenge)) == 3
+
+
+def test_through_a_gateway_the_answer_does_not_wait_for_the_message(app, db_session, monkeypatch, wang):
+    """A slow gateway: the page answers before the message leaves, so the answer's time tells nothing of whether
+    the number is registered; the message then reaches the gateway, to the phone on record."""
+    import time
+
+    from tests.integration.test_messages import Gateway
+
+    with Gateway(delay=1.5) as gateway:
+        monkeypatch.setitem(app.config, "MESSAGE_SENDER", "http")
+        monkeypatch.setitem(app.config, "MESSAGE_HTTP_URL", gateway.url)
+        c = visitor(app)
+        page = parse(c.get("/my-record"))
+        with c.client.post("/my-record", data={"csrf_token": page.find("input", attrs={"name": "csrf_token"})["value"],
+                                               "id_type": "resident_id", "id_number": wang["id_number"]},
+                           buffered=False) as response:
+            # The gateway records a message only after its delay, before it answers: a sender that waited for
+            # it would find it recorded here.
+            assert response.status_code == 302 and gateway.received == []
+        for _ in range(100):  # the message leaves once the answer is closed
+            if gateway.received:
+                break
+            time.sleep(0.05)
+    assert [body["phone"] for _headers, body in gateway.received] == ["13812340001"]
+    assert outbox_count(db_session) == 0
