@@ -80,3 +80,9 @@ class ConfirmImportForm(FlaskForm):
 
 class PrintPlatesForm(FlaskForm):
     """The button that prints a building's door plates: a POST, so that the audited act carries the CSRF token."""
+
+
+class BeatPlatesForm(FlaskForm):
+    """Print the door plates of a whole beat of the clerk's bureau (choices: the bureau's beats)."""
+
+    beat = SelectField(_l("Beat"), choices=[], validators=[InputRequired(_l("Choose a beat."))])

@@ -23,6 +23,7 @@ from flask_login import current_user
 from portal.access import clerk_required
 from portal.clerk.forms import (
     KIND_NAMES,
+    BeatPlatesForm,
     ConfirmImportForm,
     FindForm,
     ImportForm,
@@ -141,24 +142,48 @@ def building_plates(address_id: int):
     back = redirect(url_for("clerk.building", address_id=anchor.id))
     if request.method == "GET" or not PrintPlatesForm().validate_on_submit():
         return back  # the button on the building page posts here
+    too_many = _l("This building has more rooms in use than one print run may hold (%(limit)s plates): ask an "
+                  "administrator to print them with flask doorplates, or to raise MAX_DOOR_PLATES.",
+                  limit=format(current_app.config["MAX_DOOR_PLATES"], ","))
+    return _plates_pdf(lambda base_url, limit: doorplates.plates_of_building(db.session, anchor, base_url=base_url,
+                                                                             limit=limit),
+                       back, too_many, object_type="address", object_id=anchor.id, name=anchor.code)
+
+
+@bp.route("/doorplates", methods=["GET", "POST"])
+@clerk_required
+def beat_plates():
+    """The door plates of a whole beat of the bureau, as `flask doorplates --beat` writes them."""
+    beats = address_upkeep.beats_of(db.session, current_user)
+    form = BeatPlatesForm()
+    form.beat.choices = choices([(b.code, f"{b.name} ({b.code})") for b in beats])
+    if not form.validate_on_submit():
+        return render_template("clerk/doorplates.html", form=form), 400 if form.errors else 200
+    too_many = _l("This beat has more rooms in use than one print run may hold (%(limit)s plates): print its "
+                  "buildings one at a time from their pages, or ask an administrator to raise MAX_DOOR_PLATES.",
+                  limit=format(current_app.config["MAX_DOOR_PLATES"], ","))
+    return _plates_pdf(lambda base_url, limit: doorplates.plates_for_beat(db.session, form.beat.data,
+                                                                          base_url=base_url, limit=limit),
+                       redirect(url_for("clerk.beat_plates")), too_many, object_type="beat",
+                       object_id=form.beat.data, name=form.beat.data)
+
+
+def _plates_pdf(load, back, too_many, *, object_type: str, object_id, name: str):
+    """The PDF of the plates `load(base_url, limit)` gives, audited; `back` with the reason when there are none
+    or too many (`too_many`: the words for the latter on this page)."""
     config = current_app.config
     try:
-        plates = doorplates.plates_of_building(db.session, anchor, base_url=config["PORTAL_BASE_URL"],
-                                               limit=config["MAX_DOOR_PLATES"])
+        plates = load(config["PORTAL_BASE_URL"], config["MAX_DOOR_PLATES"])
         data = doorplates.render_pdf(plates, config["DOORPLATE_FONT"])
     except ValidationFailed as failure:
         db.session.rollback()
         for error in failure.errors:
-            flash(_l("This building has more rooms in use than one print run may hold (%(limit)s plates): ask an "
-                     "administrator to print them with flask doorplates, or to raise MAX_DOOR_PLATES.",
-                     limit=format(config["MAX_DOOR_PLATES"], ",")) if error.code == "too_many" else error.message,
-                  "error")
+            flash(too_many if error.code == "too_many" else error.message, "error")
         return back
-    doorplates.record_print(db.session, actor(), plates, object_type="address", object_id=anchor.id)
+    doorplates.record_print(db.session, actor(), plates, object_type=object_type, object_id=object_id)
     db.session.commit()
-    name = f"doorplates-{anchor.code}.pdf"
     return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="doorplates-{name}.pdf"'})
 
 
 @bp.route("/units/<int:address_id>")

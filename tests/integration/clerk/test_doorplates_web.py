@@ -88,3 +88,46 @@ def test_the_route_is_in_the_access_matrix_as_a_clerk_page(app):
     from tests.integration.test_access import _get_routes
     assert app.view_functions["clerk.building_plates"].access == "role:clerk"
     assert "clerk.building_plates" in {endpoint for endpoint, _url, _args in _get_routes(app)}
+
+
+def _print_beat(clerk_client, beat_code):
+    page = parse(clerk_client.get("/clerk/doorplates"))
+    token = page.find("form", id="beat-plates-form").find("input", {"name": "csrf_token"})["value"]
+    return clerk_client.post("/clerk/doorplates", data={"csrf_token": token, "beat": beat_code})
+
+
+def test_a_beat_of_the_bureau_prints_every_room_of_it(app, clerk_client, db_session, district, elsewhere, tmp_path):
+    rooms, retired_source = _building(db_session, district)
+    home = parse(clerk_client.get("/clerk/"))
+    assert home.select_one("#beat-plates-link")["href"] == "/clerk/doorplates"
+    offered = [o["value"] for o in parse(clerk_client.get("/clerk/doorplates")).select("#beat option")]
+    assert offered == sorted(b.code for b in district.beats)  # the bureau's beats, none of another bureau
+    response = _print_beat(clerk_client, district.beats[1].code)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    out = tmp_path / "beat.pdf"
+    out.write_bytes(response.data)
+    expected = sorted([*rooms, retired_source], key=lambda a: (a.building_key, a.unit_key, len(a.room_key),
+                                                               a.room_key))
+    assert_plates(out, expected, app.config["PORTAL_BASE_URL"].rstrip("/"))
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "doorplates.print")).one()
+    assert (event.object_type, event.object_id) == ("beat", district.beats[1].code) and "plates=13" in event.detail
+
+
+def test_a_beat_of_another_bureau_or_none_is_refused_at_the_field(clerk_client, db_session, district, elsewhere):
+    for code in (elsewhere.beat.code, "", "NO-SUCH"):
+        response = _print_beat(clerk_client, code)
+        assert response.status_code == 400, code
+        assert parse(response).select_one(".error-summary") is not None
+    assert db_session.scalars(select(AuditEvent).where(AuditEvent.action == "doorplates.print")).first() is None
+
+
+def test_a_beat_over_the_limit_is_refused_with_a_message(app, clerk_client, db_session, district):
+    _building(db_session, district)
+    app.config["MAX_DOOR_PLATES"] = 5
+    try:
+        response = _print_beat(clerk_client, district.beats[1].code)
+    finally:
+        app.config["MAX_DOOR_PLATES"] = 5000
+    assert response.status_code == 302
+    page = clerk_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This beat has more rooms in use than one print run may hold (5 plates)" in page
