@@ -47,6 +47,7 @@ TITLES = {
     "silent-houses": _l("Rental houses with no report for 180 days"),
     "no-staff-list": _l("Units with no staff list for 90 days"),
     "conflicting-claims": _l("One address registered by two reporters"),
+    "shared-credit-codes": _l("One credit code registered by two employers"),
 }
 DEFINITIONS = {
     "two-houses": _l("A person living (declared or verified, not moved out, no move-out waiting for the "
@@ -61,6 +62,8 @@ DEFINITIONS = {
                         "list for 90 days."),
     "conflicting-claims": _l("Addresses on which two or more reporters registered a house that is waiting "
                              "for the police or verified."),
+    "shared-credit-codes": _l("Unified social credit codes under which two or more employers registered a unit "
+                              "that is waiting for the police or verified, one of them in your jurisdiction."),
 }
 KINDS = tuple(TITLES)
 
@@ -177,6 +180,18 @@ def _conflicting_claims_keys(beat_ids, today, now):
     return query, (House.address_id,)
 
 
+def _shared_credit_codes_keys(beat_ids, today, now):
+    """One row per credit code: its first unit in the jurisdiction, when another employer's unit has the code."""
+    other, earlier = aliased(Unit), aliased(Unit)
+    shared = exists().where(other.uscc == Unit.uscc, other.owner_id != Unit.owner_id,
+                            other.status.in_(RecordStatus.ACTIVE))
+    first_here = ~exists().where(earlier.uscc == Unit.uscc, earlier.id < Unit.id, earlier.beat_id.in_(beat_ids),
+                                 earlier.status.in_(RecordStatus.ACTIVE))
+    query = select(Unit.id).where(Unit.beat_id.in_(beat_ids), Unit.status.in_(RecordStatus.ACTIVE), shared,
+                                  first_here)
+    return query, (Unit.id,)
+
+
 KEYS: dict[str, Callable] = {
     "two-houses": _two_houses_keys,
     "over-capacity": _over_capacity_keys,
@@ -185,6 +200,7 @@ KEYS: dict[str, Callable] = {
     "silent-houses": _silent_houses_keys,
     "no-staff-list": _no_staff_list_keys,
     "conflicting-claims": _conflicting_claims_keys,
+    "shared-credit-codes": _shared_credit_codes_keys,
 }
 CURSOR_SHAPES = {kind: ((date, int) if kind == "overdue" else (int,)) for kind in KINDS}
 
@@ -403,6 +419,29 @@ def _conflicting_claims_rows(session, keys, beat_ids):
     return [by_address[aid] for aid in ids]
 
 
+def _shared_credit_codes_rows(session, keys, beat_ids):
+    """Each code's units, every employer's: those outside the jurisdiction shown as such, owners masked."""
+    ids = [k[0] for k in keys]
+    if not ids:
+        return []
+    codes = dict(session.execute(select(Unit.id, Unit.uscc).where(Unit.id.in_(ids))).all())
+    found = session.execute(select(Unit, Address, User.name).join(Address, Address.id == Unit.address_id)
+                            .join(User, User.id == Unit.owner_id)
+                            .where(Unit.uscc.in_(set(codes.values())), Unit.status.in_(RecordStatus.ACTIVE))
+                            .order_by(Unit.id)).all()
+    items = _latest_items(session, beat_ids, Submission.unit_id, [u.id for u, _a, _n in found],
+                          SubmissionKind.unit_registration)
+    by_code: dict[str, Row] = {codes[uid]: Row((uid,)) for uid in ids}
+    for unit, address, owner in found:
+        row = by_code[unit.uscc]
+        row.name = row.name or unit.name
+        here = unit.beat_id in beat_ids
+        row.places.append(Place(address.text if here else "", items.get(unit.id) if here else None,
+                                _mask(owner) if here else "", str(unit.status), in_scope=here,
+                                unit_id=unit.id if here else None))
+    return [by_code[codes[uid]] for uid in ids]
+
+
 ROWS: dict[str, Callable] = {
     "two-houses": _two_houses_rows,
     "over-capacity": _over_capacity_rows,
@@ -411,4 +450,5 @@ ROWS: dict[str, Callable] = {
     "silent-houses": _silent_houses_rows,
     "no-staff-list": _no_staff_list_rows,
     "conflicting-claims": _conflicting_claims_rows,
+    "shared-credit-codes": _shared_credit_codes_rows,
 }

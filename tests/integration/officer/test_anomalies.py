@@ -228,6 +228,33 @@ def test_conflicting_claims(db_session, district, landlord, officer, officer2):
     assert keys(db_session, officer2, "conflicting-claims") == []
 
 
+# --- one credit code registered by two employers ---------------------------------------------------------
+
+def test_shared_credit_codes(app, db_session, district, officer, officer2):
+    first, second = (factories.make_user(db_session, role="employer") for _ in range(2))
+    code, alone = factories.uscc(), factories.uscc()
+    mine = factories.make_unit(db_session, first, district.addresses[0], uscc=code).unit_id
+    theirs = factories.make_unit(db_session, second, district.addresses[1], uscc=code).unit_id
+    factories.make_unit(db_session, first, district.addresses[0], uscc=alone, name="湘潭市独家公司")
+    # One row per code, for each station that holds one of its units; the other station's unit only as such.
+    assert keys(db_session, officer, "shared-credit-codes") == [(mine,)]
+    assert keys(db_session, officer2, "shared-credit-codes") == [(theirs,)]
+    row = anomalies.page(db_session, officer, "shared-credit-codes").rows[0]
+    assert row.name == "湘潭市雨湖区测试餐饮有限公司"
+    assert [(p.in_scope, p.unit_id, bool(p.item_id)) for p in row.places] == [(True, mine, True),
+                                                                               (False, None, False)]
+    assert row.places[1].address == "" and row.places[1].owner == ""  # nothing of the other station's unit
+    assert anomalies.counts(db_session, officer, cap=None)["shared-credit-codes"] == 1
+    page = signed_in(app, officer).get("/officer/anomalies/shared-credit-codes")
+    assert page.status_code == 200
+    body = text_of(parse(page).select_one("#anomaly-rows"))
+    assert "A unit outside your jurisdiction" in body and "2 units" in body
+    # A rejected registration claims nothing (and a code only one employer holds is on no list).
+    db_session.execute(update(Unit).where(Unit.id == theirs).values(status="rejected"))
+    db_session.commit()
+    assert keys(db_session, officer, "shared-credit-codes") == []
+
+
 # --- pages: counts on the home page, scoping, paging, bad cursors ------------------------------------
 
 def test_home_page_counts_and_links(app, db_session, district, landlord, officer, officer2):
