@@ -62,14 +62,17 @@ def _register_users(app: Flask) -> None:
     @click.option("--name", required=True)
     @click.option("--station", "station_code", default=None, help="Station code (officers, clerks, a bureau's admin).")
     @click.option("--beat", "beat_code", default=None, help="Beat code (officers, clerks).")
+    @click.option("--bureau", "bureau_code", default=None,
+                  help="Bureau code: the bureau's own staff (an officer who sees every station of it, a clerk, "
+                       "an administrator of that bureau only).")
     @click.option("--id-number", default=None, help="Resident ID number (landlords, employers).")
-    def create_user(role, phone, name, station_code, beat_code, id_number):
+    def create_user(role, phone, name, station_code, beat_code, bureau_code, id_number):
         """Create an account; prints a one-time password that must be changed at first login."""
         with writing():
             try:
                 user, initial = accounts.create_account(db.session, role=Role(role), phone=phone, name=name,
                                                         station_code=station_code, beat_code=beat_code,
-                                                        id_number=id_number)
+                                                        bureau_code=bureau_code, id_number=id_number)
             except ValidationFailed as failure:
                 click.echo("The account was not created:", err=True)
                 _print_errors(failure)

@@ -30,7 +30,8 @@ class User(Base):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(
-            "role != 'officer' OR station_id IS NOT NULL OR beat_id IS NOT NULL", name="officer_has_jurisdiction"
+            "role != 'officer' OR station_id IS NOT NULL OR beat_id IS NOT NULL OR bureau_id IS NOT NULL",
+            name="officer_has_jurisdiction"
         ),
     )
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.models import Beat, Role, Station, User
+from portal.models import Beat, Bureau, Role, Station, User
 from portal.models.base import utcnow
 from portal.services import audit, identity, passwords, throttle
 from portal.services.errors import FieldError, ValidationFailed
@@ -95,10 +95,12 @@ def create_account(
     name: str,
     station_code: str | None = None,
     beat_code: str | None = None,
+    bureau_code: str | None = None,
     id_number: str | None = None,
     actor: audit.Actor = audit.SYSTEM,
 ) -> tuple[User, str]:
-    """Create an account of any role with a one-time password that must be changed at first login."""
+    """Create an account of any role with a one-time password that must be changed at first login. Staff work in
+    a beat, a station, or (the bureau's own staff: an officer who sees every station, a clerk) a bureau."""
     role = Role(role)
     values, errors = _collect({"name": lambda: identity.check_name(name),
                                "phone": lambda: identity.check_mobile(phone)})
@@ -107,8 +109,35 @@ def create_account(
             values["id_number"] = identity.check_resident_id(id_number).number
         except FieldError as err:
             errors.append(err.at("id_number"))
-    station = beat = None
-    if beat_code:
+    station, beat, bureau = _placement(session, role, station_code, beat_code, bureau_code, errors)
+    if "phone" in values and _phone_taken(session, values["phone"]):
+        errors.append(FieldError("phone_taken", _l("An account with this phone number already exists."), "phone"))
+    if errors:
+        raise ValidationFailed(errors)
+    initial = secrets.token_urlsafe(12)
+    user = User(role=role, phone=values["phone"], name=values["name"], id_number=values.get("id_number"),
+                password_hash=passwords.hash_password(initial), must_change_password=True,
+                station_id=station.id if station else (beat.station_id if beat else None),
+                beat_id=beat.id if beat else None, bureau_id=bureau.id if bureau else None)
+    session.add(user)
+    session.flush()
+    audit.record(session, "account.create", actor, object_type="user", object_id=user.id,
+                 detail=audit.changes(None, {"role": str(role), "station": station.code if station else None,
+                                             "beat": beat.code if beat else None,
+                                             **({"bureau": bureau.code} if bureau else {})}))
+    return user, initial
+
+
+def _placement(session: Session, role: Role, station_code: str | None, beat_code: str | None,
+               bureau_code: str | None, errors: list) -> tuple[Station | None, Beat | None, Bureau | None]:
+    """Where a new account works: its beat, station or bureau (a code that names none is an error in `errors`);
+    an officer or a clerk must have one."""
+    station = beat = bureau = None
+    if bureau_code and not beat_code and not station_code:
+        bureau = session.scalar(select(Bureau).where(Bureau.code == bureau_code))
+        if bureau is None:
+            errors.append(FieldError("unknown_bureau", _l("There is no bureau with this code."), "bureau"))
+    elif beat_code:
         beat = session.scalar(select(Beat).where(Beat.code == beat_code))
         if beat is None:
             errors.append(FieldError("unknown_beat", _l("There is no beat with this code."), "beat"))
@@ -121,21 +150,7 @@ def create_account(
     elif role == Role.clerk:  # a clerk keeps the addresses of the bureau of their station
         errors.append(FieldError("jurisdiction_required", _l("An address clerk needs a station or a beat."),
                                  "station"))
-    if "phone" in values and _phone_taken(session, values["phone"]):
-        errors.append(FieldError("phone_taken", _l("An account with this phone number already exists."), "phone"))
-    if errors:
-        raise ValidationFailed(errors)
-    initial = secrets.token_urlsafe(12)
-    user = User(role=role, phone=values["phone"], name=values["name"], id_number=values.get("id_number"),
-                password_hash=passwords.hash_password(initial), must_change_password=True,
-                station_id=station.id if station else (beat.station_id if beat else None),
-                beat_id=beat.id if beat else None)
-    session.add(user)
-    session.flush()
-    audit.record(session, "account.create", actor, object_type="user", object_id=user.id,
-                 detail=audit.changes(None, {"role": str(role), "station": station.code if station else None,
-                                             "beat": beat.code if beat else None}))
-    return user, initial
+    return station, beat, bureau
 
 
 def change_password(

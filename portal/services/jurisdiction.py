@@ -28,13 +28,17 @@ PLACE = ("division_code", "township", "road", "door_no", "community")
 
 
 def beat_ids_for(session: Session, user: User) -> list[int]:
-    """A beat officer sees the beat; a station officer every beat of the station; others nothing."""
+    """A beat officer sees the beat; a station officer every beat of the station; an officer of a bureau's own
+    staff every beat of the bureau's stations; others nothing."""
     if user.role != Role.officer:
         return []
     if user.beat_id is not None:
         return [user.beat_id]
     if user.station_id is not None:
         return list(session.scalars(select(Beat.id).where(Beat.station_id == user.station_id)))
+    if user.bureau_id is not None:
+        return list(session.scalars(select(Beat.id).join(Station, Station.id == Beat.station_id)
+                                    .where(Station.bureau_id == user.bureau_id).order_by(Beat.id)))
     return []
 
 
@@ -43,7 +47,7 @@ def describe(user: User) -> str:
         return f"{user.beat.station.name} · {user.beat.name}"
     if user.station is not None:
         return user.station.name
-    return ""
+    return user.bureau.name if user.bureau is not None else ""
 
 
 def beats_for(session: Session, user: User) -> list[Beat]:
@@ -54,14 +58,17 @@ def beats_for(session: Session, user: User) -> list[Beat]:
 # --- the administrator's scope ------------------------------------------------------------------------
 
 def managed_bureau_id(session: Session, admin: User) -> int | None:
-    """The one bureau an administrator of a station manages; None for an administrator of every bureau."""
+    """The one bureau an administrator of a station (or of a bureau) manages; None for an administrator of every
+    bureau (one placed nowhere)."""
+    if admin.bureau_id is not None:
+        return admin.bureau_id
     if admin.station_id is None:
         return None
     return session.scalar(select(Station.bureau_id).where(Station.id == admin.station_id))
 
 
 def manages_everything(admin: User) -> bool:
-    return admin.role == Role.admin and admin.station_id is None
+    return admin.role == Role.admin and admin.station_id is None and admin.bureau_id is None
 
 
 def get(session: Session, model, object_id: int | None):

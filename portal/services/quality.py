@@ -130,6 +130,9 @@ def scope_of_officer(session: Session, officer: User) -> Scope:
     if officer.station_id is not None:
         station = session.get(Station, officer.station_id)
         return Scope("station", station.code, station.name, _beats_of(session, Station.id == station.id))
+    if officer.bureau_id is not None:  # the bureau's own staff: every station of it
+        bureau = session.get(Bureau, officer.bureau_id)
+        return Scope("bureau", bureau.code, bureau.name, _beats_of(session, Station.bureau_id == bureau.id))
     raise NotFound()
 
 

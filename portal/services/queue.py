@@ -67,7 +67,9 @@ def _scope(officer: User, beat_ids: list[int], filters: Filters):
         return Submission.beat_id == filters.beat_id
     if officer.beat_id is not None:
         return Submission.beat_id == officer.beat_id
-    return Submission.station_id == officer.station_id
+    if officer.station_id is not None:
+        return Submission.station_id == officer.station_id
+    return Submission.beat_id.in_(beat_ids)  # the bureau's own staff: every beat of its stations
 
 
 def queue_page(session: Session, officer: User, filters: Filters, cursor: str | None = None,

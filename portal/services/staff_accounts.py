@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, Beat, Role, Station, User
+from portal.models import AuditEvent, Beat, Bureau, Role, Station, User
 from portal.models.base import utcnow
 from portal.services import accounts, audit, jurisdiction
 from portal.services.errors import FieldError, NotFound, ValidationFailed
@@ -33,7 +33,8 @@ def in_scope(session: Session, admin: User):
     bureau_id = jurisdiction.managed_bureau_id(session, admin)
     if bureau_id is None:
         return User.id.is_not(None)
-    return User.station_id.in_(select(Station.id).where(Station.bureau_id == bureau_id))
+    return or_(User.station_id.in_(select(Station.id).where(Station.bureau_id == bureau_id)),
+               User.bureau_id == bureau_id)
 
 
 def account(session: Session, admin: User, user_id: int) -> User:
@@ -45,12 +46,14 @@ def account(session: Session, admin: User, user_id: int) -> User:
     return found
 
 
-# --- where an account works: one choice, "station:CODE" or "beat:CODE" ---------------------------------
+# --- where an account works: one choice, "bureau:CODE", "station:CODE" or "beat:CODE" ------------------
 
 def where_choices(session: Session, admin: User) -> list[tuple[str, str]]:
-    """Every station and beat the administrator manages, in tree order, as (value, label)."""
+    """Every bureau (its own staff: an officer of a bureau sees all its stations), station and beat the
+    administrator manages, in tree order, as (value, label)."""
     out = []
     for b in jurisdiction.bureaus(session, admin):
+        out.append((f"bureau:{b.code}", str(_l("%(bureau)s (the whole bureau)", bureau=b.name))))
         for s in b.stations:
             out.append((f"station:{s.code}", f"{b.name} · {s.name}"))
             out += [(f"beat:{t.code}", f"{b.name} · {s.name} · {t.name}") for t in s.beats]
@@ -60,20 +63,23 @@ def where_choices(session: Session, admin: User) -> list[tuple[str, str]]:
 def where_of(user: User) -> str:
     if user.beat is not None:
         return f"beat:{user.beat.code}"
-    return f"station:{user.station.code}" if user.station is not None else ""
+    if user.station is not None:
+        return f"station:{user.station.code}"
+    return f"bureau:{user.bureau.code}" if user.bureau is not None else ""
 
 
-def _where(session: Session, admin: User, value: str | None) -> tuple[str | None, str | None]:
-    """(station code, beat code) of a choice the administrator may make; FieldError at "where" otherwise."""
+def _where(session: Session, admin: User, value: str | None) -> dict[str, str]:
+    """{"station_code" | "beat_code" | "bureau_code": code} of a choice the administrator may make ({} for
+    none); FieldError at "where" otherwise."""
     value = (value or "").strip()
     if not value:
         if jurisdiction.managed_bureau_id(session, admin) is not None:
             raise FieldError("where_required", _l("Choose the station or beat of this account."), "where")
-        return None, None
+        return {}
     if value not in dict(where_choices(session, admin)):
         raise FieldError("where_unknown", _l("Choose one of the stations or beats in the list."), "where")
     kind, code = value.split(":", 1)
-    return (code, None) if kind == "station" else (None, code)
+    return {f"{kind}_code": code}
 
 
 def _role(value: str | None) -> Role:
@@ -89,6 +95,7 @@ def _role(value: str | None) -> Role:
 def _facts(user: User) -> dict:
     return {"role": str(user.role), "station": user.station.code if user.station else None,
             "beat": user.beat.code if user.beat else None, "active": user.active,
+            **({"bureau": user.bureau.code} if user.bureau is not None else {}),
             "authenticator": bool(user.totp_confirmed)}
 
 
@@ -109,17 +116,18 @@ def create(session: Session, admin: User, *, role: str | None, phone: str | None
         role_ = _role(role)
     except FieldError as err:
         errors.append(err)
+    place: dict[str, str] = {}
     try:
-        station_code, beat_code = _where(session, admin, where)
+        place = _where(session, admin, where)
     except FieldError as err:
         errors.append(err)
     if errors:
         raise ValidationFailed(errors)
     try:
-        return accounts.create_account(session, role=role_, phone=phone or "", name=name or "",
-                                       station_code=station_code, beat_code=beat_code, actor=actor)
+        return accounts.create_account(session, role=role_, phone=phone or "", name=name or "", actor=actor,
+                                       **place)
     except ValidationFailed as failure:
-        raise ValidationFailed([e.at("where") if e.field in ("station", "beat") else e
+        raise ValidationFailed([e.at("where") if e.field in ("station", "beat", "bureau") else e
                                 for e in failure.errors]) from None
 
 
@@ -162,21 +170,23 @@ def change(session: Session, admin: User, user_id: int, *, role: str | None, whe
     _not_self(session, admin, user, "account.update", actor,
               _l("You cannot change your own role or station: ask another administrator."))
     try:
-        role_, (station_code, beat_code) = _role(role), _where(session, admin, where)
+        role_, place = _role(role), _where(session, admin, where)
     except FieldError as err:
         raise ValidationFailed([err]) from None
-    if role_ in PLACED_ROLES and not (station_code or beat_code):
+    if role_ in PLACED_ROLES and not place:
         raise ValidationFailed([FieldError("where_required", _l("An officer or an address clerk needs a station "
                                                                 "or a beat."), "where")])
-    beat = session.scalar(select(Beat).where(Beat.code == beat_code)) if beat_code else None
-    station = beat.station if beat else (session.scalar(select(Station).where(Station.code == station_code))
-                                         if station_code else None)
-    if (role_, station, beat) == (user.role, user.station, user.beat):
+    beat = session.scalar(select(Beat).where(Beat.code == place["beat_code"])) if "beat_code" in place else None
+    station = beat.station if beat else (session.scalar(select(Station).where(Station.code == place["station_code"]))
+                                         if "station_code" in place else None)
+    bureau = session.scalar(select(Bureau).where(Bureau.code == place["bureau_code"])) \
+        if "bureau_code" in place else None
+    if (role_, station, beat, bureau) == (user.role, user.station, user.beat, user.bureau):
         return user
     if role_ != Role.admin:
         _keep_one_admin(session, user, "account.update", actor)
     before = _facts(user)
-    user.role, user.station, user.beat = role_, station, beat
+    user.role, user.station, user.beat, user.bureau = role_, station, beat, bureau
     _changed(session, user, "account.update", actor, before, end_sessions=True)
     return user
 
