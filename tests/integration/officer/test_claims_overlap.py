@@ -167,3 +167,13 @@ def test_the_second_landlord_is_told_at_the_room_and_by_the_api(app, db_session,
     assert answer.status_code == 201, answer.get_data(as_text=True)
     assert [f["code"] for f in answer.get_json()["flags"]] == ["claimed_by_another"]
     assert owner_a.name not in answer.get_data(as_text=True)
+
+
+def test_the_anomaly_list_holds_both_addresses_of_a_building_and_room_claim(db_session, officer, building, owner_a,
+                                                                           owner_b):
+    from portal.services import anomalies
+
+    claim_pair(db_session, owner_a, owner_b, building["building"], building["room"])
+    register(db_session, owner_a, building["next_room"])  # A's own room in A's building: no claim of its own
+    found = [row.key for row in anomalies.page(db_session, officer, "conflicting-claims").rows]
+    assert found == sorted([(building["building"].id,), (building["room"].id,)])
