@@ -30,7 +30,7 @@ from portal.models import (
 )
 from portal.models.address import Address
 from portal.models.base import utcnow
-from portal.services import jurisdiction, residence
+from portal.services import flags, jurisdiction, residence
 from portal.services.filing import local_today
 from portal.services.flags import ADULT_AGE, CHILD_AGE
 
@@ -60,8 +60,9 @@ DEFINITIONS = {
     "silent-houses": _l("Rental houses (declared or verified) on which nothing was reported for 180 days."),
     "no-staff-list": _l("Units (declared or verified, registered over 90 days ago) that uploaded no staff "
                         "list for 90 days."),
-    "conflicting-claims": _l("Addresses on which two or more reporters registered a house that is waiting "
-                             "for the police or verified."),
+    "conflicting-claims": _l("Addresses with a house waiting for the police or verified while another "
+                             "reporter's house, waiting or verified, stands on the same place: the same address, "
+                             "the building that holds it, or a unit or room inside it."),
     "shared-credit-codes": _l("Unified social credit codes under which two or more employers registered a unit "
                               "that is waiting for the police or verified, one of them in your jurisdiction."),
 }
@@ -175,8 +176,8 @@ def _no_staff_list_keys(beat_ids, today, now):
 
 
 def _conflicting_claims_keys(beat_ids, today, now):
-    query = (select(House.address_id).where(House.beat_id.in_(beat_ids), House.status.in_(RecordStatus.ACTIVE))
-             .group_by(House.address_id).having(func.count(func.distinct(House.owner_id)) > 1))
+    query = (select(House.address_id).where(House.beat_id.in_(beat_ids), House.status.in_(RecordStatus.ACTIVE),
+                                            flags.rivalled(House)).group_by(House.address_id))
     return query, (House.address_id,)
 
 

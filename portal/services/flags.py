@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, false, or_, select, text, true, update
+from sqlalchemy.orm import Session, aliased
 
 from portal.models import House, IdType, RecordStatus, Submission, SubmissionKind, Tenancy, Unit
+from portal.models.address import Address, AddressLevel
 from portal.services import audit_chain, residence
 from portal.services.errors import FieldError, ValidationFailed
 from portal.services.occupants import age_on
@@ -83,28 +84,91 @@ def for_hire(other_units: list[int], region_known: bool, differs: bool) -> list[
 # other's house (or unit). The officer settles it through review.transition: confirming one claim is
 # refused while another reporter's claim there is verified, and rejecting (or withdrawing) one marks the
 # flag on the other resolved. Whether a house stands claimed by another is read from the register
-# (rival_houses), so it is never stale. Two registrations at once are ordered by a lock on the address (on
+# (rival_houses), so it is never stale. Two registrations at once are ordered by a lock on the building (on
 # the USCC), taken before either looks for the other: both end flagged, never neither.
+#
+# One place is claimed by a house at an address, at every wider address holding it and at every narrower one
+# inside it: a whole building, a unit of it and a room of that unit claim overlapping places
+# (overlapping), two rooms of one building do not.
 CLAIMS = {  # flag code -> (kind of registration, the submission's column, which is also the key in the flag)
     "claimed_by_another": (SubmissionKind.house_registration, "house_id"),
     "uscc_claimed_by_another": (SubmissionKind.unit_registration, "unit_id"),
 }
 _LOCK_SPACE = {"house_id": 0x636C6168, "unit_id": 0x636C6175}  # pg_advisory_xact_lock(int, int) namespaces
 _LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
+# Overlapping addresses share these (a house sits on a building or a room, never on a door plate alone) ...
+BUILDING = ("division_code", "township", "road", "door_no", "community", "building")
+# ... and below the building, one's unit and room are the start of the other's: ("4单元", "") holds
+# ("4单元", "402"); ("", "") holds both; ("4单元", "402") and ("4单元", "403") are apart.
+_BELOW = ("unit", "room")
+
+
+def _all(*terms):
+    """and_ of SQL terms and plain booleans (the components of an Address in hand), the booleans settled here
+    so that the statement holds only column conditions (which the address index serves)."""
+    if any(t is False for t in terms):
+        return false()
+    kept = [t for t in terms if t is not True]
+    return and_(*kept) if kept else true()
+
+
+def _any(*terms):
+    if any(t is True for t in terms):
+        return True
+    kept = [t for t in terms if t is not False]
+    return or_(*kept) if kept else False
+
+
+def overlapping(other, mine):
+    """The condition that the address `other` (Address, or an alias of it) and `mine` (an Address in hand, or
+    an alias for a correlated statement) claim one place: the same building, neither a door plate, and below
+    the building the one's components are the start of the other's (an empty component ends an address)."""
+    terms = [getattr(other, c) == getattr(mine, c) for c in BUILDING]
+    for i, c in enumerate(_BELOW):
+        rest = _BELOW[i:]
+        terms.append(_any(getattr(other, c) == getattr(mine, c), _all(*(getattr(other, r) == "" for r in rest)),
+                          _all(*(getattr(mine, r) == "" for r in rest))))
+    return _all(*terms, other.level != AddressLevel.door_plate, mine.level != AddressLevel.door_plate)
+
+
+def covering_addresses(address: Address):
+    """The addresses that overlap `address` (itself, the wider ones holding it, the narrower ones inside it),
+    as a statement of their ids for `House.address_id.in_(...)`."""
+    return select(Address.id).where(overlapping(Address, address))
+
+
+def rivalled(house=House):
+    """The condition, correlated to `house` (House or an alias), that a house of another reporter stands
+    (declared or verified) on a place overlapping its address."""
+    mine, other, theirs = aliased(Address), aliased(Address), aliased(House)
+    return (select(theirs.id).join(other, other.id == theirs.address_id).join(mine, mine.id == house.address_id)
+            .where(theirs.owner_id != house.owner_id, theirs.status.in_(RecordStatus.ACTIVE),
+                   overlapping(other, mine)).exists())
+
+
+def claim_key(address: Address) -> str:
+    """The lock key of the houses that may claim a place overlapping `address`: its building."""
+    return "\x1f".join(getattr(address, c) for c in BUILDING)
 
 
 def hold_claims(session: Session, column: str, key: str) -> None:
-    """Order the registrations of one address (column "house_id") or one USCC ("unit_id") until the
-    transaction ends (PostgreSQL; on SQLite the one write lock orders them: the registration writes its row
-    before it looks for the other). The audit chain's lock comes first, as for every decision: no deadlock."""
+    """Order the registrations of one building (column "house_id", key claim_key) or one USCC ("unit_id")
+    until the transaction ends (PostgreSQL; on SQLite the one write lock orders them: the registration writes
+    its row before it looks for the other). The audit chain's lock comes first, as for every decision: no
+    deadlock."""
     if session.get_bind().dialect.name == "postgresql":
         audit_chain.take_order(session)
         session.execute(_LOCK, {"space": _LOCK_SPACE[column], "key": key})
 
 
-def rival_houses(session: Session, address_id: int, owner_id: int) -> list[int]:
-    """Houses of other reporters at this address that stand (declared or verified)."""
-    return list(session.scalars(select(House.id).where(House.address_id == address_id, House.owner_id != owner_id,
+def rivals_at(address: Address, owner_id: int) -> tuple:
+    """The conditions on House of another reporter's house (any status) on a place overlapping `address`."""
+    return House.address_id.in_(covering_addresses(address)), House.owner_id != owner_id
+
+
+def rival_houses(session: Session, address: Address, owner_id: int) -> list[int]:
+    """Houses of other reporters on a place overlapping this address that stand (declared or verified)."""
+    return list(session.scalars(select(House.id).where(*rivals_at(address, owner_id),
                                                        House.status.in_(RecordStatus.ACTIVE)).order_by(House.id)))
 
 
@@ -114,12 +178,11 @@ def rival_units(session: Session, uscc: str, owner_id: int) -> list[int]:
                                                       Unit.status.in_(RecordStatus.ACTIVE)).order_by(Unit.id)))
 
 
-def for_house(session: Session, address_id: int, owner_id: int) -> list[dict]:
-    """A house registration at an address where another reporter's house stands (declared or verified): the
+def for_house(session: Session, address: Address, owner_id: int) -> list[dict]:
+    """A house registration on a place where another reporter's house stands (declared or verified): the
     officer decides which claim is true. A flag about the address, which its reporter may see (without
     anything of the other reporter)."""
-    return [{"code": "claimed_by_another", "house_id": other} for other in rival_houses(session, address_id,
-                                                                                       owner_id)]
+    return [{"code": "claimed_by_another", "house_id": other} for other in rival_houses(session, address, owner_id)]
 
 
 def for_unit_code(session: Session, uscc: str, owner_id: int) -> list[dict]:
@@ -159,7 +222,7 @@ def _rivals_of(session: Session, column: str, record_id: int):
     """The other reporters' records (any status) on the same place as this house (unit)."""
     if column == "house_id":
         house = session.get(House, record_id)
-        return select(House.id).where(House.address_id == house.address_id, House.owner_id != house.owner_id)
+        return select(House.id).where(*rivals_at(house.address, house.owner_id))
     unit = session.get(Unit, record_id)
     return select(Unit.id).where(Unit.uscc == unit.uscc, Unit.owner_id != unit.owner_id)
 
@@ -177,10 +240,9 @@ def check_confirmable(session: Session, sub: Submission) -> None:
     kind = SubmissionKind(sub.kind)
     if kind == SubmissionKind.house_registration and sub.house_id is not None:
         house = session.get(House, sub.house_id)
-        hold_claims(session, "house_id", str(house.address_id))
-        verified = session.scalar(select(House.id).where(
-            House.address_id == house.address_id, House.owner_id != house.owner_id,
-            House.status == RecordStatus.verified).limit(1))
+        hold_claims(session, "house_id", claim_key(house.address))
+        verified = session.scalar(select(House.id).where(*rivals_at(house.address, house.owner_id),
+                                                         House.status == RecordStatus.verified).limit(1))
         message = _l("Another reporter's house at this address is confirmed already. Reject this claim, or ask "
                      "for a site visit.")
     elif kind == SubmissionKind.unit_registration and sub.unit_id is not None:

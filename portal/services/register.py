@@ -30,7 +30,7 @@ from portal.models import (
     User,
 )
 from portal.models.address import Address
-from portal.services import jurisdiction, residence
+from portal.services import flags, jurisdiction, residence
 from portal.services.errors import NotFound
 from portal.services.identity import mask_id, mask_name, mask_phone
 
@@ -176,7 +176,7 @@ class HouseCell:
 class RoomRow:
     address: Address
     houses: list[HouseCell] = field(default_factory=list)
-    claimed: bool = False  # houses of two or more reporters stand here (flags "claimed_by_another")
+    claimed: bool = False  # another reporter's house stands on this place too (flags "claimed_by_another")
 
 
 def _living_counts(session: Session, house_ids: list[int]) -> dict[int, int]:
@@ -206,8 +206,10 @@ def rooms(session: Session, officer: User, anchor: Address, cursor: str | None =
         rows[house.address_id].houses.append(HouseCell(house.id, mask_name(owner), owner, phone or "", str(house.use),
                                                        str(house.status), living.get(house.id, 0),
                                                        house.max_occupants))
+    claimed = set(session.scalars(select(House.address_id).where(
+        House.id.in_([h.id for h, _n, _p in houses]), flags.rivalled(House)))) if houses else set()
     for row in rows.values():
-        row.claimed = len(row.houses) > 1  # one house per reporter and address (the house's unique key)
+        row.claimed = row.address.id in claimed
     return Page(list(rows.values()), next_cursor)
 
 
@@ -478,12 +480,12 @@ class Claim:
 
 def rival_claims(session: Session, officer: User, *, house: House | None = None, unit: Unit | None = None,
                  limit: int = 20) -> list[Claim]:
-    """Every other reporter's house at the house's address (unit with the unit's USCC), standing claims
-    first, within the officer's jurisdiction only (flags.rival_houses is the rule of the flag)."""
+    """Every other reporter's house on a place overlapping the house's address (unit with the unit's USCC),
+    standing claims first, within the officer's jurisdiction only (flags.rivals_at is the rule of the flag)."""
     beat_ids = beats(session, officer) or [0]
     if house is not None:
         model, column, kind = House, Submission.house_id, SubmissionKind.house_registration
-        where = (House.address_id == house.address_id, House.owner_id != house.owner_id)
+        where = flags.rivals_at(house.address, house.owner_id)
     elif unit is not None:
         model, column, kind = Unit, Submission.unit_id, SubmissionKind.unit_registration
         where = (Unit.uscc == unit.uscc, Unit.owner_id != unit.owner_id)

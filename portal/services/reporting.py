@@ -220,7 +220,7 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
         return again
     address = registrable_address(session, address_code)
     details = check_house_details(use, max_occupants, certificate_no)
-    flags.hold_claims(session, "house_id", str(address.id))  # another reporter's registration here waits
+    flags.hold_claims(session, "house_id", flags.claim_key(address))  # another registration in the building waits
     existing = session.scalar(select(House).where(House.address_id == address.id, House.owner_id == owner.id))
     if existing is not None and existing.status not in (RecordStatus.withdrawn, RecordStatus.rejected):
         raise StateConflict([FieldError("house_exists", _l("You have registered a house at this address "
@@ -230,7 +230,7 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
     house.status = RecordStatus.pending
     session.add(house)
     session.flush()
-    found = flags.for_house(session, address.id, owner.id)
+    found = flags.for_house(session, address, owner.id)
     sub = Submission(kind=SubmissionKind.house_registration, beat_id=address.beat_id, house_id=house.id,
                      payload={"address_code": address.code, "address": address.text, "use": str(details.use),
                               "max_occupants": details.max_occupants, "certificate_no": details.certificate_no},
@@ -242,9 +242,10 @@ def register_house(session: Session, owner: User, *, address_code: str, use: str
 
 
 def claimed_by_another(session: Session, owner: User, address_code: str) -> bool:
-    """Whether another reporter's house stands at this address (for the check page: the police will check)."""
+    """Whether another reporter's house stands on a place overlapping this address (the building of a room,
+    a room of a building...; for the check page: the police will check)."""
     address = addresses.by_code(session, address_code)
-    return address is not None and bool(flags.rival_houses(session, address.id, owner.id))
+    return address is not None and bool(flags.rival_houses(session, address, owner.id))
 
 
 # --- move-ins -----------------------------------------------------------------------------------
@@ -484,9 +485,9 @@ def correct_house(session: Session, reporter: User, submission_id: int, *, use: 
                      payload={**old.payload, "use": str(details.use), "max_occupants": details.max_occupants,
                               "certificate_no": details.certificate_no},
                      submitted_at=utcnow(), supersedes_id=old.id)
-    flags.hold_claims(session, "house_id", str(house.address_id))
+    flags.hold_claims(session, "house_id", flags.claim_key(house.address))
     filed = filing.file(session, reporter, sub, actor, form_key,
-                        found=flags.for_house(session, house.address_id, reporter.id))
+                        found=flags.for_house(session, house.address, reporter.id))
     if filed.created:
         flags.tell_rivals(session, filed.submission)
     return filed

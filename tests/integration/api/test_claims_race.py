@@ -1,6 +1,6 @@
-"""Two reporters registering one room (one USCC) at the same moment: both end flagged, each naming the other, or
-one is refused; never two claims that do not know of each other. Real threads, connections and commits,
-on SQLite and PostgreSQL (flags.hold_claims orders them)."""
+"""Two reporters registering one room (one USCC), or a building and rooms of it, at the same moment: both end
+flagged, each naming the other, or one is refused; never two claims that do not know of each other. Real
+threads, connections and commits, on SQLite and PostgreSQL (flags.hold_claims orders them)."""
 from __future__ import annotations
 
 import threading
@@ -31,11 +31,12 @@ from tests import factories
 from tests.integration.api.conftest import ApiClient
 
 ROUNDS = 4
+BUILDING_CLAIMS = 20
 
 
-@pytest.fixture
-def committed_rivals(app):
-    """Two landlords and two employers with tokens, and ROUNDS rooms, committed; all removed afterwards."""
+def committed(roles: tuple[str, ...], places: list[dict]):
+    """A beat with these addresses (make_address's components), users of these roles with tokens and two officers,
+    committed; all removed afterwards. Yields (ids, the tokens' secrets)."""
     db.session.remove()
     db.session.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
     suffix = factories.phone()[-6:]
@@ -45,9 +46,8 @@ def committed_rivals(app):
         beat = Beat(code=f"R-{suffix}", name="抢登警务区", station=station)
         s.add_all([bureau, station, beat])
         s.flush()
-        rooms = [factories.make_address(s, beat, road=f"抢登路{suffix}", building="1栋", room=f"{i + 1}01")
-                 for i in range(ROUNDS)]
-        users = [factories.make_user(s, role=role) for role in ("landlord", "landlord", "employer", "employer")]
+        rooms = [factories.make_address(s, beat, road=f"抢登路{suffix}", **place) for place in places]
+        users = [factories.make_user(s, role=role) for role in roles]
         secrets = [tokens.create(s, u, "race", audit.SYSTEM).secret for u in users]
         users += [factories.make_user(s, role="officer", station=station) for _ in range(2)]
         s.commit()
@@ -71,6 +71,21 @@ def committed_rivals(app):
         s.execute(delete(Station).where(Station.id == ids["station"]))
         s.execute(delete(Bureau).where(Bureau.id == ids["bureau"]))
         s.commit()
+
+
+@pytest.fixture
+def committed_rivals(app):
+    """Two landlords and two employers with tokens, and ROUNDS rooms of one building."""
+    yield from committed(("landlord", "landlord", "employer", "employer"),
+                         [{"building": "1栋", "room": f"{i + 1}01"} for i in range(ROUNDS)])
+
+
+@pytest.fixture
+def committed_building(app):
+    """BUILDING_CLAIMS landlords; building 1栋 (the first address) and BUILDING_CLAIMS - 1 rooms in it."""
+    yield from committed(("landlord",) * BUILDING_CLAIMS,
+                         [{"building": "1栋"}] + [{"building": "1栋", "unit": "1单元", "room": f"{i + 1:02d}"}
+                                                 for i in range(BUILDING_CLAIMS - 1)])
 
 
 def at_once(app, requests: list[tuple[str, str, dict, str | None]]) -> list[tuple[int, dict]]:
@@ -166,3 +181,27 @@ def test_two_officers_confirming_the_two_claims_at_once_confirm_one(app, committ
     with Session(db.engine) as s:
         houses = s.scalars(select(House.status).where(House.address_id == ids["addresses"][0])).all()
     assert sorted(houses) == ["pending", "verified"]
+
+
+def test_a_building_and_its_rooms_registered_at_once_each_room_claims_against_the_building(app, committed_building):
+    """One landlord registers the whole building while each of the others registers a room of it, all at the same
+    moment: the building's claim names every room's house that was made, each room's names the building's only
+    (two rooms are apart), whatever the order the lock on the building gave them."""
+    ids, secrets = committed_building
+    requests = [(secret, "/api/v1/houses", {"address_code": code, "use": "whole_rental", "max_occupants": 2},
+                 f"race-building-{i}" if i % 2 else None) for i, (secret, code) in enumerate(zip(secrets, ids["rooms"],
+                                                                                               strict=True))]
+    results = at_once(app, requests)
+    assert all(status in (201, 503) for status, _ in results), results  # 503: the database was busy, retry
+    made = {i: body["submission_id"] for i, (status, body) in enumerate(results) if status == 201}
+    with Session(db.engine) as s:
+        subs = {i: s.get(Submission, sid) for i, sid in made.items()}
+        building = subs.pop(0, None)
+        rooms = sorted(sub.house_id for sub in subs.values())
+        for sub in subs.values():
+            expected = [{"code": "claimed_by_another", "house_id": building.house_id}] if building else []
+            assert sub.flags == expected, sub.flags
+        if building is not None:
+            assert sorted(f["house_id"] for f in building.flags) == rooms, building.flags
+            assert building.flagged == bool(rooms)
+    assert 0 in made and len(made) > 2, results  # the building and some rooms went through

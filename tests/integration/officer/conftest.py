@@ -1,4 +1,5 @@
-"""Shared by the register, search and export tests: an officer of the other station, signed-in clients."""
+"""Shared by the register, search, export and claims tests: an officer of the other station, signed-in clients,
+two landlords."""
 from __future__ import annotations
 
 import pytest
@@ -18,3 +19,18 @@ def signed_in(app, user) -> FormClient:
 @pytest.fixture
 def officer2(db_session, district):
     return factories.make_user(db_session, role="officer", station=district.stations[1])
+
+
+@pytest.fixture
+def officer_en(app, officer) -> FormClient:
+    return signed_in(app, officer)
+
+
+@pytest.fixture
+def owner_a(db_session):
+    return factories.make_user(db_session, role="landlord", name="甲房东")
+
+
+@pytest.fixture
+def owner_b(db_session):
+    return factories.make_user(db_session, role="landlord", name="乙房东")

@@ -20,27 +20,12 @@ ROOM = 0  # district.addresses[0]: a room of station 1, beat 1
 
 
 @pytest.fixture
-def owner_a(db_session):
-    return factories.make_user(db_session, role="landlord", name="甲房东")
-
-
-@pytest.fixture
-def owner_b(db_session):
-    return factories.make_user(db_session, role="landlord", name="乙房东")
-
-
-@pytest.fixture
 def claims(db_session, district, owner_a, owner_b):
     """A's registration of the room, then B's: (A's submission, B's submission)."""
     first = factories.make_house(db_session, owner_a, district.addresses[ROOM])
     second = factories.make_house(db_session, owner_b, district.addresses[ROOM])
     db_session.expire_all()
     return first, second
-
-
-@pytest.fixture
-def officer_en(app, officer) -> FormClient:
-    return signed_in(app, officer)
 
 
 def decide_on_page(client, sub, **data):
