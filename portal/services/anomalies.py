@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, func, or_, select, text, tuple_
+from sqlalchemy import Select, exists, func, or_, select, text, tuple_, union
 from sqlalchemy.orm import Session, aliased
 
 from portal.models import (
@@ -28,7 +28,7 @@ from portal.models import (
     Unit,
     User,
 )
-from portal.models.address import Address
+from portal.models.address import Address, AddressLevel
 from portal.models.base import utcnow
 from portal.services import flags, jurisdiction, residence
 from portal.services.filing import local_today
@@ -176,9 +176,26 @@ def _no_staff_list_keys(beat_ids, today, now):
 
 
 def _conflicting_claims_keys(beat_ids, today, now):
-    query = (select(House.address_id).where(House.beat_id.in_(beat_ids), House.status.in_(RecordStatus.ACTIVE),
-                                            flags.rivalled(House)).group_by(House.address_id))
-    return query, (House.address_id,)
+    """Addresses where another reporter's house overlaps a house of the jurisdiction (flags.overlapping): the same
+    address (one grouping), or a building-level house (a whole building, or a unit of it) and a house inside it.
+    Wider houses are few, so the second part starts from them: checking the overlap for every house of a station
+    took 11 s at 1,000,000 persons (bench/README.md)."""
+    here, standing = House.beat_id.in_(beat_ids), House.status.in_(RecordStatus.ACTIVE)
+    same = (select(House.address_id.label("address_id")).where(here, standing)
+            .group_by(House.address_id).having(func.count(func.distinct(House.owner_id)) > 1))
+    wide, inside = aliased(House), aliased(House)
+    wide_at, inside_at = aliased(Address), aliased(Address)
+    pairs = (select(wide.address_id.label("wide"), inside.address_id.label("inside"))
+             .join(wide_at, wide_at.id == wide.address_id)
+             .join(inside_at, flags.overlapping(inside_at, wide_at))
+             .join(inside, inside.address_id == inside_at.id)
+             .where(wide_at.level == AddressLevel.building, wide.status.in_(RecordStatus.ACTIVE),
+                    inside.status.in_(RecordStatus.ACTIVE), inside.owner_id != wide.owner_id,
+                    or_(wide.beat_id.in_(beat_ids), inside.beat_id.in_(beat_ids)))).subquery()
+    in_scope = select(House.address_id).where(here, standing)
+    keys = union(same, select(pairs.c.wide).where(pairs.c.wide.in_(in_scope)),
+                 select(pairs.c.inside).where(pairs.c.inside.in_(in_scope))).subquery()
+    return select(keys.c.address_id), (keys.c.address_id,)
 
 
 def _shared_credit_codes_keys(beat_ids, today, now):
