@@ -99,10 +99,11 @@ def receipt(number: str):
 # --- the person's own view of who read their record (services/record_access.py) ------------------------
 
 def _access_reasons() -> dict:
+    """The words for a reason, by the kind of entry (a full export's reasons are its own list)."""
     from portal.services import exports, register_search
 
-    return {**exports.EXPORT_REASONS, **register_search.REVEAL_REASONS,
-            record_access.CHECKING_A_REPORT: _l("Checking a report that names you")}
+    return {"record": register_search.REVEAL_REASONS, "export": exports.EXPORT_REASONS,
+            "id": {record_access.CHECKING_A_REPORT: _l("Checking a report that names you")}}
 
 
 def _access_page(template: str, status: int = 200, **context):
@@ -128,7 +129,6 @@ def my_record():
                 "Your code to see who read your record on the residents' register: %(code)s. It is valid for "
                 "%(minutes)d minutes. Nobody from the police will ask you for it.",
                 code=code, minutes=record_access.CODE_MINUTES))
-        messages.send_soon(db.session, requested.message)  # the gateway only once this answer has gone
     except ValidationFailed as failure:
         errors_onto_form(form, failure)
         return _access_page("public/my_record.html", 400, form=form)
@@ -137,10 +137,12 @@ def my_record():
         form.form_errors.append(_l("Too many codes were asked for this document or from this network in the last "
                                    "hour. Try again in an hour."))
         return _access_page("public/my_record.html", 429, form=form)
-    except (messages.NotAvailable, messages.SendFailed):
+    except messages.NotAvailable:
         db.session.rollback()
         form.form_errors.append(_l("No text message could be sent just now. Try again in a few minutes."))
         return _access_page("public/my_record.html", 503, form=form)
+    db.session.commit()  # the challenge first: a code is sent only for one that was kept
+    messages.send_soon(db.session, requested.message)  # the outbox's row, or the gateway once this answer has gone
     db.session.commit()
     session["access_challenge"] = requested.challenge_id
     session.pop("access_view", None)

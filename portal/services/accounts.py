@@ -133,7 +133,9 @@ def _placement(session: Session, role: Role, station_code: str | None, beat_code
     """Where a new account works: its beat, station or bureau (a code that names none is an error in `errors`);
     an officer or a clerk must have one."""
     station = beat = bureau = None
-    if bureau_code and not beat_code and not station_code:
+    if bureau_code and (beat_code or station_code):
+        errors.append(FieldError("two_places", _l("Give a bureau, a station or a beat, not two of them."), "bureau"))
+    elif bureau_code:
         bureau = session.scalar(select(Bureau).where(Bureau.code == bureau_code))
         if bureau is None:
             errors.append(FieldError("unknown_bureau", _l("There is no bureau with this code."), "bureau"))

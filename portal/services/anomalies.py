@@ -452,8 +452,9 @@ def _shared_credit_codes_rows(session, keys, beat_ids):
     by_code: dict[str, Row] = {codes[uid]: Row((uid,)) for uid in ids}
     for unit, address, owner in found:
         row = by_code[unit.uscc]
-        row.name = row.name or unit.name
         here = unit.beat_id in beat_ids
+        if here and not row.name:  # the name of a unit of the jurisdiction, never of another station's
+            row.name = unit.name
         row.places.append(Place(address.text if here else "", items.get(unit.id) if here else None,
                                 _mask(owner) if here else "", str(unit.status), in_scope=here,
                                 unit_id=unit.id if here else None))

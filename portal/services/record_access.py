@@ -121,6 +121,14 @@ def check_document(id_type: str, number: str, today: date) -> tuple[IdType, str]
     return kind, checked
 
 
+def reachable(person: Person | None) -> bool:
+    """Whether a code may go to the person's phone on record: only a phone from a report an officer confirmed
+    (`details_submission_id`: the register's details are then that report's), never one a reporter's
+    unconfirmed declaration alone put there: a landlord must not get his tenant's code by reporting his own
+    phone for him."""
+    return person is not None and bool(person.phone) and person.details_submission_id is not None
+
+
 def _code_hash(challenge_id: int, code: str) -> bytes:
     return fieldcrypt.current().blind_index("access_code", f"{challenge_id}:{code}")
 
@@ -154,16 +162,18 @@ def request_code(session: Session, id_type: str, number: str, *, ip: str | None,
                                                  Person.purged_at.is_(None)))
     if not messages.available():
         raise messages.NotAvailable
-    challenge = AccessChallenge(person_id=person.id if person is not None and person.phone else None,
+    challenge = AccessChallenge(person_id=person.id if reachable(person) else None,
                                 id_index=index, source=source, created_at=now,
                                 expires_at=now + timedelta(minutes=CODE_MINUTES))
     session.add(challenge)
     session.flush()
+    # A code and its hash either way (the same statements whether or not the number is known); only a reachable
+    # person's is sent, and only a challenge with a person can ever be passed.
+    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    challenge.code_hash = _code_hash(challenge.id, code)
+    session.flush()
     message = None
     if challenge.person_id is not None:
-        code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
-        challenge.code_hash = _code_hash(challenge.id, code)
-        session.flush()
         message = messages.Message(phone=person.phone, text=str(message_text(code)), purpose=PURPOSE)
     # The person (when known) is named only by the challenge row, never in the audit detail.
     audit.record(session, "access.code", actor, object_type="access_challenge", object_id=challenge.id)

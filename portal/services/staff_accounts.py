@@ -82,6 +82,15 @@ def _where(session: Session, admin: User, value: str | None) -> dict[str, str]:
     return {f"{kind}_code": code}
 
 
+def _role_for(admin: User, value: str | None) -> Role:
+    """The role an administrator may give: an auditor reads every bureau's log and extends every hold, so only an
+    administrator of every bureau makes one."""
+    role = _role(value)
+    if role == Role.auditor and not jurisdiction.manages_everything(admin):
+        raise FieldError("role", _l("Only an administrator of every bureau can make an auditor."), "role")
+    return role
+
+
 def _role(value: str | None) -> Role:
     try:
         role = Role(value)
@@ -113,7 +122,7 @@ def create(session: Session, admin: User, *, role: str | None, phone: str | None
     too (the sign-in's own enrolment). The same service as `flask users create`."""
     errors = []
     try:
-        role_ = _role(role)
+        role_ = _role_for(admin, role)
     except FieldError as err:
         errors.append(err)
     place: dict[str, str] = {}
@@ -170,7 +179,7 @@ def change(session: Session, admin: User, user_id: int, *, role: str | None, whe
     _not_self(session, admin, user, "account.update", actor,
               _l("You cannot change your own role or station: ask another administrator."))
     try:
-        role_, place = _role(role), _where(session, admin, where)
+        role_, place = _role_for(admin, role), _where(session, admin, where)
     except FieldError as err:
         raise ValidationFailed([err]) from None
     if role_ in PLACED_ROLES and not place:

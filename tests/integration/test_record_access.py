@@ -117,6 +117,19 @@ def test_an_unknown_number_gets_the_same_answer_and_no_code_opens_it(app, db_ses
     assert c.get("/my-record/list").status_code == 302  # never a list for a number nobody holds
 
 
+def test_a_phone_only_a_reporter_declared_gets_no_code(app, db_session, district, landlord):
+    """Until an officer confirms a report naming the person, the phone on record is the reporter's word alone: a
+    landlord must not get his tenant's code by declaring his own phone. Same answer, nothing sent."""
+    house = factories.make_house(db_session, landlord, district.addresses[0]).house_id
+    tenant = factories.occupant(name="赵未核", phone=landlord.phone, birth="19920202")
+    factories.make_move_in(db_session, landlord, house, [tenant])  # waiting for the police
+    before = outbox_count(db_session)
+    response = ask(visitor(app), tenant["id_number"])
+    assert response.status_code == 302 and response.headers["Location"].endswith("/my-record/code")
+    assert outbox_count(db_session) == before
+    assert db_session.scalar(select(AccessChallenge.person_id).order_by(AccessChallenge.id.desc())) is None
+
+
 def test_bad_input_is_refused_at_the_field_in_chinese(app, db_session):
     c = FormClient(app.test_client())
     c.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"

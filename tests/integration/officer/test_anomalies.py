@@ -234,13 +234,15 @@ def test_shared_credit_codes(app, db_session, district, officer, officer2):
     first, second = (factories.make_user(db_session, role="employer") for _ in range(2))
     code, alone = factories.uscc(), factories.uscc()
     mine = factories.make_unit(db_session, first, district.addresses[0], uscc=code).unit_id
-    theirs = factories.make_unit(db_session, second, district.addresses[1], uscc=code).unit_id
+    theirs = factories.make_unit(db_session, second, district.addresses[1], uscc=code,
+                                 name="湘潭市别处公司").unit_id
     factories.make_unit(db_session, first, district.addresses[0], uscc=alone, name="湘潭市独家公司")
     # One row per code, for each station that holds one of its units; the other station's unit only as such.
     assert keys(db_session, officer, "shared-credit-codes") == [(mine,)]
     assert keys(db_session, officer2, "shared-credit-codes") == [(theirs,)]
     row = anomalies.page(db_session, officer, "shared-credit-codes").rows[0]
-    assert row.name == "湘潭市雨湖区测试餐饮有限公司"
+    assert row.name == "湘潭市雨湖区测试餐饮有限公司"  # its own unit's name, never the other station's
+    assert anomalies.page(db_session, officer2, "shared-credit-codes").rows[0].name == "湘潭市别处公司"
     assert [(p.in_scope, p.unit_id, bool(p.item_id)) for p in row.places] == [(True, mine, True),
                                                                                (False, None, False)]
     assert row.places[1].address == "" and row.places[1].owner == ""  # nothing of the other station's unit

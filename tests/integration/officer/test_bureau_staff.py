@@ -89,6 +89,10 @@ def test_an_administrator_creates_a_bureau_officer_and_the_cli_too(app, db_sessi
         accounts.create_account(db_session, role=Role.officer, phone="13955551004", name="无处民警",
                                 bureau_code="NO-SUCH")
     assert failure.value.errors[0].code == "unknown_bureau"
+    with pytest.raises(ValidationFailed) as failure:
+        accounts.create_account(db_session, role=Role.officer, phone="13955551004", name="两处民警",
+                                bureau_code=district.bureau.code, station_code=district.stations[0].code)
+    assert failure.value.errors[0].code == "two_places"
 
 
 def test_an_administrator_of_a_bureau_manages_that_bureau_only(db_session, district, far):
@@ -104,3 +108,11 @@ def test_an_administrator_of_a_bureau_manages_that_bureau_only(db_session, distr
     assert staff_accounts.account(db_session, admin_of_bureau, mine.id) is mine
     assert not any(v.endswith("T-FAR") or "T-FAR-" in v for v in dict(staff_accounts.where_choices(
         db_session, admin_of_bureau)))
+    # An auditor reads every bureau's log: only an administrator of every bureau makes one.
+    with pytest.raises(ValidationFailed) as failure:
+        staff_accounts.create(db_session, admin_of_bureau, role="auditor", phone="13955551006", name="审计员",
+                              where=f"bureau:{district.bureau.code}", actor=factories.as_actor(admin_of_bureau))
+    assert [e.field for e in failure.value.errors] == ["role"]
+    with pytest.raises(ValidationFailed):
+        staff_accounts.change(db_session, admin_of_bureau, mine.id, role="auditor",
+                              where=f"station:{district.stations[1].code}", actor=factories.as_actor(admin_of_bureau))
