@@ -184,6 +184,7 @@ def _message_settings(production: bool) -> dict:
             "MESSAGE_HTTP_TIMEOUT": _int("MESSAGE_HTTP_TIMEOUT", 5),
             # The person's own view of who read their record (services/record_access.py).
             "ACCESS_CODES_PER_DOCUMENT_HOUR": _int("ACCESS_CODES_PER_DOCUMENT_HOUR", 3),
+            "ACCESS_CODES_PER_DOCUMENT_DAY": _int("ACCESS_CODES_PER_DOCUMENT_DAY", 6),
             "ACCESS_CODES_PER_SOURCE_HOUR": _int("ACCESS_CODES_PER_SOURCE_HOUR", 10),
             "ACCESS_VIEW_MINUTES": _int("ACCESS_VIEW_MINUTES", 15),
             "ACCESS_HOLD_DAYS": _int("ACCESS_HOLD_DAYS", 180)}

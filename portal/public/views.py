@@ -1,8 +1,6 @@
 """Pages anyone may open: the start page and the language switch."""
 from __future__ import annotations
 
-import time
-
 from flask import (
     Blueprint,
     abort,
@@ -160,16 +158,14 @@ def my_record_code():
         return _access_page("public/my_record_code.html", 400 if form.errors else 200, form=form,
                             code_minutes=record_access.CODE_MINUTES)
     try:
-        person_id = record_access.check_code(db.session, session.get("access_challenge"), form.code.data,
-                                             actor=actor())
+        record_access.check_code(db.session, session.get("access_challenge"), form.code.data,
+                                 view_minutes=current_app.config["ACCESS_VIEW_MINUTES"], actor=actor())
     except record_access.WrongCode:
         db.session.commit()  # the attempt is counted and audited
         form.code.errors = [_l("This code is wrong, or it has expired. Check the message, or ask for a new code.")]
         return _access_page("public/my_record_code.html", 400, form=form, code_minutes=record_access.CODE_MINUTES)
     db.session.commit()
-    session.pop("access_challenge", None)
-    minutes = current_app.config["ACCESS_VIEW_MINUTES"]
-    session["access_view"] = {"person": person_id, "until": time.time() + 60 * minutes}
+    session["access_view"] = session.pop("access_challenge")  # the used challenge's row holds the view
     return redirect(url_for("public.my_record_list"))
 
 
@@ -177,12 +173,13 @@ def my_record_code():
 @public
 def my_record_list():
     """Step 3: who read the record, for ACCESS_VIEW_MINUTES after the right code."""
-    view = session.get("access_view") or {}
-    if not view.get("person") or view.get("until", 0) < time.time():
+    view = session.get("access_view")
+    person_id = record_access.viewer(db.session, view if isinstance(view, int) else None)
+    if person_id is None:
         session.pop("access_view", None)
         flash(_l("To see who read your record, ask for a new code."), "info")
         return redirect(url_for("public.my_record"))
-    entries = record_access.entries(db.session, int(view["person"]), actor=actor())
+    entries = record_access.entries(db.session, person_id, actor=actor())
     db.session.commit()
     return _access_page("public/my_record_list.html", entries=entries, kinds=record_access.KINDS,
                         reasons=_access_reasons(), form=FlaskForm())
@@ -192,6 +189,8 @@ def my_record_list():
 @public
 def my_record_end():
     if FlaskForm().validate_on_submit():
-        session.pop("access_view", None)
+        view = session.pop("access_view", None)
+        record_access.end_view(db.session, view if isinstance(view, int) else None)
+        db.session.commit()
         session.pop("access_challenge", None)
     return redirect(url_for("public.index"))

@@ -8,11 +8,13 @@ public page, after proving they hold the phone on their record:
 1. They give their document type and number. Whether or not the register holds it, the page answers the
    same ("if the number is on our register with a phone, a code was sent to it") and a challenge row is
    made, so that the page tells a stranger nothing about who is registered. Only a person on the register
-   with a phone gets a code, through services/messages.py. Requests are limited per document and per
-   network address (each an hour's count of challenges), serialised by the audit chain's order so that
-   twenty at once count as twenty.
+   with a phone gets a code, through services/messages.py. Requests are limited per document (an hour's
+   and a day's count of challenges) and per network address (an hour's), serialised by the audit chain's
+   order so that twenty at once count as twenty: at most CODE_ATTEMPTS guesses at each of a day's codes.
 2. They type the code: at most CODE_ATTEMPTS tries, within CODE_MINUTES. Right, the page shows the list
-   for a short while (the view's session); wrong, it says so and no more.
+   for a short while; wrong, it says so and no more. The view lives in the challenge's row, not only in
+   the browser's cookie: once used, `expires_at` is the end of the view, and "Done" ends it there, so a
+   copy of the cookie taken before shows nothing afterwards.
 
 An officer may mark a full record or a full export as part of an investigation: its rows are then hidden
 from the person for HOLD_DAYS (ACCESS_HOLD_DAYS), a hold that only an auditor can extend. Marking and
@@ -52,7 +54,7 @@ CHALLENGE_MEMORY = timedelta(days=1)
 
 
 class TooManyRequests(ServiceError):
-    """Too many codes asked for this document, or from this address, in the last hour."""
+    """Too many codes asked for this document in the last hour or day, or from this address in the last hour."""
 
 
 class WrongCode(ServiceError):
@@ -62,6 +64,7 @@ class WrongCode(ServiceError):
 @dataclass(frozen=True)
 class Limits:
     per_document_hour: int = 3
+    per_document_day: int = 6
     per_source_hour: int = 10
     view_minutes: int = 15
     hold_days: int = 180
@@ -69,6 +72,7 @@ class Limits:
     @classmethod
     def from_config(cls, config) -> Limits:
         return cls(per_document_hour=config["ACCESS_CODES_PER_DOCUMENT_HOUR"],
+                   per_document_day=config["ACCESS_CODES_PER_DOCUMENT_DAY"],
                    per_source_hour=config["ACCESS_CODES_PER_SOURCE_HOUR"],
                    view_minutes=config["ACCESS_VIEW_MINUTES"], hold_days=config["ACCESS_HOLD_DAYS"])
 
@@ -150,12 +154,14 @@ def request_code(session: Session, id_type: str, number: str, *, ip: str | None,
     index = Person.id_number.index_of(checked)
     source = throttle.source_key(ip)
     audit_chain.take_order(session)  # requests for one document, at once, are counted one after another
-    hour = now - timedelta(hours=1)
-    for_document = session.scalar(select(func.count()).select_from(AccessChallenge).where(
-        AccessChallenge.id_index == index, AccessChallenge.created_at > hour))
+    hour, day = now - timedelta(hours=1), now - timedelta(days=1)
+    in_hour, in_day = session.execute(select(
+        func.count().filter(AccessChallenge.created_at > hour), func.count())
+        .where(AccessChallenge.id_index == index, AccessChallenge.created_at > day)).one()
     from_source = session.scalar(select(func.count()).select_from(AccessChallenge).where(
         AccessChallenge.source == source, AccessChallenge.created_at > hour)) if source else 0
-    if for_document >= limits.per_document_hour or from_source >= limits.per_source_hour:
+    if (in_hour >= limits.per_document_hour or in_day >= limits.per_document_day
+            or from_source >= limits.per_source_hour):
         audit.record(session, "access.code", actor, outcome="refused", detail="limit")
         raise TooManyRequests()
     person = session.scalar(select(Person).where(Person.id_type == kind, Person.id_index == index,
@@ -180,10 +186,11 @@ def request_code(session: Session, id_type: str, number: str, *, ip: str | None,
     return Requested(challenge.id, message)
 
 
-def check_code(session: Session, challenge_id: int | None, code: str, *, now: datetime | None = None,
-               actor: audit.Actor = audit.SYSTEM) -> int:
-    """The person's id when the code is right for the challenge and still valid; the challenge is then used.
-    WrongCode otherwise (the attempt is counted, in SQL, and audited); the caller commits either way."""
+def check_code(session: Session, challenge_id: int | None, code: str, *, view_minutes: int,
+               now: datetime | None = None, actor: audit.Actor = audit.SYSTEM) -> int:
+    """The person's id when the code is right for the challenge and still valid; the challenge is then used,
+    and its `expires_at` becomes the end of the view (`view_minutes` on). WrongCode otherwise (the attempt is
+    counted, in SQL, and audited); the caller commits either way."""
     now = now or utcnow()
     code = "".join(c for c in identity.normalise(code or "") if c.isdigit())  # full-width digits too
     challenge = session.get(AccessChallenge, challenge_id) if challenge_id else None
@@ -201,8 +208,27 @@ def check_code(session: Session, challenge_id: int | None, code: str, *, now: da
                      outcome="failure")
         raise WrongCode()
     challenge.used_at = now
+    challenge.expires_at = now + timedelta(minutes=view_minutes)
     audit.record(session, "access.check", actor, object_type="access_challenge", object_id=challenge.id)
     return challenge.person_id
+
+
+def viewer(session: Session, challenge_id: int | None, *, now: datetime | None = None) -> int | None:
+    """The person whose list the holder of this used challenge may see now; None once the view has ended."""
+    now = now or utcnow()
+    if not challenge_id:
+        return None
+    return session.scalar(select(AccessChallenge.person_id).where(
+        AccessChallenge.id == challenge_id, AccessChallenge.used_at.is_not(None),
+        AccessChallenge.person_id.is_not(None), AccessChallenge.expires_at > now))
+
+
+def end_view(session: Session, challenge_id: int | None, *, now: datetime | None = None) -> None:
+    """"Done": the view ends now, for every copy of the cookie that names this challenge."""
+    if challenge_id:
+        session.execute(update(AccessChallenge).where(AccessChallenge.id == challenge_id,
+                                                      AccessChallenge.used_at.is_not(None))
+                        .values(expires_at=now or utcnow()).execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)

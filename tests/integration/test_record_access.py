@@ -197,9 +197,55 @@ def test_the_view_lasts_a_short_while(app, db_session, wang):
     _phone, code = last_code(db_session)
     c.submit("/my-record/code", {"code": code})
     assert c.get("/my-record/list").status_code == 200
-    with c.session_transaction() as s:
-        s["access_view"] = {**s["access_view"], "until": 0}
+    # The view's end is in the challenge's row (the cookie only names it): past it, nothing is shown.
+    db_session.execute(AccessChallenge.__table__.update().values(expires_at=utcnow() - timedelta(seconds=1)))
+    db_session.commit()
     assert c.get("/my-record/list").headers["Location"].endswith("/my-record")
+
+
+def test_done_ends_the_view_for_every_copy_of_the_cookie(app, db_session, wang):
+    c = visitor(app)
+    ask(c, wang["id_number"])
+    _phone, code = last_code(db_session)
+    c.submit("/my-record/code", {"code": code})
+    page = c.get("/my-record/list")
+    assert page.status_code == 200
+    with c.session_transaction() as s:
+        copied = dict(s)  # what a shoulder-surfer or a shared computer's history keeps
+    response = factories.post_form(c, parse(page), "/my-record/list", "/my-record/end")
+    assert response.headers["Location"].endswith("/")
+    replay = visitor(app)
+    with replay.session_transaction() as s:
+        s.update(copied)
+    assert replay.get("/my-record/list").headers["Location"].endswith("/my-record")
+    # A cookie naming a challenge whose code was never typed shows nothing either.
+    ask(replay, wang["id_number"])
+    with replay.session_transaction() as s:
+        s["access_view"] = s["access_challenge"]
+    assert replay.get("/my-record/list").headers["Location"].endswith("/my-record")
+
+
+def test_a_document_gets_at_most_a_days_codes(app, db_session, wang):
+    with app.app_context():  # the message sender is the app's
+        _days_codes(db_session, wang)
+
+
+def _days_codes(db_session, wang):
+    limits = record_access.Limits(per_document_hour=3, per_document_day=6, per_source_hour=100)
+    start = utcnow()
+    sent = []
+    for hour in range(4):  # three an hour would be twelve in four hours; the day stops it at six
+        for _ in range(3):
+            try:
+                record_access.request_code(db_session, "resident_id", wang["id_number"], ip="198.51.100.7",
+                                           limits=limits, message_text=str, now=start + timedelta(hours=hour))
+                sent.append(hour)
+            except record_access.TooManyRequests:
+                pass
+    assert sent == [0, 0, 0, 1, 1, 1]
+    # A day after the first, the count starts again.
+    record_access.request_code(db_session, "resident_id", wang["id_number"], ip="198.51.100.7", limits=limits,
+                               message_text=str, now=start + timedelta(days=1, minutes=1))
 
 
 def test_an_investigation_holds_its_entries_until_its_end_and_only_an_auditor_extends(app, db_session, district,
