@@ -156,3 +156,39 @@ def test_exports_page_through_their_list(app, db_session, district, landlord, of
     anchor = db_session.scalars(select(Address).where(Address.door_no == "9号")).first()
     rows = csv_rows(export(c, f"list=building&address={anchor.id}", {"format": "csv"}))
     assert [r[0].rsplit(" ", 1)[1] for r in rows[1:]] == ["101", "102", "1001"]
+
+
+def test_the_exports_columns_are_the_queues_items_in_its_order(db_session, district, landlord, officer):
+    """queue.queue_columns (the export's reading, batch by batch, no objects) gives exactly queue_page's items,
+    in its order, for each filter: ties of filing time broken by id across a batch's edge."""
+    from datetime import timedelta
+
+    from portal.models import Submission
+    from portal.services import queue
+
+    houses = [factories.make_house(db_session, landlord, a).house_id for a in district.addresses[:2]]
+    for n in range(5):
+        factories.make_move_in(db_session, landlord, houses[n % 2], [factories.occupant(birth=f"1980010{n + 1}")])
+    subs = db_session.scalars(select(Submission).order_by(Submission.id)).all()
+    same = subs[0].submitted_at + timedelta(hours=1)
+    for s in subs[1:5]:  # four filed at the same instant: the order is by id
+        s.submitted_at = same
+    db_session.commit()
+
+    def by_pages(filters):
+        out, cursor = [], None
+        while True:
+            page = queue.queue_page(db_session, officer, filters, cursor, page_size=2)
+            out += [s.id for s in page.items]
+            if page.next_cursor is None:
+                return out
+            cursor = page.next_cursor
+
+    for filters in (queue.Filters(), queue.Filters(kind="move_in"), queue.Filters(beat_id=district.beats[0].id),
+                    queue.Filters(beat_id=-1)):
+        expected = by_pages(filters)
+        for batch in (1, 2, 3, 100):
+            got = [r.id for rows in queue.queue_columns(db_session, officer, filters, [Submission.id], batch=batch)
+                   for r in rows]
+            assert got == expected, (filters, batch)
+    assert len(by_pages(queue.Filters())) >= 3  # station 1's: the other address is another station's
