@@ -15,8 +15,11 @@ Production refuses to start with "outbox": codes kept in a table would never rea
 from __future__ import annotations
 
 import json
+import os
+import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,10 +64,27 @@ def send(session: Session, message: Message) -> None:
         raise NotAvailable
 
 
+# The gateway's calls of send_soon, on threads of this process (made again after a fork: gunicorn's workers).
+_DELIVERY_THREADS = 2
+_delivery: tuple[int, ThreadPoolExecutor] | None = None
+_delivery_lock = threading.Lock()
+
+
+def _deliverer() -> ThreadPoolExecutor:
+    global _delivery
+    with _delivery_lock:
+        if _delivery is None or _delivery[0] != os.getpid():
+            _delivery = (os.getpid(), ThreadPoolExecutor(max_workers=_DELIVERY_THREADS,
+                                                         thread_name_prefix="messages"))
+        return _delivery[1]
+
+
 def send_soon(session: Session, message: Message | None) -> None:
-    """As `send`, except that the gateway is called only once the answer to this request has gone out (a
-    one-time code: how long the page took must not tell whether a message left, that is whether the number
-    it was asked for is on the register). A failure then can only be logged, without the phone."""
+    """As `send`, except that the gateway is called only once the answer to this request has gone out, and on
+    a thread of its own (a one-time code: neither how long the page took nor when the server closed the
+    connection may tell whether a message left, that is whether the number it was asked for is on the
+    register; a worker that waited for the gateway before closing would tell it). A failure then can only be
+    logged, without the phone."""
     if message is None:
         return
     if current_app.config["MESSAGE_SENDER"] != "http":
@@ -81,7 +101,7 @@ def send_soon(session: Session, message: Message | None) -> None:
 
     @after_this_request
     def later(response):
-        response.call_on_close(deliver)
+        response.call_on_close(lambda: _deliverer().submit(deliver))
         return response
 
 

@@ -399,3 +399,31 @@ def test_through_a_gateway_the_answer_does_not_wait_for_the_message(app, db_sess
             time.sleep(0.05)
     assert [body["phone"] for _headers, body in gateway.received] == ["13812340001"]
     assert outbox_count(db_session) == 0
+
+
+def test_through_a_slow_gateway_the_connection_closes_as_soon_as_for_an_unknown_number(app, db_session, monkeypatch,
+                                                                                       wang):
+    """Not only the answer: closing it (the server's end of the connection, which a client sees as the end of
+    the stream) must not wait for the gateway either, or the time until the connection closes tells whether
+    the number is registered with a phone (a code left) or not."""
+    import time
+
+    from tests.integration.test_messages import Gateway
+
+    with Gateway(delay=1.5) as gateway:
+        monkeypatch.setitem(app.config, "MESSAGE_SENDER", "http")
+        monkeypatch.setitem(app.config, "MESSAGE_HTTP_URL", gateway.url)
+        c = visitor(app)
+        page = parse(c.get("/my-record"))
+        response = c.client.post("/my-record", data={
+            "csrf_token": page.find("input", attrs={"name": "csrf_token"})["value"],
+            "id_type": "resident_id", "id_number": wang["id_number"]}, buffered=False)
+        assert response.status_code == 302
+        started = time.monotonic()
+        response.close()  # where the server would close the connection
+        assert time.monotonic() - started < 0.5
+        for _ in range(100):  # the message still leaves, a moment later
+            if gateway.received:
+                break
+            time.sleep(0.05)
+    assert [body["phone"] for _headers, body in gateway.received] == ["13812340001"]
