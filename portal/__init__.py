@@ -23,6 +23,9 @@ def create_app(config: dict | None = None, *, instance_path: Path | None = None)
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
+    from portal.web import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route: an id no column holds is a 404
     private_folder(Path(app.instance_path))  # keys, the SQLite database, uploads: this user's only (0700)
     app.config.update(load_config(Path(app.instance_path)))
     if config:

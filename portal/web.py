@@ -6,9 +6,36 @@ from urllib.parse import urlsplit
 import segno
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from portal.services.audit import Actor
 from portal.services.errors import ValidationFailed
+
+# The largest id of a row: every id column is an INTEGER (PostgreSQL's int4; SQLite takes 64 bits but no more).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: an id a column can hold, or the route does not match (404), never a query that the
+    database refuses (a 500 on SQLite beyond 2**63, on PostgreSQL beyond 2**31)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,  # noqa: A002
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def id_value(raw: object) -> int | None:
+    """An id typed in a request value: ASCII digits naming a possible row (1 to MAX_ID), or None."""
+    text = str(raw or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
+def id_arg(name: str) -> int | None:
+    """The query argument `name` as an id (id_value), or None."""
+    return id_value(request.args.get(name))
 
 
 def actor() -> Actor:

@@ -39,7 +39,7 @@ from portal.forms import choices
 from portal.services import address_merge, address_upkeep, doorplates
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.register import BadCursor
-from portal.web import actor, errors_onto_form
+from portal.web import actor, errors_onto_form, id_arg, id_value
 
 bp = Blueprint("clerk", __name__, url_prefix="/clerk")
 
@@ -223,7 +223,7 @@ _FROM_PARENT = {"door_plate": ("division_code", "division_name", "township", "ro
 
 def _prefill(form: NewAddressForm) -> None:
     """A new address next to the one it was asked from: the components of its place in the tree."""
-    parent_id = request.args.get("from", type=int)
+    parent_id = id_arg("from")
     if parent_id is None or request.method != "GET":
         return
     parent = _address(parent_id)
@@ -302,10 +302,10 @@ def history(address_id: int):
 
 
 def _pair(first: object, second: object):
-    try:
-        return _address(int(str(first))), _address(int(str(second)))
-    except ValueError:
+    first_id, second_id = id_value(first), id_value(second)
+    if first_id is None or second_id is None:
         abort(404)
+    return _address(first_id), _address(second_id)
 
 
 @bp.route("/merge", methods=["GET", "POST"])
@@ -316,7 +316,7 @@ def merge():
         other = address_upkeep.address_by_code(db.session, current_user, request.args.get("code", ""))
         if other is None:
             flash(_l("There is no address of your bureau with this code."), "error")
-            return redirect(url_for("clerk.address", address_id=request.args.get("first", 0, type=int)))
+            return redirect(url_for("clerk.address", address_id=id_arg("first") or 0))
         form.second.data = str(other.id)
     first, second = _pair(form.first.data, form.second.data)
     form.survivor.choices = choices([(str(first.id), first.text), (str(second.id), second.text)])

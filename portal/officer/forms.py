@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import AnyOf, InputRequired, Length, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, Regexp
 
 from portal.forms import choices
 from portal.services.review import KIND_LABELS, REJECT_REASONS
@@ -30,7 +30,7 @@ class DecisionForm(FlaskForm):
                               default="", validators=[Optional()])
     reason_text = TextAreaField(_l("Details for the reporter (optional, required for “Other reason”)"),
                                 validators=[Length(max=500, message=_l("Use at most 500 characters."))])
-    version = HiddenField(validators=[InputRequired()])
+    version = HiddenField(validators=[InputRequired(), Regexp(r"\A[0-9]{1,9}\Z")])  # the page's own
 
 
 class RevealForm(FlaskForm):

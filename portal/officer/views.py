@@ -33,7 +33,7 @@ from portal.services import (
 )
 from portal.services.errors import NotFound, ValidationFailed
 from portal.templating import localtime
-from portal.web import actor, errors_onto_form
+from portal.web import actor, errors_onto_form, id_arg
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 QUEUE_ARGS = ("kind", "beat", "flagged", "late", "upload")
@@ -89,7 +89,7 @@ def queue_view():
         filters = queue.Filters(kind=form.kind.data or None,
                                 beat_id=int(form.beat.data) if form.beat.data else None,
                                 flagged_only=form.flagged.data, late_only=form.late.data)
-    filters.staff_import_id = request.args.get("upload", type=int)  # the rows of one staff-list upload
+    filters.staff_import_id = id_arg("upload")  # the rows of one staff-list upload
     page = queue.queue_page(db.session, current_user, filters, request.args.get("after"))
     args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template("officer/queue.html", form=form, page=page, args=args,

@@ -387,7 +387,8 @@ def parse_selection(raw: list[str]) -> list[tuple[int, int]]:
     out = []
     for value in raw[:MAX_SELECTED]:
         ident, _, version = str(value).partition(":")
-        if ident.isdigit() and version.isdigit():
+        if ident.isascii() and ident.isdigit() and version.isascii() and version.isdigit() \
+                and int(ident) < 2**31 and int(version) < 2**31:
             out.append((int(ident), int(version)))
     return list(dict.fromkeys(out))
 
