@@ -28,12 +28,8 @@ def list_accounts(session: Session, *, after_id: int = 0, admin: User | None = N
 def accounts_under_attack(session: Session, limits: throttle.Throttle, admin: User | None = None) -> list[User]:
     """The accounts with many failed sign-ins in a row lately, for the notice on the administrators' home:
     those this administrator manages."""
-    found = throttle.under_attack(session, limits, utcnow())
-    if admin is None or not found:
-        return found
-    mine = set(session.scalars(select(User.id).where(User.id.in_([u.id for u in found]),
-                                                     staff_accounts.in_scope(session, admin))))
-    return [u for u in found if u.id in mine]
+    return throttle.under_attack(session, limits, utcnow(),
+                                 among=staff_accounts.in_scope(session, admin) if admin is not None else None)
 
 
 def unlock_account(session: Session, admin: User, user_id: int, actor: audit.Actor) -> User:

@@ -140,12 +140,16 @@ def count_source_failure(session: Session, ip: str | None, throttle: Throttle, n
                         .values(throttled_until=until))
 
 
-def under_attack(session: Session, throttle: Throttle, now: datetime, limit: int = 20) -> list[User]:
-    """Accounts with many failures in a row lately, most recent first, for the administrators' notice."""
-    return list(session.scalars(
-        select(User).where(User.last_failed_at >= now - throttle.memory,
-                           User.failed_logins >= throttle.alert_failures)
-        .order_by(User.last_failed_at.desc()).limit(limit)))
+def under_attack(session: Session, throttle: Throttle, now: datetime, limit: int = 20, *,
+                 among=None) -> list[User]:
+    """Accounts with many failures in a row lately, most recent first, for the administrators' notice; `among`, a
+    condition on User, keeps those an administrator manages before the list is cut at `limit` (so that accounts
+    attacked elsewhere cannot push theirs out of it)."""
+    query = select(User).where(User.last_failed_at >= now - throttle.memory,
+                               User.failed_logins >= throttle.alert_failures)
+    if among is not None:
+        query = query.where(among)
+    return list(session.scalars(query.order_by(User.last_failed_at.desc()).limit(limit)))
 
 
 def purge_sources(session: Session, throttle: Throttle, now: datetime) -> int:

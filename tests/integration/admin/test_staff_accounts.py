@@ -241,3 +241,25 @@ def test_the_under_attack_notice_names_only_the_accounts_the_administrator_manag
     c.sign_in(boss.phone, factories.PASSWORD, totp_secret=boss.totp_secret)
     notice = parse(c.get("/admin/")).find(id="under-attack").get_text()
     assert mine.name in notice and theirs.name not in notice
+
+
+def test_accounts_attacked_elsewhere_do_not_push_the_bureaus_own_out_of_its_administrators_notice(app, db_session,
+                                                                                                  district):
+    """An attacker who, after guessing at an officer's password, guesses at twenty landlords' (or another bureau's
+    staff) must not hide that officer from the administrator of the officer's bureau: the notice is limited to
+    the accounts the administrator manages before it is cut at its length."""
+    from datetime import timedelta
+
+    from portal.models.base import utcnow
+
+    now = utcnow()
+    mine = factories.make_user(db_session, role="officer", station=district.stations[0], failed_logins=30,
+                               last_failed_at=now - timedelta(minutes=30), name="本局民警")
+    for i in range(25):
+        factories.make_user(db_session, role="landlord", failed_logins=30,
+                            last_failed_at=now - timedelta(minutes=1, seconds=i), name="外人")
+    boss = factories.make_user(db_session, role="admin", station=district.stations[1])
+    c = factories.english(FormClient(app.test_client()))
+    c.sign_in(boss.phone, factories.PASSWORD, totp_secret=boss.totp_secret)
+    notice = parse(c.get("/admin/")).find(id="under-attack")
+    assert notice is not None and mine.name in notice.get_text()
