@@ -145,8 +145,9 @@ def building_plates(address_id: int):
     too_many = _l("This building has more rooms in use than one print run may hold (%(limit)s plates): ask an "
                   "administrator to print them with flask doorplates, or to raise MAX_DOOR_PLATES.",
                   limit=format(current_app.config["MAX_DOOR_PLATES"], ","))
+    beat_ids = [b.id for b in address_upkeep.beats_of(db.session, current_user)]  # the clerk's bureau only
     return _plates_pdf(lambda base_url, limit: doorplates.plates_of_building(db.session, anchor, base_url=base_url,
-                                                                             limit=limit),
+                                                                             limit=limit, beat_ids=beat_ids),
                        back, too_many, object_type="address", object_id=anchor.id, name=anchor.code)
 
 

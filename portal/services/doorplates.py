@@ -96,10 +96,14 @@ def plates_for_building(session: Session, address_code: str, *, base_url: str, l
     return plates_of_building(session, building, base_url=base_url, limit=limit)
 
 
-def plates_of_building(session: Session, building: Address, *, base_url: str, limit: int) -> list[Plate]:
+def plates_of_building(session: Session, building: Address, *, base_url: str, limit: int,
+                       beat_ids: Sequence[int] | None = None) -> list[Plate]:
     """The rooms in use of the building that ``building`` (any address of it: the building, a unit, a room) is
-    in; a building without rooms in the register gets its own plate (that of ``building``)."""
+    in; a building without rooms in the register gets its own plate (that of ``building``). With ``beat_ids``
+    (a clerk's bureau), only the rooms of those beats: another bureau's rooms written alike are not theirs."""
     room, condition = _rooms_of(building)
+    if beat_ids is not None:
+        condition = and_(condition, room.beat_id.in_(list(beat_ids)))
     count = session.scalar(select(func.count()).select_from(room).where(condition))
     if not count:
         return [Plate(building.code, building.text, door_plate_url(base_url, building.code))]

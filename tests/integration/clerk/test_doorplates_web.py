@@ -131,3 +131,20 @@ def test_a_beat_over_the_limit_is_refused_with_a_message(app, clerk_client, db_s
     assert response.status_code == 302
     page = clerk_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "This beat has more rooms in use than one print run may hold (5 plates)" in page
+
+
+def test_a_room_of_another_bureau_in_a_building_written_alike_is_not_printed(app, clerk_client, db_session, district,
+                                                                             elsewhere):
+    """Rooms belong to a building by their components; the other bureau's room 远方路 1号 1栋 101 shares them with
+    a room a clerk adds in their own bureau, but it does not exist for the clerk, on paper as on the pages: neither
+    its plate nor its code in the audit row."""
+    from tests.factories import make_address
+
+    mine = make_address(db_session, district.beats[0], road="远方路", door_no="1号", community="", building="1栋",
+                        room="999")
+    db_session.commit()
+    response = _print(clerk_client, mine.id)
+    assert response.status_code == 200
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "doorplates.print")).one()
+    assert event.detail == f"plates=1 first={mine.code} last={mine.code}"
+    assert elsewhere.address.code not in event.detail
