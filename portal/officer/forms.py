@@ -14,8 +14,9 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    kind = SelectField(_l("Kind"), choices=choices(KIND_CHOICES), default="", validators=[Optional()])
-    beat = SelectField(_l("Beat"), choices=[], default="", validators=[Optional()])
+    # No Optional(): on a value of blanks it would stop the check of the choices (" " is no kind, no beat).
+    kind = SelectField(_l("Kind"), choices=choices(KIND_CHOICES), default="")
+    beat = SelectField(_l("Beat"), choices=[], default="")
     flagged = BooleanField(_l("Flagged only"))
     late = BooleanField(_l("Late only"))
 

@@ -57,3 +57,11 @@ def test_an_auditors_hold_of_an_id_no_row_can_have_is_a_404(app, db_session):
     token = factories.csrf_token(c)
     for value in HUGE:
         assert c.client.post(f"/admin/holds/{value}/extend", data={"csrf_token": token}).status_code == 404
+
+
+@pytest.mark.parametrize("args", ("kind=%20", "beat=%20", "kind=%09&beat=%0A", "beat=%E2%80%83"))
+def test_a_queue_filter_of_blanks_is_no_filter_not_a_500(app, db_session, officer, args):
+    """WTForms' Optional() stops a SelectField's own check of its choices on a value of blanks, so " " came through
+    as a kind (no such SubmissionKind) or a beat (no int)."""
+    c = signed_in(app, officer)
+    assert c.get(f"/officer/queue?{args}").status_code in (200, 400)
