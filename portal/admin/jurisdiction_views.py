@@ -11,7 +11,7 @@ from portal.admin.forms import JurisdictionForm, MoveBeatForm, MoveForm, RenameF
 from portal.extensions import db
 from portal.services import jurisdiction
 from portal.services.errors import ValidationFailed
-from portal.web import actor, errors_onto_form
+from portal.web import actor, errors_onto_form, id_value
 
 KIND_NAMES = {"bureau": _l("bureau"), "station": _l("police station"), "beat": _l("beat")}
 
@@ -127,7 +127,7 @@ def _beat_page(found, form: RenameForm, move_form: MoveBeatForm):
 
 
 def _small_int(value: str | None) -> int | None:
-    return int(value) if (value or "").isdigit() and len(value) < 10 else None
+    return id_value(value)  # ASCII digits only: "²".isdigit() is True, and int("²") raises
 
 
 @bp.route("/beats/<int:beat_id>/station", methods=["POST"])

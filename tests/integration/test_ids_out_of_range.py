@@ -65,3 +65,19 @@ def test_a_queue_filter_of_blanks_is_no_filter_not_a_500(app, db_session, office
     as a kind (no such SubmissionKind) or a beat (no int)."""
     c = signed_in(app, officer)
     assert c.get(f"/officer/queue?{args}").status_code in (200, 400)
+
+
+@pytest.mark.parametrize("value", ("²", "１", "٣", HUGE[2]))
+def test_moving_a_beat_or_a_place_to_a_number_that_is_no_id_is_refused_at_the_field(app, db_session, district, value):
+    """"²".isdigit() is True but int("²") raises: the administrator's move forms took it for an id."""
+    admin = factories.make_user(db_session, role="admin")
+    c = signed_in(app, admin)
+    token = factories.csrf_token(c)
+    beat = district.beats[0]
+    response = c.client.post(f"/admin/beats/{beat.id}/station", data={"csrf_token": token, "to_station": value})
+    assert response.status_code in (200, 400)
+    response = c.client.post(f"/admin/beats/{beat.id}/move?community=银海花园",
+                             data={"csrf_token": token, "to_beat": value})
+    assert response.status_code in (200, 400)
+    db_session.refresh(beat)
+    assert beat.station_id == district.stations[0].id
