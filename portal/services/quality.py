@@ -170,13 +170,22 @@ def default_period(today: date | None = None) -> Period:
     return Period(today - timedelta(days=DEFAULT_DAYS - 1), today)
 
 
+# The days a period may start or end on: Python's dates reach from 0001 to 9999, but a period's bounds in UTC
+# and its default start (30 days before) do not, at either end (OverflowError).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def _parse_day(raw: str | None, name: str) -> date | None:
     if raw is None or not str(raw).strip():
         return None
     try:
-        return date.fromisoformat(str(raw).strip())
+        day = date.fromisoformat(str(raw).strip())
     except ValueError:
         raise FieldError("bad_date", _l("Enter a date as YYYY-MM-DD, for example 2026-01-31."), name) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FieldError("out_of_range", _l("Enter a day between %(first)s and %(last)s.", first=FIRST_DAY.isoformat(),
+                                            last=LAST_DAY.isoformat()), name)
+    return day
 
 
 def parse_period(raw_from: str | None, raw_to: str | None, today: date | None = None) -> Period:

@@ -117,3 +117,20 @@ def test_a_chosen_period_is_used(officer_client, db_session, district, data):
 def test_quality_page_is_for_officers_only(client, landlord_client, db_session):
     assert client.get("/officer/quality").status_code == 302
     assert landlord_client.get("/officer/quality").status_code == 404
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("?from=0001-01-01&to=0001-01-02", "from"),
+    ("?to=0001-01-01", "to"),
+    ("?from=9999-12-30&to=9999-12-31", "from"),
+    ("?from=9999-01-01&to=9999-12-31", "from"),
+])
+def test_a_day_at_the_ends_of_the_calendar_is_a_message_at_the_field_not_a_500(officer_client, db_session, district,
+                                                                              query, field):
+    """Days that Python's dates hold but a period cannot reach from (30 days before 0001-01-01, the UTC start of
+    9999-12-31 in Beijing...) raised OverflowError."""
+    response = english(officer_client).get("/officer/quality" + query)
+    assert response.status_code == 400
+    page = parse(response)
+    assert "Enter a day between 2000-01-01 and 2099-12-31." in text_of(
+        page.find("input", attrs={"name": field}).find_parent(class_="field"))
