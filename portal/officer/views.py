@@ -132,6 +132,8 @@ def _render_item(sub, form=None, revealed=None, status=200):
         elsewhere=queue.other_tenancies(db.session, sub), revealed=revealed or {}, flag_label=flags.label,
         reasons=review.REJECT_REASONS, unit=queue.unit_of_item(db.session, sub),
         other_jobs=queue.other_employments(db.session, sub),
+        # A house or unit elsewhere is named only as outside the jurisdiction, as on the register's person page.
+        own_beats=set(jurisdiction.beat_ids_for(db.session, current_user)),
         in_register=queue.register_entries(db.session, sub),
         links=register.links_for_item(db.session, current_user, sub),
         rival_claims=register.claims_for_item(db.session, current_user, sub)), status

@@ -252,6 +252,8 @@ def test_flags_add_up_and_the_officer_sees_each(officer_client, db_session, land
     page2 = parse(officer_client.get(f"/officer/items/{sub2.id}"))
     assert [text_of(li) for li in page2.select(".notice-error li")] == [
         f"{flags.LABELS['other_tenancy']} (person 1)", str(flags.LABELS["over_capacity"])]
-    # The item page also shows where else the person lives.
+    # The item page also shows that the person lives elsewhere: in another station, only as such (as the
+    # register's person page and the "two houses" list say it; test_item_elsewhere.py).
     elsewhere_list = page2.find("h2", string="Other tenancies of these people").find_next("ul")
-    assert elsewhere.address.text in text_of(elsewhere_list)
+    assert elsewhere.address.text not in text_of(elsewhere_list)
+    assert "A house outside your jurisdiction" in text_of(elsewhere_list)
