@@ -888,6 +888,7 @@ def _check_rows(session: Session, rows: list[_Row], bureau_code: str | None) -> 
     tree = _check_tree(session, rows)
     if bureau_code is not None:
         _check_bureau(session, rows, bureau_code)
+        _check_tree_as_it_is(rows, tree["existing"])
     _check_not_retired(rows, _beat_ids(tree))
     return tree
 
@@ -904,6 +905,22 @@ def _check_bureau(session: Session, rows: list[_Row], bureau_code: str) -> None:
         elif row.existing is not None and beat_bureau.get(row.existing.beat_id) != bureau_code:
             row.fail(row.deepest_column, "other_bureau_address",
                      _l("This address belongs to another bureau."))
+
+
+def _check_tree_as_it_is(rows: list[_Row], existing: dict[str, dict[str, Any]]) -> None:
+    """A clerk's import: the bureau, stations and beats as the register has them. Creating and renaming them is
+    the administrator's (audited as jurisdiction.*), never a side effect of a clerk's address file."""
+    for row in rows:
+        if not row.tree_ok:  # another bureau, a code given two names...: said already
+            continue
+        for level, _model, _parent in _TREE_LEVELS:
+            obj = existing[level].get(row.values[f"{level}_code"])
+            if obj is None or obj.name != row.values[f"{level}_name"]:
+                row.fail(f"{level}_code" if obj is None else f"{level}_name", "tree_not_yours", _l(
+                    "An administrator creates and renames bureaus, police stations and beats: give %(code)s as the "
+                    "register has it (%(name)s), or ask an administrator.", code=row.values[f"{level}_code"],
+                    name=obj.name if obj is not None else "—"))
+                break
 
 
 def _check_not_retired(rows: list[_Row], beat_ids: dict[str, int]) -> None:

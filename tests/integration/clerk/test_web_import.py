@@ -138,3 +138,28 @@ def test_the_cli_import_writes_each_address_history_as_the_web_import_does(app, 
     assert "湖南省湘潭市" in text_of(rows[0]) and "湖南省湘潭市雨湖区" in text_of(rows[0])
     unchanged = db_session.scalars(select(Address).where(Address.road == "韶山中路", Address.room == "402")).one()
     assert parse(clerk_client.get(f"/clerk/addresses/{unchanged.id}/history")).select(".history-row") == []
+
+
+def test_a_clerks_import_neither_creates_nor_renames_stations_and_beats(clerk_client, db_session, district):
+    """Bureaus, stations and beats are the administrator's (each change audited as jurisdiction.*): a clerk's file
+    that names a new station or beat, or the clerk's own ones by other names, is refused at those rows, and the
+    tree stays as it was. `flask addresses import` (the operator's) still creates and renames them."""
+    from portal.models import Beat, Bureau, Station
+
+    place = "430302,湖南省湘潭市雨湖区,云塘街道,文员路,1号,,1栋,,,"
+    for tree in ("T-B1,文员改的分局,T-S1,测试派出所1,T-S1-1,测试警务区1-1",
+                 "T-B1,测试分局,T-S1,文员改的派出所,T-S1-1,测试警务区1-1",
+                 "T-B1,测试分局,T-S1,测试派出所1,T-S1-1,文员改的警务区",
+                 "T-B1,测试分局,T-S9,文员新建派出所,T-S9-1,文员新建警务区",
+                 "T-B1,测试分局,T-S1,测试派出所1,T-S1-9,文员新建警务区"):
+        data = _csv(f"{tree},{place}")
+        page = text_of(parse(_upload(clerk_client, data)).select_one("main"))
+        assert "An administrator creates and renames bureaus, police stations and beats" in page, tree
+        report = addresses.import_csv(db_session, io.BytesIO(data), bureau_code="T-B1")
+        assert (report.created, len(report.errors)) == (0, 1), tree
+        db_session.rollback()
+    assert db_session.scalar(select(Bureau.name).where(Bureau.code == "T-B1")) == "测试分局"
+    assert db_session.scalar(select(Station.name).where(Station.code == "T-S1")) == "测试派出所1"
+    assert db_session.scalar(select(Beat.name).where(Beat.code == "T-S1-1")) == "测试警务区1-1"
+    assert db_session.scalar(select(func.count()).select_from(Station).where(Station.code == "T-S9")) == 0
+    assert db_session.scalar(select(func.count()).select_from(Beat).where(Beat.code.in_(["T-S9-1", "T-S1-9"]))) == 0
