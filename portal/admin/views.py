@@ -80,7 +80,8 @@ def audit_export():
 def holds():
     """The investigations' holds on people's own view of who read their record (services/record_access.py)."""
     return render_template("admin/holds.html", holds=record_access.holds(db.session), form=FlaskForm(),
-                           action_label=admin.action_label, days=current_app.config["ACCESS_HOLD_DAYS"])
+                           action_label=admin.action_label, days=current_app.config["ACCESS_HOLD_DAYS"],
+                           hold_stamp=record_access.hold_stamp)
 
 
 @bp.route("/holds/<int:event_id>/extend", methods=["POST"])
@@ -90,9 +91,14 @@ def extend_hold(event_id: int):
         abort(400)
     try:
         until = record_access.extend_hold(db.session, current_user, event_id,
-                                          days=current_app.config["ACCESS_HOLD_DAYS"], actor=actor())
+                                          days=current_app.config["ACCESS_HOLD_DAYS"], actor=actor(),
+                                          expected=request.form.get("until") or "")
     except record_access.NoHold:
         flash(_l("This hold has ended already: it cannot be extended."), "error")
+        return redirect(url_for("admin.holds"))
+    except record_access.ExtendedAlready as already:
+        flash(_l("This hold was extended already, to %(day)s: nothing was changed.",
+                 day=already.until.date().isoformat()), "info")
         return redirect(url_for("admin.holds"))
     db.session.commit()
     flash(_l("The hold is extended to %(day)s.", day=until.date().isoformat()), "success")

@@ -280,14 +280,31 @@ class NoHold(ServiceError):
     """No running hold for this act."""
 
 
+class ExtendedAlready(ServiceError):
+    """The hold no longer ends where the page that asked to extend it said (`until`): extended meanwhile."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__()
+        self.until = until
+
+
+def hold_stamp(until: datetime) -> str:
+    """How a page names the end of a hold that it asks to extend (extend_hold's `expected`)."""
+    return until.isoformat()
+
+
 def extend_hold(session: Session, auditor: User, event_id: int, *, days: int, actor: audit.Actor,
-                now: datetime | None = None) -> datetime:
-    """Extend a running hold by `days` from its current end (auditors only: the view checks the role)."""
+                now: datetime | None = None, expected: str | None = None) -> datetime:
+    """Extend a running hold by `days` from its current end (auditors only: the view checks the role). With
+    `expected` (hold_stamp of the end the page showed), ExtendedAlready when it ends elsewhere now: the second
+    of two posts of one page (a double click) extends nothing (two at once set the same end)."""
     now = now or utcnow()
     current = session.scalar(select(func.max(RecordAccess.hold_until)).where(
         RecordAccess.audit_event_id == event_id, RecordAccess.hold_until > now))
     if current is None:
         raise NoHold()
+    if expected is not None and hold_stamp(current) != expected:
+        raise ExtendedAlready(current)
     until = current + timedelta(days=days)
     session.execute(update(RecordAccess).where(RecordAccess.audit_event_id == event_id)
                     .values(hold_until=until).execution_options(synchronize_session=False))

@@ -427,3 +427,20 @@ def test_through_a_slow_gateway_the_connection_closes_as_soon_as_for_an_unknown_
                 break
             time.sleep(0.05)
     assert [body["phone"] for _headers, body in gateway.received] == ["13812340001"]
+
+
+def test_a_double_click_on_extend_extends_a_hold_once(app, db_session, district, officer, wang):
+    """The form names the end it extends: the second of two posts of one page (a double click, a retry, the back
+    button) finds the hold extended already, says so and changes nothing, so a hold is never hidden 360 days."""
+    reveal(signed_in(app, officer), wang["person_id"], investigation=True)
+    held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
+    before = held.hold_until
+    a = english(signed_in(app, factories.make_user(db_session, role="auditor")))
+    page = parse(a.get("/admin/holds"))
+    assert factories.post_form(a, page, "/admin/holds", "/extend").status_code == 302
+    again = factories.post_form(a, page, "/admin/holds", "/extend")
+    assert again.status_code == 302
+    db_session.refresh(held)
+    assert held.hold_until == before + timedelta(days=180)
+    assert len(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_extend")).all()) == 1
+    assert "was extended already" in text_of(parse(a.get("/admin/holds")).select_one("main"))
