@@ -384,9 +384,9 @@ def search(session: Session, text: str, *, limit: int = PAGE_SIZE, beat_ids: Ite
     stmt = search_statement(text, session.get_bind().dialect.name, limit=limit, beat_ids=beat_ids)
     if stmt is None:
         return []
-    begun = _begun(session, text, beat_ids)
+    begun = first_keystrokes(session, text, beat_ids)
     if begun is not None:
-        first = begun.page(_TEXT_ORDER, 0, max(1, min(int(limit), COUNT_CAP)))
+        first = begun.page(TEXT_ORDER, 0, max(1, min(int(limit), COUNT_CAP)))
         return [] if first is None else list(session.scalars(first))
     return list(session.scalars(stmt))
 
@@ -400,9 +400,9 @@ def search_page(session: Session, text: str, *, offset: int = 0, size: int = PAG
     stmt = search_statement(text, dialect, limit=min(size, COUNT_CAP - offset), beat_ids=beat_ids)
     if stmt is None or offset >= COUNT_CAP:
         return SearchPage([], 0, False, offset, size)
-    begun = _begun(session, text, beat_ids)
+    begun = first_keystrokes(session, text, beat_ids)
     if begun is not None:
-        first = begun.page(_TEXT_ORDER, offset, min(size, COUNT_CAP - offset))
+        first = begun.page(TEXT_ORDER, offset, min(size, COUNT_CAP - offset))
         items = [] if first is None else list(session.scalars(first))
     else:
         items = list(session.scalars(stmt.offset(offset)))
@@ -416,7 +416,7 @@ def search_page(session: Session, text: str, *, offset: int = 0, size: int = PAG
     return SearchPage(items, min(found, COUNT_CAP), found > COUNT_CAP, offset, size)
 
 
-def _begun(session: Session, text: str, beat_ids: Iterable[int] | None) -> place_names.Begun | None:
+def first_keystrokes(session: Session, text: str, beat_ids: Iterable[int] | None) -> place_names.Begun | None:
     """For a query that is only the first keystrokes of a place name (one piece of text shorter than SHORT_PIECE,
     no numbers), the names it begins (services/place_names.py): their addresses are the query's, read in order
     from the names' indexes. None for any other query, which search_statement answers."""
@@ -490,7 +490,7 @@ def standard_order(a: Any = Address) -> list[Any]:
 
 #: search_statement's order for a query of text alone (no numbers): its first two terms are then the number of key
 #: columns filled, written as the place-name indexes hold it (models.address.filled_keys).
-_TEXT_ORDER = (filled_keys(), *standard_order())
+TEXT_ORDER = (filled_keys(), *standard_order())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -96,13 +96,13 @@ def test_a_short_query_gives_what_the_plain_statement_gives(db_session, city, mo
     scopes = [None, (city[0].id,), (city[1].id, city[2].id), (999_999,)]
     cases = [(q, scope, offset, size) for q in QUERIES for scope in scopes
              for offset, size in ((0, 20), (0, 3), (3, 3), (7, 5), (8, 1), (0, 100))]
-    begun = sum(addresses._begun(db_session, q, scope) is not None for q, scope, _o, _s in cases)
+    begun = sum(addresses.first_keystrokes(db_session, q, scope) is not None for q, scope, _o, _s in cases)
     assert begun == len(cases)  # every one of these takes the place names' way
     fast = {case: _page(db_session, case[0], offset=case[2], size=case[3], beat_ids=case[1]) for case in cases}
     first = {(q, scope): [a.id for a in addresses.search(db_session, q, limit=7, beat_ids=scope)]
              for q in QUERIES for scope in scopes}
     monkeypatch.setattr(place_names, "MAX_NAMES", -1)  # now every query takes search_statement's way
-    assert all(addresses._begun(db_session, q, scope) is None for q, scope, _o, _s in cases)
+    assert all(addresses.first_keystrokes(db_session, q, scope) is None for q, scope, _o, _s in cases)
     assert {case: _page(db_session, case[0], offset=case[2], size=case[3], beat_ids=case[1])
             for case in cases} == fast
     assert {(q, scope): [a.id for a in addresses.search(db_session, q, limit=7, beat_ids=scope)]
@@ -141,9 +141,9 @@ def test_the_first_addresses_are_those_with_fewest_numbers_in_standard_order(db_
 
 
 def test_only_the_first_keystrokes_alone_take_the_place_names_way(db_session, city):
-    assert addresses._begun(db_session, "东方", None) is not None
+    assert addresses.first_keystrokes(db_session, "东方", None) is not None
     for q in ("东方 2栋", "东方豪庭", "df 402", "东方 花园", "402", "dfh"):  # numbers, two pieces, three characters
-        assert addresses._begun(db_session, q, None) is None
+        assert addresses.first_keystrokes(db_session, q, None) is None
 
 
 def test_the_table_is_a_recount_after_every_change(db_session, district, monkeypatch):
