@@ -4,7 +4,9 @@ addresses with their counts, kept by triggers on `address`, and an index per kin
 A query of one or two characters ("东方", "df") begins a place name; search finds the names here and reads their
 addresses' first page from the indexes (services/place_names.py) instead of reading and sorting every address
 whose text has a word beginning so (bench/README.md, "Address search that understands people"). The triggers
-keep the table right whatever writes addresses: the ORM, the import's Core statements, COPY, other migrations.
+keep the table right whatever writes addresses: the ORM, the import's Core statements, COPY, other migrations. A
+later migration that copies `address` on SQLite (Alembic's batch mode) drops them and must make them again, as it
+would 0009's.
 
 Revision ID: 0025
 Revises: 0024
