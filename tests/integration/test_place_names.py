@@ -90,9 +90,10 @@ def _page(session, text, **kwargs):
     return [a.id for a in page.items], page.total, page.more, page.offset, page.size, page.next_offset
 
 
-@pytest.mark.parametrize("cap", [1000, 9])
-def test_a_short_query_gives_what_the_plain_statement_gives(db_session, city, monkeypatch, cap):
+@pytest.mark.parametrize("cap, few_ids", [(1000, 1000), (9, 1000), (1000, 0)])
+def test_a_short_query_gives_what_the_plain_statement_gives(db_session, city, monkeypatch, cap, few_ids):
     monkeypatch.setattr(addresses, "COUNT_CAP", cap)
+    monkeypatch.setattr(place_names, "FEW_IDS", few_ids)  # 0: every page chosen by the keys, as a deep page is
     scopes = [None, (city[0].id,), (city[1].id, city[2].id), (999_999,)]
     cases = [(q, scope, offset, size) for q in QUERIES for scope in scopes
              for offset, size in ((0, 20), (0, 3), (3, 3), (7, 5), (8, 1), (0, 100))]
