@@ -488,8 +488,9 @@ def standard_order(a: Any = Address) -> list[Any]:
             func.length(a.room_key), a.room_key, a.id]
 
 
-#: search_statement's order for a query of text alone (no numbers): its first two terms are then the number of key
-#: columns filled, written as the place-name indexes hold it (models.address.filled_keys).
+#: search_statement's order for a query of text alone (no numbers), whose first term is then the same for every address
+#: and whose second is the number of key columns filled: here that number as the place-name indexes hold it
+#: (models.address.filled_keys).
 TEXT_ORDER = (filled_keys(), *standard_order())
 
 

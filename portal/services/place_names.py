@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from portal.models import Address, PlaceName
 from portal.services.address_norm import compact, pinyin_keys
 
-#: More names than this (a single letter begins many pinyin words) and the plain statement is as fast.
+#: More names than this (a single letter may begin hundreds of pinyin words) and the plain statement answers:
+#: one part per name would cost more than it saves.
 MAX_NAMES = 48
 #: Up to this many ids from the names' indexes, a page reads their addresses by id; beyond, it chooses by their keys.
 FEW_IDS = 1000
