@@ -33,7 +33,7 @@ from sqlalchemy import func, select  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Address  # noqa: E402
-from portal.services import addresses  # noqa: E402
+from portal.services import addresses, place_names  # noqa: E402
 from portal.services.address_norm import pinyin_keys  # noqa: E402
 
 
@@ -53,6 +53,8 @@ def queries(sample: Address) -> list[tuple[str, str]]:
         ("pinyin initials of a community", pinyin_keys(sample.community)[0].lower()),
         ("full pinyin of a community", pinyin_keys(sample.community)[1].lower()),
         ("first two pinyin initials", pinyin_keys(sample.community)[0][:2].lower()),
+        ("first character of a community", sample.community[:1]),
+        ("first pinyin initial", pinyin_keys(sample.community)[0][:1].lower()),
     ]
 
 
@@ -63,11 +65,23 @@ def plan(connection, statement) -> list[str]:
     return [str(row[-1]) for row in rows]
 
 
+def statement(session, text: str, dialect: str):
+    """The statement search_page runs for the first page: the place names' (services/place_names.py) for the first
+    keystrokes of a name, else search_statement's."""
+    begun = addresses.first_keystrokes(session, text, None)
+    first = begun.page(addresses.TEXT_ORDER, 0, addresses.PAGE_SIZE) if begun is not None else None
+    return first if first is not None else addresses.search_statement(text, dialect)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="a database filled by bench/generate.py")
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--plain", action="store_true",
+                        help="search_statement for every query, as before the place names (migration 0025)")
     args = parser.parse_args(argv)
+    if args.plain:
+        place_names.MAX_NAMES = -1
     app = create_app({"DATABASE_URL": args.url})
     results = []
     with app.app_context():
@@ -88,12 +102,12 @@ def main(argv: list[str] | None = None) -> None:
             results.append({"kind": kind, "query": text, "results": len(found), "total": page.total,
                             "more": page.more, "best_ms": round(min(times), 1),
                             "median_ms": round(statistics.median(times), 1),
-                            "plan": plan(session.connection(), addresses.search_statement(text, dialect))})
+                            "plan": plan(session.connection(), statement(session, text, dialect))})
             total = f"{page.total}{'+' if page.more else ''}"
             print(f"  {kind:38s} {text:36s} {len(found):3d} of {total:>5s}  best {min(times):6.1f} ms"
                   f"  median {statistics.median(times):6.1f} ms")
     OUT.mkdir(parents=True, exist_ok=True)
-    out = OUT / f"address-search-{dialect}.json"
+    out = OUT / f"address-search-{dialect}{'-plain' if args.plain else ''}.json"
     out.write_text(json.dumps({"addresses": count, "repeat": args.repeat, "queries": results},
                               ensure_ascii=False, indent=1))
     print(f"written: {out}")

@@ -1,5 +1,5 @@
 """SQLAlchemy models, one module per part of the domain."""
-from portal.models.address import Address, AddressLevel, AddressPairDismissal, AddressStatus
+from portal.models.address import Address, AddressLevel, AddressPairDismissal, AddressStatus, PlaceName
 from portal.models.api import ApiToken, IdempotencyRecord
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
@@ -16,7 +16,7 @@ from portal.models.user import LoginSource, Role, User
 __all__ = [
     "AccessChallenge", "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent",
     "Base", "Beat", "Bureau", "DataKey", "Decision", "Draft", "Employment", "House", "HouseUse", "IdType",
-    "IdempotencyRecord", "LoginSource", "OutboxMessage", "Person", "RecordAccess", "RecordStatus", "Role",
+    "IdempotencyRecord", "LoginSource", "OutboxMessage", "Person", "PlaceName", "RecordAccess", "RecordStatus", "Role",
     "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit",
     "UnitType", "User"
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -26,6 +26,32 @@ class AddressStatus(enum.StrEnum):
     merged = "merged"
 
 
+#: The key columns of an address (normalised door, building, unit and room numbers).
+KEY_COLUMNS = ("door_key", "building_key", "unit_key", "room_key")
+#: Place names an address has, by kind: the columns whose names (and their pinyin) begin the words of its search
+#: text after the first (services.addresses._search_text).
+PLACE_KINDS = ("township", "road", "community")
+
+
+def filled_keys():
+    """How many of the key columns are filled: the first term of search's order for a query of text alone. Written
+    as one SQL expression without parameters, so that the indexes below hold exactly it and a query that orders by
+    it is read from them (a parameter where the index has a constant would not match)."""
+    return literal_column("(" + " + ".join(f"CASE WHEN {c} <> '' THEN 1 ELSE 0 END" for c in KEY_COLUMNS) + ")")
+
+
+def _in_search_order(kind: str, name: str) -> Index:
+    """An index of the addresses of each place name of this kind, in search's order for text alone
+    (services.place_names) down to the unit: a place's first page is read from it, not sorted from all its
+    addresses. Many addresses share all these keys (the rooms of a unit), so PostgreSQL stores each key once."""
+    def length(column: str):
+        return func.length(literal_column(column))
+
+    order = ["division_code", "township", "road", length("door_key"), "door_key", "community",
+             length("building_key"), "building_key", length("unit_key"), "unit_key"]
+    return Index(name, kind, filled_keys(), *(c for c in order if c != kind))
+
+
 class Address(Base):
     """One door: the components in standard order, plus normalised keys that search uses."""
 
@@ -44,6 +70,10 @@ class Address(Base):
         # this index (pg_trgm) instead of reading every address: migration 0008, bench/README.md.
         Index("ix_address_search_text_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "public.gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # A query of the first keystrokes of a place name reads its places' addresses in order (migration 0025).
+        _in_search_order("township", "ix_address_township_order"),
+        _in_search_order("road", "ix_address_road_order"),
+        _in_search_order("community", "ix_address_community_order"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,3 +136,15 @@ class AddressPairDismissal(Base):
     second_id: Mapped[int] = mapped_column(ForeignKey("address.id"), index=True)
     by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PlaceName(Base):
+    """A township, road or community name that active addresses have, and how many: kept by database triggers on
+    ``address`` (migration 0025), so that every way of writing addresses keeps it (the ORM, the import's Core
+    statements, COPY). Search finds the places whose words begin a short query here (services.place_names)."""
+
+    __tablename__ = "place_name"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    addresses: Mapped[int] = mapped_column(Integer)

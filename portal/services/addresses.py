@@ -44,8 +44,8 @@ from sqlalchemy.orm import Session
 from stdnum import numdb
 
 from portal.models import Address, AddressLevel, AddressStatus, Beat, Bureau, Station
-from portal.models.address import TEXT_COLUMNS, address_text
-from portal.services import audit
+from portal.models.address import TEXT_COLUMNS, address_text, filled_keys
+from portal.services import audit, place_names
 from portal.services.address_norm import arabic_numerals, compact, normalise_key, pinyin_keys
 from portal.services.errors import FieldError, StateConflict
 
@@ -298,11 +298,16 @@ def _begins_word(pieces: Sequence[str], dialect: str) -> ColumnElement[bool]:
     usable = sorted({p for p in pieces if not _LIKE_SPECIALS & set(p)})
     if not usable:
         return false()
-    if dialect == "sqlite":
-        lookups = [select(_ADDRESS_TEXT.c.rowid).where(_ADDRESS_TEXT.c.search_text.like(literal(f"% {p}%")))
-                   for p in usable]
-        return Address.id.in_(lookups[0] if len(lookups) == 1 else union(*lookups))
-    return or_(*(Address.search_text.like(literal(f"% {p}%")) for p in usable))
+    if dialect != "sqlite":
+        return or_(*(Address.search_text.like(literal(f"% {p}%")) for p in usable))
+    # FTS5 finds no row at all for a pattern without three characters in a row (" 东"): a piece of one character
+    # is compared with the text itself.
+    lookups = [select(_ADDRESS_TEXT.c.rowid).where(_ADDRESS_TEXT.c.search_text.like(literal(f"% {p}%")))
+               for p in usable if len(p) > 1]
+    found = [Address.search_text.like(literal(f"% {p}%")) for p in usable if len(p) == 1]
+    if lookups:
+        found.append(Address.id.in_(lookups[0] if len(lookups) == 1 else union(*lookups)))
+    return or_(*found)
 
 
 def _fts_piece(query: ParsedQuery, dialect: str) -> str | None:
@@ -377,7 +382,13 @@ def search(session: Session, text: str, *, limit: int = PAGE_SIZE, beat_ids: Ite
     beats (an empty list finds nothing); None means no restriction. Never raises on any string.
     """
     stmt = search_statement(text, session.get_bind().dialect.name, limit=limit, beat_ids=beat_ids)
-    return [] if stmt is None else list(session.scalars(stmt))
+    if stmt is None:
+        return []
+    begun = first_keystrokes(session, text, beat_ids)
+    if begun is not None:
+        first = begun.page(TEXT_ORDER, 0, max(1, min(int(limit), COUNT_CAP)))
+        return [] if first is None else list(session.scalars(first))
+    return list(session.scalars(stmt))
 
 
 def search_page(session: Session, text: str, *, offset: int = 0, size: int = PAGE_SIZE,
@@ -389,13 +400,33 @@ def search_page(session: Session, text: str, *, offset: int = 0, size: int = PAG
     stmt = search_statement(text, dialect, limit=min(size, COUNT_CAP - offset), beat_ids=beat_ids)
     if stmt is None or offset >= COUNT_CAP:
         return SearchPage([], 0, False, offset, size)
-    items = list(session.scalars(stmt.offset(offset)))
+    begun = first_keystrokes(session, text, beat_ids)
+    if begun is not None:
+        first = begun.page(TEXT_ORDER, offset, min(size, COUNT_CAP - offset))
+        items = [] if first is None else list(session.scalars(first))
+    else:
+        items = list(session.scalars(stmt.offset(offset)))
     if len(items) < size and (items or offset == 0):
         found = offset + len(items)  # the last page: no need to count
+    elif begun is not None:
+        found = begun.count(session, COUNT_CAP + 1)
     else:
         matching = stmt.with_only_columns(Address.id).order_by(None).offset(None).limit(COUNT_CAP + 1)
         found = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
     return SearchPage(items, min(found, COUNT_CAP), found > COUNT_CAP, offset, size)
+
+
+def first_keystrokes(session: Session, text: str, beat_ids: Iterable[int] | None) -> place_names.Begun | None:
+    """For a query that is only the first keystrokes of a place name (one piece of text shorter than SHORT_PIECE,
+    no numbers), the names it begins (services/place_names.py): their addresses are the query's, read in order
+    from the names' indexes. None for any other query, which search_statement answers."""
+    query = parse_query(text)
+    if query.bare or any(query.keys.values()) or len(query.text) != 1 or len(query.text[0]) >= SHORT_PIECE:
+        return None
+    conditions: list[ColumnElement[bool]] = [Address.status == AddressStatus.active]
+    if beat_ids is not None:
+        conditions.append(Address.beat_id.in_(sorted({int(b) for b in beat_ids})))
+    return place_names.begun(session, query.text[0], conditions, scoped=beat_ids is not None)
 
 
 def search_statement(text: str, dialect: str, *, limit: int = 20, beat_ids: Iterable[int] | None = None
@@ -455,6 +486,12 @@ def standard_order(a: Any = Address) -> list[Any]:
     return [a.division_code, a.township, a.road, func.length(a.door_key), a.door_key, a.community,
             func.length(a.building_key), a.building_key, func.length(a.unit_key), a.unit_key,
             func.length(a.room_key), a.room_key, a.id]
+
+
+#: search_statement's order for a query of text alone (no numbers), whose first term is then the same for every address
+#: and whose second is the number of key columns filled: here that number as the place-name indexes hold it
+#: (models.address.filled_keys).
+TEXT_ORDER = (filled_keys(), *standard_order())
 
 
 # --------------------------------------------------------------------------------------------------

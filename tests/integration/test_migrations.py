@@ -1,11 +1,12 @@
 """Migrations: one head, and upgrade -> downgrade -> upgrade works on an empty database; SQLite settings."""
 import threading
 import time
+import warnings
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SAWarning
 
 from portal import migrate
 from portal.db import is_lock_wait, make_engine, writing
@@ -35,7 +36,12 @@ def test_models_and_migrations_agree(app):
 
     from portal.extensions import db
 
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, warnings.catch_warnings():
+        # SQLite's reflection leaves out indexes of expressions, and Alembic skips them, saying so both; they are
+        # migrate.UNCOMPARED_INDEXES.
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", SAWarning)
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index",
+                                UserWarning)
         context = MigrationContext.configure(conn, opts={"include_object": migrate.for_dialect(conn.dialect.name)})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
