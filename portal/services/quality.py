@@ -41,6 +41,7 @@ from portal.models import (
     Bureau,
     Decision,
     House,
+    QualityCoverage,
     RecordStatus,
     Role,
     Station,
@@ -292,12 +293,23 @@ class Report:
 
 
 def report(session: Session, scope: Scope, period: Period, *, now: datetime | None = None) -> Report:
-    """Every figure of a scope over a period: in total, by week and (for more than one beat) by beat."""
+    """Every figure of a scope over a period: in total, by week and (for more than one beat) by beat.
+    Coverage is read from the summary the database keeps (models/quality.py)."""
+    return _report(session, scope, period, now, _coverage_summary)
+
+
+def recount(session: Session, scope: Scope, period: Period, *, now: datetime | None = None) -> Report:
+    """The same figures counted from the register's own rows, every one: the reference the summaries are
+    tested against (tests/integration/officer/test_quality_summary.py)."""
+    return _report(session, scope, period, now, _coverage)
+
+
+def _report(session: Session, scope: Scope, period: Period, now: datetime | None, coverage) -> Report:
     weeks = period.weeks()
     edges = [_utc(first) for first, _last in weeks[1:]]
     cells: dict[tuple[int, int], Figures] = defaultdict(Figures)  # (beat id, week index)
     if scope.beat_ids:
-        _coverage(session, scope, cells)
+        coverage(session, scope, cells)
         _timeliness(session, scope, period, edges, cells)
         _accuracy(session, scope, period, edges, cells)
         _verification(session, scope, period, edges, cells)
@@ -347,6 +359,18 @@ def _coverage(session: Session, scope: Scope, cells) -> None:
         where.append(exists().where(House.address_id == Address.id, House.owner_id == scope.reporter_id))
     rows = session.execute(select(Address.beat_id, func.count(), func.count(case((verified, 1))))
                            .where(*where).group_by(Address.beat_id))
+    for beat_id, rooms, covered in rows:
+        cells[(beat_id, 0)].coverage = Rate(covered, rooms)
+
+
+def _coverage_summary(session: Session, scope: Scope, cells) -> None:
+    """Coverage per beat from quality_coverage, which triggers keep (migration 0026). A reporter's own
+    coverage has no summary: it is counted from their houses."""
+    if scope.reporter_id is not None:
+        _coverage(session, scope, cells)
+        return
+    rows = session.execute(select(QualityCoverage.beat_id, QualityCoverage.room_addresses, QualityCoverage.covered)
+                           .where(QualityCoverage.beat_id.in_(scope.beat_ids)))
     for beat_id, rooms, covered in rows:
         cells[(beat_id, 0)].coverage = Rate(covered, rooms)
 

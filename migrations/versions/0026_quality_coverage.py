@@ -1,0 +1,187 @@
+"""House coverage (采集率) as a summary per beat, kept up to date by database triggers; back-filled here.
+
+Coverage does not depend on the period, yet counting it probed every room-level address of the scope on each
+view of the quality page (bench/README.md, "Quality rates"). Two tables (models/quality.py):
+
+* quality_address: per address, how many verified houses it has;
+* quality_coverage: per beat, its room-level addresses and those with a verified house.
+
+Triggers on `house` (insert, delete, update of status or address_id) and on `address` (insert, delete, update of
+level or beat_id) keep both, on SQLite and PostgreSQL, whoever writes: the ORM, a bulk UPDATE (jurisdiction
+moves), COPY. A house's change is its old row's part taken away and its new row's part added; an address counts
+as covered when its counter goes from 0 to 1 and stops when it goes back to 0. Counters, not an EXISTS over the
+other houses, because on PostgreSQL an AFTER ROW trigger sees the whole statement's result, and two
+transactions verifying two houses of one address cannot see each other's: an increment waits for the other's
+row lock and then counts on from its committed value. The same statements serve both databases.
+
+Revision ID: 0026
+Revises: 0024
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0026"
+down_revision = "0024"
+branch_labels = None
+depends_on = None
+
+VERIFIED = "'verified'"
+ROOM = "'room'"
+
+
+def _house_out(row: str) -> list[str]:
+    """Take away what a verified house row counted."""
+    return [
+        f"UPDATE quality_address SET verified_houses = verified_houses - 1 WHERE address_id = {row}.address_id",
+        f"UPDATE quality_coverage SET covered = covered - 1 "
+        f"WHERE beat_id = (SELECT beat_id FROM address WHERE id = {row}.address_id AND level = {ROOM}) "
+        f"AND (SELECT verified_houses FROM quality_address WHERE address_id = {row}.address_id) = 0",
+    ]
+
+
+def _house_in(row: str) -> list[str]:
+    """Count a verified house row in."""
+    return [
+        f"INSERT INTO quality_address (address_id, verified_houses) VALUES ({row}.address_id, 1) "
+        f"ON CONFLICT (address_id) DO UPDATE SET verified_houses = quality_address.verified_houses + 1",
+        f"UPDATE quality_coverage SET covered = covered + 1 "
+        f"WHERE beat_id = (SELECT beat_id FROM address WHERE id = {row}.address_id AND level = {ROOM}) "
+        f"AND (SELECT verified_houses FROM quality_address WHERE address_id = {row}.address_id) = 1",
+    ]
+
+
+def _covered(row: str) -> str:
+    return (f"COALESCE((SELECT CASE WHEN verified_houses > 0 THEN 1 ELSE 0 END FROM quality_address "
+            f"WHERE address_id = {row}.id), 0)")
+
+
+def _address_out(row: str) -> list[str]:
+    """Take away what a room-level address row counted in its beat."""
+    return [f"UPDATE quality_coverage SET room_addresses = room_addresses - 1, covered = covered - {_covered(row)} "
+            f"WHERE beat_id = {row}.beat_id"]
+
+
+def _address_in(row: str) -> list[str]:
+    """Count a room-level address row in its beat (with its verified houses, should it have any already)."""
+    return [f"INSERT INTO quality_coverage (beat_id, room_addresses, covered) VALUES ({row}.beat_id, 1, "
+            f"{_covered(row)}) ON CONFLICT (beat_id) DO UPDATE SET "
+            f"room_addresses = quality_coverage.room_addresses + 1, covered = quality_coverage.covered + excluded.covered"]
+
+
+HOUSE_CHANGED = "old.status IS NOT new.status OR old.address_id IS NOT new.address_id"
+ADDRESS_CHANGED = "old.level IS NOT new.level OR old.beat_id IS NOT new.beat_id"
+
+# SQLite: one trigger per case, each with its condition (SQLite has no IF). Two triggers on one update see
+# each other's work, in either order, and give the same sums.
+SQLITE_TRIGGERS = {
+    "quality_house_insert": ("AFTER INSERT ON house", f"new.status = {VERIFIED}", _house_in("new")),
+    "quality_house_delete": ("AFTER DELETE ON house", f"old.status = {VERIFIED}", _house_out("old")),
+    "quality_house_update_out": ("AFTER UPDATE OF status, address_id ON house",
+                                 f"old.status = {VERIFIED} AND ({HOUSE_CHANGED})", _house_out("old")),
+    "quality_house_update_in": ("AFTER UPDATE OF status, address_id ON house",
+                                f"new.status = {VERIFIED} AND ({HOUSE_CHANGED})", _house_in("new")),
+    "quality_address_insert": ("AFTER INSERT ON address", f"new.level = {ROOM}", _address_in("new")),
+    # One trigger, so that the counter row goes only after it was read.
+    "quality_address_delete": ("AFTER DELETE ON address", "1",
+                               [f"{_address_out('old')[0]} AND old.level = {ROOM}",
+                                "DELETE FROM quality_address WHERE address_id = old.id"]),
+    "quality_address_update_out": ("AFTER UPDATE OF level, beat_id ON address",
+                                   f"old.level = {ROOM} AND ({ADDRESS_CHANGED})", _address_out("old")),
+    "quality_address_update_in": ("AFTER UPDATE OF level, beat_id ON address",
+                                  f"new.level = {ROOM} AND ({ADDRESS_CHANGED})", _address_in("new")),
+}
+
+
+def _body(statements: list[str]) -> str:
+    return " ".join(f"{s};" for s in statements)
+
+
+PG_HOUSE = f"""
+CREATE FUNCTION quality_house_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT ({HOUSE_CHANGED.replace("IS NOT", "IS DISTINCT FROM")}) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        IF old.status = {VERIFIED} THEN {_body(_house_out("old"))} END IF;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        IF new.status = {VERIFIED} THEN {_body(_house_in("new"))} END IF;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+PG_ADDRESS = f"""
+CREATE FUNCTION quality_address_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT ({ADDRESS_CHANGED.replace("IS NOT", "IS DISTINCT FROM")}) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        IF old.level = {ROOM} THEN {_body(_address_out("old"))} END IF;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM quality_address WHERE address_id = old.id;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        IF new.level = {ROOM} THEN {_body(_address_in("new"))} END IF;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+PG_TRIGGERS = (
+    "CREATE TRIGGER quality_house_coverage AFTER INSERT OR DELETE OR UPDATE OF status, address_id ON house "
+    "FOR EACH ROW EXECUTE FUNCTION quality_house_coverage()",
+    "CREATE TRIGGER quality_address_coverage AFTER INSERT OR DELETE OR UPDATE OF level, beat_id ON address "
+    "FOR EACH ROW EXECUTE FUNCTION quality_address_coverage()",
+)
+
+# The rows there are now, counted once (a full recount, as services/quality.recount counts).
+BACK_FILL = (
+    f"INSERT INTO quality_address (address_id, verified_houses) "
+    f"SELECT address_id, count(*) FROM house WHERE status = {VERIFIED} GROUP BY address_id",
+    f"INSERT INTO quality_coverage (beat_id, room_addresses, covered) "
+    f"SELECT a.beat_id, count(*), count(q.address_id) FROM address a "
+    f"LEFT JOIN quality_address q ON q.address_id = a.id AND q.verified_houses > 0 "
+    f"WHERE a.level = {ROOM} GROUP BY a.beat_id",
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "quality_address",
+        sa.Column("address_id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("verified_houses", sa.Integer(), nullable=False),
+    )
+    op.create_table(
+        "quality_coverage",
+        sa.Column("beat_id", sa.Integer(), sa.ForeignKey("beat.id", ondelete="CASCADE"), primary_key=True,
+                  autoincrement=False),
+        sa.Column("room_addresses", sa.Integer(), nullable=False),
+        sa.Column("covered", sa.Integer(), nullable=False),
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        for name, (event, when, statements) in SQLITE_TRIGGERS.items():
+            op.execute(f"CREATE TRIGGER {name} {event} FOR EACH ROW WHEN {when} BEGIN {_body(statements)} END")
+    else:
+        op.execute(PG_HOUSE)
+        op.execute(PG_ADDRESS)
+        for statement in PG_TRIGGERS:
+            op.execute(statement)
+    for statement in BACK_FILL:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER {name}")
+    else:
+        op.execute("DROP TRIGGER quality_house_coverage ON house")
+        op.execute("DROP TRIGGER quality_address_coverage ON address")
+        op.execute("DROP FUNCTION quality_house_coverage()")
+        op.execute("DROP FUNCTION quality_address_coverage()")
+    op.drop_table("quality_coverage")
+    op.drop_table("quality_address")
