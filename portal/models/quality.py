@@ -1,13 +1,15 @@
 """Summaries that the database keeps up to date itself, by triggers (migration 0026), for the quality rates.
 
 The application never writes these tables: services/quality.py reads them, and tests compare them with a
-full recount (quality.recount). Triggers rather than application code, because a house's status and address
-and an address's level and beat are changed in several services (review effects, re-registration, merges,
-jurisdiction moves), some with bulk UPDATE statements that no ORM event would see.
+full recount (quality.recount). Triggers rather than application code, because a house's status and address,
+an address's level and beat, and a report's beat are changed in several services (review effects,
+re-registration, merges, jurisdiction moves), some by bulk UPDATE statements that no ORM event would see.
 """
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base
@@ -31,3 +33,17 @@ class QualityCoverage(Base):
                                          autoincrement=False)
     room_addresses: Mapped[int] = mapped_column(Integer)
     covered: Mapped[int] = mapped_column(Integer)
+
+
+class QualityFiled(Base):
+    """Timeliness (及时率) counts of a beat's move-in, move-out, hire and departure reports filed on one local
+    (Beijing) day: those with a due time, those of them filed by it, those without one. A report counts in
+    the beat it is in now (an open item that moves with its place moves its count too)."""
+
+    __tablename__ = "quality_filed"
+    beat_id: Mapped[int] = mapped_column(ForeignKey("beat.id", ondelete="CASCADE"), primary_key=True,
+                                         autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    timed: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    untimed: Mapped[int] = mapped_column(Integer)

@@ -42,6 +42,7 @@ from portal.models import (
     Decision,
     House,
     QualityCoverage,
+    QualityFiled,
     RecordStatus,
     Role,
     Station,
@@ -294,23 +295,28 @@ class Report:
 
 def report(session: Session, scope: Scope, period: Period, *, now: datetime | None = None) -> Report:
     """Every figure of a scope over a period: in total, by week and (for more than one beat) by beat.
-    Coverage is read from the summary the database keeps (models/quality.py)."""
-    return _report(session, scope, period, now, _coverage_summary)
+    Coverage and timeliness are read from the summaries the database keeps (models/quality.py), except for
+    a reporter's own figures, which are counted from their rows."""
+    return _report(session, scope, period, now, summaries=scope.reporter_id is None)
 
 
 def recount(session: Session, scope: Scope, period: Period, *, now: datetime | None = None) -> Report:
     """The same figures counted from the register's own rows, every one: the reference the summaries are
     tested against (tests/integration/officer/test_quality_summary.py)."""
-    return _report(session, scope, period, now, _coverage)
+    return _report(session, scope, period, now, summaries=False)
 
 
-def _report(session: Session, scope: Scope, period: Period, now: datetime | None, coverage) -> Report:
+def _report(session: Session, scope: Scope, period: Period, now: datetime | None, *, summaries: bool) -> Report:
     weeks = period.weeks()
     edges = [_utc(first) for first, _last in weeks[1:]]
     cells: dict[tuple[int, int], Figures] = defaultdict(Figures)  # (beat id, week index)
     if scope.beat_ids:
-        coverage(session, scope, cells)
-        _timeliness(session, scope, period, edges, cells)
+        if summaries:
+            _coverage_summary(session, scope, cells)
+            _timeliness_summary(session, scope, period, [first for first, _last in weeks[1:]], cells)
+        else:
+            _coverage(session, scope, cells)
+            _timeliness(session, scope, period, edges, cells)
         _accuracy(session, scope, period, edges, cells)
         _verification(session, scope, period, edges, cells)
         _open_old(session, scope, now or utcnow(), cells)
@@ -340,8 +346,8 @@ def _sum(parts: Iterable[Figures]) -> Figures:
     return out
 
 
-def _bucket(column, edges: list[datetime]):
-    """The index of the week a time falls in (the period's pieces, cut at `edges`), in SQL."""
+def _bucket(column, edges: list[datetime] | list[date]):
+    """The index of the week a time (or a day) falls in (the period's pieces, cut at `edges`), in SQL."""
     if not edges:  # one week: still an expression, since a bare 0 in GROUP BY would name a column
         return case((column.is_(None), 0), else_=0)
     return case(*((column < edge, i) for i, edge in enumerate(edges)), else_=len(edges))
@@ -364,15 +370,27 @@ def _coverage(session: Session, scope: Scope, cells) -> None:
 
 
 def _coverage_summary(session: Session, scope: Scope, cells) -> None:
-    """Coverage per beat from quality_coverage, which triggers keep (migration 0026). A reporter's own
-    coverage has no summary: it is counted from their houses."""
-    if scope.reporter_id is not None:
-        _coverage(session, scope, cells)
-        return
+    """Coverage per beat from quality_coverage, which triggers keep (migration 0026)."""
     rows = session.execute(select(QualityCoverage.beat_id, QualityCoverage.room_addresses, QualityCoverage.covered)
                            .where(QualityCoverage.beat_id.in_(scope.beat_ids)))
     for beat_id, rooms, covered in rows:
         cells[(beat_id, 0)].coverage = Rate(covered, rooms)
+
+
+def _timeliness_summary(session: Session, scope: Scope, period: Period, edges: list[date], cells) -> None:
+    """Timeliness per beat and week from quality_filed, the per-beat, per-local-day counts that triggers
+    keep (migration 0026): a period is a sum of whole days, as its bounds are."""
+    week = _bucket(QualityFiled.day, edges)
+    rows = session.execute(
+        select(QualityFiled.beat_id, week, func.sum(QualityFiled.on_time), func.sum(QualityFiled.timed),
+               func.sum(QualityFiled.untimed))
+        .where(QualityFiled.beat_id.in_(scope.beat_ids), QualityFiled.day >= period.start,
+               QualityFiled.day <= period.end)
+        .group_by(QualityFiled.beat_id, week))
+    for beat_id, w, on_time, timed, untimed in rows:
+        cell = cells[(beat_id, w)]
+        cell.timeliness = Rate(int(on_time), int(timed))
+        cell.without_due_time = int(untimed)
 
 
 def _timeliness(session: Session, scope: Scope, period: Period, edges, cells) -> None:

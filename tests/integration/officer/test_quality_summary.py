@@ -1,12 +1,15 @@
-"""The coverage summary the database keeps by triggers (migration 0026) equals a full recount: after random
-sequences of the services that change houses and addresses, on hand-built data, and after the back-fill."""
+"""The summaries the database keeps by triggers (migration 0026: coverage per beat, timeliness counts per beat
+and local day) equal a full recount: after random sequences of the services that change houses, addresses and
+reports, on hand-built data, and after the back-fill."""
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import secrets
-from collections import Counter
-from datetime import date
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, make_url, select, text, update
@@ -22,6 +25,7 @@ from portal.models import (
     House,
     QualityAddress,
     QualityCoverage,
+    QualityFiled,
     Submission,
     Unit,
 )
@@ -30,6 +34,8 @@ from portal.services.errors import Conflict, NotFound, ServiceError
 from tests import factories
 
 REFUSED = (ServiceError, Conflict, NotFound, PermissionError)
+LOCAL = ZoneInfo("Asia/Shanghai")
+_receipts = itertools.count(1)
 
 
 def summary(session) -> dict[int, tuple[int, int]]:
@@ -53,18 +59,39 @@ def verified_counts(session) -> tuple[dict[int, int], dict[int, int]]:
     return kept, counted
 
 
+def filed(session) -> dict[tuple[int, date], tuple[int, int, int]]:
+    """Per beat and local day: (with a due time, on time, without), as the summary has it (zeros left out)."""
+    rows = session.execute(select(QualityFiled.beat_id, QualityFiled.day, QualityFiled.timed, QualityFiled.on_time,
+                                  QualityFiled.untimed))
+    return {(b, d): (t, o, u) for b, d, t, o, u in rows if t or o or u}
+
+
+def filed_recount(session) -> dict[tuple[int, date], tuple[int, int, int]]:
+    """The same from every report, its local day worked out here in Python."""
+    out: dict = defaultdict(lambda: (0, 0, 0))
+    for beat_id, at, due in session.execute(select(Submission.beat_id, Submission.submitted_at, Submission.due_at)
+                                            .where(Submission.kind.in_(quality.TIMED_KINDS))):
+        t, o, u = out[(beat_id, at.astimezone(LOCAL).date())]
+        out[(beat_id, at.astimezone(LOCAL).date())] = (t + (due is not None), o + (due is not None and at <= due),
+                                                       u + (due is None))
+    return dict(out)
+
+
 def assert_summary_is_a_recount(session, district) -> None:
     session.flush()
     assert summary(session) == full_recount(session)
     kept, counted = verified_counts(session)
     assert kept == counted
-    # And the report's coverage, by beat and in total, is the recount's.
+    assert filed(session) == filed_recount(session)
+    # And the report's figures, by beat, by week and in total, are the recount's, over the usual 30 days and
+    # over a longer period cut at some weeks.
     scope = quality.scope_for(session, "bureau", district.bureau.code)
-    period = quality.default_period()
-    fast, slow = quality.report(session, scope, period), quality.recount(session, scope, period)
-    assert fast.total.coverage == slow.total.coverage
-    assert [(b.code, b.figures.coverage) for b in fast.beats] == [(b.code, b.figures.coverage) for b in slow.beats]
-    assert fast.as_json() == slow.as_json()
+    today = quality.local_today()
+    for period in (quality.default_period(), quality.Period(today - timedelta(days=75), today - timedelta(days=3))):
+        fast, slow = quality.report(session, scope, period), quality.recount(session, scope, period)
+        assert fast.total.coverage == slow.total.coverage
+        assert fast.total.timeliness == slow.total.timeliness
+        assert fast.as_json() == slow.as_json()
 
 
 class World:
@@ -164,12 +191,52 @@ class World:
             self.s.delete(self.rng.choice(empty))
             self.s.flush()
 
+    def move_in(self) -> None:
+        houses = list(self.s.scalars(select(House).where(House.status.in_(("pending", "verified")))
+                                    .order_by(House.id)))
+        if houses:
+            house = self.rng.choice(houses)
+            owner = next(u for u in self.landlords if u.id == house.owner_id)
+            reporting.report_move_in(self.s, owner, house.id, occupants=[factories.occupant(name="李四")],
+                                     move_in_date=reporting.local_today().isoformat(), lease_end_date=None,
+                                     actor=factories.as_actor(owner), deadline_days=3)
+
+    def backdated(self) -> None:
+        """A report filed some days ago, on time or late or with no due time, as the generator writes them;
+        times near local midnight too."""
+        beat, owner = self.rng.choice(self.d.beats), self.rng.choice(self.landlords)
+        kind = self.rng.choice(("move_in", "move_out", "hire", "departure", "unit_registration"))
+        day = quality.local_today() - timedelta(days=self.rng.randrange(0, 80))
+        filed = datetime.combine(day, datetime.min.time(), LOCAL) + timedelta(
+            minutes=self.rng.choice((0, 1, 12 * 60, 24 * 60 - 1)))
+        due = self.rng.choice((None, filed, filed - timedelta(minutes=1), filed + timedelta(days=2)))
+        status = self.rng.choice(("pending", "confirmed", "withdrawn"))
+        self.s.add(Submission(kind=kind, reporter_id=owner.id, beat_id=beat.id, station_id=beat.station_id,
+                              status=status, is_open=status == "pending", payload={}, flags=[],
+                              due_at=due and due.astimezone(UTC), late=bool(due and filed > due),
+                              submitted_at=filed.astimezone(UTC), receipt=f"QS{next(_receipts):08d}"))
+        self.s.flush()
+
+    def retime(self) -> None:
+        """One of those reports' filing time, due time, beat or kind changed by one UPDATE (no service changes
+        the first two or the last; the triggers must follow whatever writes)."""
+        ids = list(self.s.scalars(select(Submission.id).where(Submission.receipt.like("QS%")).order_by(Submission.id)))
+        if ids:
+            values = self.rng.choice(({"submitted_at": datetime.now(UTC) - timedelta(days=self.rng.randrange(40))},
+                                      {"due_at": None}, {"due_at": datetime.now(UTC)},
+                                      {"beat_id": self.rng.choice(self.d.beats).id},
+                                      {"kind": self.rng.choice(("move_in", "unit_registration"))}))
+            self.s.execute(update(Submission).where(Submission.id == self.rng.choice(ids)).values(**values),
+                           execution_options={"synchronize_session": False})
+            self.s.expire_all()
+
     def purge(self) -> None:
         retention.purge_batch(self.s, today=date(2100, 1, 1), keep_days=1)
 
     OPERATIONS = (("register", 6), ("confirm", 4), ("reject", 2), ("site_visit", 1), ("withdraw", 1),
                   ("merge", 2), ("move", 2), ("retire", 1), ("relevel", 1), ("verify_all_at", 1),
-                  ("add_room", 2), ("delete_empty_address", 1), ("purge", 1))
+                  ("add_room", 2), ("delete_empty_address", 1), ("purge", 1), ("move_in", 3), ("backdated", 4),
+                  ("retime", 2))
 
     def step(self) -> str:
         names, weights = zip(*self.OPERATIONS, strict=True)
@@ -190,13 +257,14 @@ def test_after_random_changes_the_summary_is_a_full_recount(db_session, district
     world = World(db_session, district, random.Random(seed))
     assert_summary_is_a_recount(db_session, district)
     done = Counter()
-    for i in range(80):
+    for i in range(120):
         done[world.step()] += 1
         if i % 10 == 9:
             assert_summary_is_a_recount(db_session, district)
     assert_summary_is_a_recount(db_session, district)
     # The sequence did exercise what it is meant to.
-    for name in ("register", "confirm", "reject", "merge", "move", "relevel", "verify_all_at"):
+    for name in ("register", "confirm", "reject", "merge", "move", "relevel", "verify_all_at", "move_in",
+                 "backdated", "retime"):
         assert done[name] > 0, (name, done)
     assert db_session.scalar(select(func.count()).select_from(House).where(House.status == "verified")) > 0
 

@@ -68,6 +68,37 @@ def _address_in(row: str) -> list[str]:
             f"room_addresses = quality_coverage.room_addresses + 1, covered = quality_coverage.covered + excluded.covered"]
 
 
+TIMED = "('move_in', 'move_out', 'hire', 'departure')"  # quality.TIMED_KINDS
+# A report's local (Beijing) day. Asia/Shanghai has kept UTC+8 without daylight saving since 1991.
+DAY = {"sqlite": "date({row}.submitted_at, '+8 hours')",
+       "postgresql": "CAST(({row}.submitted_at AT TIME ZONE 'Asia/Shanghai') AS DATE)"}
+
+
+def _counts(row: str) -> tuple[str, str, str]:
+    """(with a due time, filed by it, without one) of a report row, each 0 or 1: quality._timeliness's tests."""
+    return (f"CASE WHEN {row}.due_at IS NOT NULL THEN 1 ELSE 0 END",
+            f"CASE WHEN {row}.due_at IS NOT NULL AND {row}.submitted_at <= {row}.due_at THEN 1 ELSE 0 END",
+            f"CASE WHEN {row}.due_at IS NULL THEN 1 ELSE 0 END")
+
+
+def _filed_out(dialect: str, row: str) -> list[str]:
+    timed, on_time, untimed = _counts(row)
+    return [f"UPDATE quality_filed SET timed = timed - {timed}, on_time = on_time - {on_time}, "
+            f"untimed = untimed - {untimed} WHERE beat_id = {row}.beat_id AND day = {DAY[dialect].format(row=row)}"]
+
+
+def _filed_in(dialect: str, row: str) -> list[str]:
+    timed, on_time, untimed = _counts(row)
+    return [f"INSERT INTO quality_filed (beat_id, day, timed, on_time, untimed) VALUES ({row}.beat_id, "
+            f"{DAY[dialect].format(row=row)}, {timed}, {on_time}, {untimed}) ON CONFLICT (beat_id, day) DO UPDATE SET "
+            f"timed = quality_filed.timed + excluded.timed, on_time = quality_filed.on_time + excluded.on_time, "
+            f"untimed = quality_filed.untimed + excluded.untimed"]
+
+
+SUBMISSION_CHANGED = ("old.kind IS NOT new.kind OR old.beat_id IS NOT new.beat_id OR "
+                      "old.submitted_at IS NOT new.submitted_at OR old.due_at IS NOT new.due_at")
+SUBMISSION_COLUMNS = "kind, beat_id, submitted_at, due_at"
+
 HOUSE_CHANGED = "old.status IS NOT new.status OR old.address_id IS NOT new.address_id"
 ADDRESS_CHANGED = "old.level IS NOT new.level OR old.beat_id IS NOT new.beat_id"
 
@@ -89,6 +120,13 @@ SQLITE_TRIGGERS = {
                                    f"old.level = {ROOM} AND ({ADDRESS_CHANGED})", _address_out("old")),
     "quality_address_update_in": ("AFTER UPDATE OF level, beat_id ON address",
                                   f"new.level = {ROOM} AND ({ADDRESS_CHANGED})", _address_in("new")),
+    "quality_submission_insert": ("AFTER INSERT ON submission", f"new.kind IN {TIMED}", _filed_in("sqlite", "new")),
+    "quality_submission_delete": ("AFTER DELETE ON submission", f"old.kind IN {TIMED}",
+                                  _filed_out("sqlite", "old")),
+    "quality_submission_update_out": (f"AFTER UPDATE OF {SUBMISSION_COLUMNS} ON submission",
+                                      f"old.kind IN {TIMED} AND ({SUBMISSION_CHANGED})", _filed_out("sqlite", "old")),
+    "quality_submission_update_in": (f"AFTER UPDATE OF {SUBMISSION_COLUMNS} ON submission",
+                                     f"new.kind IN {TIMED} AND ({SUBMISSION_CHANGED})", _filed_in("sqlite", "new")),
 }
 
 
@@ -131,11 +169,29 @@ BEGIN
 END $$
 """
 
+PG_SUBMISSION = f"""
+CREATE FUNCTION quality_submission_filed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT ({SUBMISSION_CHANGED.replace("IS NOT", "IS DISTINCT FROM")}) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        IF old.kind IN {TIMED} THEN {_body(_filed_out("postgresql", "old"))} END IF;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        IF new.kind IN {TIMED} THEN {_body(_filed_in("postgresql", "new"))} END IF;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
 PG_TRIGGERS = (
     "CREATE TRIGGER quality_house_coverage AFTER INSERT OR DELETE OR UPDATE OF status, address_id ON house "
     "FOR EACH ROW EXECUTE FUNCTION quality_house_coverage()",
     "CREATE TRIGGER quality_address_coverage AFTER INSERT OR DELETE OR UPDATE OF level, beat_id ON address "
     "FOR EACH ROW EXECUTE FUNCTION quality_address_coverage()",
+    f"CREATE TRIGGER quality_submission_filed AFTER INSERT OR DELETE OR UPDATE OF {SUBMISSION_COLUMNS} "
+    "ON submission FOR EACH ROW EXECUTE FUNCTION quality_submission_filed()",
 )
 
 # The rows there are now, counted once (a full recount, as services/quality.recount counts).
@@ -147,6 +203,14 @@ BACK_FILL = (
     f"LEFT JOIN quality_address q ON q.address_id = a.id AND q.verified_houses > 0 "
     f"WHERE a.level = {ROOM} GROUP BY a.beat_id",
 )
+
+
+def _back_fill_filed(dialect: str) -> str:
+    day = DAY[dialect].format(row="submission")
+    timed, on_time, untimed = _counts("submission")
+    return (f"INSERT INTO quality_filed (beat_id, day, timed, on_time, untimed) "
+            f"SELECT beat_id, {day}, sum({timed}), sum({on_time}), sum({untimed}) FROM submission "
+            f"WHERE kind IN {TIMED} GROUP BY beat_id, {day}")
 
 
 def upgrade() -> None:
@@ -162,15 +226,25 @@ def upgrade() -> None:
         sa.Column("room_addresses", sa.Integer(), nullable=False),
         sa.Column("covered", sa.Integer(), nullable=False),
     )
-    if op.get_bind().dialect.name == "sqlite":
+    op.create_table(
+        "quality_filed",
+        sa.Column("beat_id", sa.Integer(), sa.ForeignKey("beat.id", ondelete="CASCADE"), primary_key=True,
+                  autoincrement=False),
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("timed", sa.Integer(), nullable=False),
+        sa.Column("on_time", sa.Integer(), nullable=False),
+        sa.Column("untimed", sa.Integer(), nullable=False),
+    )
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
         for name, (event, when, statements) in SQLITE_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {event} FOR EACH ROW WHEN {when} BEGIN {_body(statements)} END")
     else:
-        op.execute(PG_HOUSE)
-        op.execute(PG_ADDRESS)
+        for function in (PG_HOUSE, PG_ADDRESS, PG_SUBMISSION):
+            op.execute(function)
         for statement in PG_TRIGGERS:
             op.execute(statement)
-    for statement in BACK_FILL:
+    for statement in (*BACK_FILL, _back_fill_filed(dialect)):
         op.execute(statement)
 
 
@@ -181,7 +255,9 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER quality_house_coverage ON house")
         op.execute("DROP TRIGGER quality_address_coverage ON address")
-        op.execute("DROP FUNCTION quality_house_coverage()")
-        op.execute("DROP FUNCTION quality_address_coverage()")
+        op.execute("DROP TRIGGER quality_submission_filed ON submission")
+        for function in ("quality_house_coverage", "quality_address_coverage", "quality_submission_filed"):
+            op.execute(f"DROP FUNCTION {function}()")
+    op.drop_table("quality_filed")
     op.drop_table("quality_coverage")
     op.drop_table("quality_address")
