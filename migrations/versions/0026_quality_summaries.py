@@ -1,18 +1,23 @@
-"""House coverage (采集率) as a summary per beat, kept up to date by database triggers; back-filled here.
+"""The quality rates' summaries, kept up to date by database triggers and back-filled here (models/quality.py).
 
-Coverage does not depend on the period, yet counting it probed every room-level address of the scope on each
-view of the quality page (bench/README.md, "Quality rates"). Two tables (models/quality.py):
+Counting coverage probed every room-level address of the scope on each view of the quality page, and
+timeliness read every report filed in the period (bench/README.md, "Quality rates"). Three tables:
 
 * quality_address: per address, how many verified houses it has;
-* quality_coverage: per beat, its room-level addresses and those with a verified house.
+* quality_coverage: per beat, its room-level addresses and those with a verified house (coverage does not
+  depend on the period);
+* quality_filed: per beat and local (Beijing) day, the move-in, move-out, hire and departure reports filed:
+  with a due time, by it, without one (a period is whole local days, so any period is a sum of its days).
 
-Triggers on `house` (insert, delete, update of status or address_id) and on `address` (insert, delete, update of
-level or beat_id) keep both, on SQLite and PostgreSQL, whoever writes: the ORM, a bulk UPDATE (jurisdiction
-moves), COPY. A house's change is its old row's part taken away and its new row's part added; an address counts
-as covered when its counter goes from 0 to 1 and stops when it goes back to 0. Counters, not an EXISTS over the
-other houses, because on PostgreSQL an AFTER ROW trigger sees the whole statement's result, and two
-transactions verifying two houses of one address cannot see each other's: an increment waits for the other's
-row lock and then counts on from its committed value. The same statements serve both databases.
+Triggers on `house` (insert, delete, update of status or address_id), `address` (insert, delete, update of
+level or beat_id) and `submission` (insert, delete, update of kind, beat_id, submitted_at or due_at) keep them,
+on SQLite and PostgreSQL, whoever writes: the ORM, a bulk UPDATE (jurisdiction moves), COPY. A row's change
+is its old values' part taken away and its new values' part added. An address counts as covered when its
+counter goes from 0 to 1 and stops when it goes back to 0: counters, not an EXISTS over the other houses,
+because on PostgreSQL an AFTER ROW trigger sees the whole statement's result, and two transactions verifying
+two houses of one address cannot see each other's; an increment waits for the other's row lock and then counts
+on from its committed value. The same statements serve both databases (SQLite's one trigger per case, with its
+condition, for PostgreSQL's IF); only the local day is written in each database's words.
 
 Revision ID: 0026
 Revises: 0024

@@ -343,11 +343,22 @@ def test_the_migration_back_fills_the_summary_from_the_rows_there(app, empty_dat
                                                                            "verified")):
             session.add(House(address_id=address.id, owner_id=owner.id, beat_id=address.beat_id,
                               use="whole_rental", max_occupants=2, status=status))
+        for minutes, kind, due in ((0, "move_in", 60), (-1, "hire", None), (24 * 60 - 1, "move_out", -1),
+                                   (3 * 24 * 60, "house_registration", 60), (5, "departure", None)):
+            at = datetime(2026, 3, 8, tzinfo=LOCAL) + timedelta(minutes=minutes)  # around local midnights
+            session.add(Submission(kind=kind, reporter_id=owners[0].id, beat_id=district.beats[1].id,
+                                   station_id=district.beats[1].station_id, status="pending", is_open=True,
+                                   payload={}, flags=[], submitted_at=at.astimezone(UTC),
+                                   due_at=None if due is None else (at + timedelta(minutes=due)).astimezone(UTC),
+                                   receipt=f"QB{next(_receipts):08d}"))
         session.flush()
         expected = {rooms[0].id: 2, rooms[2].id: 1, district.addresses[1].id: 1}
+        beat = district.beats[1].id
         session.commit()
     migrate.upgrade(empty_database)
     with Session(empty_database) as session:
         assert summary(session) == full_recount(session) != {}
         kept, counted = verified_counts(session)
         assert kept == counted == expected
+        assert filed(session) == filed_recount(session) == {
+            (beat, date(2026, 3, 7)): (0, 0, 1), (beat, date(2026, 3, 8)): (2, 1, 1)}
