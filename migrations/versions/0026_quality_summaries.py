@@ -25,13 +25,14 @@ Revises: 0024
 import sqlalchemy as sa
 from alembic import op
 
+from portal.services import quality_summaries
+from portal.services.quality_summaries import ROOM, TIMED, VERIFIED, counts, day
+
 revision = "0026"
 down_revision = "0024"
 branch_labels = None
 depends_on = None
 
-VERIFIED = "'verified'"
-ROOM = "'room'"
 
 
 def _house_out(row: str) -> list[str]:
@@ -73,29 +74,16 @@ def _address_in(row: str) -> list[str]:
             f"room_addresses = quality_coverage.room_addresses + 1, covered = quality_coverage.covered + excluded.covered"]
 
 
-TIMED = "('move_in', 'move_out', 'hire', 'departure')"  # quality.TIMED_KINDS
-# A report's local (Beijing) day. Asia/Shanghai has kept UTC+8 without daylight saving since 1991.
-DAY = {"sqlite": "date({row}.submitted_at, '+8 hours')",
-       "postgresql": "CAST(({row}.submitted_at AT TIME ZONE 'Asia/Shanghai') AS DATE)"}
-
-
-def _counts(row: str) -> tuple[str, str, str]:
-    """(with a due time, filed by it, without one) of a report row, each 0 or 1: quality._timeliness's tests."""
-    return (f"CASE WHEN {row}.due_at IS NOT NULL THEN 1 ELSE 0 END",
-            f"CASE WHEN {row}.due_at IS NOT NULL AND {row}.submitted_at <= {row}.due_at THEN 1 ELSE 0 END",
-            f"CASE WHEN {row}.due_at IS NULL THEN 1 ELSE 0 END")
-
-
 def _filed_out(dialect: str, row: str) -> list[str]:
-    timed, on_time, untimed = _counts(row)
+    timed, on_time, untimed = counts(row)
     return [f"UPDATE quality_filed SET timed = timed - {timed}, on_time = on_time - {on_time}, "
-            f"untimed = untimed - {untimed} WHERE beat_id = {row}.beat_id AND day = {DAY[dialect].format(row=row)}"]
+            f"untimed = untimed - {untimed} WHERE beat_id = {row}.beat_id AND day = {day(dialect, row)}"]
 
 
 def _filed_in(dialect: str, row: str) -> list[str]:
-    timed, on_time, untimed = _counts(row)
+    timed, on_time, untimed = counts(row)
     return [f"INSERT INTO quality_filed (beat_id, day, timed, on_time, untimed) VALUES ({row}.beat_id, "
-            f"{DAY[dialect].format(row=row)}, {timed}, {on_time}, {untimed}) ON CONFLICT (beat_id, day) DO UPDATE SET "
+            f"{day(dialect, row)}, {timed}, {on_time}, {untimed}) ON CONFLICT (beat_id, day) DO UPDATE SET "
             f"timed = quality_filed.timed + excluded.timed, on_time = quality_filed.on_time + excluded.on_time, "
             f"untimed = quality_filed.untimed + excluded.untimed"]
 
@@ -199,25 +187,6 @@ PG_TRIGGERS = (
     "ON submission FOR EACH ROW EXECUTE FUNCTION quality_submission_filed()",
 )
 
-# The rows there are now, counted once (a full recount, as services/quality.recount counts).
-BACK_FILL = (
-    f"INSERT INTO quality_address (address_id, verified_houses) "
-    f"SELECT address_id, count(*) FROM house WHERE status = {VERIFIED} GROUP BY address_id",
-    f"INSERT INTO quality_coverage (beat_id, room_addresses, covered) "
-    f"SELECT a.beat_id, count(*), count(q.address_id) FROM address a "
-    f"LEFT JOIN quality_address q ON q.address_id = a.id AND q.verified_houses > 0 "
-    f"WHERE a.level = {ROOM} GROUP BY a.beat_id",
-)
-
-
-def _back_fill_filed(dialect: str) -> str:
-    day = DAY[dialect].format(row="submission")
-    timed, on_time, untimed = _counts("submission")
-    return (f"INSERT INTO quality_filed (beat_id, day, timed, on_time, untimed) "
-            f"SELECT beat_id, {day}, sum({timed}), sum({on_time}), sum({untimed}) FROM submission "
-            f"WHERE kind IN {TIMED} GROUP BY beat_id, {day}")
-
-
 def upgrade() -> None:
     op.create_table(
         "quality_address",
@@ -249,8 +218,7 @@ def upgrade() -> None:
             op.execute(function)
         for statement in PG_TRIGGERS:
             op.execute(statement)
-    for statement in (*BACK_FILL, _back_fill_filed(dialect)):
-        op.execute(statement)
+    quality_summaries.refill(op.get_bind())  # the rows there now, counted once
 
 
 def downgrade() -> None:
