@@ -7,10 +7,11 @@ timeliness read every report filed in the period (bench/README.md, "Quality rate
 * quality_coverage: per beat, its room-level addresses and those with a verified house (coverage does not
   depend on the period);
 * quality_filed: per beat and local (Beijing) day, the move-in, move-out, hire and departure reports filed:
-  with a due time, by it, without one (a period is whole local days, so any period is a sum of its days).
+  with a due time, by it, without one (a period is whole local days, so any period is a sum of its days);
+* quality_open: per beat and local day of filing, the reports open now (pending or site visit).
 
 Triggers on `house` (insert, delete, update of status or address_id), `address` (insert, delete, update of
-level or beat_id) and `submission` (insert, delete, update of kind, beat_id, submitted_at or due_at) keep them,
+level or beat_id) and `submission` (insert, delete, update of kind, beat_id, submitted_at, due_at or is_open) keep them,
 on SQLite and PostgreSQL, whoever writes: the ORM, a bulk UPDATE (jurisdiction moves), COPY. A row's change
 is its old values' part taken away and its new values' part added. An address counts as covered when its
 counter goes from 0 to 1 and stops when it goes back to 0: counters, not an EXISTS over the other houses,
@@ -88,6 +89,19 @@ def _filed_in(dialect: str, row: str) -> list[str]:
             f"untimed = quality_filed.untimed + excluded.untimed"]
 
 
+def _open_out(dialect: str, row: str) -> list[str]:
+    return [f"UPDATE quality_open SET open_items = open_items - 1 "
+            f"WHERE beat_id = {row}.beat_id AND day = {day(dialect, row)}"]
+
+
+def _open_in(dialect: str, row: str) -> list[str]:
+    return [f"INSERT INTO quality_open (beat_id, day, open_items) VALUES ({row}.beat_id, {day(dialect, row)}, 1) "
+            f"ON CONFLICT (beat_id, day) DO UPDATE SET open_items = quality_open.open_items + 1"]
+
+
+OPEN_CHANGED = ("old.is_open IS NOT new.is_open OR old.beat_id IS NOT new.beat_id OR "
+                "old.submitted_at IS NOT new.submitted_at")
+OPEN_COLUMNS = "is_open, beat_id, submitted_at"
 SUBMISSION_CHANGED = ("old.kind IS NOT new.kind OR old.beat_id IS NOT new.beat_id OR "
                       "old.submitted_at IS NOT new.submitted_at OR old.due_at IS NOT new.due_at")
 SUBMISSION_COLUMNS = "kind, beat_id, submitted_at, due_at"
@@ -120,6 +134,12 @@ SQLITE_TRIGGERS = {
                                       f"old.kind IN {TIMED} AND ({SUBMISSION_CHANGED})", _filed_out("sqlite", "old")),
     "quality_submission_update_in": (f"AFTER UPDATE OF {SUBMISSION_COLUMNS} ON submission",
                                      f"new.kind IN {TIMED} AND ({SUBMISSION_CHANGED})", _filed_in("sqlite", "new")),
+    "quality_open_insert": ("AFTER INSERT ON submission", "new.is_open", _open_in("sqlite", "new")),
+    "quality_open_delete": ("AFTER DELETE ON submission", "old.is_open", _open_out("sqlite", "old")),
+    "quality_open_update_out": (f"AFTER UPDATE OF {OPEN_COLUMNS} ON submission",
+                                f"old.is_open AND ({OPEN_CHANGED})", _open_out("sqlite", "old")),
+    "quality_open_update_in": (f"AFTER UPDATE OF {OPEN_COLUMNS} ON submission",
+                               f"new.is_open AND ({OPEN_CHANGED})", _open_in("sqlite", "new")),
 }
 
 
@@ -178,6 +198,22 @@ BEGIN
 END $$
 """
 
+PG_OPEN = f"""
+CREATE FUNCTION quality_submission_open() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT ({OPEN_CHANGED.replace("IS NOT", "IS DISTINCT FROM")}) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        IF old.is_open THEN {_body(_open_out("postgresql", "old"))} END IF;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        IF new.is_open THEN {_body(_open_in("postgresql", "new"))} END IF;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
 PG_TRIGGERS = (
     "CREATE TRIGGER quality_house_coverage AFTER INSERT OR DELETE OR UPDATE OF status, address_id ON house "
     "FOR EACH ROW EXECUTE FUNCTION quality_house_coverage()",
@@ -185,6 +221,8 @@ PG_TRIGGERS = (
     "FOR EACH ROW EXECUTE FUNCTION quality_address_coverage()",
     f"CREATE TRIGGER quality_submission_filed AFTER INSERT OR DELETE OR UPDATE OF {SUBMISSION_COLUMNS} "
     "ON submission FOR EACH ROW EXECUTE FUNCTION quality_submission_filed()",
+    f"CREATE TRIGGER quality_submission_open AFTER INSERT OR DELETE OR UPDATE OF {OPEN_COLUMNS} "
+    "ON submission FOR EACH ROW EXECUTE FUNCTION quality_submission_open()",
 )
 
 def upgrade() -> None:
@@ -209,12 +247,19 @@ def upgrade() -> None:
         sa.Column("on_time", sa.Integer(), nullable=False),
         sa.Column("untimed", sa.Integer(), nullable=False),
     )
+    op.create_table(
+        "quality_open",
+        sa.Column("beat_id", sa.Integer(), sa.ForeignKey("beat.id", ondelete="CASCADE"), primary_key=True,
+                  autoincrement=False),
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("open_items", sa.Integer(), nullable=False),
+    )
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         for name, (event, when, statements) in SQLITE_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {event} FOR EACH ROW WHEN {when} BEGIN {_body(statements)} END")
     else:
-        for function in (PG_HOUSE, PG_ADDRESS, PG_SUBMISSION):
+        for function in (PG_HOUSE, PG_ADDRESS, PG_SUBMISSION, PG_OPEN):
             op.execute(function)
         for statement in PG_TRIGGERS:
             op.execute(statement)
@@ -229,8 +274,11 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER quality_house_coverage ON house")
         op.execute("DROP TRIGGER quality_address_coverage ON address")
         op.execute("DROP TRIGGER quality_submission_filed ON submission")
-        for function in ("quality_house_coverage", "quality_address_coverage", "quality_submission_filed"):
+        op.execute("DROP TRIGGER quality_submission_open ON submission")
+        for function in ("quality_house_coverage", "quality_address_coverage", "quality_submission_filed",
+                         "quality_submission_open"):
             op.execute(f"DROP FUNCTION {function}()")
+    op.drop_table("quality_open")
     op.drop_table("quality_filed")
     op.drop_table("quality_coverage")
     op.drop_table("quality_address")

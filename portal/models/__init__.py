@@ -8,7 +8,7 @@ from portal.models.jurisdiction import Beat, Bureau, Station
 from portal.models.keys import DataKey
 from portal.models.message import OutboxMessage
 from portal.models.privacy import AccessChallenge, RecordAccess
-from portal.models.quality import QualityAddress, QualityCoverage, QualityFiled
+from portal.models.quality import QualityAddress, QualityCoverage, QualityFiled, QualityOpen
 from portal.models.register import House, HouseUse, IdType, Person, RecordStatus, Tenancy
 from portal.models.submission import Decision, Submission, SubmissionKind, SubmissionStatus
 from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, UnitType
@@ -18,6 +18,6 @@ __all__ = [
     "AccessChallenge", "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent",
     "Base", "Beat", "Bureau", "DataKey", "Decision", "Draft", "Employment", "House", "HouseUse", "IdType",
     "IdempotencyRecord", "LoginSource", "OutboxMessage", "Person", "QualityAddress", "QualityCoverage", "QualityFiled",
-    "RecordAccess", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind",
-    "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User"
+    "QualityOpen", "RecordAccess", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station", "Submission",
+    "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User"
 ]

@@ -47,3 +47,15 @@ class QualityFiled(Base):
     timed: Mapped[int] = mapped_column(Integer)
     on_time: Mapped[int] = mapped_column(Integer)
     untimed: Mapped[int] = mapped_column(Integer)
+
+
+class QualityOpen(Base):
+    """The reports of a beat filed on one local (Beijing) day that are open now (pending or site visit): the
+    open items older than 3 days are the whole days before the cut-off's day, plus that day's part counted
+    from the reports themselves."""
+
+    __tablename__ = "quality_open"
+    beat_id: Mapped[int] = mapped_column(ForeignKey("beat.id", ondelete="CASCADE"), primary_key=True,
+                                         autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    open_items: Mapped[int] = mapped_column(Integer)

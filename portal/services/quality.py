@@ -43,6 +43,7 @@ from portal.models import (
     House,
     QualityCoverage,
     QualityFiled,
+    QualityOpen,
     RecordStatus,
     Role,
     Station,
@@ -295,8 +296,8 @@ class Report:
 
 def report(session: Session, scope: Scope, period: Period, *, now: datetime | None = None) -> Report:
     """Every figure of a scope over a period: in total, by week and (for more than one beat) by beat.
-    Coverage and timeliness are read from the summaries the database keeps (models/quality.py), except for
-    a reporter's own figures, which are counted from their rows."""
+    Coverage, timeliness and the open items are read from the summaries the database keeps
+    (models/quality.py), except for a reporter's own figures, which are counted from their rows."""
     return _report(session, scope, period, now, summaries=scope.reporter_id is None)
 
 
@@ -319,7 +320,7 @@ def _report(session: Session, scope: Scope, period: Period, now: datetime | None
             _timeliness(session, scope, period, edges, cells)
         _accuracy(session, scope, period, edges, cells)
         _verification(session, scope, period, edges, cells)
-        _open_old(session, scope, now or utcnow(), cells)
+        (_open_old_summary if summaries else _open_old)(session, scope, now or utcnow(), cells)
     total = _sum(cells.values())
     by_week = [Week(first, last, _sum(f for (_b, w), f in cells.items() if w == i))
                for i, (first, last) in enumerate(weeks)]
@@ -476,3 +477,19 @@ def _open_old(session: Session, scope: Scope, now: datetime, cells) -> None:
                                   Submission.submitted_at < now - OPEN_AGE).group_by(Submission.beat_id))
     for beat_id, n in rows:
         cells[(beat_id, 0)].open_older_than_3_days = n
+
+
+def _open_old_summary(session: Session, scope: Scope, now: datetime, cells) -> None:
+    """The same count from quality_open (migration 0026): the whole local days before the cut-off's, and that
+    day's part up to the cut-off from the reports themselves (one day's open items at most)."""
+    cutoff = now - OPEN_AGE
+    day = cutoff.astimezone(LOCAL).date()
+    whole = session.execute(select(QualityOpen.beat_id, func.sum(QualityOpen.open_items))
+                            .where(QualityOpen.beat_id.in_(scope.beat_ids), QualityOpen.day < day)
+                            .group_by(QualityOpen.beat_id))
+    part = session.execute(select(Submission.beat_id, func.count())
+                           .where(*scope.submissions(), Submission.is_open.is_(True),
+                                  Submission.submitted_at >= _utc(day), Submission.submitted_at < cutoff)
+                           .group_by(Submission.beat_id))
+    for beat_id, n in [*whole, *part]:
+        cells[(beat_id, 0)].open_older_than_3_days += int(n)

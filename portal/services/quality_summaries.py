@@ -17,7 +17,7 @@ TIMED = "('move_in', 'move_out', 'hire', 'departure')"  # quality.TIMED_KINDS
 # saving since 1991.
 DAY = {"sqlite": "date({row}.submitted_at, '+8 hours')",
        "postgresql": "CAST(({row}.submitted_at AT TIME ZONE 'Asia/Shanghai') AS DATE)"}
-TABLES = ("quality_filed", "quality_coverage", "quality_address")
+TABLES = ("quality_open", "quality_filed", "quality_coverage", "quality_address")
 
 
 def day(dialect: str, row: str) -> str:
@@ -46,6 +46,8 @@ def back_fill(dialect: str) -> list[str]:
         f"INSERT INTO quality_filed (beat_id, day, timed, on_time, untimed) "  # noqa: S608
         f"SELECT beat_id, {filed_on}, sum({timed}), sum({on_time}), sum({untimed}) FROM submission "
         f"WHERE kind IN {TIMED} GROUP BY beat_id, {filed_on}",
+        f"INSERT INTO quality_open (beat_id, day, open_items) "  # noqa: S608
+        f"SELECT beat_id, {filed_on}, count(*) FROM submission WHERE is_open GROUP BY beat_id, {filed_on}",
     ]
 
 

@@ -26,6 +26,7 @@ from portal.models import (
     QualityAddress,
     QualityCoverage,
     QualityFiled,
+    QualityOpen,
     Submission,
     Unit,
 )
@@ -86,21 +87,38 @@ def filed_recount(session) -> dict[tuple[int, date], tuple[int, int, int]]:
     return dict(out)
 
 
-def assert_summary_is_a_recount(session, district) -> None:
+def open_items(session) -> dict[tuple[int, date], int]:
+    rows = session.execute(select(QualityOpen.beat_id, QualityOpen.day, QualityOpen.open_items))
+    return {(b, d): n for b, d, n in rows if n}
+
+
+def open_recount(session) -> dict[tuple[int, date], int]:
+    return dict(Counter((b, at.astimezone(LOCAL).date()) for b, at in session.execute(
+        select(Submission.beat_id, Submission.submitted_at).where(Submission.is_open.is_(True)))))
+
+
+def assert_summary_is_a_recount(session, district, *, cut_offs: bool = False) -> None:
     session.flush()
     assert summary(session) == full_recount(session)
     kept, counted = verified_counts(session)
     assert kept == counted
     assert filed(session) == filed_recount(session)
+    assert open_items(session) == open_recount(session)
     # And the report's figures, by beat, by week and in total, are the recount's, over the usual 30 days and
-    # over a longer period cut at some weeks.
+    # over a longer period cut at some weeks; the open items with the cut-off now and at times of the last
+    # days around local midnight (the cut-off's own day is counted from the reports).
     scope = quality.scope_for(session, "bureau", district.bureau.code)
-    today = quality.local_today()
+    today, now = quality.local_today(), datetime.now(UTC)
     for period in (quality.default_period(), quality.Period(today - timedelta(days=75), today - timedelta(days=3))):
-        fast, slow = quality.report(session, scope, period), quality.recount(session, scope, period)
+        fast, slow = quality.report(session, scope, period, now=now), quality.recount(session, scope, period, now=now)
         assert fast.total.coverage == slow.total.coverage
         assert fast.total.timeliness == slow.total.timeliness
         assert fast.as_json() == slow.as_json()
+    for days, minutes in itertools.product(range(8) if cut_offs else (), (0, 1, 12 * 60)):
+        now = datetime.combine(today - timedelta(days=days), datetime.min.time(), LOCAL) + timedelta(minutes=minutes)
+        fast, slow = (f(session, scope, quality.default_period(), now=now) for f in (quality.report, quality.recount))
+        assert [b.figures.open_older_than_3_days for b in fast.beats] == \
+            [b.figures.open_older_than_3_days for b in slow.beats]
 
 
 class World:
@@ -215,7 +233,8 @@ class World:
         times near local midnight too."""
         beat, owner = self.rng.choice(self.d.beats), self.rng.choice(self.landlords)
         kind = self.rng.choice(("move_in", "move_out", "hire", "departure", "unit_registration"))
-        day = quality.local_today() - timedelta(days=self.rng.randrange(0, 80))
+        ago = self.rng.choice((self.rng.randrange(0, 80), self.rng.randrange(0, 8)))  # the last days often
+        day = quality.local_today() - timedelta(days=ago)
         filed = datetime.combine(day, datetime.min.time(), LOCAL) + timedelta(
             minutes=self.rng.choice((0, 1, 12 * 60, 24 * 60 - 1)))
         due = self.rng.choice((None, filed, filed - timedelta(minutes=1), filed + timedelta(days=2)))
@@ -269,13 +288,13 @@ def test_after_random_changes_the_summary_is_a_full_recount(db_session, district
     for i in range(120):
         done[world.step()] += 1
         if i % 10 == 9:
-            assert_summary_is_a_recount(db_session, district)
-    assert_summary_is_a_recount(db_session, district)
+            assert_summary_is_a_recount(db_session, district, cut_offs=i % 40 == 39)
+    assert_summary_is_a_recount(db_session, district, cut_offs=True)
     # Counting them afresh in one pass (the migration's back-fill, the generator's after a bulk load) gives
     # what the triggers kept.
-    kept = summary(db_session), filed(db_session), verified_counts(db_session)[0]
+    kept = summary(db_session), filed(db_session), open_items(db_session), verified_counts(db_session)[0]
     quality_summaries.refill(db_session.connection())
-    assert (summary(db_session), filed(db_session), verified_counts(db_session)[0]) == kept
+    assert (summary(db_session), filed(db_session), open_items(db_session), verified_counts(db_session)[0]) == kept
     # The sequence did exercise what it is meant to.
     for name in ("register", "confirm", "reject", "merge", "move", "relevel", "verify_all_at", "move_in",
                  "backdated", "retime"):
@@ -376,3 +395,5 @@ def test_the_migration_back_fills_the_summary_from_the_rows_there(app, empty_dat
         assert kept == counted == expected
         assert filed(session) == filed_recount(session) == {
             (beat, date(2026, 3, 7)): (0, 0, 1), (beat, date(2026, 3, 8)): (2, 1, 1)}
+        assert open_items(session) == open_recount(session) == {
+            (beat, date(2026, 3, 7)): 1, (beat, date(2026, 3, 8)): 3, (beat, date(2026, 3, 11)): 1}
