@@ -35,7 +35,6 @@ branch_labels = None
 depends_on = None
 
 
-
 def _house_out(row: str) -> list[str]:
     """Take away what a verified house row counted."""
     return [

@@ -7,6 +7,7 @@ import itertools
 import os
 import random
 import secrets
+import threading
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from sqlalchemy import func, make_url, select, text, update
 from sqlalchemy.orm import Session
 
 from portal import migrate
-from portal.db import make_engine, normalise_url
+from portal.db import make_engine, normalise_url, writing
 from portal.models import (
     Address,
     AddressLevel,
@@ -397,3 +398,38 @@ def test_the_migration_back_fills_the_summary_from_the_rows_there(app, empty_dat
             (beat, date(2026, 3, 7)): (0, 0, 1), (beat, date(2026, 3, 8)): (2, 1, 1)}
         assert open_items(session) == open_recount(session) == {
             (beat, date(2026, 3, 7)): 1, (beat, date(2026, 3, 8)): 3, (beat, date(2026, 3, 11)): 1}
+
+
+def test_two_transactions_verifying_two_houses_of_one_address_count_it_once(app, empty_database):
+    """Neither sees the other's house: the second's count waits for the first's row and goes on from it."""
+    migrate.upgrade(empty_database)
+    with app.app_context(), Session(empty_database) as session:
+        district = factories.make_district(session)
+        owners = [factories.make_user(session, role="landlord") for _ in range(2)]
+        room = district.addresses[0]
+        houses = [House(address_id=room.id, owner_id=o.id, beat_id=room.beat_id, use="whole_rental",
+                        max_occupants=2, status="pending") for o in owners]
+        session.add_all(houses)
+        session.commit()
+        first, second, beat = houses[0].id, houses[1].id, room.beat_id
+        assert summary(session)[beat] == (1, 0)
+
+    def verify(house_id: int, hold: threading.Event | None = None) -> None:
+        with writing(), empty_database.begin() as conn:
+            conn.execute(update(House).where(House.id == house_id).values(status="verified"))
+            if hold is not None:
+                hold.wait(2)  # the other transaction starts meanwhile (on SQLite it waits for the write lock)
+
+    go = threading.Event()
+    holder = threading.Thread(target=verify, args=(first, go))
+    holder.start()
+    other = threading.Thread(target=verify, args=(second,))
+    other.start()
+    other.join(0.5)
+    go.set()
+    holder.join()
+    other.join()
+    with Session(empty_database) as session:
+        assert summary(session)[beat] == (1, 1) and summary(session) == full_recount(session)
+        kept, counted = verified_counts(session)
+        assert kept == counted and list(kept.values()) == [2]
