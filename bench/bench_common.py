@@ -18,6 +18,7 @@ OUT = ROOT / "bench" / "out"  # git-ignored
 PASSWORD = "bench-password-2026-not-for-production"  # noqa: S105 (published on purpose)
 STATION_OFFICER_PHONE = "13910000001"  # the station officer of the busiest station
 BEAT_OFFICER_PHONE = "13920000001"  # the beat officer of the busiest beat of that station
+BUREAU_OFFICER_PHONE = "13930000001"  # an officer of the bureau's own staff (every station): bench/quality.py adds one
 
 
 def totp_secret(phone: str) -> str:

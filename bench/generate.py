@@ -41,7 +41,7 @@ from stdnum.iso7064 import mod_37_36  # noqa: E402
 from portal import fieldcrypt, migrate  # noqa: E402
 from portal.db import make_engine, normalise_url  # noqa: E402
 from portal.models import Base  # noqa: E402
-from portal.services import addresses, declarations, flags, identity, receipts  # noqa: E402
+from portal.services import addresses, declarations, flags, identity, quality_summaries, receipts  # noqa: E402
 from portal.services.passwords import hash_password  # noqa: E402
 from portal.services.reporting import due_at  # noqa: E402
 
@@ -573,6 +573,15 @@ def stored(conn, name: str, t: Table) -> tuple[list[str], list[tuple]]:
     return columns, [tuple(r[c] for c in columns) for r in rows]
 
 
+# The triggers that keep the quality summaries (migration 0026) are off for the load: row by row, a few hot
+# summary rows updated hundreds of thousands of times in one transaction would cost minutes on PostgreSQL.
+# The summaries are then counted in one pass, as the migration's back-fill counts them.
+SUMMARY_TRIGGERS_SQLITE = (r"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                           r"AND name LIKE 'quality\_%' ESCAPE '\'")
+SUMMARY_TRIGGERS_POSTGRESQL = (r"SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal "
+                               r"AND tgname LIKE 'quality\_%' AND tgrelid::regclass::text = ANY(:t)")
+
+
 def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
     """Core executemany through the models' column types (the same storage format as the ORM's), with
     journaling and fsync off for the load only; WAL is switched back on at the end."""
@@ -581,6 +590,9 @@ def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
         for pragma in ("foreign_keys=OFF", "journal_mode=OFF", "synchronous=OFF", "cache_size=-1048576",
                        "temp_store=MEMORY"):
             conn.exec_driver_sql(f"PRAGMA {pragma}")
+        triggers = conn.exec_driver_sql(SUMMARY_TRIGGERS_SQLITE).all()
+        for name, _sql in triggers:
+            conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
         for name in ORDER:
             t = city.tables[name]
             stmt = Base.metadata.tables[name].insert()
@@ -589,6 +601,11 @@ def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
                 for chunk in batches(rows, batch):
                     conn.execute(stmt, [dict(zip(cols, r, strict=True)) for r in chunk])
                 conn.commit()
+        with timer(f"re-create the {len(triggers)} summary triggers and count the summaries (as migration 0026)"):
+            for _name, sql in triggers:
+                conn.exec_driver_sql(sql)
+            quality_summaries.refill(conn)
+            conn.commit()
         with timer("check foreign keys (PRAGMA foreign_key_check)"):
             bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if bad:
@@ -620,11 +637,15 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
             "AND c.relnamespace = current_schema()::regnamespace "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"),
             {"t": names}).all()
-        with timer(f"drop {len(fks)} foreign keys and {len(indexes)} secondary indexes for the load"):
+        triggers = conn.execute(text(SUMMARY_TRIGGERS_POSTGRESQL), {"t": names}).all()
+        with timer(f"drop {len(fks)} foreign keys and {len(indexes)} secondary indexes for the load, disable "
+                   f"{len(triggers)} summary triggers"):
             for table, name, _ in fks:
                 conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
             for _table, name, _ in indexes:
                 conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            for table, name in triggers:
+                conn.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"')
         raw = conn.connection.driver_connection
         for name in ORDER:
             t = city.tables[name]
@@ -646,6 +667,10 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
         with timer("re-add foreign keys (checks every reference)"):
             for table, name, ddl in fks:
                 conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {ddl}')
+        with timer("enable the summary triggers and count the summaries (as migration 0026)"):
+            for table, name in triggers:
+                conn.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"')
+            quality_summaries.refill(conn)
         for name in ORDER:  # the ids were given explicitly: move each sequence past them
             top = conn.scalar(select(func.coalesce(func.max(Base.metadata.tables[name].c.id), 1)))
             conn.execute(text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"), {"t": name, "v": top})

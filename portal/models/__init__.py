@@ -8,6 +8,7 @@ from portal.models.jurisdiction import Beat, Bureau, Station
 from portal.models.keys import DataKey
 from portal.models.message import OutboxMessage
 from portal.models.privacy import AccessChallenge, RecordAccess
+from portal.models.quality import QualityAddress, QualityCoverage, QualityFiled, QualityOpen
 from portal.models.register import House, HouseUse, IdType, Person, RecordStatus, Tenancy
 from portal.models.submission import Decision, Submission, SubmissionKind, SubmissionStatus
 from portal.models.unit import Employment, SpecialTrade, StaffImport, Unit, UnitType
@@ -16,7 +17,7 @@ from portal.models.user import LoginSource, Role, User
 __all__ = [
     "AccessChallenge", "Address", "AddressLevel", "AddressPairDismissal", "AddressStatus", "ApiToken", "AuditEvent",
     "Base", "Beat", "Bureau", "DataKey", "Decision", "Draft", "Employment", "House", "HouseUse", "IdType",
-    "IdempotencyRecord", "LoginSource", "OutboxMessage", "Person", "PlaceName", "RecordAccess", "RecordStatus", "Role",
-    "SpecialTrade", "StaffImport", "Station", "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit",
-    "UnitType", "User"
+    "IdempotencyRecord", "LoginSource", "OutboxMessage", "Person", "PlaceName", "QualityAddress", "QualityCoverage",
+    "QualityFiled", "QualityOpen", "RecordAccess", "RecordStatus", "Role", "SpecialTrade", "StaffImport", "Station",
+    "Submission", "SubmissionKind", "SubmissionStatus", "Tenancy", "Unit", "UnitType", "User"
 ]

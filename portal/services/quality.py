@@ -41,6 +41,9 @@ from portal.models import (
     Bureau,
     Decision,
     House,
+    QualityCoverage,
+    QualityFiled,
+    QualityOpen,
     RecordStatus,
     Role,
     Station,
@@ -301,16 +304,32 @@ class Report:
 
 
 def report(session: Session, scope: Scope, period: Period, *, now: datetime | None = None) -> Report:
-    """Every figure of a scope over a period: in total, by week and (for more than one beat) by beat."""
+    """Every figure of a scope over a period: in total, by week and (for more than one beat) by beat.
+    Coverage, timeliness and the open items are read from the summaries the database keeps
+    (models/quality.py), except for a reporter's own figures, which are counted from their rows."""
+    return _report(session, scope, period, now, summaries=scope.reporter_id is None)
+
+
+def recount(session: Session, scope: Scope, period: Period, *, now: datetime | None = None) -> Report:
+    """The same figures counted from the register's own rows, every one: the reference the summaries are
+    tested against (tests/integration/officer/test_quality_summary.py)."""
+    return _report(session, scope, period, now, summaries=False)
+
+
+def _report(session: Session, scope: Scope, period: Period, now: datetime | None, *, summaries: bool) -> Report:
     weeks = period.weeks()
     edges = [_utc(first) for first, _last in weeks[1:]]
     cells: dict[tuple[int, int], Figures] = defaultdict(Figures)  # (beat id, week index)
     if scope.beat_ids:
-        _coverage(session, scope, cells)
-        _timeliness(session, scope, period, edges, cells)
+        if summaries:
+            _coverage_summary(session, scope, cells)
+            _timeliness_summary(session, scope, period, [first for first, _last in weeks[1:]], cells)
+        else:
+            _coverage(session, scope, cells)
+            _timeliness(session, scope, period, edges, cells)
         _accuracy(session, scope, period, edges, cells)
         _verification(session, scope, period, edges, cells)
-        _open_old(session, scope, now or utcnow(), cells)
+        (_open_old_summary if summaries else _open_old)(session, scope, now or utcnow(), cells)
     total = _sum(cells.values())
     by_week = [Week(first, last, _sum(f for (_b, w), f in cells.items() if w == i))
                for i, (first, last) in enumerate(weeks)]
@@ -337,8 +356,8 @@ def _sum(parts: Iterable[Figures]) -> Figures:
     return out
 
 
-def _bucket(column, edges: list[datetime]):
-    """The index of the week a time falls in (the period's pieces, cut at `edges`), in SQL."""
+def _bucket(column, edges: list[datetime] | list[date]):
+    """The index of the week a time (or a day) falls in (the period's pieces, cut at `edges`), in SQL."""
     if not edges:  # one week: still an expression, since a bare 0 in GROUP BY would name a column
         return case((column.is_(None), 0), else_=0)
     return case(*((column < edge, i) for i, edge in enumerate(edges)), else_=len(edges))
@@ -358,6 +377,30 @@ def _coverage(session: Session, scope: Scope, cells) -> None:
                            .where(*where).group_by(Address.beat_id))
     for beat_id, rooms, covered in rows:
         cells[(beat_id, 0)].coverage = Rate(covered, rooms)
+
+
+def _coverage_summary(session: Session, scope: Scope, cells) -> None:
+    """Coverage per beat from quality_coverage, which triggers keep (migration 0026)."""
+    rows = session.execute(select(QualityCoverage.beat_id, QualityCoverage.room_addresses, QualityCoverage.covered)
+                           .where(QualityCoverage.beat_id.in_(scope.beat_ids)))
+    for beat_id, rooms, covered in rows:
+        cells[(beat_id, 0)].coverage = Rate(covered, rooms)
+
+
+def _timeliness_summary(session: Session, scope: Scope, period: Period, edges: list[date], cells) -> None:
+    """Timeliness per beat and week from quality_filed, the per-beat, per-local-day counts that triggers
+    keep (migration 0026): a period is a sum of whole days, as its bounds are."""
+    week = _bucket(QualityFiled.day, edges)
+    rows = session.execute(
+        select(QualityFiled.beat_id, week, func.sum(QualityFiled.on_time), func.sum(QualityFiled.timed),
+               func.sum(QualityFiled.untimed))
+        .where(QualityFiled.beat_id.in_(scope.beat_ids), QualityFiled.day >= period.start,
+               QualityFiled.day <= period.end)
+        .group_by(QualityFiled.beat_id, week))
+    for beat_id, w, on_time, timed, untimed in rows:
+        cell = cells[(beat_id, w)]
+        cell.timeliness = Rate(int(on_time), int(timed))
+        cell.without_due_time = int(untimed)
 
 
 def _timeliness(session: Session, scope: Scope, period: Period, edges, cells) -> None:
@@ -443,3 +486,19 @@ def _open_old(session: Session, scope: Scope, now: datetime, cells) -> None:
                                   Submission.submitted_at < now - OPEN_AGE).group_by(Submission.beat_id))
     for beat_id, n in rows:
         cells[(beat_id, 0)].open_older_than_3_days = n
+
+
+def _open_old_summary(session: Session, scope: Scope, now: datetime, cells) -> None:
+    """The same count from quality_open (migration 0026): the whole local days before the cut-off's, and that
+    day's part up to the cut-off from the reports themselves (one day's open items at most)."""
+    cutoff = now - OPEN_AGE
+    day = cutoff.astimezone(LOCAL).date()
+    whole = session.execute(select(QualityOpen.beat_id, func.sum(QualityOpen.open_items))
+                            .where(QualityOpen.beat_id.in_(scope.beat_ids), QualityOpen.day < day)
+                            .group_by(QualityOpen.beat_id))
+    part = session.execute(select(Submission.beat_id, func.count())
+                           .where(*scope.submissions(), Submission.is_open.is_(True),
+                                  Submission.submitted_at >= _utc(day), Submission.submitted_at < cutoff)
+                           .group_by(Submission.beat_id))
+    for beat_id, n in [*whole, *part]:
+        cells[(beat_id, 0)].open_older_than_3_days += int(n)
