@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -44,6 +44,11 @@ class Address(Base):
         # this index (pg_trgm) instead of reading every address: migration 0008, bench/README.md.
         Index("ix_address_search_text_trgm", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "public.gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # The conflicting-claims list (services/anomalies.py): the few building-level addresses, and the
+        # addresses that two reporters' standing houses claim.
+        Index("ix_address_level", "level"),
+        Index("ix_address_anom_claimed_twice", "id", sqlite_where=text("anom_claimant_count > 1"),
+              postgresql_where=text("anom_claimant_count > 1")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +76,9 @@ class Address(Base):
                                                   server_default="active")
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("address.id"), index=True)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How many owners have a standing house (declared or verified) here, kept by database triggers for the
+    # anomaly lists (services/anomaly_summaries.py), never written by the application.
+    anom_claimant_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     beat: Mapped[Beat] = relationship()
     replaced_by: Mapped[Address | None] = relationship(remote_side=[id])
