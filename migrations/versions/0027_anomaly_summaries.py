@@ -46,6 +46,8 @@ def upgrade() -> None:
     for name, table, columns, where in INDEXES:
         condition = {} if where is None else {"sqlite_where": sa.text(where), "postgresql_where": sa.text(where)}
         op.create_index(name, table, columns, **condition)
+    if dialect.name == "postgresql":  # the new columns' statistics now, not when autovacuum comes by
+        op.execute("ANALYZE house, person, address")
 
 
 def downgrade() -> None:

@@ -14,6 +14,7 @@ from portal.models.base import utcnow
 from portal.services import address_merge, anomaly_summaries, reporting, residence, retention
 from portal.services.errors import StateConflict, ValidationFailed
 from portal.services.filing import local_today
+from portal.services.flags import ADULT_AGE, CHILD_AGE
 from tests import factories
 
 YEAR = date.today().year
@@ -214,7 +215,6 @@ def _reference_keys(kind: str, beat_ids: list[int], today: date, now):
     from sqlalchemy.orm import aliased
 
     from portal.models import HouseUse
-    from portal.services.flags import ADULT_AGE, CHILD_AGE
 
     if kind == "two-houses":
         t2 = aliased(Tenancy)
@@ -291,6 +291,12 @@ def test_the_lists_give_the_rows_of_the_queries_they_replaced(db_session, distri
     person = s.get(Tenancy, next(t.id for t in sub.tenancies if t.declared_name == adult[6]["name"])).person
     person.birth_date = None  # of unknown age: a possible adult
     s.commit()
+    # At the ages' edges: a child with someone turning 18 this year (a possible adult), and two teenagers of
+    # whom the younger turns 16 this year (no child): neither house is on the list.
+    tenants(house_in(beats[0]), owner, dict(child[0], relation="relative"),
+            factories.occupant(name="将成", birth=f"{YEAR - ADULT_AGE}1231"))
+    tenants(house_in(beats[1]), owner, factories.occupant(name="少甲", birth=f"{YEAR - CHILD_AGE}1231"),
+            factories.occupant(name="少乙", birth=f"{YEAR - ADULT_AGE + 1}0101"))
     leaving = house_in(beats[0], max_occupants=1)
     sub = tenants(leaving, owner, adult[3], adult[5])
     factories.make_move_out(s, owner, sub.tenancies[0].id)  # a move-out waiting: one lives there
@@ -298,6 +304,8 @@ def test_the_lists_give_the_rows_of_the_queries_they_replaced(db_session, distri
         hid = house_in(beats[b])
         s.execute(update(Submission).where(Submission.house_id == hid)
                   .values(submitted_at=utcnow() - timedelta(days=days)))
+    never = house_in(beats[1])  # a house no report names (as a bulk load may leave one)
+    s.execute(update(Submission).where(Submission.house_id == never).values(house_id=None))
     vacant = house_in(beats[0], use="vacant")
     s.execute(update(Submission).where(Submission.house_id == vacant)
               .values(submitted_at=utcnow() - timedelta(days=200)))
