@@ -323,12 +323,15 @@ def _latest_items(session: Session, beat_ids: list[int], column, ids: list[int],
         select(column, func.max(Submission.id)).where(*where).group_by(column))}
 
 
-def _houses(session: Session, ids: list[int]) -> dict[int, tuple[House, Address, str]]:
-    """Each house with its address and its owner's name (the only thing of the owner that a row shows)."""
+def _houses(session: Session, ids: list[int]) -> dict[int, tuple]:
+    """Each house with its address, its owner's name (the only thing of the owner that a row shows), and its
+    living count and last report time as the database holds them now (a House already in the session may
+    have been loaded before a trigger changed them)."""
     if not ids:
         return {}
-    return {h.id: (h, a, name) for h, a, name in session.execute(
-        select(House, Address, User.name).join(Address, Address.id == House.address_id)
+    return {h.id: (h, a, name, living, last) for h, a, name, living, last in session.execute(
+        select(House, Address, User.name, House.anom_living_count, House.anom_last_report_at)
+        .join(Address, Address.id == House.address_id)
         .join(User, User.id == House.owner_id).where(House.id.in_(ids)))}
 
 
@@ -352,46 +355,30 @@ def _two_houses_rows(session, keys, beat_ids):
     return [Row((pid,), _mask(people[pid].name), by_person.get(pid, []), person_id=pid) for pid in person_ids]
 
 
-def _house_rows(session, keys, beat_ids, **extra):
+def _house_rows(session, keys, beat_ids, *, number: bool = False, at: bool = False):
+    """Each house's row; with `number`, who lives there, with `at`, its last report (the triggers' summaries)."""
     ids = [k[0] for k in keys]
     houses = _houses(session, ids)
     items = _latest_items(session, beat_ids, Submission.house_id, ids)
     rows = []
     for hid in ids:
-        house, address, owner = houses[hid]
+        house, address, owner, living, last = houses[hid]
         rows.append(Row((hid,), "", [Place(address.text, items.get(hid), _mask(owner), str(house.status),
                                            house_id=hid)],
-                        limit=house.max_occupants))
-    return rows
-
-
-def _with_living_counts(session, rows):
-    ids = [r.key[0] for r in rows]
-    if ids:
-        found = dict(session.execute(select(Tenancy.house_id, func.count()).where(
-            Tenancy.house_id.in_(ids), *residence.living()).group_by(Tenancy.house_id)).all())
-        for r in rows:
-            r.number = found.get(r.key[0], 0)
+                        limit=house.max_occupants, number=living if number else None, at=last if at else None))
     return rows
 
 
 def _over_capacity_rows(session, keys, beat_ids):
-    return _with_living_counts(session, _house_rows(session, keys, beat_ids))
+    return _house_rows(session, keys, beat_ids, number=True)
 
 
 def _children_alone_rows(session, keys, beat_ids):
-    return _with_living_counts(session, _house_rows(session, keys, beat_ids))
+    return _house_rows(session, keys, beat_ids, number=True)
 
 
 def _silent_houses_rows(session, keys, beat_ids):
-    rows = _house_rows(session, keys, beat_ids)
-    ids = [r.key[0] for r in rows]
-    if ids:
-        last = dict(session.execute(select(Submission.house_id, func.max(Submission.submitted_at))
-                                    .where(Submission.house_id.in_(ids)).group_by(Submission.house_id)).all())
-        for r in rows:
-            r.at = last.get(r.key[0])
-    return rows
+    return _house_rows(session, keys, beat_ids, at=True)
 
 
 def _overdue_rows(session, keys, beat_ids):
@@ -404,7 +391,7 @@ def _overdue_rows(session, keys, beat_ids):
     rows = []
     for tid in ids:
         tenancy, person = found[tid]
-        _house, address, owner = houses[tenancy.house_id]
+        _house, address, owner, _living, _last = houses[tenancy.house_id]
         rows.append(Row((tenancy.lease_end_date, tid), _mask(person.name),
                         [Place(address.text, tenancy.submission_id, _mask(owner), house_id=tenancy.house_id)],
                         on=tenancy.lease_end_date, person_id=person.id))

@@ -328,5 +328,15 @@ def test_the_lists_give_the_rows_of_the_queries_they_replaced(db_session, distri
             assert _paged(s, officer, kind) == expected, (kind, officer.id)
             assert anomalies.count(s, officer, kind) == len(expected)
             assert anomalies.count(s, officer, kind, cap=1) == min(len(expected), 2)
+    # What the rows show of each house: who lives there, and the last report, as the plain path counts them.
+    living = dict(s.execute(select(Tenancy.house_id, func.count()).where(*residence.living())
+                            .group_by(Tenancy.house_id)).all())
+    last = dict(s.execute(select(Submission.house_id, func.max(Submission.submitted_at))
+                          .group_by(Submission.house_id)).all())
+    for kind in ("over-capacity", "children-alone"):
+        rows = anomalies.page(s, world.officer, kind).rows
+        assert rows and [r.number for r in rows] == [living.get(r.key[0], 0) for r in rows]
+    rows = anomalies.page(s, world.officer, "silent-houses").rows
+    assert rows and [r.at for r in rows] == [last.get(r.key[0]) for r in rows]
     # Every changed list has rows for the station 1 officer, so the comparison compared something.
     assert all(anomalies.count(s, world.officer, kind) for kind in CHANGED)
