@@ -123,7 +123,7 @@ def _postgresql_trigger(name, event, table, when, recounts, dialect) -> list[str
     steps = []
     for model, statement in recounts():
         rows = _sql(select(literal_column("1")).select_from(model).where(statement.whereclause)
-                    .order_by(model.id).with_for_update(), dialect)
+                    .order_by(model.id).with_for_update(key_share=True), dialect)
         steps += [f"PERFORM {rows.removeprefix('SELECT 1 ')}", _sql(statement, dialect)]
     body = ";\n  ".join(steps)
     return [f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  {body};\n"
