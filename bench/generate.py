@@ -8,7 +8,9 @@ tree, room-level standard addresses, landlords, houses, persons with valid resid
 tenancies, submissions (the open ones in the officers' queues and the decided history) and decisions.
 Rows are built in Python with explicit ids, then written with SQLAlchemy Core executemany in large
 batches on SQLite, and with COPY on PostgreSQL (secondary indexes and foreign keys are dropped for the
-load and re-created afterwards, which also re-checks every reference). Prints the time of each phase.
+load and re-created afterwards, which also re-checks every reference). The anomaly lists' summary triggers
+(services/anomaly_summaries.py) are off for the load; the summaries are then filled by the migration's own
+back-fill statements and the triggers put back. Prints the time of each phase.
 
 The data is deterministic for a given --seed (receipts and TOTP keys included). Benchmark data only: the
 officer accounts have a published password and TOTP key (bench/bench_common.py).
@@ -41,7 +43,7 @@ from stdnum.iso7064 import mod_37_36  # noqa: E402
 from portal import fieldcrypt, migrate  # noqa: E402
 from portal.db import make_engine, normalise_url  # noqa: E402
 from portal.models import Base  # noqa: E402
-from portal.services import addresses, declarations, flags, identity, quality_summaries, receipts  # noqa: E402
+from portal.services import addresses, anomaly_summaries, declarations, flags, identity, quality_summaries, receipts  # noqa: E402
 from portal.services.passwords import hash_password  # noqa: E402
 from portal.services.reporting import due_at  # noqa: E402
 
@@ -593,6 +595,8 @@ def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
         triggers = conn.exec_driver_sql(SUMMARY_TRIGGERS_SQLITE).all()
         for name, _sql in triggers:
             conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        for statement in anomaly_summaries.drop_triggers(conn.dialect):  # a recount per row: put back below
+            conn.exec_driver_sql(statement)
         for name in ORDER:
             t = city.tables[name]
             stmt = Base.metadata.tables[name].insert()
@@ -605,6 +609,9 @@ def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
             for _name, sql in triggers:
                 conn.exec_driver_sql(sql)
             quality_summaries.refill(conn)
+        with timer("anomaly summaries: the migration's back-fill, then the triggers"):
+            for statement in anomaly_summaries.backfill(conn.dialect) + anomaly_summaries.create_triggers(conn.dialect):
+                conn.exec_driver_sql(statement)
             conn.commit()
         with timer("check foreign keys (PRAGMA foreign_key_check)"):
             bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -646,6 +653,8 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
                 conn.exec_driver_sql(f'DROP INDEX "{name}"')
             for table, name in triggers:
                 conn.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"')
+            for name, _event, table, _when, _recounts in anomaly_summaries.TRIGGERS:  # a recount per row
+                conn.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER {name}')
         raw = conn.connection.driver_connection
         for name in ORDER:
             t = city.tables[name]
@@ -671,6 +680,13 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
             for table, name in triggers:
                 conn.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"')
             quality_summaries.refill(conn)
+        with timer("anomaly summaries: the migration's back-fill, then the triggers back on"):
+            # Statistics first: without them the recounts' correlated subqueries are planned as scans.
+            conn.exec_driver_sql("ANALYZE house, person, address, tenancy, submission")
+            for statement in anomaly_summaries.backfill(conn.dialect):
+                conn.exec_driver_sql(statement)
+            for name, _event, table, _when, _recounts in anomaly_summaries.TRIGGERS:
+                conn.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE TRIGGER {name}')
         for name in ORDER:  # the ids were given explicitly: move each sequence past them
             top = conn.scalar(select(func.coalesce(func.max(Base.metadata.tables[name].c.id), 1)))
             conn.execute(text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"), {"t": name, "v": top})

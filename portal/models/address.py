@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint, func, literal_column
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, UniqueConstraint, func, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -74,6 +74,11 @@ class Address(Base):
         _in_search_order("township", "ix_address_township_order"),
         _in_search_order("road", "ix_address_road_order"),
         _in_search_order("community", "ix_address_community_order"),
+        # The conflicting-claims list (services/anomalies.py): the few building-level addresses, and the
+        # addresses that two reporters' standing houses claim.
+        Index("ix_address_level", "level"),
+        Index("ix_address_anom_claimed_twice", "id", sqlite_where=text("anom_claimant_count > 1"),
+              postgresql_where=text("anom_claimant_count > 1")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +106,9 @@ class Address(Base):
                                                   server_default="active")
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("address.id"), index=True)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How many owners have a standing house (declared or verified) here, kept by database triggers for the
+    # anomaly lists (services/anomaly_summaries.py), never written by the application.
+    anom_claimant_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     beat: Mapped[Beat] = relationship()
     replaced_by: Mapped[Address | None] = relationship(remote_side=[id])

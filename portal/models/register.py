@@ -52,6 +52,12 @@ class House(Base):
     __table_args__ = (
         UniqueConstraint("address_id", "owner_id"),
         Index("ix_house_address_status", "address_id", "status"),  # coverage: is an address's house verified
+        # The anomaly lists (services/anomalies.py), each beat an index range in id order: every house, the
+        # houses over capacity, the houses by their eldest occupant's birth year.
+        Index("ix_house_beat_house", "beat_id", "id"),
+        Index("ix_house_anom_over_capacity", "beat_id", "id", sqlite_where=text("anom_living_count > max_occupants"),
+              postgresql_where=text("anom_living_count > max_occupants")),
+        Index("ix_house_anom_eldest", "beat_id", "anom_eldest_birth_year"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +69,13 @@ class House(Base):
     certificate_no: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[RecordStatus] = mapped_column(str_enum(RecordStatus), default=RecordStatus.pending)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Summaries for the anomaly lists, kept by database triggers (services/anomaly_summaries.py), never written
+    # by the application: who lives here now (residence.living), the youngest and eldest birth year among them
+    # (an unknown one counts as 0), and the time of the newest report on the house.
+    anom_living_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    anom_youngest_birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    anom_eldest_birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    anom_last_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     address: Mapped[Address] = relationship()
     owner: Mapped[User] = relationship()
@@ -91,6 +104,9 @@ class Person(Base):
         # The officers' search (services/register_search.py): a person by whole name, by phone.
         Index("ix_person_name_index", "name_index"),
         Index("ix_person_phone_index", "phone_index"),
+        # The "two houses" anomaly list (services/anomalies.py): the people living in two houses or more.
+        Index("ix_person_anom_two_houses", "id", sqlite_where=text("anom_living_count > 1"),
+              postgresql_where=text("anom_living_count > 1")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +134,9 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The confirmed report the details come from; None while no report naming the person is confirmed.
     details_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    # The houses the person lives in now (residence.living), kept by database triggers for the anomaly lists
+    # (services/anomaly_summaries.py), never written by the application.
+    anom_living_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Tenancy(Base):

@@ -105,45 +105,37 @@ def decode_cursor(value: str | None, shape: tuple[type, ...]) -> tuple | None:
         raise BadCursor(value) from None
 
 
-# --- dates the rules need -------------------------------------------------------------------------
-
-def _living_t2(t2, person_id, house_id):
-    """Another tenancy of the person, in another house, living there (residence.living on an alias)."""
-    return exists().where(t2.person_id == person_id, t2.house_id != house_id, t2.move_out_date.is_(None),
-                          t2.status.in_(RecordStatus.ACTIVE), ~residence.moving_out(t2.id))
-
-
 # --- each list's definition: the keys of its rows, in key order ---------------------------------
 
+# The lists read the summaries that database triggers keep (services/anomaly_summaries.py: who lives in each
+# house and where each person lives, by residence.living; when a house was last reported on; who claims an
+# address), so that each is an index range. The conditions of partial indexes are written out, as
+# STANDING_TENANCY's is.
+LIVING_IN_TWO = text("person.anom_living_count > 1")
+
+
 def _two_houses_keys(beat_ids: list[int], today: date, now: datetime) -> tuple[Select, tuple]:
-    t2 = aliased(Tenancy)
-    query = (select(Tenancy.person_id).join(House, House.id == Tenancy.house_id)
-             .where(House.beat_id.in_(beat_ids), *residence.living(),
-                    _living_t2(t2, Tenancy.person_id, Tenancy.house_id))
-             .group_by(Tenancy.person_id))
-    return query, (Tenancy.person_id,)
-
-
-def _living_count(house_id):
-    return (select(func.count()).select_from(Tenancy).where(*residence.living(house_id))
-            .correlate(House).scalar_subquery())
+    """People living in two houses or more (a person's tenancies standing at once are in different houses:
+    the partial unique index), one of them in the jurisdiction."""
+    in_scope = exists().where(House.id == Tenancy.house_id, House.beat_id.in_(beat_ids))
+    here = exists().where(Tenancy.person_id == Person.id, *residence.living(), in_scope)
+    query = select(Person.id).where(LIVING_IN_TWO, here)
+    return query, (Person.id,)
 
 
 def _over_capacity_keys(beat_ids, today, now):
     query = select(House.id).where(House.beat_id.in_(beat_ids), House.max_occupants.is_not(None),
-                                   _living_count(House.id) > House.max_occupants)
+                                   House.anom_living_count > House.max_occupants)
     return query, (House.id,)
 
 
 def _children_alone_keys(beat_ids, today, now):
     # By the birth year, the part of a birth date kept in the clear (the date is sealed): a child is born in
     # a year that makes them under 16 all this year; a possible adult is 18 or more by the end of it, or has
-    # no birth date (no flag without evidence). Someone turning 18 later this year counts as a possible adult.
-    living_here = (Tenancy.house_id == House.id, *residence.living())
-    child = exists().where(*living_here, Tenancy.person_id == Person.id, Person.birth_year > today.year - CHILD_AGE)
-    adult = exists().where(*living_here, Tenancy.person_id == Person.id,
-                           or_(Person.birth_year.is_(None), Person.birth_year <= today.year - ADULT_AGE))
-    query = select(House.id).where(House.beat_id.in_(beat_ids), child, ~adult)
+    # no birth date (no flag without evidence: the eldest birth year counts an unknown one as 0). Someone
+    # turning 18 later this year counts as a possible adult.
+    query = select(House.id).where(House.beat_id.in_(beat_ids), House.anom_eldest_birth_year > today.year - ADULT_AGE,
+                                   House.anom_youngest_birth_year > today.year - CHILD_AGE)
     return query, (House.id,)
 
 
@@ -161,9 +153,9 @@ def _overdue_keys(beat_ids, today, now):
 
 def _silent_houses_keys(beat_ids, today, now):
     since = now - timedelta(days=SILENT_DAYS)
-    reported = exists().where(Submission.house_id == House.id, Submission.submitted_at >= since)
     query = select(House.id).where(House.beat_id.in_(beat_ids), House.use.in_(RENTAL_USES),
-                                   House.status.in_(RecordStatus.ACTIVE), ~reported)
+                                   House.status.in_(RecordStatus.ACTIVE),
+                                   or_(House.anom_last_report_at.is_(None), House.anom_last_report_at < since))
     return query, (House.id,)
 
 
@@ -175,13 +167,18 @@ def _no_staff_list_keys(beat_ids, today, now):
     return query, (Unit.id,)
 
 
+CLAIMED_TWICE = text("address.anom_claimant_count > 1")
+
+
 def _conflicting_claims_keys(beat_ids, today, now):
     """Addresses where another reporter's house overlaps a house of the jurisdiction (flags.overlapping): the same
-    address (one grouping), or a building-level house (a whole building, or a unit of it) and a house inside it.
-    Wider houses are few, so the second part starts from them: checking the overlap for every house of a station
-    took 11 s at 1,000,000 persons (bench/README.md)."""
+    address (one grouping, of the few addresses that two owners claim: a summary the triggers keep), or a
+    building-level house (a whole building, or a unit of it) and a house inside it. Wider houses are few, so the
+    second part starts from them: checking the overlap for every house of a station took 11 s at 1,000,000
+    persons (bench/README.md)."""
     here, standing = House.beat_id.in_(beat_ids), House.status.in_(RecordStatus.ACTIVE)
-    same = (select(House.address_id.label("address_id")).where(here, standing)
+    claimed_twice = select(Address.id).where(CLAIMED_TWICE)  # two owners' standing houses, anywhere
+    same = (select(House.address_id.label("address_id")).where(here, standing, House.address_id.in_(claimed_twice))
             .group_by(House.address_id).having(func.count(func.distinct(House.owner_id)) > 1))
     wide, inside = aliased(House), aliased(House)
     wide_at, inside_at = aliased(Address), aliased(Address)
@@ -223,13 +220,19 @@ KEYS: dict[str, Callable] = {
 CURSOR_SHAPES = {kind: ((date, int) if kind == "overdue" else (int,)) for kind in KINDS}
 
 
-def _build(session: Session, officer: User, kind: str, today: date | None, now: datetime | None):
+# Lists whose every row belongs to one beat (a house's, a unit's): each beat is read on its own, an index range
+# on (beat_id, ..., id), and the beats' pages are merged. With the beats in one `beat_id IN (...)` the planner
+# walks the primary key instead when the jurisdiction's rows lie far along it (bench/README.md).
+BY_BEAT = frozenset({"over-capacity", "children-alone", "silent-houses"})
+
+
+def _build(session: Session, officer: User, kind: str, today: date | None, now: datetime | None) -> list[tuple]:
+    """The list's statements, one per beat for BY_BEAT, else one: [(query, key)]; [] outside any jurisdiction."""
     if kind not in KEYS:
         raise KeyError(kind)
     beat_ids = jurisdiction.beat_ids_for(session, officer)
-    if not beat_ids:
-        return None, None
-    return KEYS[kind](beat_ids, today or local_today(), now or utcnow())
+    parts = [[b] for b in beat_ids] if kind in BY_BEAT else [beat_ids] if beat_ids else []
+    return [KEYS[kind](part, today or local_today(), now or utcnow()) for part in parts]
 
 
 HOME_CAP = 100  # the home page counts up to this many rows of a list, then says "more than 100"
@@ -238,12 +241,14 @@ HOME_CAP = 100  # the home page counts up to this many rows of a list, then says
 def count(session: Session, officer: User, kind: str, *, cap: int | None = None, today: date | None = None,
           now: datetime | None = None) -> int:
     """The rows of a list; with `cap`, at most cap + 1 (a count that stops early costs what a page costs)."""
-    query, _key = _build(session, officer, kind, today, now)
-    if query is None:
-        return 0
-    if cap is not None:
-        query = query.limit(cap + 1)
-    return session.scalar(select(func.count()).select_from(query.subquery()))
+    total = 0
+    for query, _key in _build(session, officer, kind, today, now):
+        if cap is not None:
+            if total > cap:
+                break
+            query = query.limit(cap + 1 - total)
+        total += session.scalar(select(func.count()).select_from(query.subquery()))
+    return total
 
 
 def counts(session: Session, officer: User, *, cap: int | None, **when) -> dict[str, int]:
@@ -287,12 +292,13 @@ def page(session: Session, officer: User, kind: str, cursor: str | None = None, 
          today: date | None = None, now: datetime | None = None) -> Page:
     """One page of a list (BadCursor for a cursor not given out here; KeyError for an unknown list)."""
     after = decode_cursor(cursor, CURSOR_SHAPES[kind])
-    query, key = _build(session, officer, kind, today, now)
-    if query is None:
-        return Page(kind, [], None)
-    if after is not None:
-        query = query.where(tuple_(*key) > tuple_(*after)) if len(key) > 1 else query.where(key[0] > after[0])
-    keys = [tuple(r) for r in session.execute(query.order_by(*key).limit(size + 1))]
+    keys = []
+    for query, key in _build(session, officer, kind, today, now):
+        if after is not None:
+            query = query.where(tuple_(*key) > tuple_(*after)) if len(key) > 1 else query.where(key[0] > after[0])
+        keys += [tuple(r) for r in session.execute(query.order_by(*key).limit(size + 1))]
+    keys.sort()  # the beats' pages merged (one part: already in key order)
+    keys = keys[:size + 1]
     more = len(keys) > size
     keys = keys[:size]
     beat_ids = jurisdiction.beat_ids_for(session, officer)
@@ -317,12 +323,15 @@ def _latest_items(session: Session, beat_ids: list[int], column, ids: list[int],
         select(column, func.max(Submission.id)).where(*where).group_by(column))}
 
 
-def _houses(session: Session, ids: list[int]) -> dict[int, tuple[House, Address, str]]:
-    """Each house with its address and its owner's name (the only thing of the owner that a row shows)."""
+def _houses(session: Session, ids: list[int]) -> dict[int, tuple]:
+    """Each house with its address, its owner's name (the only thing of the owner that a row shows), and its
+    living count and last report time as the database holds them now (a House already in the session may
+    have been loaded before a trigger changed them)."""
     if not ids:
         return {}
-    return {h.id: (h, a, name) for h, a, name in session.execute(
-        select(House, Address, User.name).join(Address, Address.id == House.address_id)
+    return {h.id: (h, a, name, living, last) for h, a, name, living, last in session.execute(
+        select(House, Address, User.name, House.anom_living_count, House.anom_last_report_at)
+        .join(Address, Address.id == House.address_id)
         .join(User, User.id == House.owner_id).where(House.id.in_(ids)))}
 
 
@@ -346,46 +355,30 @@ def _two_houses_rows(session, keys, beat_ids):
     return [Row((pid,), _mask(people[pid].name), by_person.get(pid, []), person_id=pid) for pid in person_ids]
 
 
-def _house_rows(session, keys, beat_ids, **extra):
+def _house_rows(session, keys, beat_ids, *, number: bool = False, at: bool = False):
+    """Each house's row; with `number`, who lives there, with `at`, its last report (the triggers' summaries)."""
     ids = [k[0] for k in keys]
     houses = _houses(session, ids)
     items = _latest_items(session, beat_ids, Submission.house_id, ids)
     rows = []
     for hid in ids:
-        house, address, owner = houses[hid]
+        house, address, owner, living, last = houses[hid]
         rows.append(Row((hid,), "", [Place(address.text, items.get(hid), _mask(owner), str(house.status),
                                            house_id=hid)],
-                        limit=house.max_occupants))
-    return rows
-
-
-def _with_living_counts(session, rows):
-    ids = [r.key[0] for r in rows]
-    if ids:
-        found = dict(session.execute(select(Tenancy.house_id, func.count()).where(
-            Tenancy.house_id.in_(ids), *residence.living()).group_by(Tenancy.house_id)).all())
-        for r in rows:
-            r.number = found.get(r.key[0], 0)
+                        limit=house.max_occupants, number=living if number else None, at=last if at else None))
     return rows
 
 
 def _over_capacity_rows(session, keys, beat_ids):
-    return _with_living_counts(session, _house_rows(session, keys, beat_ids))
+    return _house_rows(session, keys, beat_ids, number=True)
 
 
 def _children_alone_rows(session, keys, beat_ids):
-    return _with_living_counts(session, _house_rows(session, keys, beat_ids))
+    return _house_rows(session, keys, beat_ids, number=True)
 
 
 def _silent_houses_rows(session, keys, beat_ids):
-    rows = _house_rows(session, keys, beat_ids)
-    ids = [r.key[0] for r in rows]
-    if ids:
-        last = dict(session.execute(select(Submission.house_id, func.max(Submission.submitted_at))
-                                    .where(Submission.house_id.in_(ids)).group_by(Submission.house_id)).all())
-        for r in rows:
-            r.at = last.get(r.key[0])
-    return rows
+    return _house_rows(session, keys, beat_ids, at=True)
 
 
 def _overdue_rows(session, keys, beat_ids):
@@ -398,7 +391,7 @@ def _overdue_rows(session, keys, beat_ids):
     rows = []
     for tid in ids:
         tenancy, person = found[tid]
-        _house, address, owner = houses[tenancy.house_id]
+        _house, address, owner, _living, _last = houses[tenancy.house_id]
         rows.append(Row((tenancy.lease_end_date, tid), _mask(person.name),
                         [Place(address.text, tenancy.submission_id, _mask(owner), house_id=tenancy.house_id)],
                         on=tenancy.lease_end_date, person_id=person.id))
