@@ -145,8 +145,10 @@ STANDING_TENANCY = text("tenancy.move_out_date IS NULL AND tenancy.status IN ('p
 
 
 def _overdue_keys(beat_ids, today, now):
+    # Walked in lease-end order (the partial index of STANDING_TENANCY), the house's beat checked per row: "+ 0"
+    # keeps SQLite from starting at the houses' beat index instead (83,000 houses of a station sorted: 390 ms).
     query = (select(Tenancy.lease_end_date, Tenancy.id).join(House, House.id == Tenancy.house_id)
-             .where(House.beat_id.in_(beat_ids), *residence.living(), STANDING_TENANCY,
+             .where((House.beat_id + 0).in_(beat_ids), *residence.living(), STANDING_TENANCY,
                     Tenancy.lease_end_date < today))
     return query, (Tenancy.lease_end_date, Tenancy.id)
 
