@@ -4,20 +4,18 @@ reports, on hand-built data, and after the back-fill."""
 from __future__ import annotations
 
 import itertools
-import os
 import random
-import secrets
 import threading
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, inspect, make_url, select, text, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from portal import migrate
-from portal.db import make_engine, normalise_url, writing
+from portal.db import writing
 from portal.models import (
     Address,
     AddressLevel,
@@ -337,30 +335,6 @@ def test_report_and_recount_agree_on_hand_built_data(db_session, district):
 
 
 # --- the back-fill of migration 0026 ---------------------------------------------------------------------
-
-@pytest.fixture
-def empty_database(tmp_path):
-    """A database of its own (a SQLite file, or a new schema on PostgreSQL), to migrate step by step."""
-    choice = os.environ.get("PORTAL_TEST_DB", "sqlite")
-    if choice == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'backfill.sqlite3'}")
-        yield engine
-        engine.dispose()
-        return
-    schema = f"backfill_{secrets.token_hex(4)}"
-    admin = make_engine(choice)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(normalise_url(choice)).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
 
 def test_the_migration_back_fills_the_summary_from_the_rows_there(app, empty_database):
     # The rows are written through today's models (later migrations add columns to them), then the summaries are
