@@ -43,7 +43,16 @@ from stdnum.iso7064 import mod_37_36  # noqa: E402
 from portal import fieldcrypt, migrate  # noqa: E402
 from portal.db import make_engine, normalise_url  # noqa: E402
 from portal.models import Base  # noqa: E402
-from portal.services import addresses, anomaly_summaries, declarations, flags, identity, quality_summaries, receipts  # noqa: E402
+from portal.services import (  # noqa: E402
+    addresses,
+    anomaly_summaries,
+    declarations,
+    flags,
+    identity,
+    place_names,
+    quality_summaries,
+    receipts,
+)
 from portal.services.passwords import hash_password  # noqa: E402
 from portal.services.reporting import due_at  # noqa: E402
 
@@ -579,9 +588,10 @@ def stored(conn, name: str, t: Table) -> tuple[list[str], list[tuple]]:
 # summary rows updated hundreds of thousands of times in one transaction would cost minutes on PostgreSQL.
 # The summaries are then counted in one pass, as the migration's back-fill counts them.
 SUMMARY_TRIGGERS_SQLITE = (r"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                           r"AND name LIKE 'quality\_%' ESCAPE '\'")
+                           r"AND (name LIKE 'quality\_%' ESCAPE '\' OR name LIKE 'place\_name\_%' ESCAPE '\')")
 SUMMARY_TRIGGERS_POSTGRESQL = (r"SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal "
-                               r"AND tgname LIKE 'quality\_%' AND tgrelid::regclass::text = ANY(:t)")
+                               r"AND (tgname LIKE 'quality\_%' OR tgname LIKE 'place\_name\_%') "
+                               r"AND tgrelid::regclass::text = ANY(:t)")
 
 
 def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
@@ -609,6 +619,7 @@ def load_sqlite(url: str, city: City, timer: Timer, batch: int) -> None:
             for _name, sql in triggers:
                 conn.exec_driver_sql(sql)
             quality_summaries.refill(conn)
+            place_names.refill(conn)
         with timer("anomaly summaries: the migration's back-fill, then the triggers"):
             for statement in anomaly_summaries.backfill(conn.dialect) + anomaly_summaries.create_triggers(conn.dialect):
                 conn.exec_driver_sql(statement)
@@ -680,6 +691,7 @@ def load_postgresql(url: str, city: City, timer: Timer) -> None:
             for table, name in triggers:
                 conn.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"')
             quality_summaries.refill(conn)
+            place_names.refill(conn)
         with timer("anomaly summaries: the migration's back-fill, then the triggers back on"):
             # Statistics first: without them the recounts' correlated subqueries are planned as scans.
             conn.exec_driver_sql("ANALYZE house, person, address, tenancy, submission")

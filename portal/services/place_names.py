@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, union
+from sqlalchemy import ColumnElement, Select, delete, func, insert, literal, select, union
 from sqlalchemy.orm import Session
 
-from portal.models import Address, PlaceName
+from portal.models import Address, AddressStatus, PlaceName
+from portal.models.address import PLACE_KINDS
 from portal.services.address_norm import compact, pinyin_keys
 
 #: More names than this (a single letter may begin hundreds of pinyin words) and the plain statement answers:
@@ -98,3 +99,15 @@ def begun(session: Session, piece: str, conditions: list[ColumnElement[bool]], *
         return None
     return Begun(names, conditions, scoped)
 
+
+def refill(connection) -> None:
+    """Count ``place_name`` afresh from the addresses, as migration 0025 fills it: for bench/generate.py after a
+    bulk load with the triggers off (a row trigger per address updates the same few names again and again in one
+    transaction: 600,000 addresses by COPY took 1,050 s with them on PostgreSQL, 10 s without)."""
+    connection.execute(delete(PlaceName))
+    for kind in PLACE_KINDS:
+        column = getattr(Address, kind)
+        connection.execute(insert(PlaceName).from_select(
+            ["kind", "name", "addresses"],
+            select(literal(kind), column, func.count()).where(Address.status == AddressStatus.active, column != "")
+            .group_by(column)))
