@@ -179,13 +179,6 @@ class RoomRow:
     claimed: bool = False  # another reporter's house stands on this place too (flags "claimed_by_another")
 
 
-def _living_counts(session: Session, house_ids: list[int]) -> dict[int, int]:
-    if not house_ids:
-        return {}
-    return dict(session.execute(select(Tenancy.house_id, func.count()).where(
-        Tenancy.house_id.in_(house_ids), *residence.living()).group_by(Tenancy.house_id)).all())
-
-
 def rooms(session: Session, officer: User, anchor: Address, cursor: str | None = None, *,
           size: int = PAGE_SIZE) -> Page:
     """The addresses of one building (of the anchor's), by unit and room number, each with its houses."""
@@ -198,16 +191,17 @@ def rooms(session: Session, officer: User, anchor: Address, cursor: str | None =
     rows = {r[4].id: RoomRow(r[4]) for r in found}
     # The register holds the houses that stand (declared or verified): a refused or withdrawn claim is only
     # in the house's history. Two standing houses on one room are two claims for the officer to settle.
-    houses = list(session.execute(select(House, User.name, User.phone).join(User, User.id == House.owner_id).where(
+    # How many live in each: the summary the triggers keep (residence.living(), anomaly_summaries), read as a
+    # column so that it is the database's figure even for a house already in the session.
+    houses = list(session.execute(select(House, House.anom_living_count, User.name, User.phone)
+                                  .join(User, User.id == House.owner_id).where(
         House.address_id.in_(list(rows)), House.beat_id.in_(beat_ids), House.status.in_(STANDING))
         .order_by(House.id))) if rows else []
-    living = _living_counts(session, [h.id for h, _n, _p in houses])
-    for house, owner, phone in houses:
+    for house, living, owner, phone in houses:
         rows[house.address_id].houses.append(HouseCell(house.id, mask_name(owner), owner, phone or "", str(house.use),
-                                                       str(house.status), living.get(house.id, 0),
-                                                       house.max_occupants))
+                                                       str(house.status), living, house.max_occupants))
     claimed = set(session.scalars(select(House.address_id).where(
-        House.id.in_([h.id for h, _n, _p in houses]), flags.rivalled(House)))) if houses else set()
+        House.id.in_([h.id for h, *_ in houses]), flags.rivalled(House)))) if houses else set()
     for row in rows.values():
         row.claimed = row.address.id in claimed
     return Page(list(rows.values()), next_cursor)
