@@ -1,13 +1,16 @@
-"""Hints to a database's query planner, for the few statements measured to need one (bench/README.md).
+"""Hints to SQLite's query planner, for the few statements measured to need one (bench/README.md).
 
-PostgreSQL plans from its statistics and needs none here; SQLite's planner, which has no costs for a LIMIT,
-sometimes starts from an index that serves a WHERE term when walking another index in ORDER BY order would
-stop after a page. SQLite's documented way to keep a term from using an index is the unary "+" before the
-column (https://sqlite.org/optoverview.html, "Disqualifying WHERE clause terms using unary-+"); elsewhere
-the column is written as it is, so that no other planner is misled.
+PostgreSQL plans from its statistics and needs none here. SQLite's statistics (sqlite_stat1) hold only the
+average rows per value of an index, and its planner has no costs for a LIMIT, so it sometimes starts from the
+wrong index: one that serves a WHERE term when walking another in ORDER BY order would stop after a page, or
+none at all for a value that only a few rows hold (level = 'building' among 600,000 rooms averages 300,000).
+Its documented remedies (https://sqlite.org/optoverview.html): a unary "+" before a column keeps its term
+from using an index; unlikely(X) says that X is rarely true. Elsewhere the hinted term is written as it is,
+so that no other planner is misled.
 """
 from __future__ import annotations
 
+from sqlalchemy import Boolean
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -36,3 +39,29 @@ def _unary_plus(element: NotFromIndex, compiler, **kw) -> str:
 
 def not_from_index(column: ColumnElement) -> NotFromIndex:
     return NotFromIndex(column)
+
+
+class Rarely(ColumnElement):
+    """`condition`, which only a few rows meet: SQLite's unlikely(condition)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition itself: SQLAlchemy is not to write "= 1" after it on SQLite
+    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, condition: ColumnElement) -> None:
+        self.condition = condition
+
+
+@compiles(Rarely)
+def _condition_as_is(element: Rarely, compiler, **kw) -> str:
+    return compiler.process(element.condition, **kw)
+
+
+@compiles(Rarely, "sqlite")
+def _unlikely(element: Rarely, compiler, **kw) -> str:
+    return f"unlikely({compiler.process(element.condition, **kw)})"
+
+
+def rarely(condition: ColumnElement) -> Rarely:
+    return Rarely(condition)
