@@ -1054,18 +1054,22 @@ def _write_addresses(session: Session, valid: list[_Row], beat_ids: dict[str, in
             report.unchanged += 1
         if change != "unchanged":
             changed.append((row, values))
+    # With RETURNING, SQLAlchemy sends each chunk as one INSERT of many rows ("insertmanyvalues"), so the
+    # summaries' statement triggers on PostgreSQL (migration 0028) count a chunk at once, not row by row.
+    table = Address.__table__
+    ids: dict[str, int] = {}
     for chunk in _chunks(inserts, 1000):
-        session.execute(insert(Address.__table__), list(chunk))
+        ids.update((code, id_) for id_, code in session.execute(insert(table).returning(table.c.id, table.c.code),
+                                                                list(chunk)))
     for chunk in _chunks(updates, 1000):
         session.execute(update(Address), list(chunk))
     report.created, report.updated = len(inserts), len(updates)
     if actor is not None:
-        _audit_rows(session, changed, actor)
+        _audit_rows(session, changed, actor, ids)
 
 
-def _audit_rows(session: Session, changed: list[tuple[_Row, dict[str, Any]]], actor: audit.Actor) -> None:
-    ids = dict(session.execute(select(Address.code, Address.id).where(
-        Address.code.in_([r.code for r, _v in changed if r.existing is None]))).all()) if changed else {}
+def _audit_rows(session: Session, changed: list[tuple[_Row, dict[str, Any]]], actor: audit.Actor,
+                ids: dict[str, int]) -> None:
     for row, values in changed:
         after = {c: values[c] for c in ("division_name", *NATURAL_KEY, "beat_id")}
         if row.existing is None:
