@@ -47,7 +47,7 @@ from stdnum.iso7064 import mod_37_36  # noqa: E402
 
 from portal import fieldcrypt, migrate  # noqa: E402
 from portal.db import make_engine, normalise_url  # noqa: E402
-from portal.models import Base  # noqa: E402
+from portal.models import Base, SpecialTrade, UnitType  # noqa: E402
 from portal.services import (  # noqa: E402
     addresses,
     anomaly_summaries,
@@ -57,9 +57,11 @@ from portal.services import (  # noqa: E402
     place_names,
     quality_summaries,
     receipts,
+    staff_import,
 )
 from portal.services.passwords import hash_password  # noqa: E402
 from portal.services.reporting import due_at  # noqa: E402
+from portal.services.units import UnitDetails  # noqa: E402
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 DEADLINE_DAYS = 3  # REPORT_DEADLINE_DAYS default
@@ -115,6 +117,28 @@ def overlapping(a: tuple, b: tuple) -> bool:
         if not (a[i] == b[i] or all(a[r] == "" for r in rest) or all(b[r] == "" for r in rest)):
             return False
     return a[2:9] == b[2:9] and "door_plate" not in (a[11], b[11])
+
+
+STANDING = ("pending", "verified")  # RecordStatus.ACTIVE: a house or unit that stands
+# The flag of each kind of claim, by the submission's column that it names (flags.CLAIMS).
+CLAIM_CODES = {column: code for code, (_kind, column) in flags.CLAIMS.items()}
+
+
+def flag_claims(registrations: list[dict], column: str, rivals) -> None:
+    """The claim flags as the portal sets them at filing: in order of filing, each registration names the rivals
+    standing then (`rivals(house or unit id, time)`: flags.for_house, flags.for_unit_code), and each rival's
+    registrations open then name it back (flags.tell_rivals)."""
+    code, key = CLAIM_CODES[column], column.removesuffix("_id")
+    open_of: dict[int, list[dict]] = defaultdict(list)
+    for s in sorted(registrations, key=lambda s: s["submitted_at"]):
+        mine = s[key]
+        for other in rivals(mine, s["submitted_at"]):
+            s["flags"].append({"code": code, column: other})
+            for theirs in open_of[other]:
+                if {"code": code, column: mine} not in theirs["flags"]:
+                    theirs["flags"].append({"code": code, column: mine})
+        if s["status"] in ("pending", "site_visit"):
+            open_of[mine].append(s)
 
 
 class Timer:
@@ -675,33 +699,23 @@ class City:
         return subs
 
     def flag_house_claims(self, subs: list[dict]) -> None:
-        """claimed_by_another as the portal sets it at filing (flags.for_house, then flags.tell_rivals), in the
-        buildings that hold a second claim: in order of filing, each registration names the other landlords'
-        houses standing then on an overlapping place, and each of those houses' open registrations names it."""
+        """claimed_by_another in the buildings that hold a second claim: the rivals of a house are the other
+        landlords' houses standing on an overlapping place (flags.rival_houses)."""
         addr, house_rows = self.tables["address"].rows, self.tables["house"].rows
         claimed = {addr[house_rows[h - 1][1] - 1][2:9] for h in range(self.n_houses + 1, len(house_rows) + 1)}
         here: dict[tuple, list] = defaultdict(list)  # building -> its houses
         for row in house_rows:
-            building = addr[row[1] - 1][2:9]
-            if building in claimed:
-                here[building].append(row)
-        registrations = sorted((s for s in subs if s["kind"] == "house_registration"
-                                and addr[house_rows[s["house"] - 1][1] - 1][2:9] in claimed),
-                               key=lambda s: s["submitted_at"])
-        open_of = defaultdict(list)
-        for s in registrations:
-            mine = house_rows[s["house"] - 1]
+            if addr[row[1] - 1][2:9] in claimed:
+                here[addr[row[1] - 1][2:9]].append(row)
+
+        def rivals(h: int, at: datetime) -> list[int]:
+            mine = house_rows[h - 1]
             mine_at = addr[mine[1] - 1]
-            for other in here[mine_at[2:9]]:
-                if other[2] != mine[2] and other[7] in ("pending", "verified") and other[8] <= s["submitted_at"] \
-                        and overlapping(addr[other[1] - 1], mine_at):
-                    s["flags"].append({"code": "claimed_by_another", "house_id": other[0]})
-                    for rival in open_of[other[0]]:
-                        flag = {"code": "claimed_by_another", "house_id": mine[0]}
-                        if flag not in rival["flags"]:
-                            rival["flags"].append(flag)
-            if s["status"] in ("pending", "site_visit"):
-                open_of[mine[0]].append(s)
+            return [other[0] for other in here[mine_at[2:9]] if other[2] != mine[2] and other[8] <= at
+                    and other[7] in STANDING and overlapping(addr[other[1] - 1], mine_at)]
+
+        flag_claims([s for s in subs if s["kind"] == "house_registration"
+                     and addr[house_rows[s["house"] - 1][1] - 1][2:9] in claimed], "house_id", rivals)
 
     # -- employers, units, staff lists --
 
@@ -723,14 +737,19 @@ class City:
         return list(range(first, first + n))
 
     def unit_registration(self, uid: int, status: str) -> dict:
-        """The registration as services/units.register_unit files it (UnitDetails.as_payload)."""
+        """The registration as services/units.register_unit files it: its payload (UnitDetails.as_payload) and
+        its own flag (flags.for_unit); the claims' flags come from flag_unit_claims."""
         u = self.tables["unit"].rows[uid - 1]
-        payload = {"uscc": u[2], "name": u[3], "unit_type": u[4], "industry": u[5], "special_trade": u[6],
-                   "address_code": self.house_code[u[7]], "address": self.house_text[u[7]], "legal_rep_name": u[9],
-                   "legal_rep_id_number": u[10], "contact_name": u[11], "contact_phone": u[12]}
-        return {"kind": "unit_registration", "status": status, "house": None, "tenancy": None, "payload": payload,
-                "flags": [], "late": False, "due_at": None, "submitted_at": u[14], "report": None, "unit": uid,
-                "beat": u[8], "reporter": u[1]}
+        details = UnitDetails(
+            uscc=u[2], name=u[3], unit_type=UnitType(u[4]), industry=u[5],
+            special_trade=SpecialTrade(u[6]) if u[6] else None,
+            address=SimpleNamespace(code=self.house_code[u[7]], text=self.house_text[u[7]]), legal_rep_name=u[9],
+            legal_rep_id_number=u[10], legal_rep_region_known=identity.region_known(u[10][:6]), contact_name=u[11],
+            contact_phone=u[12])
+        return {"kind": "unit_registration", "status": status, "house": None, "tenancy": None,
+                "payload": details.as_payload(), "flags": flags.for_unit(details.legal_rep_region_known),
+                "late": False, "due_at": None, "submitted_at": u[14], "report": None, "unit": uid, "beat": u[8],
+                "reporter": u[1]}
 
     def add_unit(self, owner: int, code: str | None, address_id: int, created: datetime, status: str) -> int:
         rng, rows = self.rng, self.tables["unit"].rows
@@ -829,22 +848,23 @@ class City:
         return subs
 
     def hire(self, uid: int, at: datetime, status: str, iid: int, *, row: int, first: bool) -> dict:
-        """One hire of a list (staff_import.hire_submission's payload) and its employment, of a person of the
-        register not employed anywhere yet: no flags."""
+        """One hire of a list and its employment, of a person of the register not employed anywhere yet: its
+        payload and flags by staff_import.hire_submission."""
         rng, u = self.rng, self.tables["unit"].rows[uid - 1]
         p = next(self.staff_pool)
-        id_type, number, name, sex, birth, phone = self.person_doc[p]
+        _id_type, number, name, sex, birth, phone = self.person_doc[p]
         hire_date = at.astimezone(LOCAL).date() - timedelta(days=rng.randint(0, 2000 if first else 30))
         position = rng.choice(POSITIONS)
         self.emp.append({"unit": uid, "person": p, "position": position, "hire_date": hire_date,
                          "departure_date": None, "status": "verified" if status == "confirmed" else "pending"})
-        payload = {"name": name, "id_type": id_type, "id_number": number, "sex": sex,
-                   "birth_date": birth.isoformat(), "phone": phone, "position": position,
-                   "hire_date": hire_date.isoformat(), "row": row, "unit_name": u[3],
-                   "address": self.house_text[u[7]]}
-        return {"kind": "hire", "status": status, "house": None, "tenancy": None, "payload": payload, "flags": [],
-                "late": False, "due_at": None, "submitted_at": at, "report": None, "unit": uid, "beat": u[8],
-                "reporter": u[1], "staff_import": iid, "hire_of": len(self.emp)}
+        listed = staff_import.StaffRow(row=row, name=name, sex=sex, id_number=number, phone=phone, position=position,
+                                       hire_date=hire_date, birth_date=birth,
+                                       region_known=identity.region_known(number[:6]))
+        made = staff_import.hire_submission(listed, p, {}, SimpleNamespace(name=u[3]), self.house_text[u[7]], {},
+                                            None)
+        return {"kind": "hire", "status": status, "house": None, "tenancy": None, "payload": made["payload"],
+                "flags": made["flags"], "late": False, "due_at": None, "submitted_at": at, "report": None,
+                "unit": uid, "beat": u[8], "reporter": u[1], "staff_import": iid, "hire_of": len(self.emp)}
 
     def departure(self, e: int, at: datetime, status: str, iid: int) -> dict:
         """Someone a full list left out (staff_import._departure_submission); confirmed, the employment ended."""
@@ -863,25 +883,20 @@ class City:
                 "beat": u[8], "reporter": u[1], "staff_import": iid, "employment_id": e}
 
     def flag_unit_claims(self, subs: list[dict]) -> None:
-        """uscc_claimed_by_another as the portal sets it at filing (flags.for_unit_code, then flags.tell_rivals)."""
+        """uscc_claimed_by_another: the rivals of a unit are the other employers' units with its credit code standing
+        (flags.rival_units)."""
         units = self.tables["unit"].rows
         by_code: dict[str, list] = defaultdict(list)
         for u in units:
             by_code[u[2]].append(u)
-        registrations = sorted((s for s in subs if s["kind"] == "unit_registration"
-                                and len(by_code[units[s["unit"] - 1][2]]) > 1), key=lambda s: s["submitted_at"])
-        open_of = defaultdict(list)
-        for s in registrations:
-            mine = units[s["unit"] - 1]
-            for other in by_code[mine[2]]:
-                if other[1] != mine[1] and other[13] in ("pending", "verified") and other[14] <= s["submitted_at"]:
-                    s["flags"].append({"code": "uscc_claimed_by_another", "unit_id": other[0]})
-                    for rival in open_of[other[0]]:
-                        flag = {"code": "uscc_claimed_by_another", "unit_id": mine[0]}
-                        if flag not in rival["flags"]:
-                            rival["flags"].append(flag)
-            if s["status"] in ("pending", "site_visit"):
-                open_of[mine[0]].append(s)
+
+        def rivals(uid: int, at: datetime) -> list[int]:
+            mine = units[uid - 1]
+            return [other[0] for other in by_code[mine[2]] if other[1] != mine[1] and other[14] <= at
+                    and other[13] in STANDING]
+
+        flag_claims([s for s in subs if s["kind"] == "unit_registration" and len(by_code[units[s["unit"] - 1][2]]) > 1],
+                    "unit_id", rivals)
 
     def build(self, timer: Timer) -> None:
         with timer("generate: jurisdiction, landlords"):
