@@ -337,6 +337,9 @@ class City:
             self.house_max.append(max_occ)
         self.n_houses = next_id - 1
         self.codes = codes
+        self.station_houses: dict[int, list[int]] = defaultdict(list)  # room addresses, whose ids are their houses'
+        for h in range(1, next_id):
+            self.station_houses[self.station_of_beat[self.house_beat[h]]].append(h)
 
     # -- people --
 
@@ -678,9 +681,6 @@ class City:
             else:
                 hid = self.add_house(there[1], owner, there[4], there[5], "pending", self.ago(0, 30))
                 subs.append(self.registration(hid, "site_visit" if rng.random() < 0.05 else "pending"))
-        self.station_houses: dict[int, list[int]] = defaultdict(list)  # room addresses, whose ids are their houses'
-        for h in range(1, self.n_houses + 1):
-            self.station_houses[self.station_of_beat[self.house_beat[h]]].append(h)
         by_station = self.station_houses
         stations = sorted(by_station)
         wanted = max(round(self.n_houses / 6000), len(stations))
@@ -777,7 +777,7 @@ class City:
         self.emp: list[dict] = []
         self.rep_numbers: set[str] = set()
         n_units = max(round(self.n_houses / 120), 1)
-        owners = self.employers(max(round(0.6 * n_units), 1))
+        owners = self.employers(max(round(0.6 * n_units), 2))  # two at least: a shared code needs another
         owner_cum = list(itertools.accumulate(rng.paretovariate(1.5) for _ in owners))
         adults = [p for p in range(1, len(self.person_doc)) if self.person_doc[p][0] == "resident_id"
                   and 18 <= (self.today - self.person_doc[p][4]).days / 365.25 < 60]
@@ -801,7 +801,8 @@ class City:
             subs += self.staff_lists(uid, uid in quiet)
         unit_rows = self.tables["unit"].rows
         stations = sorted(by_station)
-        for i, uid in enumerate(rng.sample(range(1, n_units + 1), max(round(n_units / 100), len(stations)))):
+        shared = min(max(round(n_units / 100), len(stations)), n_units)
+        for i, uid in enumerate(rng.sample(range(1, n_units + 1), shared)):
             first = unit_rows[uid - 1]
             station = stations[i % len(stations)]
             owner = first[1]
