@@ -5,7 +5,11 @@
 
 Creates the schema with portal.migrate.upgrade (the app's own migrations), then bulk-loads a jurisdiction
 tree, room-level standard addresses, landlords, houses, persons with valid resident ID numbers,
-tenancies, submissions (the open ones in the officers' queues and the decided history) and decisions.
+tenancies, submissions (the open ones in the officers' queues and the decided history) and decisions; and for
+the anomaly lists and the claim flags (issue 15): second landlords' houses on an address, whole buildings and
+units registered over others' rooms, employers with their units (a few credit codes registered twice), the
+units' staff lists with their hires and departures, and the employments. Flags are those the portal would
+have set at filing.
 Rows are built in Python with explicit ids, then written with SQLAlchemy Core executemany in large
 batches on SQLite, and with COPY on PostgreSQL (secondary indexes and foreign keys are dropped for the
 load and re-created afterwards, which also re-checks every reference). The anomaly lists' summary triggers
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import hashlib
 import itertools
 import json
 import random
@@ -37,12 +42,12 @@ import bench_common  # noqa: E402
 bench_common.fix_sys_path()
 
 from sqlalchemy import create_engine, func, inspect, select, text  # noqa: E402
-from stdnum.cn import ric  # noqa: E402
+from stdnum.cn import ric, uscc  # noqa: E402
 from stdnum.iso7064 import mod_37_36  # noqa: E402
 
 from portal import fieldcrypt, migrate  # noqa: E402
 from portal.db import make_engine, normalise_url  # noqa: E402
-from portal.models import Base  # noqa: E402
+from portal.models import Base, SpecialTrade, UnitType  # noqa: E402
 from portal.services import (  # noqa: E402
     addresses,
     anomaly_summaries,
@@ -52,9 +57,11 @@ from portal.services import (  # noqa: E402
     place_names,
     quality_summaries,
     receipts,
+    staff_import,
 )
 from portal.services.passwords import hash_password  # noqa: E402
 from portal.services.reporting import due_at  # noqa: E402
+from portal.services.units import UnitDetails  # noqa: E402
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 DEADLINE_DAYS = 3  # REPORT_DEADLINE_DAYS default
@@ -88,6 +95,50 @@ REGIONS = ("430302", "430304", "430321", "430381", "430382", "430102", "430103",
 USES = ("whole_rental", "shared_rental", "owner_occupied_rooms", "vacant", "business")
 USE_WEIGHTS = (45, 30, 15, 7, 3)
 REJECT_CODES = ("identity_mismatch", "not_living_here", "wrong_address", "duplicate", "incomplete")
+# Units: the USCC's registering authority and kind by unit type (9 enterprise, 92 individual business, 12 public
+# institution, 52 social organisation), and stdnum's alphabet of the organisation code.
+USCC_PREFIX = {"enterprise": "91", "individual_business": "92", "public_institution": "12",
+               "social_organisation": "52"}
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+UNIT_WORDS = "商贸 物流 餐饮 建材 电子 家政 酒店 汽修 印务 科技 服饰 超市".split()
+UNIT_TAIL = {"enterprise": ("有限公司", "有限责任公司", "实业有限公司"),
+             "individual_business": ("店", "经营部", "商行"), "public_institution": ("服务中心", "管理所"),
+             "social_organisation": ("协会", "促进会")}
+INDUSTRIES = "餐饮 零售 物流 制造 建筑 住宿 维修 教育 医疗 信息技术 家政服务 批发".split()
+SPECIAL_TRADES = ("hotel", "seal_engraving", "locksmith", "scrap_metal", "pawn", "used_vehicles", "entertainment")
+POSITIONS = "店员 厨师 司机 保安 会计 仓管 技工 经理 服务员 快递员 文员 学徒".split()
+
+
+def overlapping(a: tuple, b: tuple) -> bool:
+    """flags.overlapping on two of the generator's address rows: the same building, neither a door plate, and below
+    the building the one's unit and room the start of the other's (an empty component ends an address)."""
+    for i in (9, 10):  # unit, room
+        rest = range(i, 11)
+        if not (a[i] == b[i] or all(a[r] == "" for r in rest) or all(b[r] == "" for r in rest)):
+            return False
+    return a[2:9] == b[2:9] and "door_plate" not in (a[11], b[11])
+
+
+STANDING = ("pending", "verified")  # RecordStatus.ACTIVE: a house or unit that stands
+# The flag of each kind of claim, by the submission's column that it names (flags.CLAIMS).
+CLAIM_CODES = {column: code for code, (_kind, column) in flags.CLAIMS.items()}
+
+
+def flag_claims(registrations: list[dict], column: str, rivals) -> None:
+    """The claim flags as the portal sets them at filing: in order of filing, each registration names the rivals
+    standing then (`rivals(house or unit id, time)`: flags.for_house, flags.for_unit_code), and each rival's
+    registrations open then name it back (flags.tell_rivals)."""
+    code, key = CLAIM_CODES[column], column.removesuffix("_id")
+    open_of: dict[int, list[dict]] = defaultdict(list)
+    for s in sorted(registrations, key=lambda s: s["submitted_at"]):
+        mine = s[key]
+        for other in rivals(mine, s["submitted_at"]):
+            s["flags"].append({"code": code, column: other})
+            for theirs in open_of[other]:
+                if {"code": code, column: mine} not in theirs["flags"]:
+                    theirs["flags"].append({"code": code, column: mine})
+        if s["status"] in ("pending", "site_visit"):
+            open_of[mine].append(s)
 
 
 class Timer:
@@ -285,6 +336,10 @@ class City:
             self.house_owner.append(owner)
             self.house_max.append(max_occ)
         self.n_houses = next_id - 1
+        self.codes = codes
+        self.station_houses: dict[int, list[int]] = defaultdict(list)  # room addresses, whose ids are their houses'
+        for h in range(1, next_id):
+            self.station_houses[self.station_of_beat[self.house_beat[h]]].append(h)
 
     # -- people --
 
@@ -476,6 +531,7 @@ class City:
         pending_houses = set(rng.sample(self.empty_houses, min(n_house_reg, len(self.empty_houses))))
         while len(pending_houses) < n_house_reg:
             pending_houses.add(rng.randint(1, self.n_houses))
+        self.pending_houses = pending_houses
         house_rows = self.tables["house"].rows
         old = rng.sample(range(1, self.n_houses + 1), self.n_houses // 6)
         for h, is_open in itertools.chain(((h, True) for h in sorted(pending_houses)),
@@ -491,21 +547,29 @@ class City:
                          "payload": payload, "flags": [], "late": False, "due_at": None,
                          "submitted_at": row[8], "report": None})
 
+        # Two reporters on one place, and the employers' units with their staff lists.
+        subs += self.claims()
+        self.flag_house_claims(subs)
+        subs += self.units()
+        self.flag_unit_claims(subs)
+
         # Ids in order of filing, as a live system would have given them.
         subs.sort(key=lambda s: s["submitted_at"])
         table = self.table("submission",
                            "id kind status reporter_id beat_id station_id is_open house_id tenancy_id "
                            "payload flags flagged late due_at submitted_at receipt version decided_at "
-                           "decided_by_id")
+                           "decided_by_id unit_id employment_id staff_import_id")
         decisions = self.table("decision", "id submission_id actor_id from_status to_status reason_code "
                                            "reason_text at")
         receipt_seen: set[str] = set()
         report_sub: dict[int, int] = {}
         self.open_by_station: Counter = Counter()
         self.open_by_beat: Counter = Counter()
+        hire_sub: dict[int, int] = {}
         for sid, s in enumerate(subs, start=1):
             h = s["house"]
-            beat = self.house_beat[h]
+            beat = s.get("beat") or self.house_beat[h]  # a unit's reports: the unit's beat and employer
+            reporter = s.get("reporter") or self.house_owner[h]
             station = self.station_of_beat[beat]
             while True:  # receipts.new_receipt with the seeded generator: same format and check character
                 body = "".join(rng.choices(receipts.ALPHABET, k=receipts.LENGTH - 1))
@@ -530,10 +594,12 @@ class City:
                 s["payload"]["tenancy_id"] = tenancy_id
             if s["report"] is not None:
                 report_sub[s["report"]] = sid
-            table.rows.append((sid, s["kind"], status, self.house_owner[h], beat, station, is_open, h,
+            if s.get("hire_of") is not None:
+                hire_sub[s["hire_of"]] = sid
+            table.rows.append((sid, s["kind"], status, reporter, beat, station, is_open, h,
                                tenancy_id, s["payload"], s["flags"], bool(s["flags"]), s["late"], s["due_at"],
                                s["submitted_at"], receipt, 1 if status == "pending" else 2, decided_at,
-                               decided_by))
+                               decided_by, s.get("unit"), s.get("employment_id"), s.get("staff_import")))
 
         tenancies = self.table("tenancy", "id house_id person_id submission_id move_in_date lease_end_date "
                                           "move_out_date relation occupation workplace status declared_name "
@@ -545,6 +611,293 @@ class City:
             tenancies.rows.append((ti + 1, h, p, report_sub[r], t_in[ti], t_lease[ti], t_out[ti], relation,
                                    occupation, workplace, t_status[ti], doc[2], doc[5]))
         self.ten = None  # free memory
+        employments = self.table("employment", "id unit_id person_id submission_id position hire_date departure_date "
+                                               "declared_name declared_phone status")
+        for ei, e in enumerate(self.emp, start=1):  # as the staff-list import writes them (staff_import._commit)
+            doc = self.person_doc[e["person"]]
+            employments.rows.append((ei, e["unit"], e["person"], hire_sub[ei], e["position"], e["hire_date"],
+                                     e["departure_date"], doc[2], doc[5], e["status"]))
+
+    # -- two reporters on one place (issue 15, item 2) --
+
+    def add_address(self, beat: int, parts: tuple) -> int | None:
+        """A new building-level address (a whole building, or a unit of it) of `parts` (township, road, door_no,
+        community, building, unit); None if it exists already."""
+        township, road, door_no, community, building, unit = parts
+        division_name = "湖南省湘潭市雨湖区"
+        code = addresses.make_code("430302", township, road, door_no, community, building, unit, "")
+        if code in self.codes:
+            return None
+        self.codes.add(code)
+        d = addresses.fill_derived(SimpleNamespace(division_name=division_name, township=township, road=road,
+                                                   door_no=door_no, community=community, building=building,
+                                                   unit=unit, room=""))
+        rows = self.tables["address"].rows
+        aid = len(rows) + 1
+        rows.append((aid, code, "430302", division_name, township, road, door_no, community, building, unit, "",
+                     str(d.level), beat, d.door_key, d.building_key, d.unit_key, d.room_key, d.search_text))
+        return aid
+
+    def add_house(self, address_id: int, owner: int, use: str, max_occ: int, status: str,
+                  created: datetime) -> int:
+        a = self.tables["address"].rows[address_id - 1]
+        houses = self.tables["house"].rows
+        hid = len(houses) + 1
+        houses.append([hid, address_id, owner, a[12], use, max_occ, None, status, created])
+        parts = (a[3], a[4], a[5] + a[6], a[7], a[8], a[9], a[10])  # Address.text, as in places()
+        self.house_text.append(" ".join(p for p in parts if p))
+        self.house_beat.append(a[12])
+        self.house_code.append(a[1])
+        self.house_owner.append(owner)
+        self.house_max.append(max_occ)
+        return hid
+
+    def other_landlord(self, *taken: int) -> int:
+        while True:
+            owner = bisect.bisect_left(self.landlord_cum, self.rng.random() * self.landlord_cum[-1]) + 1
+            if owner not in taken:
+                return owner
+
+    def registration(self, h: int, status: str) -> dict:
+        row = self.tables["house"].rows[h - 1]
+        payload = {"address_code": self.house_code[h], "address": self.house_text[h], "use": row[4],
+                   "max_occupants": row[5], "certificate_no": row[6]}
+        return {"kind": "house_registration", "status": status, "house": h, "tenancy": None, "payload": payload,
+                "flags": [], "late": False, "due_at": None, "submitted_at": row[8], "report": None}
+
+    def claims(self) -> list[dict]:
+        """At about 0.3% of the room addresses a second landlord's house, and about one building (or a unit of
+        it) per 6,000 houses registered whole by one landlord over the rooms others hold (at least one per
+        station), each with its registration. Where the house already there is waiting for the police, the
+        second is an older verified one; elsewhere the second is the newcomer, waiting (flag_house_claims)."""
+        rng, house_rows = self.rng, self.tables["house"].rows
+        subs = []
+        for h in rng.sample(range(1, self.n_houses + 1), round(0.003 * self.n_houses)):
+            there = house_rows[h - 1]
+            owner = self.other_landlord(there[2])
+            if there[7] == "pending":
+                hid = self.add_house(there[1], owner, there[4], there[5], "verified", self.ago(200, 1000))
+                subs.append(self.registration(hid, "confirmed"))
+            else:
+                hid = self.add_house(there[1], owner, there[4], there[5], "pending", self.ago(0, 30))
+                subs.append(self.registration(hid, "site_visit" if rng.random() < 0.05 else "pending"))
+        by_station = self.station_houses
+        stations = sorted(by_station)
+        wanted = max(round(self.n_houses / 6000), len(stations))
+        made = 0
+        while made < wanted:
+            h = rng.choice(by_station[stations[made % len(stations)]])
+            a = self.tables["address"].rows[h - 1]
+            unit = a[9] if rng.random() < 0.5 else ""  # a whole building, or one unit of it
+            aid = self.add_address(a[12], (a[4], a[5], a[6], a[7], a[8], unit))
+            if aid is None:
+                continue
+            hid = self.add_house(aid, self.other_landlord(), rng.choice(("whole_rental", "business")),
+                                 rng.choice((20, 40, 60)), "pending", self.ago(0, 30))
+            subs.append(self.registration(hid, "pending"))
+            made += 1
+        return subs
+
+    def flag_house_claims(self, subs: list[dict]) -> None:
+        """claimed_by_another in the buildings that hold a second claim: the rivals of a house are the other
+        landlords' houses standing on an overlapping place (flags.rival_houses)."""
+        addr, house_rows = self.tables["address"].rows, self.tables["house"].rows
+        claimed = {addr[house_rows[h - 1][1] - 1][2:9] for h in range(self.n_houses + 1, len(house_rows) + 1)}
+        here: dict[tuple, list] = defaultdict(list)  # building -> its houses
+        for row in house_rows:
+            if addr[row[1] - 1][2:9] in claimed:
+                here[addr[row[1] - 1][2:9]].append(row)
+
+        def rivals(h: int, at: datetime) -> list[int]:
+            mine = house_rows[h - 1]
+            mine_at = addr[mine[1] - 1]
+            return [other[0] for other in here[mine_at[2:9]] if other[2] != mine[2] and other[8] <= at
+                    and other[7] in STANDING and overlapping(addr[other[1] - 1], mine_at)]
+
+        flag_claims([s for s in subs if s["kind"] == "house_registration"
+                     and addr[house_rows[s["house"] - 1][1] - 1][2:9] in claimed], "house_id", rivals)
+
+    # -- employers, units, staff lists --
+
+    def new_uscc(self, unit_type: str) -> str:
+        """A unified social credit code that stdnum.cn.uscc accepts: authority and kind by the unit's type, the
+        district's division code, a 9-character organisation code and the check character."""
+        body = USCC_PREFIX[unit_type] + "430302" + "".join(self.rng.choices(USCC_ALPHABET, k=9))
+        return body + uscc.calc_check_digit(body)
+
+    def employers(self, n: int) -> list[int]:
+        """Employer accounts (ids after the officers'), each with a valid resident ID number."""
+        users = self.tables["user_account"]
+        first = self.a.landlords + self.a.stations + len(self.beat_ids) + 1
+        seen: set[str] = set()
+        for i in range(n):
+            number, _sex, _birth = self.random_ric(seen, adult=True)
+            users.rows.append((first + i, "employer", f"137{i + 1:08d}", self.chinese_name(), number,
+                               self.password_hash, False, True, None, None, None, False, 0, 1, self.ago(400, 2000)))
+        return list(range(first, first + n))
+
+    def unit_registration(self, uid: int, status: str) -> dict:
+        """The registration as services/units.register_unit files it: its payload (UnitDetails.as_payload) and
+        its own flag (flags.for_unit); the claims' flags come from flag_unit_claims."""
+        u = self.tables["unit"].rows[uid - 1]
+        details = UnitDetails(
+            uscc=u[2], name=u[3], unit_type=UnitType(u[4]), industry=u[5],
+            special_trade=SpecialTrade(u[6]) if u[6] else None,
+            address=SimpleNamespace(code=self.house_code[u[7]], text=self.house_text[u[7]]), legal_rep_name=u[9],
+            legal_rep_id_number=u[10], legal_rep_region_known=identity.region_known(u[10][:6]), contact_name=u[11],
+            contact_phone=u[12])
+        return {"kind": "unit_registration", "status": status, "house": None, "tenancy": None,
+                "payload": details.as_payload(), "flags": flags.for_unit(details.legal_rep_region_known),
+                "late": False, "due_at": None, "submitted_at": u[14], "report": None, "unit": uid, "beat": u[8],
+                "reporter": u[1]}
+
+    def add_unit(self, owner: int, code: str | None, address_id: int, created: datetime, status: str) -> int:
+        rng, rows = self.rng, self.tables["unit"].rows
+        unit_type = rng.choices(tuple(USCC_PREFIX), weights=(80, 14, 4, 2))[0]
+        number, _sex, _birth = self.random_ric(self.rep_numbers, adult=True)
+        name = f"湘潭市{rng.choice(COMMUNITY_HEAD)}{rng.choice(UNIT_WORDS)}{rng.choice(UNIT_TAIL[unit_type])}"
+        trade = rng.choice(SPECIAL_TRADES) if rng.random() < 0.05 else None
+        uid = len(rows) + 1
+        # Units stand on room-level addresses here, whose ids are their houses' ids.
+        rows.append((uid, owner, code or self.new_uscc(unit_type), name, unit_type, rng.choice(INDUSTRIES), trade,
+                     address_id, self.house_beat[address_id], self.chinese_name(), number, self.chinese_name(),
+                     f"1{rng.choice('3578')}{rng.randrange(10**9):09d}", status, created))
+        return uid
+
+    def units(self) -> list[dict]:
+        """About one unit per 120 houses, on addresses spread over the beats as the houses are, owned by employers
+        (about 0.6 per unit, a few with many units), each registered with its staff lists (staff_lists); and one
+        unit in a hundred (at least one per station) whose credit code another employer registers again lately,
+        at an address of station 1, 2, ... in turn."""
+        rng = self.rng
+        self.table("unit", "id owner_id uscc name unit_type industry special_trade address_id beat_id legal_rep_name "
+                           "legal_rep_id_number contact_name contact_phone status created_at")
+        self.table("staff_import", "id unit_id uploader_id filename content_digest full_list rows valid invalid hires "
+                                   "departures unchanged errors created_at")
+        self.emp: list[dict] = []
+        self.rep_numbers: set[str] = set()
+        n_units = max(round(self.n_houses / 120), 1)
+        owners = self.employers(max(round(0.6 * n_units), 2))  # two at least: a shared code needs another
+        owner_cum = list(itertools.accumulate(rng.paretovariate(1.5) for _ in owners))
+        adults = [p for p in range(1, len(self.person_doc)) if self.person_doc[p][0] == "resident_id"
+                  and 18 <= (self.today - self.person_doc[p][4]).days / 365.25 < 60]
+        rng.shuffle(adults)
+        self.staff_pool = iter(adults)
+        subs = []
+        by_station: dict[int, list[int]] = defaultdict(list)
+        for _ in range(n_units):
+            owner = owners[bisect.bisect_left(owner_cum, rng.random() * owner_cum[-1])]
+            address_id = rng.randint(1, self.n_houses)
+            recent = rng.random() < 0.03  # registered in the last 30 days, still waiting for the police
+            created = self.ago(0, 30) if recent else self.ago(31, 1500)
+            uid = self.add_unit(owner, None, address_id, created, "pending" if recent else "verified")
+            subs.append(self.unit_registration(uid, "pending" if recent else "confirmed"))
+            by_station[self.station_of_beat[self.house_beat[address_id]]].append(uid)
+        # About 15% of each station's units (at least one) stopped sending lists over 90 days ago.
+        quiet = set()
+        for units in by_station.values():
+            quiet.update(rng.sample(units, max(1, round(0.15 * len(units)))))
+        for uid in range(1, n_units + 1):
+            subs += self.staff_lists(uid, uid in quiet)
+        unit_rows = self.tables["unit"].rows
+        stations = sorted(by_station)
+        shared = min(max(round(n_units / 100), len(stations)), n_units)
+        for i, uid in enumerate(rng.sample(range(1, n_units + 1), shared)):
+            first = unit_rows[uid - 1]
+            station = stations[i % len(stations)]
+            owner = first[1]
+            while owner == first[1]:
+                owner = owners[bisect.bisect_left(owner_cum, rng.random() * owner_cum[-1])]
+            again = self.add_unit(owner, first[2], rng.choice(self.station_houses[station]), self.ago(0, 30),
+                                  "pending")
+            subs.append(self.unit_registration(again, "pending"))
+        return subs
+
+    def staff_lists(self, uid: int, quiet: bool) -> list[dict]:
+        """The unit's staff lists, full lists as staff_import.commit files them: the first hires everyone, each
+        later one a few people and the departures of those it leaves out (never the same content as the one
+        before: the portal would file nothing). A list every 20-85 days up to now; a quiet unit's stop 91-400 days
+        ago. Hires and departures of the last 30 days wait for the police; the older ones were confirmed."""
+        rng, imports = self.rng, self.tables["staff_import"].rows
+        owner, created = self.tables["unit"].rows[uid - 1][1], self.tables["unit"].rows[uid - 1][14]
+        end = self.now - timedelta(days=rng.uniform(91, 400)) if quiet else self.now
+        headcount = min(int(3 * rng.paretovariate(1.3)), 300)
+        roster: list[int] = []  # employment numbers
+        subs: list[dict] = []
+        at, first = created + timedelta(days=rng.uniform(1, 20)), True
+        while at <= end:
+            iid = len(imports) + 1
+            status = "pending" if at > self.now - timedelta(days=30) else "confirmed"
+            leaving = [e for e in roster if rng.random() < 0.03]
+            hires = rng.randint(0, max(1, headcount // 15)) if roster else headcount
+            hires = hires or (0 if leaving else 1)
+            for e in leaving:
+                roster.remove(e)
+                subs.append(self.departure(e, at, status, iid))
+            for _ in range(hires):
+                sub = self.hire(uid, at, status, iid, row=len(roster) + 2, first=first)
+                roster.append(sub["hire_of"])
+                subs.append(sub)
+            invalid = rng.choice((0, 0, 0, 0, 0, 0, 0, 0, 1, 2))  # rows with a damaged ID number
+            errors = [{"row": len(roster) + 2 + i, "column": "id_number", "header": "身份证号",
+                       "code": "numeric_id_cell", "message": "numeric_id_cell"} for i in range(invalid)]
+            digest = hashlib.sha256(f"staff list {uid} {iid}".encode()).hexdigest()
+            imports.append((iid, uid, owner, f"员工花名册{at.astimezone(LOCAL):%Y%m%d}.xlsx", digest, True,
+                            len(roster) + invalid, len(roster), invalid, hires, len(leaving), len(roster) - hires,
+                            errors, at))
+            at, first = at + timedelta(days=rng.uniform(20, 85)), False
+        return subs
+
+    def hire(self, uid: int, at: datetime, status: str, iid: int, *, row: int, first: bool) -> dict:
+        """One hire of a list and its employment, of a person of the register not employed anywhere yet: its
+        payload and flags by staff_import.hire_submission."""
+        rng, u = self.rng, self.tables["unit"].rows[uid - 1]
+        p = next(self.staff_pool)
+        _id_type, number, name, sex, birth, phone = self.person_doc[p]
+        hire_date = at.astimezone(LOCAL).date() - timedelta(days=rng.randint(0, 2000 if first else 30))
+        position = rng.choice(POSITIONS)
+        self.emp.append({"unit": uid, "person": p, "position": position, "hire_date": hire_date,
+                         "departure_date": None, "status": "verified" if status == "confirmed" else "pending"})
+        listed = staff_import.StaffRow(row=row, name=name, sex=sex, id_number=number, phone=phone, position=position,
+                                       hire_date=hire_date, birth_date=birth,
+                                       region_known=identity.region_known(number[:6]))
+        made = staff_import.hire_submission(listed, p, {}, SimpleNamespace(name=u[3]), self.house_text[u[7]], {},
+                                            None)
+        return {"kind": "hire", "status": status, "house": None, "tenancy": None, "payload": made["payload"],
+                "flags": made["flags"], "late": False, "due_at": None, "submitted_at": at, "report": None,
+                "unit": uid, "beat": u[8], "reporter": u[1], "staff_import": iid, "hire_of": len(self.emp)}
+
+    def departure(self, e: int, at: datetime, status: str, iid: int) -> dict:
+        """Someone a full list left out (staff_import._departure_submission); confirmed, the employment ended."""
+        emp = self.emp[e - 1]
+        u = self.tables["unit"].rows[emp["unit"] - 1]
+        id_type, number, name, *_ = self.person_doc[emp["person"]]
+        day = at.astimezone(LOCAL).date()
+        if status == "confirmed":
+            emp["departure_date"], emp["status"] = day, "ended"
+        payload = {"name": name, "id_type": id_type, "id_number": number, "employment_id": e,
+                   "position": emp["position"], "hire_date": emp["hire_date"].isoformat(),
+                   "departure_date": day.isoformat(), "reason": "not_in_full_list", "unit_name": u[3],
+                   "address": self.house_text[u[7]]}
+        return {"kind": "departure", "status": status, "house": None, "tenancy": None, "payload": payload,
+                "flags": [], "late": False, "due_at": None, "submitted_at": at, "report": None, "unit": u[0],
+                "beat": u[8], "reporter": u[1], "staff_import": iid, "employment_id": e}
+
+    def flag_unit_claims(self, subs: list[dict]) -> None:
+        """uscc_claimed_by_another: the rivals of a unit are the other employers' units with its credit code standing
+        (flags.rival_units)."""
+        units = self.tables["unit"].rows
+        by_code: dict[str, list] = defaultdict(list)
+        for u in units:
+            by_code[u[2]].append(u)
+
+        def rivals(uid: int, at: datetime) -> list[int]:
+            mine = units[uid - 1]
+            return [other[0] for other in by_code[mine[2]] if other[1] != mine[1] and other[14] <= at
+                    and other[13] in STANDING]
+
+        flag_claims([s for s in subs if s["kind"] == "unit_registration" and len(by_code[units[s["unit"] - 1][2]]) > 1],
+                    "unit_id", rivals)
 
     def build(self, timer: Timer) -> None:
         with timer("generate: jurisdiction, landlords"):
@@ -561,8 +914,8 @@ class City:
             self.officer_rows(self.open_by_station, self.open_by_beat)
 
 
-ORDER = ("bureau", "station", "beat", "user_account", "address", "house", "person", "submission", "tenancy",
-         "decision")
+ORDER = ("bureau", "station", "beat", "user_account", "address", "house", "person", "unit", "staff_import",
+         "submission", "tenancy", "employment", "decision")
 
 
 def batches(rows: list, size: int):
@@ -716,7 +1069,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--url", required=True, help="sqlite:///path or postgresql:///dbname (an empty database)")
     p.add_argument("--persons", type=int, default=1_000_000)
     p.add_argument("--houses", type=int, default=600_000)
-    p.add_argument("--pending", type=int, default=100_000, help="open submissions (in the queues)")
+    p.add_argument("--pending", type=int, default=100_000,
+                   help="open move-ins, move-outs and house registrations (the claims and staff lists add a few more)")
     p.add_argument("--landlords", type=int, default=5_000)
     p.add_argument("--stations", type=int, default=10)
     p.add_argument("--beats-per-station", type=int, default=4)
