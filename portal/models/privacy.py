@@ -39,13 +39,15 @@ class RecordAccess(Base):
 
 class AccessChallenge(Base):
     """One request for a code: made whether or not the number is on the register (`person_id` None), so that
-    the page answers the same either way. The code is kept as a keyed hash, never in the clear."""
+    the page answers the same either way. The code is kept as a keyed hash, never in the clear; the browser's
+    cookie holds a random token, kept here as its SHA-256 only (`token_hash`), never the row's id."""
 
     __tablename__ = "access_challenge"
     __table_args__ = (
         Index("ix_access_challenge_document", "id_index", "created_at"),
         Index("ix_access_challenge_source", "source", "created_at"),
         Index("ix_access_challenge_created", "created_at"),
+        Index("ix_access_challenge_token", "token_hash", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -53,6 +55,7 @@ class AccessChallenge(Base):
     id_index: Mapped[bytes] = mapped_column(LargeBinary(32))  # blind index of the document, for its rate limit
     source: Mapped[str | None] = mapped_column(String(64))  # throttle.source_key of the address that asked
     code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)

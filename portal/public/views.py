@@ -142,7 +142,7 @@ def my_record():
     db.session.commit()  # the challenge first: a code is sent only for one that was kept
     messages.send_soon(db.session, requested.message)  # the outbox's row, or the gateway once this answer has gone
     db.session.commit()
-    session["access_challenge"] = requested.challenge_id
+    session["access_challenge"] = requested.token
     session.pop("access_view", None)
     return redirect(url_for("public.my_record_code"))
 
@@ -174,7 +174,7 @@ def my_record_code():
 def my_record_list():
     """Step 3: who read the record, for ACCESS_VIEW_MINUTES after the right code."""
     view = session.get("access_view")
-    person_id = record_access.viewer(db.session, view if isinstance(view, int) else None)
+    person_id = record_access.viewer(db.session, view)
     if person_id is None:
         session.pop("access_view", None)
         flash(_l("To see who read your record, ask for a new code."), "info")
@@ -190,7 +190,7 @@ def my_record_list():
 def my_record_end():
     if FlaskForm().validate_on_submit():
         view = session.pop("access_view", None)
-        record_access.end_view(db.session, view if isinstance(view, int) else None)
+        record_access.end_view(db.session, view)
         db.session.commit()
         session.pop("access_challenge", None)
     return redirect(url_for("public.index"))

@@ -14,7 +14,9 @@ public page, after proving they hold the phone on their record:
 2. They type the code: at most CODE_ATTEMPTS tries, within CODE_MINUTES. Right, the page shows the list
    for a short while; wrong, it says so and no more. The view lives in the challenge's row, not only in
    the browser's cookie: once used, `expires_at` is the end of the view, and "Done" ends it there, so a
-   copy of the cookie taken before shows nothing afterwards.
+   copy of the cookie taken before shows nothing afterwards. The cookie names the challenge by a random
+   token (kept in the row as its SHA-256), never by the row's id, which would count the requests and could
+   be guessed.
 
 An officer may mark a full record or a full export as part of an investigation: its rows are then hidden
 from the person for HOLD_DAYS (ACCESS_HOLD_DAYS), a hold that only an auditor can extend. Marking and
@@ -22,6 +24,7 @@ extending are audited. Nothing here commits: the caller does.
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -137,9 +140,21 @@ def _code_hash(challenge_id: int, code: str) -> bytes:
     return fieldcrypt.current().blind_index("access_code", f"{challenge_id}:{code}")
 
 
+def _token_hash(token: str) -> bytes:
+    # 256 random bits: a plain hash suffices (nothing to guess), and the row never holds the token itself.
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def _challenge(session: Session, token: object) -> AccessChallenge | None:
+    """The challenge a cookie's token names; None for anything else (no token, not a string, unknown)."""
+    if not isinstance(token, str) or not token:
+        return None
+    return session.scalar(select(AccessChallenge).where(AccessChallenge.token_hash == _token_hash(token)))
+
+
 @dataclass(frozen=True)
 class Requested:
-    challenge_id: int  # for the view's session: there is one whether or not the register holds the number
+    token: str  # for the view's session (random): there is one whether or not the register holds the number
     message: messages.Message | None  # the code's message to the phone on record, for messages.send_soon
 
 
@@ -168,8 +183,9 @@ def request_code(session: Session, id_type: str, number: str, *, ip: str | None,
                                                  Person.purged_at.is_(None)))
     if not messages.available():
         raise messages.NotAvailable
+    token = secrets.token_urlsafe(32)
     challenge = AccessChallenge(person_id=person.id if reachable(person) else None,
-                                id_index=index, source=source, created_at=now,
+                                id_index=index, source=source, created_at=now, token_hash=_token_hash(token),
                                 expires_at=now + timedelta(minutes=CODE_MINUTES))
     session.add(challenge)
     session.flush()
@@ -183,17 +199,17 @@ def request_code(session: Session, id_type: str, number: str, *, ip: str | None,
         message = messages.Message(phone=person.phone, text=str(message_text(code)), purpose=PURPOSE)
     # The person (when known) is named only by the challenge row, never in the audit detail.
     audit.record(session, "access.code", actor, object_type="access_challenge", object_id=challenge.id)
-    return Requested(challenge.id, message)
+    return Requested(token, message)
 
 
-def check_code(session: Session, challenge_id: int | None, code: str, *, view_minutes: int,
+def check_code(session: Session, token: object, code: str, *, view_minutes: int,
                now: datetime | None = None, actor: audit.Actor = audit.SYSTEM) -> int:
     """The person's id when the code is right for the challenge and still valid; the challenge is then used,
     and its `expires_at` becomes the end of the view (`view_minutes` on). WrongCode otherwise (the attempt is
     counted, in SQL, and audited); the caller commits either way."""
     now = now or utcnow()
     code = "".join(c for c in identity.normalise(code or "") if c.isdigit())  # full-width digits too
-    challenge = session.get(AccessChallenge, challenge_id) if challenge_id else None
+    challenge = _challenge(session, token)
     # One attempt more, counted in SQL: of twenty tries at once, only CODE_ATTEMPTS are ever compared.
     usable = challenge is not None and session.execute(
         update(AccessChallenge).where(AccessChallenge.id == challenge.id, AccessChallenge.used_at.is_(None),
@@ -204,8 +220,8 @@ def check_code(session: Session, challenge_id: int | None, code: str, *, view_mi
              and len(code) == CODE_DIGITS and secrets.compare_digest(challenge.code_hash,
                                                                       _code_hash(challenge.id, code)))
     if not right:
-        audit.record(session, "access.check", actor, object_type="access_challenge", object_id=challenge_id,
-                     outcome="failure")
+        audit.record(session, "access.check", actor, object_type="access_challenge",
+                     object_id=challenge.id if challenge else None, outcome="failure")
         raise WrongCode()
     challenge.used_at = now
     challenge.expires_at = now + timedelta(minutes=view_minutes)
@@ -213,22 +229,21 @@ def check_code(session: Session, challenge_id: int | None, code: str, *, view_mi
     return challenge.person_id
 
 
-def viewer(session: Session, challenge_id: int | None, *, now: datetime | None = None) -> int | None:
-    """The person whose list the holder of this used challenge may see now; None once the view has ended."""
+def viewer(session: Session, token: object, *, now: datetime | None = None) -> int | None:
+    """The person whose list the holder of this used challenge's token may see now; None once the view has
+    ended."""
     now = now or utcnow()
-    if not challenge_id:
+    challenge = _challenge(session, token)
+    if challenge is None or challenge.used_at is None or challenge.expires_at <= now:
         return None
-    return session.scalar(select(AccessChallenge.person_id).where(
-        AccessChallenge.id == challenge_id, AccessChallenge.used_at.is_not(None),
-        AccessChallenge.person_id.is_not(None), AccessChallenge.expires_at > now))
+    return challenge.person_id
 
 
-def end_view(session: Session, challenge_id: int | None, *, now: datetime | None = None) -> None:
+def end_view(session: Session, token: object, *, now: datetime | None = None) -> None:
     """"Done": the view ends now, for every copy of the cookie that names this challenge."""
-    if challenge_id:
-        session.execute(update(AccessChallenge).where(AccessChallenge.id == challenge_id,
-                                                      AccessChallenge.used_at.is_not(None))
-                        .values(expires_at=now or utcnow()).execution_options(synchronize_session=False))
+    challenge = _challenge(session, token)
+    if challenge is not None and challenge.used_at is not None:
+        challenge.expires_at = now or utcnow()
 
 
 @dataclass(frozen=True)

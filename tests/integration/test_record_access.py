@@ -4,6 +4,7 @@ address (twenty at once too), the entries with date, station and reason but neve
 investigations' holds that only an auditor extends."""
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from datetime import timedelta
@@ -92,13 +93,42 @@ def test_a_person_sees_who_read_their_record_but_never_the_officer(app, db_sessi
                                                 ("access.check", "success"), ("access.view", "success")]
     assert all(wang["id_number"] not in (d or "") and "13812340001" not in (d or "") for _a, _o, d in actions)
     # The code is used: the same code again opens nothing.
+    with c.session_transaction() as s:
+        used = s["access_view"]
     c2 = visitor(app)
     with c2.session_transaction() as s:
-        s["access_challenge"] = db_session.scalar(select(func.max(AccessChallenge.id)))
+        s["access_challenge"] = used
     assert c2.submit("/my-record/code", {"code": code}).status_code == 400
     # Done ends the view.
     assert factories.post_form(c, parse(listing), "/my-record/list", "/my-record/end").status_code == 302
     assert c.get("/my-record/list").headers["Location"].endswith("/my-record")
+
+
+def test_the_cookie_holds_a_random_token_never_the_challenges_id(app, db_session, wang):
+    """The session cookie is signed, not encrypted: a sequential id in it told how many people asked, and named
+    the next person's challenge. It holds a random token, which the row keeps only as a hash."""
+    c = visitor(app)
+    ask(c, wang["id_number"])
+    with c.session_transaction() as s:
+        token = s["access_challenge"]
+    challenge = db_session.scalars(select(AccessChallenge).order_by(AccessChallenge.id.desc())).first()
+    assert isinstance(token, str) and len(token) >= 43 and not token.isdigit()
+    assert challenge.token_hash == hashlib.sha256(token.encode()).digest()
+    row = db_session.execute(select(AccessChallenge.__table__).where(AccessChallenge.id == challenge.id)).one()
+    assert all(token not in repr(value) for value in row)  # never kept as it is
+    _phone, code = last_code(db_session)
+    for named in (challenge.id, str(challenge.id)):  # the id, however it is given, opens nothing
+        guesser = visitor(app)
+        with guesser.session_transaction() as s:
+            s["access_challenge"] = named
+        assert guesser.submit("/my-record/code", {"code": code}).status_code == 400
+        with guesser.session_transaction() as s:
+            s["access_view"] = named
+        assert guesser.get("/my-record/list").status_code == 302
+    assert c.submit("/my-record/code", {"code": code}).status_code == 302
+    with c.session_transaction() as s:
+        assert s["access_view"] == token and "access_challenge" not in s
+    assert c.get("/my-record/list").status_code == 200
 
 
 def test_an_unknown_number_gets_the_same_answer_and_no_code_opens_it(app, db_session, wang):
