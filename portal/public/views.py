@@ -113,7 +113,8 @@ def _access_page(template: str, status: int = 200, **context):
 @bp.route("/my-record", methods=["GET", "POST"])
 @public
 def my_record():
-    """Step 1: the document; a code goes to the phone on the record, if there is one (the same answer if not)."""
+    """Step 1: the document and the phone; a code goes to the phone on the record if it is the one given (the same
+    answer whatever happens)."""
     form = AccessRequestForm()
     if not messages.available():
         return _access_page("public/my_record.html", 503, form=None)
@@ -122,8 +123,8 @@ def my_record():
     limits = record_access.Limits.from_config(current_app.config)
     try:
         requested = record_access.request_code(
-            db.session, form.id_type.data, form.id_number.data, ip=request.remote_addr, limits=limits,
-            actor=actor(), message_text=lambda code: _l(
+            db.session, form.id_type.data, form.id_number.data, form.phone.data, ip=request.remote_addr,
+            limits=limits, actor=actor(), message_text=lambda code: _l(
                 "Your code to see who read your record on the residents' register: %(code)s. It is valid for "
                 "%(minutes)d minutes. Nobody from the police will ask you for it.",
                 code=code, minutes=record_access.CODE_MINUTES))
@@ -132,8 +133,8 @@ def my_record():
         return _access_page("public/my_record.html", 400, form=form)
     except record_access.TooManyRequests:
         db.session.commit()  # the refusal is audited
-        form.form_errors.append(_l("Too many codes were asked for this document or from this network in the last "
-                                   "hour. Try again in an hour."))
+        form.form_errors.append(_l("Too many codes were asked from this network in the last hour. Try again in an "
+                                   "hour."))
         return _access_page("public/my_record.html", 429, form=form)
     except messages.NotAvailable:
         db.session.rollback()
@@ -147,6 +148,11 @@ def my_record():
     return redirect(url_for("public.my_record_code"))
 
 
+def _code_page(form, status: int):
+    return _access_page("public/my_record_code.html", status, form=form, code_minutes=record_access.CODE_MINUTES,
+                        limits=record_access.Limits.from_config(current_app.config))
+
+
 @bp.route("/my-record/code", methods=["GET", "POST"])
 @public
 def my_record_code():
@@ -155,15 +161,14 @@ def my_record_code():
         return redirect(url_for("public.my_record"))
     form = AccessCodeForm()
     if not form.validate_on_submit():
-        return _access_page("public/my_record_code.html", 400 if form.errors else 200, form=form,
-                            code_minutes=record_access.CODE_MINUTES)
+        return _code_page(form, 400 if form.errors else 200)
     try:
         record_access.check_code(db.session, session.get("access_challenge"), form.code.data,
                                  view_minutes=current_app.config["ACCESS_VIEW_MINUTES"], actor=actor())
     except record_access.WrongCode:
         db.session.commit()  # the attempt is counted and audited
         form.code.errors = [_l("This code is wrong, or it has expired. Check the message, or ask for a new code.")]
-        return _access_page("public/my_record_code.html", 400, form=form, code_minutes=record_access.CODE_MINUTES)
+        return _code_page(form, 400)
     db.session.commit()
     session["access_view"] = session.pop("access_challenge")  # the used challenge's row holds the view
     return redirect(url_for("public.my_record_list"))

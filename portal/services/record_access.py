@@ -5,12 +5,21 @@ full export that includes them, one RecordAccess row per person says when, from 
 beside the audit row that names the officer. The person sees those rows (never the officer's name) on a
 public page, after proving they hold the phone on their record:
 
-1. They give their document type and number. Whether or not the register holds it, the page answers the
-   same ("if the number is on our register with a phone, a code was sent to it") and a challenge row is
-   made, so that the page tells a stranger nothing about who is registered. Only a person on the register
-   with a phone gets a code, through services/messages.py. Requests are limited per document (an hour's
-   and a day's count of challenges) and per network address (an hour's), serialised by the audit chain's
-   order so that twenty at once count as twenty: at most CODE_ATTEMPTS guesses at each of a day's codes.
+1. They give their document type and number and the phone number on their record. Whatever happens, the
+   page answers the same ("if the number and the phone are on our register together, a code was sent") and
+   the cookie gets a challenge's token, so that the page tells a stranger nothing about who is registered,
+   with which phone. A code goes (through services/messages.py) only to a person on the register whose phone
+   on record is the one given, compared by blind index after the same normalising as on the way in; so a
+   stranger who knows only the ID number can neither text the person nor use up their codes. The codes
+   sent are limited per document (an hour's and a day's: past them, the same answer and no code, audited),
+   and every request per network address (an hour's: the only limit the page admits to, since it depends
+   on the asker alone; every request makes a challenge row, so that it counts the same whatever happened).
+   Requests that matched nothing have no limit per document of their own, on purpose: a wrong phone gets
+   nothing (no message, a challenge that no code passes, the same answer, the same count), and a right guess
+   is the person's own request as far as anyone can tell, so a cap on misses could only block the person
+   (if it stopped checking phones) or answer a miss differently (and tell the guesser which phone is right).
+   Requests are serialised by the audit chain's order, so that twenty at once count as twenty: at most
+   CODE_ATTEMPTS guesses at each of a day's codes.
 2. They type the code: at most CODE_ATTEMPTS tries, within CODE_MINUTES. Right, the page shows the list
    for a short while; wrong, it says so and no more. The view lives in the challenge's row, not only in
    the browser's cookie: once used, `expires_at` is the end of the view, and "Done" ends it there, so a
@@ -57,7 +66,7 @@ CHALLENGE_MEMORY = timedelta(days=1)
 
 
 class TooManyRequests(ServiceError):
-    """Too many codes asked for this document in the last hour or day, or from this address in the last hour."""
+    """Too many requests from this network address in the last hour (a document's limits answer as usual)."""
 
 
 class WrongCode(ServiceError):
@@ -66,9 +75,9 @@ class WrongCode(ServiceError):
 
 @dataclass(frozen=True)
 class Limits:
-    per_document_hour: int = 3
-    per_document_day: int = 6
-    per_source_hour: int = 10
+    per_document_hour: int = 3  # codes sent
+    per_document_day: int = 6  # codes sent
+    per_source_hour: int = 10  # requests
     view_minutes: int = 15
     hold_days: int = 180
 
@@ -128,6 +137,22 @@ def check_document(id_type: str, number: str, today: date) -> tuple[IdType, str]
     return kind, checked
 
 
+def check_request(id_type: str, number: str, phone: str | None, today: date) -> tuple[IdType, str, str]:
+    """The document and the phone as the register keeps them; ValidationFailed with every field's error."""
+    errors: list[FieldError] = []
+    try:
+        kind, checked = check_document(id_type, number, today)
+    except ValidationFailed as failure:
+        errors += failure.errors
+    try:
+        mobile = identity.check_mobile(phone)  # the phone's form on the way in: +86, spaces, full-width digits
+    except FieldError as err:
+        errors.append(err.at("phone"))
+    if errors:
+        raise ValidationFailed(errors)
+    return kind, checked, mobile
+
+
 def reachable(person: Person | None) -> bool:
     """Whether a code may go to the person's phone on record: only a phone from a report an officer confirmed
     (`details_submission_id`: the register's details are then that report's), never one a reporter's
@@ -158,38 +183,54 @@ class Requested:
     message: messages.Message | None  # the code's message to the phone on record, for messages.send_soon
 
 
-def request_code(session: Session, id_type: str, number: str, *, ip: str | None, limits: Limits,
-                 message_text, now: datetime | None = None, actor: audit.Actor = audit.SYSTEM) -> Requested:
-    """Make a challenge for the document and, when the register holds it with a phone, a code and the message
-    that carries it (the caller sends it with messages.send_soon, so that the answer takes as long either
-    way). `message_text`: code -> the text of the message (the caller's language). TooManyRequests past the
-    limits (audited); messages.NotAvailable when no message can leave at all."""
+def _matches(person: Person | None, phone: str) -> bool:
+    """Whether the phone given is the reachable person's phone on record (by blind index, in constant time)."""
+    given = Person.phone.index_of(phone)  # whether or not there is a person to compare it with
+    return reachable(person) and person.phone_index is not None and secrets.compare_digest(person.phone_index, given)
+
+
+def _codes_used_up(session: Session, index: bytes, limits: Limits, now: datetime) -> bool:
+    """Whether the document's codes of the hour or of the day are all sent. A challenge has a person only when a
+    code went to them, so only those count: strangers' requests never use the person's codes up."""
+    sent_hour, sent_day = session.execute(select(
+        func.count().filter(AccessChallenge.created_at > now - timedelta(hours=1)), func.count())
+        .where(AccessChallenge.id_index == index, AccessChallenge.person_id.is_not(None),
+               AccessChallenge.created_at > now - timedelta(days=1))).one()
+    return sent_hour >= limits.per_document_hour or sent_day >= limits.per_document_day
+
+
+def request_code(session: Session, id_type: str, number: str, phone: str | None, *, ip: str | None,
+                 limits: Limits, message_text, now: datetime | None = None,
+                 actor: audit.Actor = audit.SYSTEM) -> Requested:
+    """A challenge and its token for the document whatever happens, and when the register holds it with this
+    phone (and the document's codes are not used up: audited as refused otherwise), a code and the message that
+    carries it (the caller sends it with messages.send_soon, so that the answer takes as long either way).
+    `message_text`: code -> the text of the message (the caller's language). TooManyRequests past the network
+    address's limit (audited); messages.NotAvailable when no message can leave at all."""
     now = now or utcnow()
-    kind, checked = check_document(id_type, number, now.date())
+    kind, checked, mobile = check_request(id_type, number, phone, now.date())
     index = Person.id_number.index_of(checked)
     source = throttle.source_key(ip)
     audit_chain.take_order(session)  # requests for one document, at once, are counted one after another
-    hour, day = now - timedelta(hours=1), now - timedelta(days=1)
-    in_hour, in_day = session.execute(select(
-        func.count().filter(AccessChallenge.created_at > hour), func.count())
-        .where(AccessChallenge.id_index == index, AccessChallenge.created_at > day)).one()
     from_source = session.scalar(select(func.count()).select_from(AccessChallenge).where(
-        AccessChallenge.source == source, AccessChallenge.created_at > hour)) if source else 0
-    if (in_hour >= limits.per_document_hour or in_day >= limits.per_document_day
-            or from_source >= limits.per_source_hour):
+        AccessChallenge.source == source, AccessChallenge.created_at > now - timedelta(hours=1))) if source else 0
+    if from_source >= limits.per_source_hour:
         audit.record(session, "access.code", actor, outcome="refused", detail="limit")
         raise TooManyRequests()
     person = session.scalar(select(Person).where(Person.id_type == kind, Person.id_index == index,
                                                  Person.purged_at.is_(None)))
     if not messages.available():
         raise messages.NotAvailable
+    # Both asked whatever the answers (the same statements either way); a code only for a match with codes left.
+    matched, used_up = _matches(person, mobile), _codes_used_up(session, index, limits, now)
+    refused = matched and used_up
     token = secrets.token_urlsafe(32)
-    challenge = AccessChallenge(person_id=person.id if reachable(person) else None,
+    challenge = AccessChallenge(person_id=person.id if matched and not used_up else None,
                                 id_index=index, source=source, created_at=now, token_hash=_token_hash(token),
                                 expires_at=now + timedelta(minutes=CODE_MINUTES))
     session.add(challenge)
     session.flush()
-    # A code and its hash either way (the same statements whether or not the number is known); only a reachable
+    # A code and its hash either way (the same statements whether or not the number is known); only a matched
     # person's is sent, and only a challenge with a person can ever be passed.
     code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
     challenge.code_hash = _code_hash(challenge.id, code)
@@ -198,7 +239,8 @@ def request_code(session: Session, id_type: str, number: str, *, ip: str | None,
     if challenge.person_id is not None:
         message = messages.Message(phone=person.phone, text=str(message_text(code)), purpose=PURPOSE)
     # The person (when known) is named only by the challenge row, never in the audit detail.
-    audit.record(session, "access.code", actor, object_type="access_challenge", object_id=challenge.id)
+    audit.record(session, "access.code", actor, object_type="access_challenge", object_id=challenge.id,
+                 **({"outcome": "refused", "detail": "limit"} if refused else {}))
     return Requested(token, message)
 
 

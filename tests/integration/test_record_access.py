@@ -24,6 +24,7 @@ from tests.factories import english, text_of
 from tests.integration.officer.conftest import signed_in
 
 CODE_PURPOSE = record_access.PURPOSE
+WANGS_PHONE = "13812340001"
 
 
 @pytest.fixture
@@ -41,8 +42,8 @@ def visitor(app) -> FormClient:
     return english(FormClient(app.test_client()))
 
 
-def ask(c: FormClient, id_number: str, id_type: str = "resident_id"):
-    return c.submit("/my-record", {"id_type": id_type, "id_number": id_number})
+def ask(c: FormClient, id_number: str, id_type: str = "resident_id", phone: str = WANGS_PHONE):
+    return c.submit("/my-record", {"id_type": id_type, "id_number": id_number, "phone": phone})
 
 
 def last_code(session) -> tuple[str, str]:
@@ -177,27 +178,81 @@ def test_bad_input_is_refused_at_the_field_in_chinese(app, db_session):
     assert db_session.scalar(select(func.count()).select_from(AccessChallenge)) == 0
 
 
+def from_address(app, n: int) -> FormClient:
+    c = visitor(app)
+    c.client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n}"
+    return c
+
+
 def test_codes_are_limited_per_document_and_per_address(app, db_session, wang):
     c = visitor(app)
-    statuses = [ask(c, wang["id_number"]).status_code for _ in range(4)]
-    assert statuses == [302, 302, 302, 429]
-    refused = ask(c, wang["id_number"])
-    assert "Too many codes were asked for" in text_of(parse(refused).select_one(".error-summary"))
-    # The limit counts a number the register does not hold the same way: it tells nothing.
-    unknown = factories.occupant(birth="19700303")["id_number"]
-    other = visitor(app)
-    assert [ask(other, unknown).status_code for _ in range(4)] == [302, 302, 302, 429]
-    # Per address: ten documents from one address, then no more from it.
+    before = outbox_count(db_session)
+    # Per document: three codes an hour; the fourth asker is answered the same, and nothing is sent.
+    for n in range(4):
+        response = ask(from_address(app, n + 1), wang["id_number"])
+        assert response.status_code == 302 and response.headers["Location"].endswith("/my-record/code")
+    assert outbox_count(db_session) == before + 3
+    refused = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.code",
+                                                          AuditEvent.outcome == "refused")).all()
+    assert [(r.detail, r.object_type) for r in refused] == [("limit", "access_challenge")]
+    # Per address: every request counts, whatever became of it; past the limit the page says so.
     app.config["ACCESS_CODES_PER_SOURCE_HOUR"] = 3
     try:
-        one_place = visitor(app)
-        numbers = [factories.occupant(birth=f"1960010{d}")["id_number"] for d in range(1, 5)]
-        assert [ask(one_place, n).status_code for n in numbers] == [302, 302, 302, 429]
+        numbers = [factories.occupant(birth=f"1960010{d}")["id_number"] for d in range(1, 4)]
+        assert [ask(c, n).status_code for n in numbers] == [302, 302, 302]
+        refused = ask(c, wang["id_number"])
+        assert refused.status_code == 429
+        assert "Too many codes were asked from this network" in text_of(parse(refused).select_one(".error-summary"))
     finally:
         app.config["ACCESS_CODES_PER_SOURCE_HOUR"] = 10
-    refusals = db_session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "access.code", AuditEvent.outcome == "refused"))
-    assert refusals == 4
+    assert outbox_count(db_session) == before + 3
+
+
+def test_a_code_goes_only_to_the_phone_given_and_on_record(app, db_session, monkeypatch, wang):
+    """Anyone may know a person's ID number: it must not be enough to text them. A wrong phone gets the same
+    answer, the same page and a challenge that no code passes; the phone is compared as typed on the way in."""
+    before = outbox_count(db_session)
+    stranger = visitor(app)
+    response = ask(stranger, wang["id_number"], phone="13900001111")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/my-record/code")
+    assert outbox_count(db_session) == before
+    assert db_session.scalar(select(AccessChallenge.person_id).order_by(AccessChallenge.id.desc())) is None
+    person = visitor(app)
+    ask(person, wang["id_number"])
+    assert text_of(parse(stranger.get("/my-record/code")).select_one("main")) == text_of(
+        parse(person.get("/my-record/code")).select_one("main"))
+    for guess in ("000000", last_code(db_session)[1]):  # not even the code sent to the person opens it
+        assert stranger.submit("/my-record/code", {"code": guess}).status_code == 400
+    monkeypatch.setitem(app.config, "ACCESS_CODES_PER_DOCUMENT_HOUR", 10)
+    for typed in ("+86 138 1234 0001", "138-1234-0001", "１３８１２３４０００１"):
+        assert ask(from_address(app, 9), wang["id_number"], phone=typed).status_code == 302
+    assert outbox_count(db_session) == before + 4  # the person's first, and each way of typing the phone
+    assert {m.phone for m in db_session.scalars(select(OutboxMessage))} == {WANGS_PHONE}
+
+
+def test_strangers_without_the_phone_cannot_use_up_the_persons_codes(app, db_session, wang):
+    """The day's six codes counted every request for the document: a stranger with the ID number alone locked
+    the person out for a day (and had them texted six times). Only codes sent count now."""
+    for n in range(10):
+        assert ask(from_address(app, n + 1), wang["id_number"], phone=f"1390000{n:04d}").status_code == 302
+    before = outbox_count(db_session)
+    response = ask(visitor(app), wang["id_number"])
+    assert response.status_code == 302
+    assert outbox_count(db_session) == before + 1
+    assert last_code(db_session)[0] == WANGS_PHONE
+
+
+def test_the_phone_is_required_and_checked_at_its_field(app, db_session, wang):
+    c = FormClient(app.test_client())
+    c.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    for phone in ("", "12345", "1381234000x", "138123400011"):
+        response = ask(c, wang["id_number"], phone=phone)
+        assert response.status_code == 400, phone
+        error = text_of(parse(response).select_one("#phone-error"))
+        assert re.search(r"[\u4e00-\u9fff]", error), error
+    both = ask(c, "43030219900101123", phone="1")  # both fields at once
+    assert parse(both).select_one("#id_number-error") and parse(both).select_one("#phone-error")
+    assert db_session.scalar(select(func.count()).select_from(AccessChallenge)) == 0
 
 
 def test_a_code_has_five_tries_and_ten_minutes(app, db_session, wang):
@@ -264,18 +319,19 @@ def _days_codes(db_session, wang):
     limits = record_access.Limits(per_document_hour=3, per_document_day=6, per_source_hour=100)
     start = utcnow()
     sent = []
+
+    def ask_at(when, phone=WANGS_PHONE):
+        return record_access.request_code(db_session, "resident_id", wang["id_number"], phone, ip="198.51.100.7",
+                                          limits=limits, message_text=str, now=when)
+
     for hour in range(4):  # three an hour would be twelve in four hours; the day stops it at six
         for _ in range(3):
-            try:
-                record_access.request_code(db_session, "resident_id", wang["id_number"], ip="198.51.100.7",
-                                           limits=limits, message_text=str, now=start + timedelta(hours=hour))
+            ask_at(start + timedelta(hours=hour), phone="13900001111")  # a stranger's: counts for nothing
+            if ask_at(start + timedelta(hours=hour)).message is not None:
                 sent.append(hour)
-            except record_access.TooManyRequests:
-                pass
     assert sent == [0, 0, 0, 1, 1, 1]
     # A day after the first, the count starts again.
-    record_access.request_code(db_session, "resident_id", wang["id_number"], ip="198.51.100.7", limits=limits,
-                               message_text=str, now=start + timedelta(days=1, minutes=1))
+    assert ask_at(start + timedelta(days=1, minutes=1)).message is not None
 
 
 def test_an_investigation_holds_its_entries_until_its_end_and_only_an_auditor_extends(app, db_session, district,
@@ -337,7 +393,8 @@ def test_no_message_sender_means_no_service(app, db_session, monkeypatch, wang):
     response = c.get("/my-record")
     assert response.status_code == 503 and parse(response).select_one("#not-available") is not None
     token = factories.csrf_token(c)
-    assert c.post("/my-record", data={"csrf_token": token, "id_number": wang["id_number"]}).status_code == 503
+    assert c.post("/my-record", data={"csrf_token": token, "id_number": wang["id_number"],
+                                      "phone": WANGS_PHONE}).status_code == 503
 
 
 def test_the_privacy_notice_links_to_it(app, db_session):
@@ -376,7 +433,9 @@ def committed(app):
         s.commit()
 
 
-def test_twenty_requests_at_once_get_three_codes(app, committed):
+def test_twenty_requests_at_once_from_one_address_count_as_twenty(app, committed):
+    """Counted one after another (the audit chain's order): of twenty at once from one address, the hour's ten
+    make a challenge and the other ten are refused. The document's codes are counted under the same order."""
     number = factories.occupant(birth="19771111")["id_number"]
     limits = record_access.Limits()
     barrier, outcomes = threading.Barrier(20), []
@@ -385,10 +444,10 @@ def test_twenty_requests_at_once_get_three_codes(app, committed):
         with app.test_request_context(), writing(), Session(db.engine) as s:
             barrier.wait()
             try:
-                record_access.request_code(s, "resident_id", number, ip=f"10.9.0.{i + 1}", limits=limits,
-                                           message_text=str)
+                record_access.request_code(s, "resident_id", number, "13812349999", ip="10.9.0.1",
+                                           limits=limits, message_text=str)
                 s.commit()
-                outcomes.append("sent")
+                outcomes.append("answered")
             except record_access.TooManyRequests:
                 s.commit()
                 outcomes.append("refused")
@@ -400,9 +459,9 @@ def test_twenty_requests_at_once_get_three_codes(app, committed):
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert sorted(outcomes) == ["refused"] * 17 + ["sent"] * 3
+    assert sorted(outcomes) == ["answered"] * 10 + ["refused"] * 10
     with Session(db.engine) as s:
-        assert s.scalar(select(func.count()).select_from(AccessChallenge)) == 3
+        assert s.scalar(select(func.count()).select_from(AccessChallenge)) == 10
 
 
 def test_through_a_gateway_the_answer_does_not_wait_for_the_message(app, db_session, monkeypatch, wang):
@@ -418,8 +477,8 @@ def test_through_a_gateway_the_answer_does_not_wait_for_the_message(app, db_sess
         c = visitor(app)
         page = parse(c.get("/my-record"))
         with c.client.post("/my-record", data={"csrf_token": page.find("input", attrs={"name": "csrf_token"})["value"],
-                                               "id_type": "resident_id", "id_number": wang["id_number"]},
-                           buffered=False) as response:
+                                               "id_type": "resident_id", "id_number": wang["id_number"],
+                                               "phone": WANGS_PHONE}, buffered=False) as response:
             # The gateway records a message only after its delay, before it answers: a sender that waited for
             # it would find it recorded here.
             assert response.status_code == 302 and gateway.received == []
@@ -447,7 +506,7 @@ def test_through_a_slow_gateway_the_connection_closes_as_soon_as_for_an_unknown_
         page = parse(c.get("/my-record"))
         response = c.client.post("/my-record", data={
             "csrf_token": page.find("input", attrs={"name": "csrf_token"})["value"],
-            "id_type": "resident_id", "id_number": wang["id_number"]}, buffered=False)
+            "id_type": "resident_id", "id_number": wang["id_number"], "phone": WANGS_PHONE}, buffered=False)
         assert response.status_code == 302
         started = time.monotonic()
         response.close()  # where the server would close the connection
