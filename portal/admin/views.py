@@ -80,8 +80,44 @@ def audit_export():
 def holds():
     """The investigations' holds on people's own view of who read their record (services/record_access.py)."""
     return render_template("admin/holds.html", holds=record_access.holds(db.session), form=FlaskForm(),
+                           requests=record_access.hold_requests(db.session),
                            action_label=admin.action_label, days=current_app.config["ACCESS_HOLD_DAYS"],
                            hold_stamp=record_access.hold_stamp)
+
+
+def _decide_hold(decide, done):
+    """Approve or refuse an officer's request for a hold (four eyes), then the holds page again."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        decide()
+    except record_access.NoRequest:
+        flash(_l("This request was decided already, or there is none: nothing was changed."), "info")
+        return redirect(url_for("admin.holds"))
+    except record_access.OwnAct:
+        db.session.commit()  # the refusal is audited
+        flash(_l("This is a request about an act of your own: another auditor decides it."), "error")
+        return redirect(url_for("admin.holds"))
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("admin.holds"))
+
+
+@bp.route("/holds/<int:event_id>/approve", methods=["POST"])
+@auditor_required
+def approve_hold(event_id: int):
+    days = current_app.config["ACCESS_HOLD_DAYS"]
+    return _decide_hold(lambda: record_access.approve_hold(db.session, current_user, event_id, days=days,
+                                                           actor=actor()),
+                        _l("The hold is approved: the entries are hidden from the people for %(days)d days.",
+                           days=days))
+
+
+@bp.route("/holds/<int:event_id>/refuse", methods=["POST"])
+@auditor_required
+def refuse_hold(event_id: int):
+    return _decide_hold(lambda: record_access.refuse_hold(db.session, current_user, event_id, actor=actor()),
+                        _l("The hold is refused: the people see the entries."))
 
 
 @bp.route("/holds/<int:event_id>/extend", methods=["POST"])

@@ -27,9 +27,13 @@ public page, after proving they hold the phone on their record:
    token (kept in the row as its SHA-256), never by the row's id, which would count the requests and could
    be guessed.
 
-An officer may mark a full record or a full export as part of an investigation: its rows are then hidden
-from the person for HOLD_DAYS (ACCESS_HOLD_DAYS), a hold that only an auditor can extend. Marking and
-extending are audited. Nothing here commits: the caller does.
+An officer may mark a full record or a full export as part of an investigation. Four eyes: the mark is a
+request only (the rows stay shown to the person), and an auditor approves it (the rows are then hidden from
+the person for ACCESS_HOLD_DAYS from the approval) or refuses it. The auditor, not another officer, because
+the auditors already keep the holds (they alone extend one), their role is apart from the police work it
+checks, and no officer gets a new power to define and scope; an auditor never approves an act of their own.
+A hold only an auditor extends. Requests, approvals, refusals and extensions are audited. Nothing here
+commits: the caller does.
 """
 from __future__ import annotations
 
@@ -92,21 +96,22 @@ class Limits:
 # --- writing: where the officers' reveals and exports are recorded ---------------------------------
 
 def note(session: Session, person_ids: Iterable[int], *, kind: str, event: AuditEvent, officer: User,
-         reason: str | None, hold_days: int = 0, actor: audit.Actor = audit.SYSTEM) -> int:
+         reason: str | None, investigation: bool = False, actor: audit.Actor = audit.SYSTEM) -> int:
     """One row per person for the audited act `event` (its time, the officer's station or bureau, the reason);
-    with `hold_days`, the rows are held for that long (an investigation) and the hold is audited. How many."""
+    with `investigation`, the officer asks for the rows to be held (audited): they stay shown until an auditor
+    approves (approve_hold). How many."""
     if kind not in KINDS:
         raise ValueError(kind)
-    until = event.at + timedelta(days=hold_days) if hold_days else None
     ids = sorted(set(person_ids))
     session.add_all(RecordAccess(person_id=pid, audit_event_id=event.id, kind=kind, at=event.at,
                                  station_id=officer.station_id,
                                  bureau_id=None if officer.station_id else officer.bureau_id,
-                                 reason=reason, hold_until=until) for pid in ids)
+                                 reason=reason, hold_requested_at=event.at if investigation else None)
+                    for pid in ids)
     session.flush()
-    if until is not None and ids:
-        audit.record(session, "access.hold", actor, user=officer, object_type="audit_event", object_id=event.id,
-                     detail=f"persons={len(ids)} until={until.date().isoformat()}")
+    if investigation and ids:
+        audit.record(session, "access.hold_request", actor, user=officer, object_type="audit_event",
+                     object_id=event.id, detail=f"persons={len(ids)}")
     return len(ids)
 
 
@@ -335,6 +340,71 @@ def holds(session: Session, *, now: datetime | None = None, limit: int = 100) ->
 
 class NoHold(ServiceError):
     """No running hold for this act."""
+
+
+# --- four eyes: the officer's request, the auditor's approval or refusal ------------------------------------
+
+@dataclass(frozen=True)
+class HoldRequest:
+    event: AuditEvent  # the officer's act (its actor: the officer who asks)
+    persons: int
+
+
+def _pending(event_id=None):
+    where = [RecordAccess.hold_requested_at.is_not(None), RecordAccess.hold_until.is_(None)]
+    return where + ([RecordAccess.audit_event_id == event_id] if event_id is not None else [])
+
+
+def hold_requests(session: Session, *, limit: int = 100) -> list[HoldRequest]:
+    """The officers' requests for a hold that no auditor has decided yet, one per act, the oldest first."""
+    rows = session.execute(select(RecordAccess.audit_event_id, func.count()).where(*_pending())
+                           .group_by(RecordAccess.audit_event_id).order_by(RecordAccess.audit_event_id)
+                           .limit(limit)).all()
+    events = {e.id: e for e in session.scalars(select(AuditEvent).where(
+        AuditEvent.id.in_([r[0] for r in rows])))} if rows else {}
+    return [HoldRequest(events[event_id], count) for event_id, count in rows]
+
+
+class NoRequest(ServiceError):
+    """No undecided request for a hold on this act: none was made, or it was approved or refused already."""
+
+
+class OwnAct(ServiceError):
+    """The auditor would decide on a request about an act of their own (an account whose role changed)."""
+
+
+def _decide(session: Session, auditor: User, event_id: int, actor: audit.Actor, action: str, values: dict,
+            detail: str) -> int:
+    """Decide every undecided row of the act at once (the second of two decisions finds none): how many."""
+    event = session.get(AuditEvent, event_id)
+    if event is None:
+        raise NoRequest()
+    if event.actor_id == auditor.id:
+        audit.record(session, action, actor, user=auditor, object_type="audit_event", object_id=event_id,
+                     outcome="refused", detail="own act")
+        raise OwnAct()
+    decided = session.execute(update(RecordAccess).where(*_pending(event_id)).values(**values)
+                              .execution_options(synchronize_session=False)).rowcount
+    if not decided:
+        raise NoRequest()
+    audit.record(session, action, actor, user=auditor, object_type="audit_event", object_id=event_id,
+                 detail=f"persons={decided} officer={event.actor_id}{detail}")
+    return decided
+
+
+def approve_hold(session: Session, auditor: User, event_id: int, *, days: int, actor: audit.Actor,
+                 now: datetime | None = None) -> datetime:
+    """The second pair of eyes: the officer's request takes effect, the rows hidden for `days` from now
+    (auditors only: the view checks the role; never on the auditor's own act). NoRequest when nothing waits."""
+    until = (now or utcnow()) + timedelta(days=days)
+    _decide(session, auditor, event_id, actor, "access.hold", {"hold_until": until},
+            f" until={until.date().isoformat()}")
+    return until
+
+
+def refuse_hold(session: Session, auditor: User, event_id: int, *, actor: audit.Actor) -> None:
+    """No hold: the rows stay shown to the people, and the request is gone (audited). NoRequest as above."""
+    _decide(session, auditor, event_id, actor, "access.hold_refuse", {"hold_requested_at": None}, "")
 
 
 class ExtendedAlready(ServiceError):

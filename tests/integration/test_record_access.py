@@ -1,7 +1,7 @@
 """The person's own view of who read their record (services/record_access.py, /my-record): a code to the
 phone on record, the same answer for a number the register does not hold, limits per document and per
 address (twenty at once too), the entries with date, station and reason but never the officer, and the
-investigations' holds that only an auditor extends."""
+investigations' holds that an officer asks for and an auditor approves (four eyes) and alone extends."""
 from __future__ import annotations
 
 import hashlib
@@ -334,23 +334,109 @@ def _days_codes(db_session, wang):
     assert ask_at(start + timedelta(days=1, minutes=1)).message is not None
 
 
-def test_an_investigation_holds_its_entries_until_its_end_and_only_an_auditor_extends(app, db_session, district,
-                                                                                     officer, wang):
+def approve(app, db_session, event_id: int, auditor=None):
+    a = english(signed_in(app, auditor or factories.make_user(db_session, role="auditor")))
+    page = parse(a.get("/admin/holds"))
+    row = page.select_one(f"#hold-requests .hold-request[data-event='{event_id}']")
+    assert row is not None
+    return a, factories.post_form(a, page, "/admin/holds", f"/admin/holds/{event_id}/approve")
+
+
+def test_an_officers_mark_holds_nothing_until_an_auditor_approves(app, db_session, district, officer, wang):
+    """Four eyes: the officer who read the record cannot hide that from the person alone. The mark is a request
+    (audited); the entry stays shown until an auditor approves (audited), then hidden for ACCESS_HOLD_DAYS."""
     police = signed_in(app, officer)
     reveal(police, wang["person_id"], investigation=True)
     reveal(police, wang["person_id"])
-    held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
-    assert held.hold_until.date() == (held.at + timedelta(days=180)).date()
-    hold_rows = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold")).all()
-    assert [r.object_id for r in hold_rows] == [str(held.audit_event_id)] and hold_rows[0].actor_id == officer.id
+    asked = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_requested_at.is_not(None))).one()
+    assert asked.hold_until is None
+    [request] = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_request")).all()
+    assert request.object_id == str(asked.audit_event_id) and request.actor_id == officer.id
+    assert len(record_access.entries(db_session, wang["person_id"])) == 2  # both shown: nobody approved yet
+    # An officer (the one who asked, or another) cannot approve; an auditor can.
+    for c in (police, signed_in(app, factories.make_user(db_session, role="officer", station=district.stations[0]))):
+        assert c.post(f"/admin/holds/{asked.audit_event_id}/approve",
+                      data={"csrf_token": factories.csrf_token(c)}).status_code in (403, 404)
+    db_session.refresh(asked)
+    assert asked.hold_until is None
+    auditor = factories.make_user(db_session, role="auditor")
+    a, response = approve(app, db_session, asked.audit_event_id, auditor)
+    assert response.status_code == 302
+    db_session.refresh(asked)
+    assert asked.hold_until is not None
+    assert abs(asked.hold_until - (utcnow() + timedelta(days=180))) < timedelta(minutes=5)
+    [approval] = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold")).all()
+    assert (approval.actor_id, approval.object_id) == (auditor.id, str(asked.audit_event_id))
     shown = record_access.entries(db_session, wang["person_id"])
-    assert len(shown) == 1 and shown[0].reason == "case"  # the one not held
+    assert len(shown) == 1 and shown[0].reason == "case"
+    page = parse(a.get("/admin/holds"))
+    assert page.select("#hold-requests .hold-request") == []
+    assert [r["data-event"] for r in page.select("#holds .hold")] == [str(asked.audit_event_id)]
+    # Approved once: a second post (a double click, the back button) changes nothing, and says so.
+    until = asked.hold_until
+    again = a.client.post(f"/admin/holds/{asked.audit_event_id}/approve", data={"csrf_token": factories.csrf_token(a)})
+    assert again.status_code == 302
+    assert "decided already" in text_of(parse(a.get("/admin/holds")).select_one("main"))
+    db_session.refresh(asked)
+    assert asked.hold_until == until
+    assert len(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold")).all()) == 1
+
+
+def test_a_full_export_marked_by_its_officer_is_a_request_too(app, db_session, district, landlord, officer, wang):
+    room = factories.make_address(db_session, district.beats[0], building="13栋", unit="4单元", room="403")
+    other = factories.make_house(db_session, landlord, room).house_id
+    factories.make_move_in(db_session, landlord, other, [factories.occupant(name="王小明",
+                                                                              id_number=wang["id_number"])])
+    c = english(signed_in(app, officer))
+    page = parse(c.get("/officer/export?list=queue"))
+    response = factories.post_form(c, page, "/officer/export", "/officer/export", data={
+        "format": "csv", "full": "y", "reason": "case", "investigation": "y"})
+    assert response.status_code == 200
+    rows = db_session.scalars(select(RecordAccess).where(RecordAccess.kind == "export")).all()
+    assert rows and all(r.hold_requested_at is not None and r.hold_until is None for r in rows)
+    assert [e.kind for e in record_access.entries(db_session, wang["person_id"])] == ["export"]
+    assert "An auditor is asked" in text_of(parse(c.get("/officer/")).select_one("main"))
+
+
+def test_an_auditor_may_refuse_and_never_decides_on_their_own_act(app, db_session, officer, wang):
+    reveal(signed_in(app, officer), wang["person_id"], investigation=True)
+    event_id = db_session.scalar(select(RecordAccess.audit_event_id))
+    # The officer's account later made an auditor's: still not their own approver.
+    officer.role = type(officer.role)("auditor")
+    db_session.commit()
+    with pytest.raises(record_access.OwnAct):
+        record_access.approve_hold(db_session, officer, event_id, days=180, actor=audit.Actor(user=officer))
+    refused = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold",
+                                                          AuditEvent.outcome == "refused")).one()
+    assert refused.actor_id == officer.id
+    auditor = factories.make_user(db_session, role="auditor")
+    a = english(signed_in(app, auditor))
+    page = parse(a.get("/admin/holds"))
+    assert factories.post_form(a, page, "/admin/holds", f"/admin/holds/{event_id}/refuse").status_code == 302
+    row = db_session.scalars(select(RecordAccess)).one()
+    db_session.refresh(row)
+    assert row.hold_requested_at is None and row.hold_until is None
+    assert db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_refuse")).one().actor_id \
+        == auditor.id
+    assert len(record_access.entries(db_session, wang["person_id"])) == 1
+    # Decided: approving it now finds nothing to approve, and says so.
+    response = factories.post_form(a, page, "/admin/holds", f"/admin/holds/{event_id}/approve")
+    assert response.status_code == 302
+    assert "decided already" in text_of(parse(a.get("/admin/holds")).select_one("main"))
+    db_session.refresh(row)
+    assert row.hold_until is None
+
+
+def test_an_approved_hold_ends_and_only_an_auditor_extends_it(app, db_session, district, officer, wang):
+    police = signed_in(app, officer)
+    reveal(police, wang["person_id"], investigation=True)
+    event_id = db_session.scalar(select(RecordAccess.audit_event_id))
+    a, _response = approve(app, db_session, event_id)
+    held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
     later = record_access.entries(db_session, wang["person_id"], now=held.hold_until + timedelta(seconds=1))
-    assert len(later) == 2
+    assert len(later) == 1
     # An officer cannot see or extend holds; an auditor can, by ACCESS_HOLD_DAYS from its end.
     assert police.get("/admin/holds").status_code in (403, 404)
-    auditor = factories.make_user(db_session, role="auditor")
-    a = signed_in(app, auditor)
     page = parse(a.get("/admin/holds"))
     assert [r["data-event"] for r in page.select("#holds .hold")] == [str(held.audit_event_id)]
     assert officer.name not in text_of(page.select_one("#holds"))
@@ -360,7 +446,9 @@ def test_an_investigation_holds_its_entries_until_its_end_and_only_an_auditor_ex
     db_session.refresh(held)
     assert held.hold_until == before + timedelta(days=180)
     extension = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_extend")).one()
-    assert extension.actor_id == auditor.id and extension.object_id == str(held.audit_event_id)
+    assert extension.object_id == str(held.audit_event_id)
+    auditor = db_session.get(type(officer), extension.actor_id)
+    assert auditor.role.value == "auditor"
     with pytest.raises(record_access.NoHold):
         record_access.extend_hold(db_session, auditor, held.audit_event_id, days=1, actor=audit.Actor(user=auditor),
                                   now=held.hold_until + timedelta(days=1))
@@ -522,9 +610,9 @@ def test_a_double_click_on_extend_extends_a_hold_once(app, db_session, district,
     """The form names the end it extends: the second of two posts of one page (a double click, a retry, the back
     button) finds the hold extended already, says so and changes nothing, so a hold is never hidden 360 days."""
     reveal(signed_in(app, officer), wang["person_id"], investigation=True)
+    a, _response = approve(app, db_session, db_session.scalar(select(RecordAccess.audit_event_id)))
     held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
     before = held.hold_until
-    a = english(signed_in(app, factories.make_user(db_session, role="auditor")))
     page = parse(a.get("/admin/holds"))
     assert factories.post_form(a, page, "/admin/holds", "/extend").status_code == 302
     again = factories.post_form(a, page, "/admin/holds", "/extend")
