@@ -45,30 +45,39 @@ def unlock(user_id: int):
     return redirect(url_for("admin.home"))
 
 
-def _audit_filter() -> tuple[AuditFilterForm, admin.AuditFilter]:
-    """The filter in the query string; a field that does not validate (a date that is not one) is left out."""
+def _audit_filter() -> tuple[AuditFilterForm, admin.AuditFilter | None]:
+    """The filter in the query string; None when a field does not validate (a date that is not one): the page
+    says so at the field, and never shows or exports more than was asked for."""
     form = AuditFilterForm(request.args)
-    form.validate()
-    values = {name: field.data or None for name, field in form._fields.items() if not field.errors}
-    return form, admin.AuditFilter(**values)
+    if not form.validate():
+        return form, None
+    return form, admin.AuditFilter(**{name: field.data or None for name, field in form._fields.items()})
+
+
+def _audit_page(form, events, status=200, next_before=None):
+    query = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template("admin/audit.html", events=events, form=form, query=query,
+                           action_label=admin.action_label, outcome_label=admin.outcome_label,
+                           next_before=next_before), status
 
 
 @bp.route("/audit")
 @auditor_required
 def audit_log():
     form, f = _audit_filter()
+    if f is None:
+        return _audit_page(form, [], 400)
     before = request.args.get("before", None, type=int)
     events = admin.audit_log(db.session, f, before_id=before)
-    query = {k: v for k, v in request.args.items() if k != "before" and v}
-    return render_template("admin/audit.html", events=events, form=form, query=query,
-                           action_label=admin.action_label, outcome_label=admin.outcome_label,
-                           next_before=events[-1].id if len(events) == admin.PAGE else None)
+    return _audit_page(form, events, next_before=events[-1].id if len(events) == admin.PAGE else None)
 
 
 @bp.route("/audit/export.csv")
 @auditor_required
 def audit_export():
-    _form, f = _audit_filter()
+    form, f = _audit_filter()
+    if f is None:
+        return _audit_page(form, [], 400)
     data = admin.export_audit_log(db.session, f, actor())
     db.session.commit()
     return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True,
