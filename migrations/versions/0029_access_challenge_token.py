@@ -4,14 +4,14 @@
 Challenges made before have no token and can no longer be passed: they live for minutes (the purge deletes them
 after a day), so a person at most asks for a new code.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0029
+Revises: 0028
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028"
-down_revision = "0027"
+revision = "0029"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 

@@ -3,16 +3,16 @@ full export is a request (record_access.hold_requested_at), and hides nothing un
 (hold_until). Holds running before this migration were made by the officer alone; they are kept as they are
 (the auditors see them on /admin/holds), so that no investigation is disclosed by the upgrade.
 
-Revision ID: 0029
-Revises: 0028
+Revision ID: 0030
+Revises: 0029
 """
 import sqlalchemy as sa
 from alembic import op
 
 from portal.models.base import UTCDateTime
 
-revision = "0029"
-down_revision = "0028"
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
