@@ -40,7 +40,7 @@ def new_account():
             db.session.commit()
             # Shown once, in the answer to the POST (not kept anywhere to show again): no redirect.
             return render_template("admin/account_created.html", user=user, initial=initial)
-    return render_template("admin/account_new.html", form=form)
+    return render_template("admin/account_new.html", form=form), 400 if form.errors else 200
 
 
 def _account_page(user, edit: EditAccountForm | None = None):
@@ -53,7 +53,7 @@ def _account_page(user, edit: EditAccountForm | None = None):
     return render_template("admin/account.html", user=user, edit=edit, form=FlaskForm(), sessions=sessions,
                            idle_minutes=idle, absolute_hours=hours,
                            is_staff=user.role in staff_accounts.STAFF_ROLES, is_self=user.id == current_user.id,
-                           where=jurisdiction.describe(user))
+                           where=jurisdiction.describe(user)), 400 if edit.errors else 200
 
 
 @bp.route("/accounts/<int:user_id>")

@@ -10,19 +10,32 @@ from portal.forms import choices
 from portal.services.admin import ACTIONS, OUTCOMES
 
 
+class DayField(DateField):
+    """A UTC day as the date input sends it; anything else is told at the field in the reader's language."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a date as YYYY-MM-DD, for example 2026-01-31.")) from None
+
+
+TOO_LONG = _l("That is too long.")
+
+
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    phone = StringField(_l("Actor's phone"), validators=[Optional(), Length(max=20)])
+    phone = StringField(_l("Actor's phone"), validators=[Optional(), Length(max=20, message=TOO_LONG)])
     action = SelectField(_l("Action"), choices=choices([("", _l("Any action")), *ACTIONS.items()]), default="",
                          validators=[Optional()])
-    object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=40)])
-    object_id = StringField(_l("Object id"), validators=[Optional(), Length(max=40)])
+    object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=40, message=TOO_LONG)])
+    object_id = StringField(_l("Object id"), validators=[Optional(), Length(max=40, message=TOO_LONG)])
     outcome = SelectField(_l("Outcome"), choices=choices([("", _l("Any outcome")), *OUTCOMES.items()]), default="",
                           validators=[Optional()])
-    start = DateField(_l("From (UTC date)"), validators=[Optional()])
-    end = DateField(_l("To (UTC date)"), validators=[Optional()])
+    start = DayField(_l("From (UTC date)"), validators=[Optional()])
+    end = DayField(_l("To (UTC date)"), validators=[Optional()])
 
 
 class JurisdictionForm(FlaskForm):

@@ -36,7 +36,7 @@ def _create_page(kind: str, parent, create, endpoint: str):
             flash(_l("%(name)s (%(code)s) is created.", name=made.name, code=made.code), "success")
             return redirect(url_for(endpoint, **{f"{kind}_id": made.id}))
     return render_template("admin/jurisdiction_new.html", form=form, kind=kind, kind_name=KIND_NAMES[kind],
-                           parent=parent)
+                           parent=parent), 400 if form.errors else 200
 
 
 def _rename(obj, form: RenameForm) -> bool:
@@ -72,7 +72,7 @@ def bureau(bureau_id: int):
     form = RenameForm(name=found.name)
     if _rename(found, form):
         return redirect(url_for("admin.bureau", bureau_id=found.id))
-    return render_template("admin/bureau.html", bureau=found, form=form)
+    return render_template("admin/bureau.html", bureau=found, form=form), 400 if form.errors else 200
 
 
 @bp.route("/bureaus/<int:bureau_id>/stations/new", methods=["GET", "POST"])
@@ -93,7 +93,7 @@ def station(station_id: int):
     form = RenameForm(name=found.name)
     if _rename(found, form):
         return redirect(url_for("admin.station", station_id=found.id))
-    return render_template("admin/station.html", station=found, form=form)
+    return render_template("admin/station.html", station=found, form=form), 400 if form.errors else 200
 
 
 @bp.route("/stations/<int:station_id>/beats/new", methods=["GET", "POST"])
@@ -122,8 +122,9 @@ def _beat_page(found, form: RenameForm, move_form: MoveBeatForm):
         (str(s.id), f"{b.name} · {s.name}") for b in jurisdiction.bureaus(db.session, current_user)
         for s in b.stations if s.id != found.station_id]
     after = request.args.get("after", 0, type=int)
+    status = 400 if form.errors or move_form.errors else 200
     return render_template("admin/beat.html", beat=found, form=form, move_form=move_form,
-                           places=jurisdiction.places(db.session, found, after_id=after))
+                           places=jurisdiction.places(db.session, found, after_id=after)), status
 
 
 def _small_int(value: str | None) -> int | None:
@@ -174,4 +175,4 @@ def move_place(beat_id: int):
                      "%(items)d open reports.", beat=moved.to_beat, addresses=moved.addresses,
                      houses=moved.houses, units=moved.units, items=moved.items), "success")
             return redirect(url_for("admin.beat", beat_id=beat_id))
-    return render_template("admin/move.html", form=form, what=what)
+    return render_template("admin/move.html", form=form, what=what), 400 if form.errors else 200

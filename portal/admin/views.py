@@ -45,30 +45,39 @@ def unlock(user_id: int):
     return redirect(url_for("admin.home"))
 
 
-def _audit_filter() -> tuple[AuditFilterForm, admin.AuditFilter]:
-    """The filter in the query string; a field that does not validate (a date that is not one) is left out."""
+def _audit_filter() -> tuple[AuditFilterForm, admin.AuditFilter | None]:
+    """The filter in the query string; None when a field does not validate (a date that is not one): the page
+    says so at the field, and never shows or exports more than was asked for."""
     form = AuditFilterForm(request.args)
-    form.validate()
-    values = {name: field.data or None for name, field in form._fields.items() if not field.errors}
-    return form, admin.AuditFilter(**values)
+    if not form.validate():
+        return form, None
+    return form, admin.AuditFilter(**{name: field.data or None for name, field in form._fields.items()})
+
+
+def _audit_page(form, events, status=200, next_before=None):
+    query = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template("admin/audit.html", events=events, form=form, query=query,
+                           action_label=admin.action_label, outcome_label=admin.outcome_label,
+                           next_before=next_before), status
 
 
 @bp.route("/audit")
 @auditor_required
 def audit_log():
     form, f = _audit_filter()
+    if f is None:
+        return _audit_page(form, [], 400)
     before = request.args.get("before", None, type=int)
     events = admin.audit_log(db.session, f, before_id=before)
-    query = {k: v for k, v in request.args.items() if k != "before" and v}
-    return render_template("admin/audit.html", events=events, form=form, query=query,
-                           action_label=admin.action_label, outcome_label=admin.outcome_label,
-                           next_before=events[-1].id if len(events) == admin.PAGE else None)
+    return _audit_page(form, events, next_before=events[-1].id if len(events) == admin.PAGE else None)
 
 
 @bp.route("/audit/export.csv")
 @auditor_required
 def audit_export():
-    _form, f = _audit_filter()
+    form, f = _audit_filter()
+    if f is None:
+        return _audit_page(form, [], 400)
     data = admin.export_audit_log(db.session, f, actor())
     db.session.commit()
     return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True,
@@ -80,8 +89,44 @@ def audit_export():
 def holds():
     """The investigations' holds on people's own view of who read their record (services/record_access.py)."""
     return render_template("admin/holds.html", holds=record_access.holds(db.session), form=FlaskForm(),
+                           requests=record_access.hold_requests(db.session),
                            action_label=admin.action_label, days=current_app.config["ACCESS_HOLD_DAYS"],
                            hold_stamp=record_access.hold_stamp)
+
+
+def _decide_hold(decide, done):
+    """Approve or refuse an officer's request for a hold (four eyes), then the holds page again."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        decide()
+    except record_access.NoRequest:
+        flash(_l("This request was decided already, or there is none: nothing was changed."), "info")
+        return redirect(url_for("admin.holds"))
+    except record_access.OwnAct:
+        db.session.commit()  # the refusal is audited
+        flash(_l("This is a request about an act of your own: another auditor decides it."), "error")
+        return redirect(url_for("admin.holds"))
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("admin.holds"))
+
+
+@bp.route("/holds/<int:event_id>/approve", methods=["POST"])
+@auditor_required
+def approve_hold(event_id: int):
+    days = current_app.config["ACCESS_HOLD_DAYS"]
+    return _decide_hold(lambda: record_access.approve_hold(db.session, current_user, event_id, days=days,
+                                                           actor=actor()),
+                        _l("The hold is approved: the entries are hidden from the people for %(days)d days.",
+                           days=days))
+
+
+@bp.route("/holds/<int:event_id>/refuse", methods=["POST"])
+@auditor_required
+def refuse_hold(event_id: int):
+    return _decide_hold(lambda: record_access.refuse_hold(db.session, current_user, event_id, actor=actor()),
+                        _l("The hold is refused: the people see the entries."))
 
 
 @bp.route("/holds/<int:event_id>/extend", methods=["POST"])

@@ -14,13 +14,16 @@ from portal.models.jurisdiction import Bureau, Station
 
 class RecordAccess(Base):
     """Who read one person's record: when, from which station, why, and (not shown to the person) the audit
-    row that says which officer. `hold_until`: part of an investigation, hidden from the person until then."""
+    row that says which officer. `hold_requested_at`: the officer marked the act as part of an investigation,
+    a request only (the row stays shown); `hold_until`: an auditor approved it, hidden from the person until
+    then (four eyes: nobody holds back their own act alone)."""
 
     __tablename__ = "record_access"
     __table_args__ = (
         Index("ix_record_access_person", "person_id", "at"),
         Index("ix_record_access_event", "audit_event_id"),
         Index("ix_record_access_hold", "hold_until"),
+        Index("ix_record_access_hold_request", "hold_requested_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -31,6 +34,7 @@ class RecordAccess(Base):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"))
     bureau_id: Mapped[int | None] = mapped_column(ForeignKey("bureau.id"))  # for bureau staff with no station
     reason: Mapped[str | None] = mapped_column(String(24))
+    hold_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     station: Mapped[Station | None] = relationship()
@@ -39,13 +43,15 @@ class RecordAccess(Base):
 
 class AccessChallenge(Base):
     """One request for a code: made whether or not the number is on the register (`person_id` None), so that
-    the page answers the same either way. The code is kept as a keyed hash, never in the clear."""
+    the page answers the same either way. The code is kept as a keyed hash, never in the clear; the browser's
+    cookie holds a random token, kept here as its SHA-256 only (`token_hash`), never the row's id."""
 
     __tablename__ = "access_challenge"
     __table_args__ = (
         Index("ix_access_challenge_document", "id_index", "created_at"),
         Index("ix_access_challenge_source", "source", "created_at"),
         Index("ix_access_challenge_created", "created_at"),
+        Index("ix_access_challenge_token", "token_hash", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -53,6 +59,7 @@ class AccessChallenge(Base):
     id_index: Mapped[bytes] = mapped_column(LargeBinary(32))  # blind index of the document, for its rate limit
     source: Mapped[str | None] = mapped_column(String(64))  # throttle.source_key of the address that asked
     code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -74,7 +74,8 @@ class FullRecordForm(FlaskForm):
 
     reason = RadioField(_l("Why do you need the full record?"), choices=[],
                         validators=[InputRequired(_l("Choose why you need the full record."))])
-    investigation = BooleanField(_l("Part of an investigation: keep this from the person's own view for now"))
+    investigation = BooleanField(_l("Part of an investigation: ask an auditor to keep this from the person's own "
+                                    "view for now"))
 
 
 class ExportForm(FlaskForm):
@@ -84,5 +85,5 @@ class ExportForm(FlaskForm):
                         default="xlsx", validators=[InputRequired(_l("Choose XLSX or CSV."))])
     full = BooleanField(_l("Full export: names, ID numbers and phones not masked"))
     reason = RadioField(_l("Why do you need the full export?"), choices=[], validators=[Optional()])
-    investigation = BooleanField(_l("Part of an investigation: keep this from the own view of the people in it "
-                                    "for now"))
+    investigation = BooleanField(_l("Part of an investigation: ask an auditor to keep this from the own view of "
+                                    "the people in it for now"))

@@ -94,9 +94,11 @@ def person(person_id: int):
     return page
 
 
-def _hold_days(form) -> int:
-    """Marked as part of an investigation: hidden from the person's own view for ACCESS_HOLD_DAYS."""
-    return current_app.config["ACCESS_HOLD_DAYS"] if form.investigation.data else 0
+def _hold_asked(form) -> None:
+    """Marked as part of an investigation: a request for a hold, which an auditor approves or refuses."""
+    if form.investigation.data:
+        flash(_l("An auditor is asked to hold this back from the own view of the people in it, as part of an "
+                 "investigation. Until an auditor approves, they can see it."), "info")
 
 
 @bp.route("/register/people/<int:person_id>/full", methods=["POST"])
@@ -110,7 +112,7 @@ def full_record(person_id: int):
     limit = current_app.config["REVEALS_PER_HOUR"]
     try:
         found = register_search.full_record(db.session, current_user, person_id, form.reason.data, actor(),
-                                            per_hour=limit, hold_days=_hold_days(form))
+                                            per_hour=limit, investigation=bool(form.investigation.data))
     except register_search.TooManyReveals:
         db.session.commit()  # the refusal is audited
         flash(_l("You have seen %(n)d full records or ID numbers in the last hour, the most an hour allows. "
@@ -120,6 +122,7 @@ def full_record(person_id: int):
         errors_onto_form(form, failure)
         return _render_person(person_id, form=form, status=400)
     db.session.commit()
+    _hold_asked(form)
     return _render_person(person_id, full=found)
 
 
@@ -188,10 +191,12 @@ def export():
     except NotFound:
         abort(404)
     exports.record(db.session, current_user, actor(), source, table, form.format.data, full=full,
-                   reason=form.reason.data if full else None, hold_days=_hold_days(form) if full else 0)
+                   reason=form.reason.data if full else None, investigation=full and bool(form.investigation.data))
     db.session.commit()
+    if full:
+        _hold_asked(form)  # shown on the next page: the answer is the file
     fmt = form.format.data
-    mime = ("text/csv; charset=utf-8" if fmt == "csv"
-            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    # Werkzeug adds the charset to a text/* mimetype itself: naming it here as well sent it twice.
+    mime = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     name = f"{source.list}-{local_today_stamp()}{'-full' if full else ''}.{fmt}"
     return Response(data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})

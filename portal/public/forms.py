@@ -14,6 +14,10 @@ class AccessRequestForm(FlaskForm):
     id_number = StringField(_l("Document number"), validators=[
         InputRequired(_l("Enter the document number.")), Length(max=40, message=_l("That is too long."))],
         description=_l("As on the document: for a resident ID card, the 18 characters."))
+    phone = StringField(_l("Mobile phone number"), validators=[
+        InputRequired(_l("Enter the mobile phone number the police have for you.")),
+        Length(max=20, message=_l("That is too long."))],
+        description=_l("The one you gave the landlord or employer who reported you. 11 digits."))
 
 
 class AccessCodeForm(FlaskForm):

@@ -113,7 +113,8 @@ def _access_page(template: str, status: int = 200, **context):
 @bp.route("/my-record", methods=["GET", "POST"])
 @public
 def my_record():
-    """Step 1: the document; a code goes to the phone on the record, if there is one (the same answer if not)."""
+    """Step 1: the document and the phone; a code goes to the phone on the record if it is the one given (the same
+    answer whatever happens)."""
     form = AccessRequestForm()
     if not messages.available():
         return _access_page("public/my_record.html", 503, form=None)
@@ -122,8 +123,8 @@ def my_record():
     limits = record_access.Limits.from_config(current_app.config)
     try:
         requested = record_access.request_code(
-            db.session, form.id_type.data, form.id_number.data, ip=request.remote_addr, limits=limits,
-            actor=actor(), message_text=lambda code: _l(
+            db.session, form.id_type.data, form.id_number.data, form.phone.data, ip=request.remote_addr,
+            limits=limits, actor=actor(), message_text=lambda code: _l(
                 "Your code to see who read your record on the residents' register: %(code)s. It is valid for "
                 "%(minutes)d minutes. Nobody from the police will ask you for it.",
                 code=code, minutes=record_access.CODE_MINUTES))
@@ -132,8 +133,8 @@ def my_record():
         return _access_page("public/my_record.html", 400, form=form)
     except record_access.TooManyRequests:
         db.session.commit()  # the refusal is audited
-        form.form_errors.append(_l("Too many codes were asked for this document or from this network in the last "
-                                   "hour. Try again in an hour."))
+        form.form_errors.append(_l("Too many codes were asked from this network in the last hour. Try again in an "
+                                   "hour."))
         return _access_page("public/my_record.html", 429, form=form)
     except messages.NotAvailable:
         db.session.rollback()
@@ -142,9 +143,14 @@ def my_record():
     db.session.commit()  # the challenge first: a code is sent only for one that was kept
     messages.send_soon(db.session, requested.message)  # the outbox's row, or the gateway once this answer has gone
     db.session.commit()
-    session["access_challenge"] = requested.challenge_id
+    session["access_challenge"] = requested.token
     session.pop("access_view", None)
     return redirect(url_for("public.my_record_code"))
+
+
+def _code_page(form, status: int):
+    return _access_page("public/my_record_code.html", status, form=form, code_minutes=record_access.CODE_MINUTES,
+                        limits=record_access.Limits.from_config(current_app.config))
 
 
 @bp.route("/my-record/code", methods=["GET", "POST"])
@@ -155,15 +161,14 @@ def my_record_code():
         return redirect(url_for("public.my_record"))
     form = AccessCodeForm()
     if not form.validate_on_submit():
-        return _access_page("public/my_record_code.html", 400 if form.errors else 200, form=form,
-                            code_minutes=record_access.CODE_MINUTES)
+        return _code_page(form, 400 if form.errors else 200)
     try:
         record_access.check_code(db.session, session.get("access_challenge"), form.code.data,
                                  view_minutes=current_app.config["ACCESS_VIEW_MINUTES"], actor=actor())
     except record_access.WrongCode:
         db.session.commit()  # the attempt is counted and audited
         form.code.errors = [_l("This code is wrong, or it has expired. Check the message, or ask for a new code.")]
-        return _access_page("public/my_record_code.html", 400, form=form, code_minutes=record_access.CODE_MINUTES)
+        return _code_page(form, 400)
     db.session.commit()
     session["access_view"] = session.pop("access_challenge")  # the used challenge's row holds the view
     return redirect(url_for("public.my_record_list"))
@@ -174,7 +179,7 @@ def my_record_code():
 def my_record_list():
     """Step 3: who read the record, for ACCESS_VIEW_MINUTES after the right code."""
     view = session.get("access_view")
-    person_id = record_access.viewer(db.session, view if isinstance(view, int) else None)
+    person_id = record_access.viewer(db.session, view)
     if person_id is None:
         session.pop("access_view", None)
         flash(_l("To see who read your record, ask for a new code."), "info")
@@ -190,7 +195,7 @@ def my_record_list():
 def my_record_end():
     if FlaskForm().validate_on_submit():
         view = session.pop("access_view", None)
-        record_access.end_view(db.session, view if isinstance(view, int) else None)
+        record_access.end_view(db.session, view)
         db.session.commit()
         session.pop("access_challenge", None)
     return redirect(url_for("public.index"))

@@ -82,6 +82,8 @@ def candidates(rows: Any, *, threshold: float = THRESHOLD) -> Iterator[Candidate
         if len(members) < 2 or len(members) > MAX_BLOCK:
             continue
         for a, b in itertools.combinations(members, 2):
+            if a.id > b.id:  # the rows come in no set order (PostgreSQL's heap): the older address first
+                a, b = b, a
             scored = score(a, b)
             if scored is not None and scored[0] >= threshold:
                 yield Candidate(scored[0], a, b, scored[1])

@@ -271,8 +271,9 @@ def _natural_key(values: dict[str, str]) -> tuple[str, ...]:
     return tuple(values[c] for c in addresses.NATURAL_KEY)
 
 
-def _ensure_unique(session: Session, values: dict[str, str], itself: int | None) -> None:
-    """No two addresses alike: not the same components, nor the same written another way (13栋 and 十三幢)."""
+def _ensure_unique(session: Session, clerk: User, values: dict[str, str], itself: int | None) -> None:
+    """No two addresses alike: not the same components, nor the same written another way (13栋 and 十三幢).
+    The register is one, so another bureau's address refuses too, but unnamed: it does not exist for the clerk."""
     same = session.scalar(select(Address).where(
         *(getattr(Address, c) == values[c] for c in addresses.NATURAL_KEY), Address.id != (itself or 0)))
     if same is None:
@@ -282,6 +283,10 @@ def _ensure_unique(session: Session, values: dict[str, str], itself: int | None)
             Address.building_key == probe.building_key, Address.unit_key == probe.unit_key,
             Address.room_key == probe.room_key, Address.id != (itself or 0)))
         same = next((a for a in near if address_duplicates.score(probe, a) == (1.0, "same")), None)
+    if same is not None and same.beat_id not in _beat_ids(session, clerk):
+        raise ValidationFailed([FieldError("address_exists", _l(
+            "This address is on the register already, kept by another bureau: ask the register's "
+            "administrator."), "road")])
     if same is not None:
         raise ValidationFailed([FieldError("address_exists", _l(
             "This is the address %(address)s (code %(code)s) already: two addresses may not be the same.",
@@ -303,7 +308,7 @@ def add(session: Session, clerk: User, kind: str, beat_id: object, raw: dict[str
         raise ValidationFailed([FieldError("kind", _l("Choose what you are adding."), "kind")])
     beat = _beat_of(session, clerk, beat_id)
     values = _checked(beat, kind, raw)
-    _ensure_unique(session, values, None)
+    _ensure_unique(session, clerk, values, None)
     code = addresses.make_code(*_natural_key(values))
     if session.scalar(select(Address.id).where(Address.code == code)) is not None:  # a hash that met another
         raise ValidationFailed([FieldError("code_taken", _l("This address cannot be given a code: ask the "
@@ -330,7 +335,7 @@ def edit(session: Session, clerk: User, address_id: int, raw: dict[str, Any], ac
     before = components(a)
     if values == before:
         return a
-    _ensure_unique(session, values, a.id)
+    _ensure_unique(session, clerk, values, a.id)
     for name, value in values.items():
         setattr(a, name, value)
     addresses.fill_derived(a)

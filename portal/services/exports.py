@@ -287,10 +287,10 @@ def _xlsx(header: list[str], rows: Iterator[list]) -> bytes:
 
 
 def record(session: Session, officer: User, actor: audit.Actor, source: Source, t: Table, fmt: str, *,
-           full: bool, reason: str | None, hold_days: int = 0) -> None:
+           full: bool, reason: str | None, investigation: bool = False) -> None:
     """The export's audit row: which list, how many rows, masked or full and why; a full export is written in
-    the own view of every person whose numbers it showed (record_access.py; held for `hold_days` when part of
-    an investigation)."""
+    the own view of every person whose numbers it showed (record_access.py; with a request for a hold when part
+    of an investigation)."""
     what = source.list + (f":{source.anomaly}" if source.anomaly else "") + (
         f":{source.address_id}" if source.address_id else "")
     detail = f"list={what} format={fmt} rows={t.counted}" + (" truncated" if t.truncated else "")
@@ -300,4 +300,4 @@ def record(session: Session, officer: User, actor: audit.Actor, source: Source, 
                          detail=detail)
     if full and t.documents:
         record_access.note(session, record_access.person_ids_of_documents(session, t.documents), kind="export",
-                           event=event, officer=officer, reason=reason, hold_days=hold_days, actor=actor)
+                           event=event, officer=officer, reason=reason, investigation=investigation, actor=actor)

@@ -151,9 +151,9 @@ def reveals_in_last_hour(session: Session, officer: User) -> int:
 
 
 def full_record(session: Session, officer: User, person_id: int, reason: str, actor: audit.Actor, *,
-                per_hour: int, hold_days: int = 0) -> Person:
+                per_hour: int, investigation: bool = False) -> Person:
     """The person, to be shown whole: audited (who, when, which person, what was seen, why) and written in the
-    person's own view (record_access.py; held for `hold_days` when part of an investigation). Beyond
+    person's own view (record_access.py; with a request for a hold when part of an investigation). Beyond
     `per_hour` in an hour the refusal is audited and TooManyReveals raised; the caller commits either way."""
     if reason not in REVEAL_REASONS:
         raise ValidationFailed([FieldError("reason", _l("Choose why you need the full record."), "reason")])
@@ -165,7 +165,7 @@ def full_record(session: Session, officer: User, person_id: int, reason: str, ac
     event = audit.record(session, "person.reveal", actor, user=officer, object_type="person", object_id=found.id,
                          detail=f"reason={reason} seen={FULL_FIELDS}")
     record_access.note(session, [found.id], kind="record", event=event, officer=officer, reason=reason,
-                       hold_days=hold_days, actor=actor)
+                       investigation=investigation, actor=actor)
     return found
 
 

@@ -37,6 +37,7 @@ def test_a_tenant_sees_who_read_his_record_at_360_px(live_server, new_phone):
     follow(tenant, "#my-record-link")
     fits(tenant, "the request for a code")
     tenant.fill("#id_number", live_server.access_id_number)
+    tenant.fill("#phone", "13912345603")  # the phone on his record
     submit(tenant)
     assert tenant.url.endswith("/my-record/code")
     fits(tenant, "the code page")

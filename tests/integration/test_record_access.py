@@ -1,9 +1,10 @@
 """The person's own view of who read their record (services/record_access.py, /my-record): a code to the
 phone on record, the same answer for a number the register does not hold, limits per document and per
 address (twenty at once too), the entries with date, station and reason but never the officer, and the
-investigations' holds that only an auditor extends."""
+investigations' holds that an officer asks for and an auditor approves (four eyes) and alone extends."""
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from datetime import timedelta
@@ -23,6 +24,7 @@ from tests.factories import english, text_of
 from tests.integration.officer.conftest import signed_in
 
 CODE_PURPOSE = record_access.PURPOSE
+WANGS_PHONE = "13812340001"
 
 
 @pytest.fixture
@@ -40,8 +42,8 @@ def visitor(app) -> FormClient:
     return english(FormClient(app.test_client()))
 
 
-def ask(c: FormClient, id_number: str, id_type: str = "resident_id"):
-    return c.submit("/my-record", {"id_type": id_type, "id_number": id_number})
+def ask(c: FormClient, id_number: str, id_type: str = "resident_id", phone: str = WANGS_PHONE):
+    return c.submit("/my-record", {"id_type": id_type, "id_number": id_number, "phone": phone})
 
 
 def last_code(session) -> tuple[str, str]:
@@ -92,13 +94,42 @@ def test_a_person_sees_who_read_their_record_but_never_the_officer(app, db_sessi
                                                 ("access.check", "success"), ("access.view", "success")]
     assert all(wang["id_number"] not in (d or "") and "13812340001" not in (d or "") for _a, _o, d in actions)
     # The code is used: the same code again opens nothing.
+    with c.session_transaction() as s:
+        used = s["access_view"]
     c2 = visitor(app)
     with c2.session_transaction() as s:
-        s["access_challenge"] = db_session.scalar(select(func.max(AccessChallenge.id)))
+        s["access_challenge"] = used
     assert c2.submit("/my-record/code", {"code": code}).status_code == 400
     # Done ends the view.
     assert factories.post_form(c, parse(listing), "/my-record/list", "/my-record/end").status_code == 302
     assert c.get("/my-record/list").headers["Location"].endswith("/my-record")
+
+
+def test_the_cookie_holds_a_random_token_never_the_challenges_id(app, db_session, wang):
+    """The session cookie is signed, not encrypted: a sequential id in it told how many people asked, and named
+    the next person's challenge. It holds a random token, which the row keeps only as a hash."""
+    c = visitor(app)
+    ask(c, wang["id_number"])
+    with c.session_transaction() as s:
+        token = s["access_challenge"]
+    challenge = db_session.scalars(select(AccessChallenge).order_by(AccessChallenge.id.desc())).first()
+    assert isinstance(token, str) and len(token) >= 43 and not token.isdigit()
+    assert challenge.token_hash == hashlib.sha256(token.encode()).digest()
+    row = db_session.execute(select(AccessChallenge.__table__).where(AccessChallenge.id == challenge.id)).one()
+    assert all(token not in repr(value) for value in row)  # never kept as it is
+    _phone, code = last_code(db_session)
+    for named in (challenge.id, str(challenge.id)):  # the id, however it is given, opens nothing
+        guesser = visitor(app)
+        with guesser.session_transaction() as s:
+            s["access_challenge"] = named
+        assert guesser.submit("/my-record/code", {"code": code}).status_code == 400
+        with guesser.session_transaction() as s:
+            s["access_view"] = named
+        assert guesser.get("/my-record/list").status_code == 302
+    assert c.submit("/my-record/code", {"code": code}).status_code == 302
+    with c.session_transaction() as s:
+        assert s["access_view"] == token and "access_challenge" not in s
+    assert c.get("/my-record/list").status_code == 200
 
 
 def test_an_unknown_number_gets_the_same_answer_and_no_code_opens_it(app, db_session, wang):
@@ -147,27 +178,81 @@ def test_bad_input_is_refused_at_the_field_in_chinese(app, db_session):
     assert db_session.scalar(select(func.count()).select_from(AccessChallenge)) == 0
 
 
+def from_address(app, n: int) -> FormClient:
+    c = visitor(app)
+    c.client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n}"
+    return c
+
+
 def test_codes_are_limited_per_document_and_per_address(app, db_session, wang):
     c = visitor(app)
-    statuses = [ask(c, wang["id_number"]).status_code for _ in range(4)]
-    assert statuses == [302, 302, 302, 429]
-    refused = ask(c, wang["id_number"])
-    assert "Too many codes were asked for" in text_of(parse(refused).select_one(".error-summary"))
-    # The limit counts a number the register does not hold the same way: it tells nothing.
-    unknown = factories.occupant(birth="19700303")["id_number"]
-    other = visitor(app)
-    assert [ask(other, unknown).status_code for _ in range(4)] == [302, 302, 302, 429]
-    # Per address: ten documents from one address, then no more from it.
+    before = outbox_count(db_session)
+    # Per document: three codes an hour; the fourth asker is answered the same, and nothing is sent.
+    for n in range(4):
+        response = ask(from_address(app, n + 1), wang["id_number"])
+        assert response.status_code == 302 and response.headers["Location"].endswith("/my-record/code")
+    assert outbox_count(db_session) == before + 3
+    refused = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.code",
+                                                          AuditEvent.outcome == "refused")).all()
+    assert [(r.detail, r.object_type) for r in refused] == [("limit", "access_challenge")]
+    # Per address: every request counts, whatever became of it; past the limit the page says so.
     app.config["ACCESS_CODES_PER_SOURCE_HOUR"] = 3
     try:
-        one_place = visitor(app)
-        numbers = [factories.occupant(birth=f"1960010{d}")["id_number"] for d in range(1, 5)]
-        assert [ask(one_place, n).status_code for n in numbers] == [302, 302, 302, 429]
+        numbers = [factories.occupant(birth=f"1960010{d}")["id_number"] for d in range(1, 4)]
+        assert [ask(c, n).status_code for n in numbers] == [302, 302, 302]
+        refused = ask(c, wang["id_number"])
+        assert refused.status_code == 429
+        assert "Too many codes were asked from this network" in text_of(parse(refused).select_one(".error-summary"))
     finally:
         app.config["ACCESS_CODES_PER_SOURCE_HOUR"] = 10
-    refusals = db_session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "access.code", AuditEvent.outcome == "refused"))
-    assert refusals == 4
+    assert outbox_count(db_session) == before + 3
+
+
+def test_a_code_goes_only_to_the_phone_given_and_on_record(app, db_session, monkeypatch, wang):
+    """Anyone may know a person's ID number: it must not be enough to text them. A wrong phone gets the same
+    answer, the same page and a challenge that no code passes; the phone is compared as typed on the way in."""
+    before = outbox_count(db_session)
+    stranger = visitor(app)
+    response = ask(stranger, wang["id_number"], phone="13900001111")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/my-record/code")
+    assert outbox_count(db_session) == before
+    assert db_session.scalar(select(AccessChallenge.person_id).order_by(AccessChallenge.id.desc())) is None
+    person = visitor(app)
+    ask(person, wang["id_number"])
+    assert text_of(parse(stranger.get("/my-record/code")).select_one("main")) == text_of(
+        parse(person.get("/my-record/code")).select_one("main"))
+    for guess in ("000000", last_code(db_session)[1]):  # not even the code sent to the person opens it
+        assert stranger.submit("/my-record/code", {"code": guess}).status_code == 400
+    monkeypatch.setitem(app.config, "ACCESS_CODES_PER_DOCUMENT_HOUR", 10)
+    for typed in ("+86 138 1234 0001", "138-1234-0001", "１３８１２３４０００１"):
+        assert ask(from_address(app, 9), wang["id_number"], phone=typed).status_code == 302
+    assert outbox_count(db_session) == before + 4  # the person's first, and each way of typing the phone
+    assert {m.phone for m in db_session.scalars(select(OutboxMessage))} == {WANGS_PHONE}
+
+
+def test_strangers_without_the_phone_cannot_use_up_the_persons_codes(app, db_session, wang):
+    """The day's six codes counted every request for the document: a stranger with the ID number alone locked
+    the person out for a day (and had them texted six times). Only codes sent count now."""
+    for n in range(10):
+        assert ask(from_address(app, n + 1), wang["id_number"], phone=f"1390000{n:04d}").status_code == 302
+    before = outbox_count(db_session)
+    response = ask(visitor(app), wang["id_number"])
+    assert response.status_code == 302
+    assert outbox_count(db_session) == before + 1
+    assert last_code(db_session)[0] == WANGS_PHONE
+
+
+def test_the_phone_is_required_and_checked_at_its_field(app, db_session, wang):
+    c = FormClient(app.test_client())
+    c.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    for phone in ("", "12345", "1381234000x", "138123400011"):
+        response = ask(c, wang["id_number"], phone=phone)
+        assert response.status_code == 400, phone
+        error = text_of(parse(response).select_one("#phone-error"))
+        assert re.search(r"[\u4e00-\u9fff]", error), error
+    both = ask(c, "43030219900101123", phone="1")  # both fields at once
+    assert parse(both).select_one("#id_number-error") and parse(both).select_one("#phone-error")
+    assert db_session.scalar(select(func.count()).select_from(AccessChallenge)) == 0
 
 
 def test_a_code_has_five_tries_and_ten_minutes(app, db_session, wang):
@@ -234,37 +319,124 @@ def _days_codes(db_session, wang):
     limits = record_access.Limits(per_document_hour=3, per_document_day=6, per_source_hour=100)
     start = utcnow()
     sent = []
+
+    def ask_at(when, phone=WANGS_PHONE):
+        return record_access.request_code(db_session, "resident_id", wang["id_number"], phone, ip="198.51.100.7",
+                                          limits=limits, message_text=str, now=when)
+
     for hour in range(4):  # three an hour would be twelve in four hours; the day stops it at six
         for _ in range(3):
-            try:
-                record_access.request_code(db_session, "resident_id", wang["id_number"], ip="198.51.100.7",
-                                           limits=limits, message_text=str, now=start + timedelta(hours=hour))
+            ask_at(start + timedelta(hours=hour), phone="13900001111")  # a stranger's: counts for nothing
+            if ask_at(start + timedelta(hours=hour)).message is not None:
                 sent.append(hour)
-            except record_access.TooManyRequests:
-                pass
     assert sent == [0, 0, 0, 1, 1, 1]
     # A day after the first, the count starts again.
-    record_access.request_code(db_session, "resident_id", wang["id_number"], ip="198.51.100.7", limits=limits,
-                               message_text=str, now=start + timedelta(days=1, minutes=1))
+    assert ask_at(start + timedelta(days=1, minutes=1)).message is not None
 
 
-def test_an_investigation_holds_its_entries_until_its_end_and_only_an_auditor_extends(app, db_session, district,
-                                                                                     officer, wang):
+def approve(app, db_session, event_id: int, auditor=None):
+    a = english(signed_in(app, auditor or factories.make_user(db_session, role="auditor")))
+    page = parse(a.get("/admin/holds"))
+    row = page.select_one(f"#hold-requests .hold-request[data-event='{event_id}']")
+    assert row is not None
+    return a, factories.post_form(a, page, "/admin/holds", f"/admin/holds/{event_id}/approve")
+
+
+def test_an_officers_mark_holds_nothing_until_an_auditor_approves(app, db_session, district, officer, wang):
+    """Four eyes: the officer who read the record cannot hide that from the person alone. The mark is a request
+    (audited); the entry stays shown until an auditor approves (audited), then hidden for ACCESS_HOLD_DAYS."""
     police = signed_in(app, officer)
     reveal(police, wang["person_id"], investigation=True)
     reveal(police, wang["person_id"])
-    held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
-    assert held.hold_until.date() == (held.at + timedelta(days=180)).date()
-    hold_rows = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold")).all()
-    assert [r.object_id for r in hold_rows] == [str(held.audit_event_id)] and hold_rows[0].actor_id == officer.id
+    asked = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_requested_at.is_not(None))).one()
+    assert asked.hold_until is None
+    [request] = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_request")).all()
+    assert request.object_id == str(asked.audit_event_id) and request.actor_id == officer.id
+    assert len(record_access.entries(db_session, wang["person_id"])) == 2  # both shown: nobody approved yet
+    # An officer (the one who asked, or another) cannot approve; an auditor can.
+    for c in (police, signed_in(app, factories.make_user(db_session, role="officer", station=district.stations[0]))):
+        assert c.post(f"/admin/holds/{asked.audit_event_id}/approve",
+                      data={"csrf_token": factories.csrf_token(c)}).status_code in (403, 404)
+    db_session.refresh(asked)
+    assert asked.hold_until is None
+    auditor = factories.make_user(db_session, role="auditor")
+    a, response = approve(app, db_session, asked.audit_event_id, auditor)
+    assert response.status_code == 302
+    db_session.refresh(asked)
+    assert asked.hold_until is not None
+    assert abs(asked.hold_until - (utcnow() + timedelta(days=180))) < timedelta(minutes=5)
+    [approval] = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold")).all()
+    assert (approval.actor_id, approval.object_id) == (auditor.id, str(asked.audit_event_id))
     shown = record_access.entries(db_session, wang["person_id"])
-    assert len(shown) == 1 and shown[0].reason == "case"  # the one not held
+    assert len(shown) == 1 and shown[0].reason == "case"
+    page = parse(a.get("/admin/holds"))
+    assert page.select("#hold-requests .hold-request") == []
+    assert [r["data-event"] for r in page.select("#holds .hold")] == [str(asked.audit_event_id)]
+    # Approved once: a second post (a double click, the back button) changes nothing, and says so.
+    until = asked.hold_until
+    again = a.client.post(f"/admin/holds/{asked.audit_event_id}/approve", data={"csrf_token": factories.csrf_token(a)})
+    assert again.status_code == 302
+    assert "decided already" in text_of(parse(a.get("/admin/holds")).select_one("main"))
+    db_session.refresh(asked)
+    assert asked.hold_until == until
+    assert len(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold")).all()) == 1
+
+
+def test_a_full_export_marked_by_its_officer_is_a_request_too(app, db_session, district, landlord, officer, wang):
+    room = factories.make_address(db_session, district.beats[0], building="13栋", unit="4单元", room="403")
+    other = factories.make_house(db_session, landlord, room).house_id
+    factories.make_move_in(db_session, landlord, other, [factories.occupant(name="王小明",
+                                                                              id_number=wang["id_number"])])
+    c = english(signed_in(app, officer))
+    page = parse(c.get("/officer/export?list=queue"))
+    response = factories.post_form(c, page, "/officer/export", "/officer/export", data={
+        "format": "csv", "full": "y", "reason": "case", "investigation": "y"})
+    assert response.status_code == 200
+    rows = db_session.scalars(select(RecordAccess).where(RecordAccess.kind == "export")).all()
+    assert rows and all(r.hold_requested_at is not None and r.hold_until is None for r in rows)
+    assert [e.kind for e in record_access.entries(db_session, wang["person_id"])] == ["export"]
+    assert "An auditor is asked" in text_of(parse(c.get("/officer/")).select_one("main"))
+
+
+def test_an_auditor_may_refuse_and_never_decides_on_their_own_act(app, db_session, officer, wang):
+    reveal(signed_in(app, officer), wang["person_id"], investigation=True)
+    event_id = db_session.scalar(select(RecordAccess.audit_event_id))
+    # The officer's account later made an auditor's: still not their own approver.
+    officer.role = type(officer.role)("auditor")
+    db_session.commit()
+    with pytest.raises(record_access.OwnAct):
+        record_access.approve_hold(db_session, officer, event_id, days=180, actor=audit.Actor(user=officer))
+    refused = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold",
+                                                          AuditEvent.outcome == "refused")).one()
+    assert refused.actor_id == officer.id
+    auditor = factories.make_user(db_session, role="auditor")
+    a = english(signed_in(app, auditor))
+    page = parse(a.get("/admin/holds"))
+    assert factories.post_form(a, page, "/admin/holds", f"/admin/holds/{event_id}/refuse").status_code == 302
+    row = db_session.scalars(select(RecordAccess)).one()
+    db_session.refresh(row)
+    assert row.hold_requested_at is None and row.hold_until is None
+    assert db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_refuse")).one().actor_id \
+        == auditor.id
+    assert len(record_access.entries(db_session, wang["person_id"])) == 1
+    # Decided: approving it now finds nothing to approve, and says so.
+    response = factories.post_form(a, page, "/admin/holds", f"/admin/holds/{event_id}/approve")
+    assert response.status_code == 302
+    assert "decided already" in text_of(parse(a.get("/admin/holds")).select_one("main"))
+    db_session.refresh(row)
+    assert row.hold_until is None
+
+
+def test_an_approved_hold_ends_and_only_an_auditor_extends_it(app, db_session, district, officer, wang):
+    police = signed_in(app, officer)
+    reveal(police, wang["person_id"], investigation=True)
+    event_id = db_session.scalar(select(RecordAccess.audit_event_id))
+    a, _response = approve(app, db_session, event_id)
+    held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
     later = record_access.entries(db_session, wang["person_id"], now=held.hold_until + timedelta(seconds=1))
-    assert len(later) == 2
+    assert len(later) == 1
     # An officer cannot see or extend holds; an auditor can, by ACCESS_HOLD_DAYS from its end.
     assert police.get("/admin/holds").status_code in (403, 404)
-    auditor = factories.make_user(db_session, role="auditor")
-    a = signed_in(app, auditor)
     page = parse(a.get("/admin/holds"))
     assert [r["data-event"] for r in page.select("#holds .hold")] == [str(held.audit_event_id)]
     assert officer.name not in text_of(page.select_one("#holds"))
@@ -274,7 +446,9 @@ def test_an_investigation_holds_its_entries_until_its_end_and_only_an_auditor_ex
     db_session.refresh(held)
     assert held.hold_until == before + timedelta(days=180)
     extension = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_extend")).one()
-    assert extension.actor_id == auditor.id and extension.object_id == str(held.audit_event_id)
+    assert extension.object_id == str(held.audit_event_id)
+    auditor = db_session.get(type(officer), extension.actor_id)
+    assert auditor.role.value == "auditor"
     with pytest.raises(record_access.NoHold):
         record_access.extend_hold(db_session, auditor, held.audit_event_id, days=1, actor=audit.Actor(user=auditor),
                                   now=held.hold_until + timedelta(days=1))
@@ -307,7 +481,8 @@ def test_no_message_sender_means_no_service(app, db_session, monkeypatch, wang):
     response = c.get("/my-record")
     assert response.status_code == 503 and parse(response).select_one("#not-available") is not None
     token = factories.csrf_token(c)
-    assert c.post("/my-record", data={"csrf_token": token, "id_number": wang["id_number"]}).status_code == 503
+    assert c.post("/my-record", data={"csrf_token": token, "id_number": wang["id_number"],
+                                      "phone": WANGS_PHONE}).status_code == 503
 
 
 def test_the_privacy_notice_links_to_it(app, db_session):
@@ -346,7 +521,9 @@ def committed(app):
         s.commit()
 
 
-def test_twenty_requests_at_once_get_three_codes(app, committed):
+def test_twenty_requests_at_once_from_one_address_count_as_twenty(app, committed):
+    """Counted one after another (the audit chain's order): of twenty at once from one address, the hour's ten
+    make a challenge and the other ten are refused. The document's codes are counted under the same order."""
     number = factories.occupant(birth="19771111")["id_number"]
     limits = record_access.Limits()
     barrier, outcomes = threading.Barrier(20), []
@@ -355,10 +532,10 @@ def test_twenty_requests_at_once_get_three_codes(app, committed):
         with app.test_request_context(), writing(), Session(db.engine) as s:
             barrier.wait()
             try:
-                record_access.request_code(s, "resident_id", number, ip=f"10.9.0.{i + 1}", limits=limits,
-                                           message_text=str)
+                record_access.request_code(s, "resident_id", number, "13812349999", ip="10.9.0.1",
+                                           limits=limits, message_text=str)
                 s.commit()
-                outcomes.append("sent")
+                outcomes.append("answered")
             except record_access.TooManyRequests:
                 s.commit()
                 outcomes.append("refused")
@@ -370,9 +547,9 @@ def test_twenty_requests_at_once_get_three_codes(app, committed):
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert sorted(outcomes) == ["refused"] * 17 + ["sent"] * 3
+    assert sorted(outcomes) == ["answered"] * 10 + ["refused"] * 10
     with Session(db.engine) as s:
-        assert s.scalar(select(func.count()).select_from(AccessChallenge)) == 3
+        assert s.scalar(select(func.count()).select_from(AccessChallenge)) == 10
 
 
 def test_through_a_gateway_the_answer_does_not_wait_for_the_message(app, db_session, monkeypatch, wang):
@@ -388,8 +565,8 @@ def test_through_a_gateway_the_answer_does_not_wait_for_the_message(app, db_sess
         c = visitor(app)
         page = parse(c.get("/my-record"))
         with c.client.post("/my-record", data={"csrf_token": page.find("input", attrs={"name": "csrf_token"})["value"],
-                                               "id_type": "resident_id", "id_number": wang["id_number"]},
-                           buffered=False) as response:
+                                               "id_type": "resident_id", "id_number": wang["id_number"],
+                                               "phone": WANGS_PHONE}, buffered=False) as response:
             # The gateway records a message only after its delay, before it answers: a sender that waited for
             # it would find it recorded here.
             assert response.status_code == 302 and gateway.received == []
@@ -417,7 +594,7 @@ def test_through_a_slow_gateway_the_connection_closes_as_soon_as_for_an_unknown_
         page = parse(c.get("/my-record"))
         response = c.client.post("/my-record", data={
             "csrf_token": page.find("input", attrs={"name": "csrf_token"})["value"],
-            "id_type": "resident_id", "id_number": wang["id_number"]}, buffered=False)
+            "id_type": "resident_id", "id_number": wang["id_number"], "phone": WANGS_PHONE}, buffered=False)
         assert response.status_code == 302
         started = time.monotonic()
         response.close()  # where the server would close the connection
@@ -433,9 +610,9 @@ def test_a_double_click_on_extend_extends_a_hold_once(app, db_session, district,
     """The form names the end it extends: the second of two posts of one page (a double click, a retry, the back
     button) finds the hold extended already, says so and changes nothing, so a hold is never hidden 360 days."""
     reveal(signed_in(app, officer), wang["person_id"], investigation=True)
+    a, _response = approve(app, db_session, db_session.scalar(select(RecordAccess.audit_event_id)))
     held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
     before = held.hold_until
-    a = english(signed_in(app, factories.make_user(db_session, role="auditor")))
     page = parse(a.get("/admin/holds"))
     assert factories.post_form(a, page, "/admin/holds", "/extend").status_code == 302
     again = factories.post_form(a, page, "/admin/holds", "/extend")

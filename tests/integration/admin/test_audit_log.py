@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -48,7 +49,27 @@ def test_filters_narrow_the_log_and_actions_have_names(auditor_client, rows, off
     assert parse(client.get(f"/admin/audit?start={tomorrow}")).find(id="audit-empty") is not None
     today = utcnow().date().isoformat()
     assert len(_ids(parse(client.get(f"/admin/audit?start={today}&end={today}&action=id.reveal")))) == 2
-    assert parse(client.get("/admin/audit?start=not-a-date")).find(id="audit-events") is not None  # left out
+
+
+def test_a_filter_that_is_not_one_is_told_at_its_field_and_never_widens_the_log(app, db_session, rows):
+    """A date that is not one was left out silently: the page answered 200 with the whole log, and the export
+    held more than was asked for. It is told at the field (400), in the reader's language."""
+    auditor = factories.make_user(db_session, role="auditor")
+    c = FormClient(app.test_client())
+    c.sign_in(auditor.phone, factories.PASSWORD, totp_secret=auditor.totp_secret)
+    c.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    for query, name in (("start=not-a-date", "start"), ("end=2026-02-30&action=id.reveal", "end"),
+                        ("action=no.such", "action"), ("object_id=" + "9" * 41, "object_id")):
+        response = c.get(f"/admin/audit?{query}")
+        assert response.status_code == 400, query
+        page = parse(response)
+        error = factories.field_error(page, name)
+        assert re.search(r"[\u4e00-\u9fff]", error), (query, error)
+        assert page.find(id="audit-events") is None and page.title.get_text().startswith("错误")
+        export = c.get(f"/admin/audit/export.csv?{query}")
+        assert export.status_code == 400 and export.mimetype == "text/html", query
+    assert db_session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.export")).all() == []
+    assert c.get("/admin/audit?start=&action=").status_code == 200  # empty is no filter
 
 
 def test_pages_follow_each_other_with_the_filter_kept(auditor_client, db_session, officer, monkeypatch):
@@ -69,7 +90,7 @@ def test_pages_follow_each_other_with_the_filter_kept(auditor_client, db_session
 def test_the_filtered_log_exports_as_neutralised_csv_and_the_export_is_audited(auditor_client, rows, db_session):
     client, auditor = auditor_client
     response = client.get("/admin/audit/export.csv?action=login.password")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     table = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert table[0] == list(admin.EXPORT_HEADER)
     (row,) = table[1:]

@@ -50,7 +50,7 @@ def test_bad_codes_and_names_are_told_at_the_field(admin_client, db_session, dis
                                                    message):
     before = db_session.scalar(select(func.count()).select_from(Bureau))
     r = admin_client.submit("/admin/bureaus/new", {"code": code, "name": name})
-    assert r.status_code == 200
+    assert r.status_code == 400
     assert message in factories.field_error(parse(r), field)
     assert db_session.scalar(select(func.count()).select_from(Bureau)) == before
     assert _audit(db_session, "jurisdiction.create") == []
@@ -59,6 +59,7 @@ def test_bad_codes_and_names_are_told_at_the_field(admin_client, db_session, dis
 def test_a_duplicate_beat_code_is_refused_whatever_its_station(admin_client, db_session, district):
     r = admin_client.submit(f"/admin/stations/{district.stations[1].id}/beats/new",
                             {"code": district.beats[0].code, "name": "同码"})
+    assert r.status_code == 400
     assert "A beat with this code exists already." in factories.field_error(parse(r), "code")
 
 
@@ -72,7 +73,21 @@ def test_rename_keeps_the_code_and_audits_before_and_after(admin_client, db_sess
     assert json.loads(row.detail)["before"]["name"] == "测试警务区1-1"
     assert json.loads(row.detail)["after"]["name"] == "改名警务区"
     r = admin_client.submit(f"/admin/beats/{beat.id}", {"name": ""}, form_index=0)
+    assert r.status_code == 400
     assert "Enter a name." in factories.field_error(parse(r), "name")
+
+
+def test_every_admin_form_with_an_error_answers_400_and_without_one_200(admin_client, district):
+    """As the landlord's, officer's and clerk's forms do: an error is not a 200."""
+    for url in (f"/admin/bureaus/{district.bureau.id}", f"/admin/stations/{district.stations[0].id}",
+                f"/admin/beats/{district.beats[0].id}", "/admin/bureaus/new", "/admin/accounts/new"):
+        assert admin_client.get(url).status_code == 200, url
+    for url, data in ((f"/admin/bureaus/{district.bureau.id}", {"name": ""}),
+                      (f"/admin/stations/{district.stations[0].id}", {"name": ""}),
+                      (f"/admin/bureaus/{district.bureau.id}/stations/new", {"code": "", "name": "站"})):
+        r = admin_client.submit(url, data, form_index=0)
+        assert r.status_code == 400, url
+        assert factories.field_error(parse(r), "name" if "name" in data and not data["name"] else "code"), url
 
 
 def test_pages_of_a_missing_object_are_404(admin_client):
@@ -176,7 +191,7 @@ def test_a_move_into_another_bureau_is_refused_and_changes_nothing(admin_client,
     source, foreign = district.beats[0], other_bureau[2]
     url = f"/admin/beats/{source.id}/move?community=银海花园"
     r = admin_client.submit(url, {"to_beat": str(foreign.id)})
-    assert r.status_code == 200
+    assert r.status_code == 400
     assert "belongs to another bureau" in factories.field_error(parse(r), "to_beat")
     db_session.expire_all()
     assert db_session.get(Address, settled["room"].id).beat_id == source.id
@@ -185,6 +200,7 @@ def test_a_move_into_another_bureau_is_refused_and_changes_nothing(admin_client,
     for bad, message in (("", "Choose the beat"), (str(source.id), "in this beat already"),
                          ("999999", "Choose the beat"), ("99999999999999", "Choose the beat")):
         r = admin_client.submit(url, {"to_beat": bad})
+        assert r.status_code == 400
         assert message in factories.field_error(parse(r), "to_beat"), bad
 
 
@@ -237,7 +253,7 @@ def test_a_beat_moved_into_another_bureau_is_refused(admin_client, db_session, d
                          (str(district.stations[0].id), "in this police station already"),
                          ("", "Choose the police station"), ("99999999999", "Choose the police station")):
         r = admin_client.submit(url, {"to_station": bad}, form_index=-1)
-        assert r.status_code == 200
+        assert r.status_code == 400
         assert message in factories.field_error(parse(r), "to_station"), bad
     db_session.expire_all()
     assert db_session.get(Beat, beat.id).station_id == district.stations[0].id

@@ -85,7 +85,7 @@ def test_a_clerk_needs_a_station_and_signs_in_with_a_code(app, admin_client, db_
 def test_bad_account_input_is_told_at_the_field(admin_client, db_session, district, data, field, message):
     values = {"role": "auditor", "name": "审计员二", "phone": "13955550003", "where": "", **data}
     r = admin_client.submit("/admin/accounts/new", values)
-    assert r.status_code == 200
+    assert r.status_code == 400
     assert message in factories.field_error(parse(r), field)
     assert db_session.scalar(select(User).where(User.phone == "13955550003")) is None
 
@@ -93,6 +93,7 @@ def test_bad_account_input_is_told_at_the_field(admin_client, db_session, distri
 def test_a_taken_phone_is_told_at_the_field(admin_client, db_session, officer):
     r = admin_client.submit("/admin/accounts/new", {"role": "auditor", "name": "审计", "phone": officer.phone,
                                                     "where": ""})
+    assert r.status_code == 400
     assert "already exists" in factories.field_error(parse(r), "phone")
 
 
@@ -119,7 +120,7 @@ def test_no_administrator_disables_or_changes_themselves(admin_client, db_sessio
                           follow_redirects=True)
     assert "You cannot disable your own account." in parse(r).find(class_="notice-error").get_text()
     r = _post(admin_client, f"/admin/accounts/{admin.id}/edit", role="officer", where="")
-    assert r.status_code == 200
+    assert r.status_code == 400
     assert "cannot change your own role" in parse(r).find(class_="error-summary").get_text()
     db_session.refresh(admin)
     assert admin.active and admin.role == Role.admin
@@ -221,6 +222,7 @@ def test_a_bureau_administrator_manages_only_their_bureau(app, db_session, distr
 
 def test_titles_say_error_when_a_form_on_the_page_has_one(admin_client, db_session, officer, district):
     r = _post(admin_client, f"/admin/accounts/{officer.id}/edit", role="officer", where="beat:NOPE")
+    assert r.status_code == 400
     assert parse(r).title.get_text().startswith("Error:")
     r = admin_client.submit(f"/admin/beats/{district.beats[0].id}", {"to_station": ""}, form_index=-1)
     assert parse(r).title.get_text().startswith("Error:")

@@ -71,6 +71,32 @@ def test_bad_components_are_refused_at_their_field(clerk_client, db_session, dis
     assert _count(db_session) == before
 
 
+def test_an_address_of_another_bureau_refuses_without_being_named(clerk_client, db_session, district, elsewhere):
+    """The register is one, so the same place in another bureau refuses the new address; but a clerk sees only
+    their own bureau's addresses: the refusal names neither its code nor its text."""
+    theirs = elsewhere.address
+    before = _count(db_session)
+    for changes in ({"community": "", "building": "1栋", "unit": "", "room": "101"},
+                    {"community": "", "building": "一幢", "unit": "", "room": "101室"}):
+        response = _add(clerk_client, district, road="远方路", door_no="1号", **changes)
+        assert response.status_code == 400
+        page = parse(response)
+        message = field_error(page, "road")
+        assert "kept by another bureau" in message
+        for secret in (theirs.code, "远方路", "1栋"):
+            assert secret not in text_of(page.select_one(".error-summary")) and secret not in message
+    assert _count(db_session) == before
+    # An edit that would make one of the clerk's addresses that place is refused the same way.
+    mine = district.addresses[0]
+    response = clerk_client.submit(f"/clerk/addresses/{mine.id}/edit", {
+        **ROOM, "road": "远方路", "door_no": "1号", "community": "", "building": "1栋", "unit": "", "room": "101"})
+    assert response.status_code == 400
+    message = field_error(parse(response), "road")
+    assert "kept by another bureau" in message and theirs.code not in message
+    db_session.refresh(mine)
+    assert mine.road == "韶山中路"
+
+
 def test_a_door_plate_has_no_building(clerk_client, db_session, district):
     response = clerk_client.submit("/clerk/addresses/new?kind=door_plate", {
         **ROOM, "kind": "door_plate", "beat_id": str(district.beats[0].id), "door_no": "90号", "unit": "",

@@ -41,7 +41,7 @@ def xlsx_rows(response) -> list[list[str]]:
 
 
 def csv_rows(response) -> list[list[str]]:
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.data.startswith(b"\xef\xbb\xbf")
     return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
 
