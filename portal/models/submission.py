@@ -53,6 +53,8 @@ class Submission(Base):
         Index("ix_submission_beat_decided", "beat_id", "decided_at", "status", "supersedes_id", "submitted_at"),
         # The "silent houses" anomaly list: whether a house has a report since a date, from the index alone.
         Index("ix_submission_house_submitted", "house_id", "submitted_at"),
+        # A unit's reports of one kind (the anomaly lists link a unit to its registration among its many hires).
+        Index("ix_submission_unit_kind", "unit_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,7 +67,7 @@ class Submission(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)  # pending or site_visit: in the queue
     house_id: Mapped[int | None] = mapped_column(ForeignKey("house.id"), index=True)
     tenancy_id: Mapped[int | None] = mapped_column(ForeignKey("tenancy.id", use_alter=True), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     employment_id: Mapped[int | None] = mapped_column(ForeignKey("employment.id", use_alter=True), index=True)
     staff_import_id: Mapped[int | None] = mapped_column(ForeignKey("staff_import.id"), index=True)
     # What the reporter declared, sealed as one JSON value (fieldcrypt.py): it names people.
