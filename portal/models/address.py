@@ -66,6 +66,10 @@ class Address(Base):
         # Coverage counts a beat's room addresses and looks up each one's houses: id in the index lets PostgreSQL
         # read it alone (SQLite keeps the rowid in every index anyway).
         Index("ix_address_beat_level", "beat_id", "level", "id"),
+        # Whether a building has an address in a jurisdiction (the conflicting-claims list's wide houses), from
+        # the index alone (migration 0032).
+        Index("ix_address_building_beat", "division_code", "township", "road", "door_no", "community", "building",
+              "beat_id"),
         # PostgreSQL finds the addresses whose text contains a piece of three characters or more through
         # this index (pg_trgm) instead of reading every address: migration 0008, bench/README.md.
         Index("ix_address_search_text_trgm", "search_text", postgresql_using="gin",

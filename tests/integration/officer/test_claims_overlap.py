@@ -177,3 +177,20 @@ def test_the_anomaly_list_holds_both_addresses_of_a_building_and_room_claim(db_s
     register(db_session, owner_a, building["next_room"])  # A's own room in A's building: no claim of its own
     found = [row.key for row in anomalies.page(db_session, officer, "conflicting-claims").rows]
     assert found == sorted([(building["building"].id,), (building["room"].id,)])
+
+
+def test_a_building_claimed_in_another_station_over_a_room_here_is_in_both_stations_lists(db_session, district,
+                                                                                          officer, owner_a,
+                                                                                          owner_b):
+    """The building's own address written in station 2's beat, one of its rooms in station 1's: each station's
+    list holds its own address of the pair (the list starts from the wide houses that concern it)."""
+    from portal.services import anomalies
+
+    room = district.addresses[0]  # 13栋 4单元 402, station 1
+    wide = factories.make_address(db_session, district.beats[2], building="13栋")  # station 2
+    db_session.commit()
+    claim_pair(db_session, owner_a, owner_b, wide, room)
+    other = factories.make_user(db_session, role="officer", station=district.stations[1])
+    assert [row.key for row in anomalies.page(db_session, officer, "conflicting-claims").rows] == [(room.id,)]
+    assert [row.key for row in anomalies.page(db_session, other, "conflicting-claims").rows] == [(wide.id,)]
+    assert anomalies.counts(db_session, officer, cap=None)["conflicting-claims"] == 1
