@@ -359,7 +359,7 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
     living_here = {(r.id_type, r.id_index) for r in current
                    if supersedes is None or r.submission_id != supersedes.id}
     clash = [i for i, p in enumerate(report.occupants)
-             if (p.id_type, Person.id_number.index_of(p.id_number)) in living_here]
+             if living_here and (p.id_type, Person.id_number.index_of(p.id_number)) in living_here]
     if clash:
         raise StateConflict([_already_living_here(i) for i in clash])
     due = due_at(report.move_in_date, deadline_days)
