@@ -15,6 +15,14 @@ tokens and houses, through the test client. It reports `time.process_time` per m
 side), the time spent inside the database driver's execute (the statements' own cost), and the SQL
 statements and commits per request, counted by engine event listeners. Every answer must be a 201.
 
+To compare two checkouts while the machine's load drifts (it moves a round by a third here), run one process
+from each at the same time, taking turns round by round through a file; on PostgreSQL the second reuses the
+first's seed (and must share its instance/ keys) and numbers its people from --first:
+
+    echo A > /tmp/turn
+    (cd before && python bench/movein_cpu.py --db sqlite --turn /tmp/turn:A:B) &
+    (cd after && python bench/movein_cpu.py --db sqlite --turn /tmp/turn:B:A)
+
 --no-triggers drops the row triggers of migrations 0025-0027 first (SQLite) or disables them (PostgreSQL):
 for analysis only, to see what they cost.
 """
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import secrets
 import statistics
@@ -89,12 +98,25 @@ class Counts:
         def _after(conn, cursor, statement, parameters, context, executemany):
             if self.on:
                 self.execute_seconds += time.process_time() - conn.info["movein_t0"]
-                self.statements[" ".join(statement.split())[:110]] += 1
+                self.statements[" ".join(statement.split())[:int(os.environ.get("MOVEIN_SQL_WIDTH", "110"))]] += 1
 
         @event.listens_for(engine, "commit")
         def _commit(conn):
             if self.on:
                 self.commits += 1
+
+
+def take_turn(turn: str | None) -> None:
+    if turn:
+        path, me, _ = turn.split(":")
+        while Path(path).read_text().strip() != me:
+            time.sleep(0.02)
+
+
+def pass_turn(turn: str | None) -> None:
+    if turn:
+        path, _, following = turn.split(":")
+        Path(path).write_text(following)
 
 
 def main() -> None:
@@ -108,12 +130,21 @@ def main() -> None:
     parser.add_argument("--profile", help="cProfile one more round into this file (pstats)")
     parser.add_argument("--statements", action="store_true", help="list the statements of one request")
     parser.add_argument("--no-triggers", action="store_true", help="drop/disable the row triggers first")
+    parser.add_argument("--turn", help="FILE:ME:NEXT: before each round wait until FILE reads ME, then write NEXT")
+    parser.add_argument("--seed-file", help="the tokens and houses of the seed: written after seeding, or, when "
+                                            "it exists, read and the database used as it is")
+    parser.add_argument("--first", type=int, default=1, help="number of the first person and key (default 1)")
     args = parser.parse_args()
     if not 1 <= args.count <= 5000 or not 1 <= args.rounds <= 10:
         sys.exit("bounded: --count 1 to 5000, --rounds 1 to 10")
 
-    url = api_load.fresh_database(args.db, args.url)
-    agencies = api_load.seed(url)
+    if args.seed_file and Path(args.seed_file).exists():
+        url, agencies = json.loads(Path(args.seed_file).read_text())
+    else:
+        url = api_load.fresh_database(args.db, args.url)
+        agencies = api_load.seed(url)
+        if args.seed_file:
+            Path(args.seed_file).write_text(json.dumps([url, agencies]))
     if args.no_triggers:
         print(f"row triggers dropped/disabled on {drop_triggers(url)} objects")
 
@@ -127,7 +158,7 @@ def main() -> None:
     counts = Counts(db.engine)
     client = app.test_client()
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-    serial = iter(range(1, 10**7))
+    serial = iter(range(args.first, args.first + 10**6))
 
     def move_in() -> None:
         n = next(serial)
@@ -145,6 +176,7 @@ def main() -> None:
         move_in()
     per_round, per_execute = [], []
     for _ in range(args.rounds):
+        take_turn(args.turn)
         counts.statements.clear()
         counts.commits, counts.execute_seconds, counts.on = 0, 0.0, True
         start = time.process_time()
@@ -153,6 +185,7 @@ def main() -> None:
         per_round.append((time.process_time() - start) * 1000 / args.count)
         counts.on = False
         per_execute.append(counts.execute_seconds * 1000 / args.count)
+        pass_turn(args.turn)
     statements = sum(counts.statements.values()) / args.count
     print(f"{args.db}, rate-limit storage {args.storage}{', no triggers' if args.no_triggers else ''}: "
           f"{args.count} move-ins x {args.rounds} rounds")
