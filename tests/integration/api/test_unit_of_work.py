@@ -33,11 +33,11 @@ def statements(connection):
         event.remove(connection, "before_cursor_execute", record)
 
 
-def test_an_audit_row_is_flushed_with_its_id_and_chain_when_recorded(db_session, landlord):
+def test_an_audit_row_has_its_id_and_chain_when_recorded(db_session, landlord):
     audit.record(db_session, "test.uow", audit.Actor(user=landlord))
     row = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "test.uow"))
     assert row is not None and row.id is not None and len(row.chain) == 64
-    audit.record(db_session, "test.uow", audit.Actor(user=landlord))  # chained onto the flushed one
+    audit.record(db_session, "test.uow", audit.Actor(user=landlord))  # chained onto the first, flushed first
     ids = list(db_session.scalars(select(AuditEvent.id).where(AuditEvent.action == "test.uow")
                                   .order_by(AuditEvent.id)))
     assert ids == [ids[0], ids[0] + 1]
