@@ -13,7 +13,7 @@ the way), and sends --count move-ins of one new person each with an Idempotency-
 tokens and houses, through the test client. It reports `time.process_time` per move-in (best and median of
 --rounds rounds; on SQLite that includes SQLite itself and its triggers, on PostgreSQL only the worker's
 side), the time spent inside the database driver's execute (the statements' own cost), and the SQL
-statements and commits per request, counted by engine event listeners. Every answer must be a 201.
+statements, commits and flushes per request, counted by event listeners. Every answer must be a 201.
 
 To compare two checkouts while the machine's load drifts (it moves a round by a third here), run one process
 from each at the same time, taking turns round by round through a file; on PostgreSQL the second reuses the
@@ -82,12 +82,12 @@ def drop_triggers(url: str) -> int:
 class Counts:
     """SQL statements, commits and time inside the driver's execute, while `on`."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, session) -> None:
         from sqlalchemy import event
 
         self.on = False
         self.statements: Counter[str] = Counter()
-        self.commits = 0
+        self.commits = self.flushes = 0
         self.execute_seconds = 0.0
 
         @event.listens_for(engine, "before_cursor_execute")
@@ -104,6 +104,11 @@ class Counts:
         def _commit(conn):
             if self.on:
                 self.commits += 1
+
+        @event.listens_for(session, "after_flush")  # the app's session factory only (this script's process)
+        def _flush(_session, _context):
+            if self.on:
+                self.flushes += 1
 
 
 def take_turn(turn: str | None) -> None:
@@ -155,7 +160,7 @@ def main() -> None:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
                       "API_RATE_LIMIT": api_load.RATE_LIMIT, "API_ACCOUNT_RATE_LIMIT": api_load.RATE_LIMIT,
                       "RATELIMIT_STORAGE_URI": args.storage})
-    counts = Counts(db.engine)
+    counts = Counts(db.engine, db.session)
     client = app.test_client()
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
     serial = iter(range(args.first, args.first + 10**6))
@@ -178,7 +183,7 @@ def main() -> None:
     for _ in range(args.rounds):
         take_turn(args.turn)
         counts.statements.clear()
-        counts.commits, counts.execute_seconds, counts.on = 0, 0.0, True
+        counts.commits, counts.flushes, counts.execute_seconds, counts.on = 0, 0, 0.0, True
         start = time.process_time()
         for _ in range(args.count):
             move_in()
@@ -192,7 +197,8 @@ def main() -> None:
     print(f"CPU per move-in: best {min(per_round):.2f} ms, median {statistics.median(per_round):.2f} ms "
           f"(rounds: {' '.join(f'{r:.2f}' for r in per_round)}); in the driver's execute "
           f"{statistics.median(per_execute):.2f} ms")
-    print(f"per request: {statements:.1f} SQL statements, {counts.commits / args.count:.1f} commits")
+    print(f"per request: {statements:.1f} SQL statements, {counts.commits / args.count:.1f} commits, "
+          f"{counts.flushes / args.count:.1f} flushes that wrote")
     if args.statements:
         for statement, seen in counts.statements.most_common():
             print(f"  {seen / args.count:4.1f}  {statement}")
