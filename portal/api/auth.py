@@ -69,19 +69,25 @@ def _bearer() -> str | None:
 
 
 def _authenticate(raw: str | None):
-    """The token lookup, in a short read transaction of its own that this layer ends (on SQLite a POST's
-    transaction holds the database's one write lock from its first statement; the lookup and then the rate
-    limit run outside it, so the other worker can write meanwhile), then the token's last use, at most once
-    a minute, in a short write of its own. The request's work begins a transaction of its own after."""
+    """The token lookup, then the token's last use, at most once a minute, in a short write of its own.
+
+    On PostgreSQL the lookup is the first statement of the request's own transaction, which the request's
+    work continues. On SQLite a POST's transaction holds the database's one write lock from its first
+    statement: there the lookup (and then the rate limit) runs in a short read transaction of its own that
+    this layer ends, so that the other worker can write meanwhile, and the work begins a transaction after."""
     if not tokens.well_formed(raw):
         return None
-    intent = write_intent.set(False)
-    try:
+    if db.is_sqlite:
+        intent = write_intent.set(False)
+        try:
+            token = tokens.authenticate(db.session, raw)
+            db.session.commit()  # nothing written: ends the read
+        finally:
+            write_intent.reset(intent)
+    else:
         token = tokens.authenticate(db.session, raw)
-        db.session.commit()  # nothing written: ends the read
-    finally:
-        write_intent.reset(intent)
     if token is not None and tokens.touch_due(token):
+        db.session.commit()  # nothing written: the touch is a transaction of its own, kept if the request fails
         try:
             with writing():
                 tokens.touch(db.session, token)

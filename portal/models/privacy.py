@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.models.audit import AuditEvent
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.jurisdiction import Bureau, Station
 
@@ -39,6 +40,9 @@ class RecordAccess(Base):
 
     station: Mapped[Station | None] = relationship()
     bureau: Mapped[Bureau | None] = relationship()
+    # A relationship, so that a flush writes the audit row before the rows that name it (audit.record adds
+    # its row unflushed): a bare foreign key does not order the INSERTs of one flush.
+    audit_event: Mapped[AuditEvent] = relationship()
 
 
 class AccessChallenge(Base):

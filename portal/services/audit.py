@@ -34,8 +34,9 @@ def record(
     outcome: str = "success",
     detail: str | None = None,
 ) -> AuditEvent:
-    """Add one audit row to the caller's transaction and flush it: it is committed, or rolled back, with the
-    work it records. Its id and chain value follow the last row's (audit_chain.append). The row, flushed."""
+    """Add one audit row to the caller's transaction: it is committed, or rolled back, with the work it
+    records. Its id and chain value follow the last row's (audit_chain.append); the session's next flush
+    writes it (rows that refer to it do so by a relationship, so that the flush writes it first). The row."""
     who = user or actor.user
     row = AuditEvent(
         at=utcnow(),

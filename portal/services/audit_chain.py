@@ -3,8 +3,8 @@ so that a row changed, removed or slipped in afterwards shows (SECURITY.md "Data
 
 A row is appended by audit.record() itself, in the transaction of the work it records (append): it takes
 the lock that orders the writers of audit rows, reads the last row's id and chain value (its own
-transaction's rows included, as each is flushed when added), gives the new row the next id and its chain
-value, adds it to the session and flushes it. The lock is held until the transaction ends, so no other
+transaction's rows included, as the session is flushed first), gives the new row the next id and its chain
+value and adds it to the session, whose next flush writes it. The lock is held until the transaction ends, so no other
 transaction can append between this one's read and its commit; a rolled-back transaction takes its rows
 with it and leaves no gap. Ids are therefore contiguous from the first chained row on, and a gap in them is
 a removed row.
@@ -93,9 +93,12 @@ def take_order(session: Session) -> None:
 
 
 def append(session: Session, row: AuditEvent, key: bytes | None = None) -> None:
-    """Give the new audit row the id after the last row's and its chain value, add it and flush it (the
-    module's docstring says why the order holds)."""
+    """Give the new audit row the id after the last row's and its chain value and add it (the module's
+    docstring says why the order holds). What the session holds is flushed first, this transaction's earlier
+    audit rows with it, so that the last row is read from the database; the new row itself is written by the
+    next flush (the next audit row's, a query's autoflush, or the owner's commit), with the work after it."""
     with writing():  # on SQLite a transaction begun here is a writer (BEGIN IMMEDIATE)
+        session.flush()
         connection = session.connection()
         if connection.dialect.name == "postgresql":
             take_order(session)
@@ -105,7 +108,6 @@ def append(session: Session, row: AuditEvent, key: bytes | None = None) -> None:
         row.id = (last_id or 0) + 1
         row.chain = link(key or current_key(), previous or GENESIS, {f: getattr(row, f) for f in FIELDS})
         session.add(row)
-        session.flush()
 
 
 # --- checking ------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ check, the payload, the API, the check page and the officer's page follow.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -369,8 +370,13 @@ def about(model: type[BaseModel], name: str) -> About:
 
 def fields(model: type[BaseModel], *, group: str | None = ...) -> list[tuple[str, About]]:
     """The declared fields in their order, with what is declared about each (of one group, if given)."""
-    out = [(name, about(model, name)) for name in model.model_fields]
-    return [(n, a) for n, a in out if group is ... or a.group == group]
+    return [(n, a) for n, a in _declared(model) if group is ... or a.group == group]
+
+
+@functools.cache
+def _declared(model: type[BaseModel]) -> tuple[tuple[str, About], ...]:
+    """A model's fields and what is declared about each, read once (a class's fields never change)."""
+    return tuple((name, about(model, name)) for name in model.model_fields)
 
 
 def required(model: type[BaseModel], name: str) -> bool:

@@ -127,12 +127,11 @@ def claim(session: Session, token_id: int, key: str, request_hash: str, *, now: 
 
 
 def store(session: Session, held: Claim, status_code: int, body: str) -> None:
-    """Add the response to the work it describes, in the same transaction, and flush it: the owner's one
-    commit makes both visible together or neither (an IntegrityError then: another request with the key
-    stored its answer first; stored() reads it)."""
+    """Add the response to the work it describes, in the same transaction: the owner's one commit writes and
+    makes visible both together or neither (an IntegrityError then: another request with the key stored its
+    answer first; stored() reads it). Not flushed here: the commit's flush writes it with the work's last rows."""
     session.add(IdempotencyRecord(token_id=held.token_id, key=held.key, request_hash=held.request_hash,
                                   status_code=status_code, response_body=body, created_at=held.created_at))
-    session.flush()
 
 
 def stored(session: Session, token_id: int, key: str):

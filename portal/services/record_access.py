@@ -103,7 +103,7 @@ def note(session: Session, person_ids: Iterable[int], *, kind: str, event: Audit
     if kind not in KINDS:
         raise ValueError(kind)
     ids = sorted(set(person_ids))
-    session.add_all(RecordAccess(person_id=pid, audit_event_id=event.id, kind=kind, at=event.at,
+    session.add_all(RecordAccess(person_id=pid, audit_event=event, kind=kind, at=event.at,
                                  station_id=officer.station_id,
                                  bureau_id=None if officer.station_id else officer.bureau_id,
                                  reason=reason, hold_requested_at=event.at if investigation else None)

@@ -15,6 +15,7 @@ from portal.fieldcrypt import sealed_columns
 from portal.models import (
     Address,
     AddressLevel,
+    AddressStatus,
     Beat,
     House,
     HouseUse,
@@ -59,8 +60,8 @@ _HOUSE, _ADDRESS, _BEAT = House.__table__, Address.__table__, Beat.__table__
 _SUBMISSION, _TENANCY, _PERSON = Submission.__table__, Tenancy.__table__, Person.__table__
 # The house, its address and station, and one row per person living there now (none: one row of NULLs).
 _REPORTABLE_HOUSE = (
-    select(_HOUSE.c.id, _HOUSE.c.beat_id, _HOUSE.c.max_occupants, _BEAT.c.station_id,
-           *(_ADDRESS.c[name] for name in TEXT_COLUMNS),
+    select(_HOUSE.c.id, _HOUSE.c.beat_id, _HOUSE.c.max_occupants, _BEAT.c.station_id, _HOUSE.c.address_id,
+           _ADDRESS.c.status.label("address_status"), *(_ADDRESS.c[name] for name in TEXT_COLUMNS),
            _TENANCY.c.submission_id, _PERSON.c.id_type, _PERSON.c.id_index, _PERSON.c.row_key,
            _PERSON.c.birth_date_sealed,
            residence.moving_out(_TENANCY.c.id).label("moving_out"))
@@ -94,6 +95,8 @@ class ReportableHouse:
     max_occupants: int | None
     address_text: str
     residents: tuple[Resident, ...]
+    address_id: int
+    address_active: bool  # False: retired or merged, no new reports (addresses.not_reportable says why)
 
 
 def reportable_house(session: Session, owner: User, house_id: int) -> ReportableHouse:
@@ -108,7 +111,7 @@ def reportable_house(session: Session, owner: User, house_id: int) -> Reportable
                                bool(r.moving_out))
                       for r in rows if r.submission_id is not None)
     return ReportableHouse(first.id, first.beat_id, first.station_id, first.max_occupants, address_text(first),
-                           residents)
+                           residents, first.address_id, first.address_status == AddressStatus.active)
 
 
 def houses_of(session: Session, owner: User) -> list[House]:
@@ -348,14 +351,15 @@ def report_move_in(session: Session, owner: User, house_id: int, *, occupants: l
     if again:
         return again
     house = reportable_house(session, owner, house_id)
-    addresses.ensure_reportable(session.get(House, house.id).address)  # none into a demolished house
+    if not house.address_active:  # none into a demolished house; the address read only to say why
+        addresses.ensure_reportable(session.get(Address, house.address_id))
     today = today or local_today()
     report = check_move_in(occupants, move_in_date, lease_end_date, today=today)
     current = house.residents
     living_here = {(r.id_type, r.id_index) for r in current
                    if supersedes is None or r.submission_id != supersedes.id}
     clash = [i for i, p in enumerate(report.occupants)
-             if (p.id_type, Person.id_number.index_of(p.id_number)) in living_here]
+             if living_here and (p.id_type, Person.id_number.index_of(p.id_number)) in living_here]
     if clash:
         raise StateConflict([_already_living_here(i) for i in clash])
     due = due_at(report.move_in_date, deadline_days)

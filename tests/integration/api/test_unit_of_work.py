@@ -33,11 +33,11 @@ def statements(connection):
         event.remove(connection, "before_cursor_execute", record)
 
 
-def test_an_audit_row_is_flushed_with_its_id_and_chain_when_recorded(db_session, landlord):
+def test_an_audit_row_has_its_id_and_chain_when_recorded(db_session, landlord):
     audit.record(db_session, "test.uow", audit.Actor(user=landlord))
     row = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "test.uow"))
     assert row is not None and row.id is not None and len(row.chain) == 64
-    audit.record(db_session, "test.uow", audit.Actor(user=landlord))  # chained onto the flushed one
+    audit.record(db_session, "test.uow", audit.Actor(user=landlord))  # chained onto the first, flushed first
     ids = list(db_session.scalars(select(AuditEvent.id).where(AuditEvent.action == "test.uow")
                                   .order_by(AuditEvent.id)))
     assert ids == [ids[0], ids[0] + 1]
@@ -103,15 +103,17 @@ def test_a_stored_response_and_its_work_commit_together(app, db_session, landlor
 
 
 def test_a_stored_response_that_breaks_a_constraint_takes_its_work_with_it(db_session, landlord, house):
-    """store() adds the response to the work's transaction: when it cannot be written, neither is the work."""
+    """store() adds the response to the work's transaction: when the commit cannot write it, neither is the
+    work written."""
     claim = idempotency.Claim(2**31 - 1, "no-such-token", "h" * 64, idempotency.form_key_for(2**31 - 1, "k"),
                               reporting.utcnow())
     db_session.commit()
     filed = reporting.report_move_in(db_session, landlord, house.id, occupants=[occupant()],
                                      move_in_date=reporting.local_today().isoformat(),
                                      actor=audit.Actor(user=landlord), deadline_days=3)
+    idempotency.store(db_session, claim, 201, "{}")
     with pytest.raises(IntegrityError):  # no such token: the foreign key refuses the stored response
-        idempotency.store(db_session, claim, 201, "{}")
+        db_session.commit()
     db_session.rollback()
     assert db_session.get(Submission, filed.submission.id) is None
 

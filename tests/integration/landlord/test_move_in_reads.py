@@ -22,6 +22,16 @@ def test_the_house_with_nobody_living_there(db_session, house, landlord, distric
     assert read.station_id == district.addresses[0].beat.station_id
     assert read.address_text == house.address.text
     assert read.residents == ()
+    assert (read.address_id, read.address_active) == (house.address_id, True)
+
+
+def test_the_house_at_a_retired_address_says_so(db_session, house, landlord, district):
+    from portal.services import address_upkeep
+
+    clerk = factories.make_user(db_session, role="clerk", bureau_id=district.bureau.id)
+    address_upkeep.retire(db_session, clerk, house.address_id, None, factories.as_actor(clerk))
+    db_session.commit()
+    assert reporting.reportable_house(db_session, landlord, house.id).address_active is False
 
 
 def test_residents_are_those_living_there_now(db_session, house, landlord):
