@@ -148,3 +148,18 @@ def extend_hold(event_id: int):
     db.session.commit()
     flash(_l("The hold is extended to %(day)s.", day=until.date().isoformat()), "success")
     return redirect(url_for("admin.holds"))
+
+
+@bp.route("/holds/<int:event_id>/end", methods=["POST"])
+@auditor_required
+def end_hold(event_id: int):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        record_access.end_hold(db.session, current_user, event_id, actor=actor())
+    except record_access.NoHold:
+        flash(_l("This hold has ended already: nothing was changed."), "info")
+        return redirect(url_for("admin.holds"))
+    db.session.commit()
+    flash(_l("The hold is ended: the people see the entries from now on."), "success")
+    return redirect(url_for("admin.holds"))

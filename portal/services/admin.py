@@ -73,6 +73,7 @@ ACTIONS = {
     "access.hold": _l("Hold approved by an auditor (investigation)"),
     "access.hold_refuse": _l("Hold refused by an auditor (investigation)"),
     "access.hold_extend": _l("Investigation hold extended"),
+    "access.hold_end": _l("Investigation hold ended early"),
     "submission.create": _l("Report filed"),
     "submission.confirmed": _l("Report confirmed"),
     "submission.rejected": _l("Report rejected"),

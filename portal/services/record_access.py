@@ -426,10 +426,7 @@ def extend_hold(session: Session, auditor: User, event_id: int, *, days: int, ac
     `expected` (hold_stamp of the end the page showed), ExtendedAlready when it ends elsewhere now: the second
     of two posts of one page (a double click) extends nothing (two at once set the same end)."""
     now = now or utcnow()
-    current = session.scalar(select(func.max(RecordAccess.hold_until)).where(
-        RecordAccess.audit_event_id == event_id, RecordAccess.hold_until > now))
-    if current is None:
-        raise NoHold()
+    current = _running_until(session, event_id, now)
     if expected is not None and hold_stamp(current) != expected:
         raise ExtendedAlready(current)
     until = current + timedelta(days=days)
@@ -438,6 +435,27 @@ def extend_hold(session: Session, auditor: User, event_id: int, *, days: int, ac
     audit.record(session, "access.hold_extend", actor, user=auditor, object_type="audit_event", object_id=event_id,
                  detail=f"from={current.date().isoformat()} until={until.date().isoformat()}")
     return until
+
+
+def end_hold(session: Session, auditor: User, event_id: int, *, actor: audit.Actor,
+             now: datetime | None = None) -> None:
+    """End a running hold now (auditors only: the view checks the role): the people see its entries from now on
+    (audited). NoHold when it has ended already: the second of two posts of one page ends nothing."""
+    now = now or utcnow()
+    current = _running_until(session, event_id, now)
+    session.execute(update(RecordAccess).where(RecordAccess.audit_event_id == event_id, RecordAccess.hold_until > now)
+                    .values(hold_until=now).execution_options(synchronize_session=False))
+    audit.record(session, "access.hold_end", actor, user=auditor, object_type="audit_event", object_id=event_id,
+                 detail=f"was_until={current.date().isoformat()}")
+
+
+def _running_until(session: Session, event_id: int, now: datetime) -> datetime:
+    """Where the running hold of an audited act ends; NoHold when none runs."""
+    current = session.scalar(select(func.max(RecordAccess.hold_until)).where(
+        RecordAccess.audit_event_id == event_id, RecordAccess.hold_until > now))
+    if current is None:
+        raise NoHold()
+    return current
 
 
 def purge_challenges(session: Session, *, now: datetime | None = None) -> int:

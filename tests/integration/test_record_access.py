@@ -621,3 +621,24 @@ def test_a_double_click_on_extend_extends_a_hold_once(app, db_session, district,
     assert held.hold_until == before + timedelta(days=180)
     assert len(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_extend")).all()) == 1
     assert "was extended already" in text_of(parse(a.get("/admin/holds")).select_one("main"))
+
+
+def test_an_auditor_ends_a_hold_early_and_the_person_sees_the_entry_from_then(app, db_session, district, officer,
+                                                                                wang):
+    police = signed_in(app, officer)
+    reveal(police, wang["person_id"], investigation=True)
+    a, _response = approve(app, db_session, db_session.scalar(select(RecordAccess.audit_event_id)))
+    held = db_session.scalars(select(RecordAccess).where(RecordAccess.hold_until.is_not(None))).one()
+    assert record_access.entries(db_session, wang["person_id"]) == []  # hidden while the hold runs
+    page = parse(a.get("/admin/holds"))
+    assert factories.post_form(a, page, "/admin/holds", "/end").status_code == 302
+    again = factories.post_form(a, page, "/admin/holds", "/end")  # a double click: ends nothing more
+    assert again.status_code == 302
+    assert "has ended already" in text_of(parse(a.get("/admin/holds")).select_one("main"))
+    assert len(record_access.entries(db_session, wang["person_id"])) == 1
+    ended = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "access.hold_end")).one()
+    assert ended.object_id == str(held.audit_event_id)
+    assert db_session.get(type(officer), ended.actor_id).role.value == "auditor"
+    assert parse(a.get("/admin/holds")).select_one("#no-holds") is not None
+    assert police.post(f"/admin/holds/{held.audit_event_id}/end",
+                       data={"csrf_token": factories.csrf_token(police)}).status_code in (403, 404)
