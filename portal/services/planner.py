@@ -10,57 +10,54 @@ so that no other planner is misled.
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.sql.functions import FunctionElement
+
+# Both are FunctionElements written by the compiler extension (its documented way to make a construct of one's
+# own): their one argument is their cache key, and each dialect renders it as it needs.
 
 
-class NotFromIndex(ColumnElement):
+class NotFromIndex(FunctionElement):
     """`column`, which SQLite is not to look up by an index (the statement walks another one)."""
 
     inherit_cache = True
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, column: ColumnElement) -> None:
-        self.column = column
-        self.type = column.type
+        super().__init__(column)
+        self.type = column.type  # compared as the column is (its bind processing, its operators)
 
 
 @compiles(NotFromIndex)
 def _as_is(element: NotFromIndex, compiler, **kw) -> str:
-    return compiler.process(element.column, **kw)
+    return compiler.process(element.clauses, **kw)
 
 
 @compiles(NotFromIndex, "sqlite")
 def _unary_plus(element: NotFromIndex, compiler, **kw) -> str:
-    return "+" + compiler.process(element.column, **kw)
+    return "+" + compiler.process(element.clauses, **kw)
 
 
 def not_from_index(column: ColumnElement) -> NotFromIndex:
     return NotFromIndex(column)
 
 
-class Rarely(ColumnElement):
-    """`condition`, which only a few rows meet: SQLite's unlikely(condition)."""
+class Rarely(FunctionElement):
+    """`condition`, which only a few rows meet: SQLite's unlikely(condition). Left without a Boolean type, so
+    that SQLAlchemy writes it as it is in a WHERE (a Boolean function would get "= 1" after it on SQLite, which
+    hides the condition from the planner)."""
 
     inherit_cache = True
-    type = Boolean()
-    _is_implicitly_boolean = True  # a condition itself: SQLAlchemy is not to write "= 1" after it on SQLite
-    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, condition: ColumnElement) -> None:
-        self.condition = condition
 
 
 @compiles(Rarely)
 def _condition_as_is(element: Rarely, compiler, **kw) -> str:
-    return compiler.process(element.condition, **kw)
+    return compiler.process(element.clauses, **kw)
 
 
 @compiles(Rarely, "sqlite")
 def _unlikely(element: Rarely, compiler, **kw) -> str:
-    return f"unlikely({compiler.process(element.condition, **kw)})"
+    return f"unlikely({compiler.process(element.clauses, **kw)})"
 
 
 def rarely(condition: ColumnElement) -> Rarely:

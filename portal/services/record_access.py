@@ -443,8 +443,12 @@ def end_hold(session: Session, auditor: User, event_id: int, *, actor: audit.Act
     (audited). NoHold when it has ended already: the second of two posts of one page ends nothing."""
     now = now or utcnow()
     current = _running_until(session, event_id, now)
-    session.execute(update(RecordAccess).where(RecordAccess.audit_event_id == event_id, RecordAccess.hold_until > now)
-                    .values(hold_until=now).execution_options(synchronize_session=False))
+    # Counted by the UPDATE itself: of two posts at once, the second waits for the first's rows and ends none.
+    ended = session.execute(update(RecordAccess).where(RecordAccess.audit_event_id == event_id,
+                                                       RecordAccess.hold_until > now)
+                            .values(hold_until=now).execution_options(synchronize_session=False)).rowcount
+    if not ended:
+        raise NoHold()
     audit.record(session, "access.hold_end", actor, user=auditor, object_type="audit_event", object_id=event_id,
                  detail=f"was_until={current.date().isoformat()}")
 
